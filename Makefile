@@ -1,0 +1,146 @@
+# http_energy — top-level Makefile.
+#
+# Every directory contributes a module.mk that appends to PROGRAMS, UNIT_TESTS and
+# INTEGRATION_TESTS and defines <name>_SRCS / <name>_LIBS; the rules below do the rest.
+# Outputs go under build/. `make V=1` shows full commands; CI=true (or WERROR=1) adds -Werror.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DESTDIR ?=
+BUILD ?= build
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-7s %s\n' "$(1)" "$(2)";
+endif
+
+WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+	-Wno-unused-parameter
+ifneq ($(filter true 1 yes,$(CI) $(WERROR)),)
+WARNINGS += -Werror
+endif
+
+CFLAGS ?= -O2 -g
+BASE_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP -I common -I $(BUILD)/gen
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+LDLIBS := -lm -lpthread
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+PROGRAMS :=
+UNIT_TESTS :=
+INTEGRATION_TESTS :=
+BENCH_SCRIPTS :=
+FUZZERS :=
+
+.PHONY: all
+all: programs
+
+include common/module.mk
+include $(filter-out common/module.mk,$(wildcard */module.mk))
+
+# Dependencies: install-deps.sh is fast when everything is present, so make asks it once
+# per build directory and again whenever the script changes.
+DEPS_STAMP := $(BUILD)/.deps-installed
+$(DEPS_STAMP): scripts/install-deps.sh
+	$(Q)mkdir -p $(BUILD)
+	$(Q)bash scripts/install-deps.sh
+	$(Q)touch $@
+
+.PHONY: deps
+deps: $(DEPS_STAMP)
+
+$(BUILD)/gen/version.h: FORCE | $(DEPS_STAMP)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)echo '#define HTTP_ENERGY_VERSION "$(VERSION)"' > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
+
+# Object files: normal ones under build/obj, sanitized ones (unit tests) under build/san.
+obj_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+san_of = $(patsubst %.c,$(BUILD)/san/%.o,$(1))
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/gen/version.h | $(DEPS_STAMP)
+	$(Q)mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) $($(notdir $*)_CFLAGS) -c -o $@ $<
+
+$(BUILD)/san/%.o: %.c $(BUILD)/gen/version.h | $(DEPS_STAMP)
+	$(Q)mkdir -p $(dir $@)
+	$(call msg,CC-SAN,$<)
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) $($(notdir $*)_CFLAGS) -c -o $@ $<
+
+COMMON_LIB := $(BUILD)/libcommon.a
+COMMON_SAN_LIB := $(BUILD)/libcommon-san.a
+
+$(COMMON_LIB): $(call obj_of,$(COMMON_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(COMMON_SAN_LIB): $(call san_of,$(COMMON_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# $(1): program name. Links $(1)_SRCS with libcommon and $(1)_LIBS.
+define program_rule
+$(BUILD)/bin/$(1): $$(call obj_of,$$($(1)_SRCS)) $$($(1)_EXTRA_DEPS) $(COMMON_LIB)
+	$$(Q)mkdir -p $$(dir $$@)
+	$$(call msg,LINK,$$@)
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(COMMON_LIB) $$($(1)_LIBS) $$(LDLIBS)
+endef
+
+# $(1): unit test name. Sanitized objects of $(1)_SRCS, libcommon-san and cmocka.
+define unit_test_rule
+$(BUILD)/test/$(1): $$(call san_of,$$($(1)_SRCS)) $(COMMON_SAN_LIB)
+	$$(Q)mkdir -p $$(dir $$@)
+	$$(call msg,LINK,$$@)
+	$$(Q)$$(CC) $$(SAN_CFLAGS) -o $$@ $$^ $$($(1)_LIBS) -lcmocka $$(LDLIBS)
+endef
+
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_test_rule,$(t))))
+
+PROGRAM_BINS := $(addprefix $(BUILD)/bin/,$(PROGRAMS))
+UNIT_TEST_BINS := $(addprefix $(BUILD)/test/,$(UNIT_TESTS))
+
+.PHONY: programs unit-tests test unit-test integration-test
+programs: $(PROGRAM_BINS)
+unit-tests: $(UNIT_TEST_BINS)
+
+# The runner prints each test's result and a closing "N passed, N failed" line.
+test: programs unit-tests
+	$(Q)BUILD=$(BUILD) bash tests/run-tests.sh $(UNIT_TEST_BINS) $(INTEGRATION_TESTS)
+
+unit-test: unit-tests
+	$(Q)BUILD=$(BUILD) bash tests/run-tests.sh $(UNIT_TEST_BINS)
+
+integration-test: programs
+	$(Q)BUILD=$(BUILD) bash tests/run-tests.sh $(INTEGRATION_TESTS)
+
+# Benchmarks print figures; they are not tests. `make bench` runs them all.
+.PHONY: bench
+bench: programs
+	$(Q)set -e; for b in $(BENCH_SCRIPTS); do echo "== $$b"; BUILD=$(BUILD) bash $$b; done
+
+.PHONY: format
+format:
+	$(Q)clang-format -i $(shell git ls-files '*.c' '*.h')
+
+.PHONY: install
+install: programs
+	$(Q)install -d $(DESTDIR)$(BINDIR)
+	$(Q)install -m 0755 $(PROGRAM_BINS) $(DESTDIR)$(BINDIR)
+
+.PHONY: clean
+clean:
+	$(Q)rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
