@@ -130,6 +130,31 @@ integration-test: programs
 bench: programs
 	$(Q)set -e; for b in $(BENCH_SCRIPTS); do echo "== $$b"; BUILD=$(BUILD) bash $$b; done
 
+# libFuzzer targets: $(1)_SRCS are built with clang, the fuzzer and ASan, and linked with
+# common/ compiled the same way. `make fuzz FUZZ_SECONDS=N` runs each for N seconds on
+# its corpus in tests/fuzz/corpus/NAME (seeds committed, findings kept out of git).
+FUZZ_SECONDS ?= 30
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+define fuzzer_rule
+$(BUILD)/fuzz/$(1): $$($(1)_SRCS) $(COMMON_SRCS) $(BUILD)/gen/version.h | $(DEPS_STAMP)
+	$$(Q)mkdir -p $$(dir $$@)
+	$$(call msg,FUZZ-CC,$$@)
+	$$(Q)$$(CLANG) $$(filter-out -MMD -MP,$(BASE_CFLAGS)) $(FUZZ_CFLAGS) -o $$@ \
+		$$($(1)_SRCS) $(COMMON_SRCS) $$($(1)_LIBS) $(LDLIBS)
+endef
+$(foreach f,$(FUZZERS),$(eval $(call fuzzer_rule,$(f))))
+
+.PHONY: fuzz
+fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
+	$(Q)set -e; for f in $(FUZZERS); do \
+		mkdir -p $(BUILD)/fuzz/corpus-$$f; \
+		echo "== fuzzing $$f for $(FUZZ_SECONDS)s"; \
+		$(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/$$f- \
+			$(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f; \
+	done
+
 .PHONY: format
 format:
 	$(Q)clang-format -i $(shell git ls-files '*.c' '*.h')
