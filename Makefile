@@ -155,6 +155,12 @@ fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 			$(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f; \
 	done
 
+# The main job: see README.md. Variables are passed through to the script.
+.PHONY: collect
+collect: programs
+	$(Q)BUILD=$(BUILD) DURATION=$(DURATION) CONCURRENCY=$(CONCURRENCY) LABEL=$(LABEL) \
+		bash scripts/collect.sh
+
 .PHONY: format
 format:
 	$(Q)clang-format -i $(shell git ls-files '*.c' '*.h')

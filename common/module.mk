@@ -1,5 +1,5 @@
 # common/: the library every program links (libcommon.a; libcommon-san.a for unit tests).
-COMMON_SRCS := common/log.c common/parse.c common/http_parser.c
+COMMON_SRCS := common/log.c common/parse.c common/http_parser.c common/buf.c
 
 UNIT_TESTS += test_parse
 test_parse_SRCS := tests/unit/test_parse.c
