@@ -50,7 +50,9 @@ include $(filter-out common/module.mk,$(wildcard */module.mk))
 # Dependencies: install-deps.sh is fast when everything is present, so make asks it once
 # per build directory and again whenever the script changes.
 DEPS_STAMP := $(BUILD)/.deps-installed
-$(DEPS_STAMP): scripts/install-deps.sh
+REQUIRED_TOOLS := $(CC) $(CLANG) $(BPFTOOL) pkg-config curl wrk
+MISSING_TOOLS := $(foreach t,$(REQUIRED_TOOLS),$(if $(shell command -v $(t) 2>/dev/null),,$(t)))
+$(DEPS_STAMP): scripts/install-deps.sh $(if $(MISSING_TOOLS),FORCE)
 	$(Q)mkdir -p $(BUILD)
 	$(Q)bash scripts/install-deps.sh
 	$(Q)touch $@

@@ -6,3 +6,6 @@ test_parse_SRCS := tests/unit/test_parse.c
 
 UNIT_TESTS += test_http_parser
 test_http_parser_SRCS := tests/unit/test_http_parser.c
+
+FUZZERS += fuzz_http_parser
+fuzz_http_parser_SRCS := tests/fuzz/fuzz_http_parser.c
