@@ -1,6 +1,6 @@
 # http_energy — top-level Makefile.
 #
-# Every directory contributes a module.mk that appends to PROGRAMS, UNIT_TESTS and
+# Every directory contributes a module.mk (and possibly more *.mk) that appends to PROGRAMS, UNIT_TESTS and
 # INTEGRATION_TESTS and defines <name>_SRCS / <name>_LIBS; the rules below do the rest.
 # Outputs go under build/. `make V=1` shows full commands; CI=true (or WERROR=1) adds -Werror.
 
@@ -45,7 +45,7 @@ FUZZERS :=
 all: programs
 
 include common/module.mk
-include $(filter-out common/module.mk,$(wildcard */module.mk))
+include $(filter-out common/module.mk,$(wildcard */*.mk))
 
 # Dependencies: install-deps.sh is fast when everything is present, so make asks it once
 # per build directory and again whenever the script changes.
