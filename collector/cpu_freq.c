@@ -43,9 +43,8 @@ int cpu_freq_from_cpuinfo(const char *text, uint32_t *khz, int ncpus)
 				v++;
 				vlen--;
 			}
-			if (strncmp(line, "processor", 9) == 0 &&
-			    parse_u64_n(v, vlen, 0, (uint64_t)ncpus - 1, &n) == 0)
-				cpu = (int)n;
+			if (strncmp(line, "processor", 9) == 0)
+				cpu = parse_u64_n(v, vlen, 0, (uint64_t)ncpus - 1, &n) ? -1 : (int)n;
 			else if (strncmp(line, "cpu MHz", 7) == 0 && cpu >= 0 &&
 				 parse_double_n(v, vlen, 0, 1e6, &mhz) == 0) {
 				khz[cpu] = (uint32_t)(mhz * 1000.0 + 0.5);
