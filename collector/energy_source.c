@@ -16,8 +16,8 @@
 #include "parse.h"
 
 static const struct energy_backend *const backends[] = {
-	&es_psys_backend,   &es_rapl_backend,   &es_powercap_backend,
-	&es_hwmon_backend,  &es_replay_backend, &es_synthetic_backend,
+	&es_psys_backend,  &es_rapl_backend,   &es_powercap_backend,
+	&es_hwmon_backend, &es_replay_backend, &es_synthetic_backend,
 };
 
 /* auto's order: the most complete measurement first. */
@@ -131,8 +131,8 @@ static uint64_t monotonic_ns(void *ctx)
 
 /* Opens one backend into a fresh source; on failure src->why says why (or "" if said). */
 static int try_backend(const struct energy_backend *be, const char *arg,
-		       const struct energy_source_opts *opts, struct energy_source **out,
-		       char *why, size_t why_size)
+		       const struct energy_source_opts *opts, struct energy_source **out, char *why,
+		       size_t why_size)
 {
 	struct energy_source *src = calloc(1, sizeof(*src));
 	const char *root = opts && opts->root_dir && opts->root_dir[0] ? opts->root_dir : "/";

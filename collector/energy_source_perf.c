@@ -248,13 +248,16 @@ static int add_event(struct energy_source *src, struct perf_priv *pp, uint32_t t
 						   "kernel.perf_event_paranoid <= 0)" :
 						   "";
 
-			return es_fail(src, fd, "perf_event_open(power/%s, config 0x%llx, cpu %d): "
-					       "%s%s",
+			return es_fail(src, fd,
+				       "perf_event_open(power/%s, config 0x%llx, cpu %d): "
+				       "%s%s",
 				       event, (unsigned long long)config, cpus[i], strerror(-fd),
 				       hint);
 		}
 		c = &pp->c[pp->n++];
-		*c = (struct counter){ .event = event, .cpu = cpus[i], .fd = fd, .uj_per_count = uj };
+		*c = (struct counter){
+			.event = event, .cpu = cpus[i], .fd = fd, .uj_per_count = uj
+		};
 		err = read_count(src, c, &c->first);
 		if (err)
 			return err;
@@ -337,10 +340,11 @@ static int perf_read(struct energy_source *src, uint64_t now_ns, uint64_t *energ
 		if (err)
 			return err;
 		if (count < c->last)
-			return es_fail(src, -EIO,
-				       "power/%s (cpu %d): counter went backwards from %llu to %llu",
-				       c->event, c->cpu, (unsigned long long)c->last,
-				       (unsigned long long)count);
+			return es_fail(
+				src, -EIO,
+				"power/%s (cpu %d): counter went backwards from %llu to %llu",
+				c->event, c->cpu, (unsigned long long)c->last,
+				(unsigned long long)count);
 		c->last = count;
 		total += (double)(count - c->first) * c->uj_per_count;
 	}

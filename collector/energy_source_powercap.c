@@ -53,8 +53,7 @@ static int add_zone(struct energy_source *src, struct powercap_priv *pp, const c
 
 	snprintf(z->dir, sizeof(z->dir), "%s", dir);
 	if (es_path(src, path, sizeof(path), POWERCAP_DIR "/%s/max_energy_range_uj", dir) ||
-	    es_path(src, z->energy_path, sizeof(z->energy_path), POWERCAP_DIR "/%s/energy_uj",
-		    dir))
+	    es_path(src, z->energy_path, sizeof(z->energy_path), POWERCAP_DIR "/%s/energy_uj", dir))
 		return es_fail(src, -ENAMETOOLONG, "%s: path too long", dir);
 	err = es_read_u64(src, path, &z->max_range_uj);
 	if (err)

@@ -91,9 +91,10 @@ static int parse_rows(struct energy_source *src, struct replay_priv *rp, const c
 		shown = line_len > 40 ? 40 : (int)line_len;
 		if (line == 1) {
 			if (line_len != 14 || memcmp(p, "t_ns,energy_uj", 14))
-				return es_fail(src, -EINVAL,
-					       "%s:1: the header is \"%.*s\", not \"t_ns,energy_uj\"",
-					       rp->path, shown, p);
+				return es_fail(
+					src, -EINVAL,
+					"%s:1: the header is \"%.*s\", not \"t_ns,energy_uj\"",
+					rp->path, shown, p);
 			goto next;
 		}
 		if (line_len == 0)
@@ -120,11 +121,12 @@ static int parse_rows(struct energy_source *src, struct replay_priv *rp, const c
 				       rp->path, line, (unsigned long long)r.t_ns,
 				       (unsigned long long)rp->rows[rp->n - 1].t_ns);
 		if (rp->n && r.energy_uj < rp->rows[rp->n - 1].energy_uj)
-			return es_fail(src, -EINVAL,
-				       "%s:%u: energy_uj: \"%llu\" is below the previous row's %llu "
-				       "(the trace must be cumulative)",
-				       rp->path, line, (unsigned long long)r.energy_uj,
-				       (unsigned long long)rp->rows[rp->n - 1].energy_uj);
+			return es_fail(
+				src, -EINVAL,
+				"%s:%u: energy_uj: \"%llu\" is below the previous row's %llu "
+				"(the trace must be cumulative)",
+				rp->path, line, (unsigned long long)r.energy_uj,
+				(unsigned long long)rp->rows[rp->n - 1].energy_uj);
 		if (rp->n == cap) {
 			size_t new_cap = cap ? cap * 2 : 1024;
 			struct row *more = realloc(rp->rows, new_cap * sizeof(*more));
@@ -206,9 +208,8 @@ static int replay_read(struct energy_source *src, uint64_t now_ns, uint64_t *ene
 		return 0;
 	}
 	/* 128-bit so that large traces cannot overflow the product. */
-	*energy_uj = a->energy_uj +
-		     (uint64_t)((unsigned __int128)(b->energy_uj - a->energy_uj) *
-				(target - a->t_ns) / (b->t_ns - a->t_ns));
+	*energy_uj = a->energy_uj + (uint64_t)((unsigned __int128)(b->energy_uj - a->energy_uj) *
+					       (target - a->t_ns) / (b->t_ns - a->t_ns));
 	return 0;
 }
 

@@ -73,8 +73,19 @@ static int usage_error(const char *opt, const char *value, const char *why)
 /* 0 to go on, -1 to exit 0 (--help, --version), or an exit status. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_DURATION = 256, OPT_SAMPLES, OPT_STRICT, OPT_MAX_FLUCT, OPT_JSON,
-	       OPT_SOURCE, OPT_ROOT, OPT_SEED, OPT_VERBOSE, OPT_HELP, OPT_VERSION };
+	enum {
+		OPT_DURATION = 256,
+		OPT_SAMPLES,
+		OPT_STRICT,
+		OPT_MAX_FLUCT,
+		OPT_JSON,
+		OPT_SOURCE,
+		OPT_ROOT,
+		OPT_SEED,
+		OPT_VERBOSE,
+		OPT_HELP,
+		OPT_VERSION
+	};
 	static const struct option longopts[] = {
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "samples", required_argument, NULL, OPT_SAMPLES },
@@ -241,7 +252,9 @@ static int measure(const struct options *o, struct energy_source *src, struct sa
 				  energy_source__name(src), (unsigned long long)(i + 1));
 			return 1;
 		}
-		s[i] = (struct sample){ .t_start_ns = t0, .t_end_ns = t, .energy_uj = e - e0,
+		s[i] = (struct sample){ .t_start_ns = t0,
+					.t_end_ns = t,
+					.energy_uj = e - e0,
 					.power_uw = (double)(e - e0) * 1e9 / (double)(t - t0) };
 		printf("sample %llu/%llu: power_uw=%.0f duration_s=%.3f energy_uj=%llu\n",
 		       (unsigned long long)(i + 1), (unsigned long long)o->samples, s[i].power_uw,
@@ -274,8 +287,8 @@ int main(int argc, char **argv)
 	if (energy_source__open(o.energy_source, &sopts, &src))
 		return 1;
 	log_info("energy source: %s", energy_source__describe(src));
-	log_info("%llu samples of %.3f s; keep the host idle",
-		 (unsigned long long)o.samples, o.duration_s);
+	log_info("%llu samples of %.3f s; keep the host idle", (unsigned long long)o.samples,
+		 o.duration_s);
 
 	samples = calloc(o.samples, sizeof(*samples));
 	power = calloc(o.samples, sizeof(*power));
@@ -300,8 +313,8 @@ int main(int argc, char **argv)
 	printf("median_uw=%.0f mean_uw=%.0f\n", st.median_uw, st.mean_uw);
 	printf("mad_uw=%.0f fluctuation=%.6f max_fluctuation=%g (1.4826 * MAD / median)\n",
 	       st.mad_uw, st.fluctuation, o.max_fluctuation);
-	printf("min_uw=%.0f max_uw=%.0f range_uw=%.0f range_fraction=%.6f\n", st.min_uw,
-	       st.max_uw, st.max_uw - st.min_uw, st.range_fraction);
+	printf("min_uw=%.0f max_uw=%.0f range_uw=%.0f range_fraction=%.6f\n", st.min_uw, st.max_uw,
+	       st.max_uw - st.min_uw, st.range_fraction);
 	if (o.json_path && write_json(o.json_path, &o, src, samples, &st, idle_uw, exceeded)) {
 		ret = 1;
 		goto cleanup;

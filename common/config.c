@@ -44,8 +44,9 @@ static const struct key_def keys[] = {
 
 #define NUM_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const source_names[] = { "psys", "rapl", "powercap", "hwmon", "auto",
-					     "synthetic" };
+static const char *const source_names[] = {
+	"psys", "rapl", "powercap", "hwmon", "auto", "synthetic"
+};
 
 void config_defaults(struct energy_config *cfg)
 {
@@ -446,7 +447,8 @@ int config_validate(const struct energy_config *cfg, const char *where)
 	char val[64];
 	const char *why;
 
-	if (cfg->attribution_mode != ATTRIBUTION_PSYS && cfg->attribution_mode != ATTRIBUTION_MODEL) {
+	if (cfg->attribution_mode != ATTRIBUTION_PSYS &&
+	    cfg->attribution_mode != ATTRIBUTION_MODEL) {
 		snprintf(val, sizeof(val), "%d", (int)cfg->attribution_mode);
 		return verr(where, "attribution_mode", val, "is not one of psys, model");
 	}

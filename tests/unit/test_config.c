@@ -137,7 +137,8 @@ static void test_keys_and_lines(void **state)
 		     "t.conf:2: attribution_mode: \"psys\" duplicates line 1");
 	expect_error("idle_power_uw 5\n", -EINVAL,
 		     "t.conf:1: \"idle_power_uw 5\" is not \"key = value\"");
-	expect_error("idle_power_uw =   # nothing\n", -EINVAL, "t.conf:1: idle_power_uw: \"\" is empty");
+	expect_error("idle_power_uw =   # nothing\n", -EINVAL,
+		     "t.conf:1: idle_power_uw: \"\" is empty");
 	expect_error("= 5\n", -EINVAL,
 		     "t.conf:1: : \"5\" has an unknown key (known keys: attribution_mode, "
 		     "energy_source, idle_power_uw, psys_interval_ms, default_multiplier, "
@@ -229,8 +230,14 @@ static void test_numbers(void **state)
 static void test_mode_and_source(void **state)
 {
 	struct energy_config cfg;
-	const char *ok[] = { "psys", "rapl", "powercap", "hwmon", "auto", "synthetic",
-			     "synthetic:configs/synthetic_host.conf", "replay:a.csv",
+	const char *ok[] = { "psys",
+			     "rapl",
+			     "powercap",
+			     "hwmon",
+			     "auto",
+			     "synthetic",
+			     "synthetic:configs/synthetic_host.conf",
+			     "replay:a.csv",
 			     "replay:/x:y.csv" };
 	char text[256];
 
@@ -371,8 +378,10 @@ static uint64_t rng_next(uint64_t *s)
 /* Any double in [0, 1e6], drawn from raw bit patterns so every exponent shows up. */
 static double random_weight(uint64_t *s)
 {
-	static const double special[] = { 0, 1, 0.1, 1.0 / 3, 1e6, 999999.99999999988,
-					  DBL_MIN, DBL_TRUE_MIN, 1e-300, 5e-324, 123456.789 };
+	static const double special[] = {
+		0,	1,	0.1,	   1.0 / 3, 1e6, 999999.99999999988, DBL_MIN, DBL_TRUE_MIN,
+		1e-300, 5e-324, 123456.789
+	};
 	uint64_t r = rng_next(s);
 	double d;
 
@@ -509,8 +518,9 @@ static void test_validate_and_write_refuse_bad_structs(void **state)
 	strcpy(cfg.energy_source, "replay");
 	capture_begin(&cap);
 	assert_int_equal(config_validate(&cfg, "w"), -EINVAL);
-	assert_string_equal(capture_end(&cap),
-			    "test_config: w: energy_source: \"replay\" needs a trace: replay:FILE\n");
+	assert_string_equal(
+		capture_end(&cap),
+		"test_config: w: energy_source: \"replay\" needs a trace: replay:FILE\n");
 	fclose(devnull);
 }
 
@@ -625,10 +635,11 @@ static void test_parse_file_errors(void **state)
 
 static void test_committed_configs(void **state)
 {
-	static const char *keys[] = { "attribution_mode", "energy_source", "idle_power_uw",
-				      "psys_interval_ms", "default_multiplier", "wakeup_penalty",
-				      "migration_penalty", "cycles_weight", "instructions_weight",
-				      "cache_miss_weight", "freq_khz" };
+	static const char *keys[] = {
+		"attribution_mode",    "energy_source",	    "idle_power_uw",	 "psys_interval_ms",
+		"default_multiplier",  "wakeup_penalty",    "migration_penalty", "cycles_weight",
+		"instructions_weight", "cache_miss_weight", "freq_khz"
+	};
 	struct energy_config cfg;
 	char text[16384];
 	size_t n;

@@ -36,7 +36,8 @@ static int open_captured(const char *spec, const struct energy_source_opts *o,
 	return err;
 }
 
-static void assert_line(const char *got, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void assert_line(const char *got, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void assert_line(const char *got, const char *fmt, ...)
 {
 	char want[2048];
@@ -164,7 +165,8 @@ static void test_psys_real_open_fails_cleanly_here(void **state)
 	assert_true(open_captured("psys", NULL, &src, &cap) < 0);
 	assert_null(src);
 	assert_int_equal(capture_lines(cap.text), 1);
-	assert_non_null(strstr(cap.text, "energy source psys: /sys/bus/event_source/devices/power"));
+	assert_non_null(
+		strstr(cap.text, "energy source psys: /sys/bus/event_source/devices/power"));
 }
 
 static void test_perf_event_encodings(void **state)
@@ -195,24 +197,32 @@ static void test_perf_event_encodings(void **state)
 
 	put(root, PMU "/events/energy-psys", "event=0x100\n");
 	assert_int_equal(open_captured("psys", &o, &src, &cap), -ERANGE);
-	assert_line(cap.text, "energy source psys: %s/" PMU "/events/energy-psys: event=256 does "
-			      "not fit config:0-7", root);
+	assert_line(cap.text,
+		    "energy source psys: %s/" PMU "/events/energy-psys: event=256 does "
+		    "not fit config:0-7",
+		    root);
 
 	put(root, PMU "/events/energy-psys", "event=0xzz\n");
 	assert_int_equal(open_captured("psys", &o, &src, &cap), -EINVAL);
-	assert_line(cap.text, "energy source psys: %s/" PMU "/events/energy-psys: \"event=0xzz\" "
-			      "is not an event encoding", root);
+	assert_line(cap.text,
+		    "energy source psys: %s/" PMU "/events/energy-psys: \"event=0xzz\" "
+		    "is not an event encoding",
+		    root);
 
 	put(root, PMU "/events/energy-psys", "event=0x05,bogus=1\n");
 	assert_int_equal(open_captured("psys", &o, &src, &cap), -ENOENT);
-	assert_line(cap.text, "energy source psys: %s/" PMU "/format/bogus: No such file or "
-			      "directory", root);
+	assert_line(cap.text,
+		    "energy source psys: %s/" PMU "/format/bogus: No such file or "
+		    "directory",
+		    root);
 
 	put(root, PMU "/events/energy-psys", "event=0x05\n");
 	put(root, PMU "/format/event", "config1:0-7\n");
 	assert_int_equal(open_captured("psys", &o, &src, &cap), -EINVAL);
-	assert_line(cap.text, "energy source psys: %s/" PMU "/format/event: \"config1:0-7\" is "
-			      "not a config:LO-HI format", root);
+	assert_line(cap.text,
+		    "energy source psys: %s/" PMU "/format/event: \"config1:0-7\" is "
+		    "not a config:LO-HI format",
+		    root);
 
 	/* Without a format file, "event" is the whole config. */
 	char path[256];
@@ -241,16 +251,20 @@ static void test_perf_scale_unit_type_cpumask(void **state)
 
 	put(root, PMU "/events/energy-psys.scale", "abc\n");
 	assert_int_equal(open_captured("psys", &o, &src, &cap), -EINVAL);
-	assert_line(cap.text, "energy source psys: %s/" PMU "/events/energy-psys.scale: \"abc\" is "
-			      "not a scale in (0, 1] J", root);
+	assert_line(cap.text,
+		    "energy source psys: %s/" PMU "/events/energy-psys.scale: \"abc\" is "
+		    "not a scale in (0, 1] J",
+		    root);
 	put(root, PMU "/events/energy-psys.scale", "0\n");
 	assert_int_equal(open_captured("psys", &o, &src, &cap), -EINVAL);
 	put(root, PMU "/events/energy-psys.scale", "2.3283064365386962890625e-10\n");
 
 	put(root, PMU "/events/energy-psys.unit", "Watts\n");
 	assert_int_equal(open_captured("psys", &o, &src, &cap), -EINVAL);
-	assert_line(cap.text, "energy source psys: %s/" PMU "/events/energy-psys.unit: \"Watts\" "
-			      "is not Joules", root);
+	assert_line(cap.text,
+		    "energy source psys: %s/" PMU "/events/energy-psys.unit: \"Watts\" "
+		    "is not Joules",
+		    root);
 	put(root, PMU "/events/energy-psys.unit", "Joules\n");
 
 	put(root, PMU "/type", "twenty\n");
@@ -376,8 +390,10 @@ static void test_powercap_sums_packages_and_wraps(void **state)
 	/* A value above the range is nonsense, not a wrap. */
 	put_u64(root, PCAP "/intel-rapl:1/energy_uj", 1000001);
 	assert_int_equal(read_captured(src, &uj, &t, &cap), -ERANGE);
-	assert_line(cap.text, "energy source powercap: %s/" PCAP "/intel-rapl:1/energy_uj: "
-			      "1000001 is above max_energy_range_uj 1000000", root);
+	assert_line(cap.text,
+		    "energy source powercap: %s/" PCAP "/intel-rapl:1/energy_uj: "
+		    "1000001 is above max_energy_range_uj 1000000",
+		    root);
 	put_u64(root, PCAP "/intel-rapl:1/energy_uj", 300);
 
 	/* The file vanishing mid-run (zone gone, driver unloaded) is an error. */
@@ -408,8 +424,10 @@ static void test_powercap_no_zone(void **state)
 	put(root, PCAP "/intel-rapl:1/name", "dram\n");
 	put(root, PCAP "/intel-rapl:0/name", "core\n");
 	assert_int_equal(open_captured("powercap", &o, &src, &cap), -ENOENT);
-	assert_line(cap.text, "energy source powercap: %s/" PCAP ": no intel-rapl:N zone named "
-			      "psys or package-N", root);
+	assert_line(cap.text,
+		    "energy source powercap: %s/" PCAP ": no intel-rapl:N zone named "
+		    "psys or package-N",
+		    root);
 	scratch_remove(root);
 
 	o = fake_opts(&f, FIX "/perf_psys");
@@ -460,8 +478,9 @@ static void test_powercap_permission_denied(void **state)
 	assert_int_equal(open_as_nobody("powercap", root, text, sizeof(text)), 0);
 	char want[512];
 
-	snprintf(want, sizeof(want), "%s: energy source powercap: %s: Permission denied (root "
-				     "only since Linux 5.10)\n",
+	snprintf(want, sizeof(want),
+		 "%s: energy source powercap: %s: Permission denied (root "
+		 "only since Linux 5.10)\n",
 		 program_invocation_short_name, path);
 	assert_string_equal(text, want);
 	scratch_remove(root);
@@ -496,8 +515,10 @@ static void test_hwmon_amd_energy_uses_sockets(void **state)
 
 	put_u64(root, HW "/hwmon0/energy4_input", 60000);
 	assert_int_equal(read_captured(src, &uj, &t, &cap), -EIO);
-	assert_line(cap.text, "energy source hwmon: %s/" HW "/hwmon0/energy4_input: counter went "
-			      "backwards from 60250 to 60000", root);
+	assert_line(cap.text,
+		    "energy source hwmon: %s/" HW "/hwmon0/energy4_input: counter went "
+		    "backwards from 60250 to 60000",
+		    root);
 	put_u64(root, HW "/hwmon0/energy4_input", 60250);
 
 	snprintf(want, sizeof(want), "%s/" HW "/hwmon0/energy3_input", root);
@@ -590,8 +611,10 @@ static void test_replay_interpolates_in_real_time(void **state)
 	}
 	f.now_ns = 777000000000ULL + 4000000001ULL;
 	assert_int_equal(read_captured(src, &uj, &t, &cap), -ERANGE);
-	assert_line(cap.text, "energy source replay: %s: read at +4.000 s is past the end of the "
-			      "trace (4.000 s long)", path);
+	assert_line(cap.text,
+		    "energy source replay: %s: read at +4.000 s is past the end of the "
+		    "trace (4.000 s long)",
+		    path);
 	energy_source__close(src);
 	unlink(path);
 	scratch_remove(dir);
@@ -611,7 +634,8 @@ static void test_replay_rejects_bad_traces(void **state)
 		{ "t_ns,energy_uj\n1,2\n2,3,4\n", ":3: energy_uj: \"3,4\" is not a number" },
 		{ "t_ns,energy_uj\n1,2\n2,99999999999999999999\n",
 		  ":3: energy_uj: \"99999999999999999999\" is out of range" },
-		{ "t_ns,energy_uj\n5,2\n5,3\n", ":3: t_ns: \"5\" is not after the previous row's 5" },
+		{ "t_ns,energy_uj\n5,2\n5,3\n",
+		  ":3: t_ns: \"5\" is not after the previous row's 5" },
 		{ "t_ns,energy_uj\n5,2\n6,3\n7,1\n",
 		  ":4: energy_uj: \"1\" is below the previous row's 3 (the trace must be "
 		  "cumulative)" },

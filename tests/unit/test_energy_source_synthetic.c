@@ -43,10 +43,11 @@ static void test_never_passes_for_a_measurement(void **state)
 	assert_int_equal(energy_source__open("synthetic", &o, &src), 0);
 	assert_string_equal(energy_source__name(src), "synthetic");
 	assert_false(energy_source__is_measured(src));
-	assert_string_equal(energy_source__describe(src),
-			    "synthetic (a model, NOT a measurement): built-in reference model "
-			    "(configs/synthetic_host.conf), idle 9500000 uW, noise 120000 uW, seed 1; "
-			    "busy time from " STAT_ROOT "/proc/stat until the collector feeds signals");
+	assert_string_equal(
+		energy_source__describe(src),
+		"synthetic (a model, NOT a measurement): built-in reference model "
+		"(configs/synthetic_host.conf), idle 9500000 uW, noise 120000 uW, seed 1; "
+		"busy time from " STAT_ROOT "/proc/stat until the collector feeds signals");
 	energy_source__close(src);
 }
 
@@ -101,8 +102,8 @@ static void test_model_on_fed_signals(void **state)
 	energy_source__close(src);
 }
 
-static void put_stat(const char *root, uint64_t user, uint64_t system, uint64_t idle,
-		     uint64_t irq, uint64_t steal)
+static void put_stat(const char *root, uint64_t user, uint64_t system, uint64_t idle, uint64_t irq,
+		     uint64_t steal)
 {
 	char text[256];
 

@@ -100,14 +100,16 @@ static void test_no_overflow_at_any_shift(void **state)
 		u128 sum = (u128)FIXED_SIGNAL_MAX * w.mantissa + ((u128)1 << (s - 1));
 
 		assert_true(sum <= UINT64_MAX);
-		assert_true(fixed_weight_apply(&w, FIXED_SIGNAL_MAX) == (uint64_t)apply_wide(&w, FIXED_SIGNAL_MAX));
+		assert_true(fixed_weight_apply(&w, FIXED_SIGNAL_MAX) ==
+			    (uint64_t)apply_wide(&w, FIXED_SIGNAL_MAX));
 	}
 }
 
 static void test_products(void **state)
 {
-	static const uint64_t signals[] = { 1, 3, 999, 1000000, 123456789, 10000000000ULL,
-					    99999999999ULL, FIXED_SIGNAL_MAX };
+	static const uint64_t signals[] = {
+		1, 3, 999, 1000000, 123456789, 10000000000ULL, 99999999999ULL, FIXED_SIGNAL_MAX
+	};
 	double span = log(FIXED_WEIGHT_MAX / REQUIRED_MIN);
 	double worst = 0;
 
@@ -123,7 +125,8 @@ static void test_products(void **state)
 			/* Bit-exact with the wide reference: nothing wrapped. */
 			assert_true((u128)got == apply_wide(&f, sig));
 			/* Within weight precision plus the final rounding to an integer. */
-			assert_true(fabsl((long double)got - exact) <= exact * 0x1p-27L + 0.5L + 1e-9L);
+			assert_true(fabsl((long double)got - exact) <=
+				    exact * 0x1p-27L + 0.5L + 1e-9L);
 			if (exact >= 1e4) {
 				double rel = (double)(fabsl((long double)got - exact) / exact);
 
@@ -161,7 +164,8 @@ static void test_zero_and_tiny(void **state)
 
 		assert_int_equal(f.shift, 63);
 		assert_true(fabs(fixed_weight_decode(&f) - tiny[i]) <= ldexp(1, -64));
-		assert_true(fixed_weight_apply(&f, FIXED_SIGNAL_MAX) == (uint64_t)apply_wide(&f, FIXED_SIGNAL_MAX));
+		assert_true(fixed_weight_apply(&f, FIXED_SIGNAL_MAX) ==
+			    (uint64_t)apply_wide(&f, FIXED_SIGNAL_MAX));
 	}
 }
 
