@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "energy_source.h"
 #include "log.h"
 #include "parse.h"
@@ -100,6 +101,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
 	};
+	const char *why;
 	int c, err;
 
 	*o = (struct options){ .duration_s = DEFAULT_DURATION_S,
@@ -138,6 +140,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->json_path = optarg;
 			break;
 		case OPT_SOURCE:
+			if (config_check_energy_source(optarg, &why))
+				return usage_error("--energy-source", optarg, why);
 			o->energy_source = optarg;
 			break;
 		case OPT_ROOT:

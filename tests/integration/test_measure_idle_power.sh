@@ -97,6 +97,10 @@ check "replay past the end: exit status 1" [ "$rc" -eq 1 ]
 check "replay past the end: one clear error line" \
 	grep -q "^measure_idle_power: energy source replay: $tmp/short.csv: read at +[0-9.]* s is past the end of the trace (0.500 s long)$" "$tmp/err"
 
+run --energy-source "replay:$tmp/missing.csv" --duration 0.1 --samples 1
+check "missing trace: exit status 1 and one line naming it" \
+	bash -c "[ $rc -eq 1 ] && [ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q '^measure_idle_power: energy source replay: $tmp/missing.csv: No such file or directory$' '$tmp/err'"
+
 # 4. The synthetic source works anywhere and never passes for a measurement.
 run --energy-source synthetic --duration 0.1 --samples 3 --json "$tmp/syn.json"
 check "synthetic: exit status 0" [ "$rc" -eq 0 ] || show
@@ -122,7 +126,6 @@ for args in "--duration abc" "--duration 0" "--samples 0" "--samples 1.5" "--bog
 	# shellcheck disable=SC2086
 	run $args
 	want=2
-	[ "$args" = "--energy-source nonsense" ] && want=1 # a data error, found at open
 	if [ "$rc" -eq "$want" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ]; then
 		ok "'$args': exit status $want and one error line"
 	else
