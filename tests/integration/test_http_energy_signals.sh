@@ -38,12 +38,15 @@ python3 -c '
 import os, time
 r1, w1 = os.pipe(); r2, w2 = os.pipe()
 if os.fork() == 0:
+    os.close(w1); os.close(r2)
     while os.read(r1, 1): os.write(w2, b"x")
     os._exit(0)
+os.close(r1); os.close(w2)
 end = time.monotonic() + 1.0
 while time.monotonic() < end:
     os.write(w1, b"x"); os.read(r2, 1)
 os.close(w1)
+os.wait()
 '
 # Migrations: move a running task between CPUs.
 if [ "$ncpus" -ge 2 ]; then
