@@ -414,6 +414,9 @@ int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out)
 	err = flush_cpus(s);
 	if (err)
 		return err;
+	if (now_ns() - t > 10000000)
+		log_info("signals: flushing the CPUs took %.1f ms",
+			 (double)(now_ns() - t) / 1e6);
 	out->t_start_ns = s->t_last_ns;
 	out->t_end_ns = t;
 	s->t_last_ns = t;
