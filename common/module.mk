@@ -1,8 +1,11 @@
 # common/: the library every program links (libcommon.a; libcommon-san.a for unit tests).
-COMMON_SRCS := common/log.c common/parse.c common/http_parser.c
+COMMON_SRCS := common/log.c common/parse.c common/http_parser.c common/http_chunked.c
 
 UNIT_TESTS += test_parse
 test_parse_SRCS := tests/unit/test_parse.c
 
 UNIT_TESTS += test_http_parser
 test_http_parser_SRCS := tests/unit/test_http_parser.c
+
+UNIT_TESTS += test_http_chunked
+test_http_chunked_SRCS := tests/unit/test_http_chunked.c
