@@ -1,0 +1,13 @@
+# bench/: bench_http, the experiment load generator, and the scripts that print figures.
+PROGRAMS += bench_http
+bench_http_SRCS := bench/main.c bench/hist.c
+bench_http_LIBS := -ljansson
+
+UNIT_TESTS += test_hist
+test_hist_SRCS := tests/unit/test_hist.c bench/hist.c
+test_hist_CFLAGS := -I bench
+
+UNIT_TESTS += test_mix
+test_mix_SRCS := tests/unit/test_mix.c bench/mix.c
+test_mix_LIBS := -ljansson
+test_mix_CFLAGS := -I bench
