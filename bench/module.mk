@@ -11,3 +11,11 @@ UNIT_TESTS += test_mix
 test_mix_SRCS := tests/unit/test_mix.c bench/mix.c
 test_mix_LIBS := -ljansson
 test_mix_CFLAGS := -I bench
+
+UNIT_TESTS += test_url
+test_url_SRCS := tests/unit/test_url.c bench/url.c
+test_url_CFLAGS := -I bench
+
+UNIT_TESTS += test_resp_reader
+test_resp_reader_SRCS := tests/unit/test_resp_reader.c bench/resp_reader.c
+test_resp_reader_CFLAGS := -I bench
