@@ -1,6 +1,7 @@
 # bench/: bench_http, the experiment load generator, and the scripts that print figures.
 PROGRAMS += bench_http
-bench_http_SRCS := bench/main.c bench/hist.c
+bench_http_SRCS := bench/main.c bench/hist.c bench/mix.c bench/url.c bench/resp_reader.c \
+	bench/stats.c bench/request.c bench/worker.c bench/report.c
 bench_http_LIBS := -ljansson
 
 UNIT_TESTS += test_hist
