@@ -1,6 +1,6 @@
 # http_energy — top-level Makefile.
 #
-# Every directory contributes a module.mk that appends to PROGRAMS, UNIT_TESTS and
+# Every directory contributes a module.mk (and possibly more *.mk) that appends to PROGRAMS, UNIT_TESTS and
 # INTEGRATION_TESTS and defines <name>_SRCS / <name>_LIBS; the rules below do the rest.
 # Outputs go under build/. `make V=1` shows full commands; CI=true (or WERROR=1) adds -Werror.
 
@@ -45,12 +45,14 @@ FUZZERS :=
 all: programs
 
 include common/module.mk
-include $(filter-out common/module.mk,$(wildcard */module.mk))
+include $(filter-out common/module.mk,$(wildcard */*.mk))
 
 # Dependencies: install-deps.sh is fast when everything is present, so make asks it once
 # per build directory and again whenever the script changes.
 DEPS_STAMP := $(BUILD)/.deps-installed
-$(DEPS_STAMP): scripts/install-deps.sh
+REQUIRED_TOOLS := $(CC) $(CLANG) $(BPFTOOL) pkg-config curl wrk
+MISSING_TOOLS := $(foreach t,$(REQUIRED_TOOLS),$(if $(shell command -v $(t) 2>/dev/null),,$(t)))
+$(DEPS_STAMP): scripts/install-deps.sh $(if $(MISSING_TOOLS),FORCE)
 	$(Q)mkdir -p $(BUILD)
 	$(Q)bash scripts/install-deps.sh
 	$(Q)touch $@
@@ -154,6 +156,12 @@ fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 			-artifact_prefix=$(BUILD)/fuzz/$$f- \
 			$(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f; \
 	done
+
+# The main job: see README.md. Variables are passed through to the script.
+.PHONY: collect
+collect: programs
+	$(Q)BUILD=$(BUILD) DURATION=$(DURATION) CONCURRENCY=$(CONCURRENCY) LABEL=$(LABEL) \
+		bash scripts/collect.sh
 
 .PHONY: format
 format:

@@ -118,6 +118,10 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req,
 			c++;
 		if (c < end && *c != ' ')
 			return HTTP_PARSE_ERROR;
+		/* A bare LF can never become part of a valid head: say so now, not at timeout. */
+		for (c = p; (c = memchr(c, '\n', (size_t)(end - c))) != NULL; c++)
+			if (c == p || c[-1] != '\r')
+				return HTTP_PARSE_ERROR;
 		return HTTP_PARSE_INCOMPLETE;
 	}
 	eol = line_end(p, head_end);

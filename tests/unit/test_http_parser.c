@@ -142,6 +142,7 @@ static void test_malformed(void **state)
 		"G(T / HTTP/1.1\r\n\r\n",
 		"GET /a\x7f HTTP/1.1\r\n\r\n",
 		"\x16\x03\x01\x02", /* a TLS ClientHello fails before any CRLF */
+		"GET / HTTP/1.1\nHost: x\n", /* bare LF, detected before the head ends */
 	};
 	struct parsed p;
 

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Types and constants shared by signals.bpf.c and user space. Plain structs only.
+ *
+ * Interval accounting: user space owns an epoch counter. Each CPU charges into the buffers
+ * of its own epoch's parity and moves to the new epoch only when user space runs the flush
+ * program on it, which closes the slice running there at the boundary. After flushing
+ * every CPU, nothing writes the old parity any more, and user space drains it.
+ */
+#ifndef HTTP_ENERGY_SIGNALS_H
+#define HTTP_ENERGY_SIGNALS_H
+
+#define SIGNALS_FREQ_SLOTS 16 /* distinct kHz per CPU per interval; more go to slot 0 */
+#define SIGNALS_MAX_CPUS 1024
+#define PROC_OVERFLOW_TGID 0xffffffffu /* charges that found the process map full */
+
+enum pmu_counter {
+	PMU_CYCLES,
+	PMU_INSTRUCTIONS,
+	PMU_CACHE_MISSES,
+	PMU_COUNTERS,
+};
+
+/* Per process (tgid) and CPU frequency, per interval. */
+struct proc_key {
+	unsigned int tgid;
+	unsigned int khz;
+};
+
+struct proc_signals {
+	unsigned long long runtime_ns;
+	unsigned long long wakeups;	/* wakeups this process caused */
+	unsigned long long migrations;	/* of this process's threads */
+	unsigned long long pmu[PMU_COUNTERS];
+	unsigned long long page_cache_hits;
+	unsigned long long writebacks;	/* folios dirtied for writeback */
+};
+
+struct freq_slot {
+	unsigned int khz;
+	unsigned int pad;
+	unsigned long long runtime_ns;
+};
+
+/* Host-wide bins, per CPU and per interval parity. */
+struct cpu_signals {
+	unsigned long long runtime_ns;	/* non-idle on-CPU time, IRQ time inside it included */
+	unsigned long long idle_ns;	/* the idle task (pid 0) */
+	unsigned long long irq_ns;	/* outermost hard IRQ handlers */
+	unsigned long long softirq_ns;	/* outermost softirq handlers */
+	unsigned long long kthread_runtime_ns;
+	unsigned long long cgroup_runtime_ns; /* tasks in the tracked cgroup (or below it) */
+	unsigned long long wakeups;
+	unsigned long long migrations;
+	unsigned long long pmu[PMU_COUNTERS];
+	unsigned long long page_cache_hits;
+	unsigned long long writebacks;
+	unsigned long long proc_overflows; /* charges that found the process map full */
+	unsigned long long switches;
+	struct freq_slot freq[SIGNALS_FREQ_SLOTS];
+};
+
+/* Per-CPU bookkeeping, never read as a signal. */
+struct cpu_state {
+	unsigned long long slice_start_ns; /* 0: nothing known yet on this CPU */
+	unsigned long long irq_start_ns;
+	unsigned long long softirq_start_ns;
+	unsigned long long pmu_last[PMU_COUNTERS];
+	unsigned int epoch;
+	unsigned int irq_depth;
+	unsigned int softirq_depth;
+	unsigned int freq_hint; /* slot index last used */
+};
+
+#endif

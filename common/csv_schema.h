@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The interval CSV's columns (docs/csv-format.md), in file order. http_energy writes them;
+ * fit_energy finds them by name. More columns may follow these in a file.
+ */
+#ifndef HTTP_ENERGY_CSV_SCHEMA_H
+#define HTTP_ENERGY_CSV_SCHEMA_H
+
+#include <stddef.h>
+
+enum csv_column {
+	CSV_INTERVAL,
+	CSV_LABEL,
+	CSV_T_START_NS,
+	CSV_T_END_NS,
+	CSV_ENERGY_SOURCE,
+	CSV_INTERVAL_PSYS_UJ,
+	CSV_IDLE_UJ,
+	CSV_ACTIVE_PSYS_UJ,
+	CSV_RUNTIME_NS,
+	CSV_WAKEUPS,
+	CSV_CYCLES,
+	CSV_INSTRUCTIONS,
+	CSV_CACHE_MISSES,
+	CSV_MIGRATIONS,
+	CSV_FREQ_RUNTIME_NS,
+	CSV_IDLE_NS,
+	CSV_IRQ_NS,
+	CSV_SOFTIRQ_NS,
+	CSV_KTHREAD_RUNTIME_NS,
+	CSV_PAGE_CACHE_HITS,
+	CSV_WRITEBACKS,
+	CSV_CGROUP_RUNTIME_NS,
+	CSV_REQUESTS,
+	CSV_REQUEST_ENERGY_UJ,
+	CSV_ATTRIBUTED_UJ,
+	CSV_COLUMNS,
+};
+
+const char *csv_column_name(enum csv_column col);
+/* The column with this name, or -1. */
+int csv_column_find(const char *name);
+/* The header line, without a newline: "interval,label,...,attributed_uj". */
+const char *csv_header(void);
+
+/*
+ * Appends field to out (of out_len bytes, NUL-terminated), quoted per RFC 4180 when it
+ * holds a comma, quote, CR or LF. Returns the length written, or -1 if it did not fit.
+ */
+int csv_quote(const char *field, char *out, size_t out_len);
+
+#endif

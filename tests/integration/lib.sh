@@ -1,0 +1,57 @@
+# Shared helpers for integration tests: TAP-like result lines, server start/stop.
+# Each test script sources this, registers cleanup with `on_exit`, and calls `finish`.
+
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin
+failures=0
+cleanups=()
+
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
+skip() { echo "skip - $*"; }
+# check "description" command...: ok when the command succeeds.
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+
+on_exit() { cleanups+=("$*"); }
+run_cleanups() {
+	local i
+	for ((i = ${#cleanups[@]} - 1; i >= 0; i--)); do eval "${cleanups[i]}" || true; done
+}
+trap run_cleanups EXIT
+trap 'exit 130' INT TERM
+
+finish() {
+	[ "$failures" -eq 0 ]
+	exit $?
+}
+
+# wait_for "description" timeout_s command...: polls until the command succeeds.
+wait_for() {
+	local what=$1 timeout=$2 deadline
+	shift 2
+	deadline=$((SECONDS + timeout))
+	until "$@" 2>/dev/null; do
+		if [ $SECONDS -ge $deadline ]; then
+			echo "timed out after ${timeout}s waiting for $what" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# start_server LOGFILE [workload_server options]: starts it on an ephemeral port and sets
+# SERVER_PID and SERVER_PORT once the start-up line names the port.
+start_server() {
+	local log=$1
+	shift
+	"$BIN/workload_server" --port 0 "$@" 2>"$log" &
+	SERVER_PID=$!
+	on_exit "kill $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null"
+	wait_for "workload_server to listen" 20 grep -q 'listening on' "$log" || return 1
+	SERVER_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\) (.*/\1/p' "$log")
+	[ -n "$SERVER_PORT" ]
+}
