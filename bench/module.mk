@@ -20,3 +20,6 @@ test_url_CFLAGS := -I bench
 UNIT_TESTS += test_resp_reader
 test_resp_reader_SRCS := tests/unit/test_resp_reader.c bench/resp_reader.c
 test_resp_reader_CFLAGS := -I bench
+
+INTEGRATION_TESTS += tests/integration/test_bench_http.sh
+INTEGRATION_TESTS += tests/integration/test_bench_http_workload.sh

@@ -20,33 +20,33 @@ double report_measured_s(const struct bench_run *run)
 	return (double)(run->stop_ns - run->measure_ns) / 1e9;
 }
 
-const char *report_error_text(enum bench_error kind, int err)
+const char *report_error_text(enum bench_error kind, int code, char *buf, size_t size)
 {
 	switch (kind) {
 	case BENCH_ERR_TIMEOUT:
 		return "no complete response within --timeout";
 	case BENCH_ERR_READ:
-		if (err == ENODATA)
+		if (code == ENODATA)
 			return "the server closed the connection before responding";
-		if (err == EPROTO)
+		if (code == EPROTO)
 			return "the server closed the connection in the middle of a response";
 		break;
 	case BENCH_ERR_PARSE:
-		if (err == EBADMSG)
+		if (code == EBADMSG)
 			return "bytes the server sent when no response was due";
-		if (err == EMSGSIZE)
+		if (code == EMSGSIZE)
 			return "a response head longer than 64 KiB";
-		if (err == EPROTO)
+		if (code == EPROTO)
 			return "not a valid HTTP/1.1 response";
 		break;
 	case BENCH_ERR_4XX:
-		return "client error status (400-499)";
 	case BENCH_ERR_5XX:
-		return "server error status (500-599)";
+		snprintf(buf, size, "status %d", code);
+		return buf;
 	default:
 		break;
 	}
-	return err ? strerror(err) : "";
+	return strerror(code);
 }
 
 /* Three significant digits and a unit. */
@@ -118,12 +118,18 @@ static void print_errors(FILE *out, const struct bench_stats *s)
 			(unsigned long)bench_stats__errors(s, (enum bench_error)k));
 	fprintf(out, "\n");
 	for (int k = 0; k < BENCH_ERR__COUNT; k++) {
-		uint64_t n = bench_stats__errors(s, (enum bench_error)k);
+		const struct bench_cause *c = s->causes[k];
+		char buf[32];
 
-		if (n)
-			fprintf(out, "    %-8s %lu: %s\n", bench_error_name((enum bench_error)k),
-				(unsigned long)n,
-				report_error_text((enum bench_error)k, s->first_errno[k]));
+		if (!c[0].count)
+			continue;
+		fprintf(out, "    %-8s", bench_error_name((enum bench_error)k));
+		for (int i = 0; i < BENCH_MAX_CAUSES && c[i].count; i++)
+			fprintf(out, "%s %lu %s", i ? "," : "", (unsigned long)c[i].count,
+				report_error_text((enum bench_error)k, c[i].code, buf, sizeof(buf)));
+		if (s->other_causes[k])
+			fprintf(out, ", %lu other", (unsigned long)s->other_causes[k]);
+		fprintf(out, "\n");
 	}
 }
 
@@ -263,6 +269,33 @@ static json_t *errors_json(const uint64_t *errors)
 	return o;
 }
 
+/* {"read": [{"code": 104, "cause": "Connection reset by peer", "count": 3}], ...} */
+static json_t *causes_json(const struct bench_stats *s)
+{
+	json_t *o = json_object();
+
+	for (int k = 0; o && k < BENCH_ERR__COUNT; k++) {
+		json_t *list = json_array();
+		char buf[32];
+
+		for (int i = 0; list && i < BENCH_MAX_CAUSES && s->causes[k][i].count; i++) {
+			const struct bench_cause *c = &s->causes[k][i];
+
+			json_array_append_new(
+				list, json_pack("{s:i, s:s, s:I}", "code", c->code, "cause",
+						report_error_text((enum bench_error)k, c->code, buf,
+								  sizeof(buf)),
+						"count", (json_int_t)c->count));
+		}
+		if (list && s->other_causes[k])
+			json_array_append_new(list, json_pack("{s:n, s:s, s:I}", "code", "cause",
+							      "other", "count",
+							      (json_int_t)s->other_causes[k]));
+		set(o, bench_error_name((enum bench_error)k), list);
+	}
+	return o;
+}
+
 static json_t *energy_json(const struct endpoint_stats *e)
 {
 	json_t *o = json_object();
@@ -364,6 +397,7 @@ int report_write_json(FILE *f, const struct bench_run *run)
 	for (int k = 0; k < BENCH_ERR__COUNT; k++)
 		errors[k] = bench_stats__errors(s, (enum bench_error)k);
 	set(root, "errors", errors_json(errors));
+	set(root, "error_causes", causes_json(s));
 
 	for (size_t i = 0; i < s->n; i++) {
 		const struct endpoint_stats *e = &s->ep[i];

@@ -36,8 +36,9 @@ struct bench_run {
 /* Seconds of measurement: stop_ns - measure_ns, or 0. */
 double report_measured_s(const struct bench_run *run);
 
-/* What an error of this kind with this errno means, for people. */
-const char *report_error_text(enum bench_error kind, int err);
+/* What an error of this kind and cause (errno or status) means, for people; buf may be
+ * used to build the text. */
+const char *report_error_text(enum bench_error kind, int code, char *buf, size_t size);
 
 void report_print(FILE *out, const struct bench_run *run);
 

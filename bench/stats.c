@@ -50,6 +50,21 @@ void bench_stats__free(struct bench_stats *s)
 	free(s);
 }
 
+static void add_cause(struct bench_stats *s, enum bench_error kind, int code, uint64_t n)
+{
+	struct bench_cause *c = s->causes[kind];
+
+	for (int i = 0; i < BENCH_MAX_CAUSES; i++) {
+		if (c[i].count == 0)
+			c[i].code = code;
+		if (c[i].code == code) {
+			c[i].count += n;
+			return;
+		}
+	}
+	s->other_causes[kind] += n;
+}
+
 int bench_stats__response(struct bench_stats *s, size_t ep, const struct resp_result *res,
 			  uint64_t latency_ns)
 {
@@ -57,11 +72,13 @@ int bench_stats__response(struct bench_stats *s, size_t ep, const struct resp_re
 
 	e->responses++;
 	e->body_bytes += res->body_bytes;
-	if (res->status >= 500)
+	if (res->status >= 500) {
 		e->errors[BENCH_ERR_5XX]++;
-	else if (res->status >= 400)
+		add_cause(s, BENCH_ERR_5XX, res->status, 1);
+	} else if (res->status >= 400) {
 		e->errors[BENCH_ERR_4XX]++;
-	else {
+		add_cause(s, BENCH_ERR_4XX, res->status, 1);
+	} else {
 		e->ok++;
 		hist__record(e->latency_ns, latency_ns);
 	}
@@ -84,8 +101,7 @@ void bench_stats__error(struct bench_stats *s, size_t ep, enum bench_error kind,
 		s->ep[ep].errors[kind]++;
 	else
 		s->errors[kind]++;
-	if (!s->first_errno[kind])
-		s->first_errno[kind] = err;
+	add_cause(s, kind, err, 1);
 }
 
 int bench_stats__merge(struct bench_stats *dst, const struct bench_stats *src)
@@ -112,8 +128,11 @@ int bench_stats__merge(struct bench_stats *dst, const struct bench_stats *src)
 	}
 	for (int k = 0; k < BENCH_ERR__COUNT; k++) {
 		dst->errors[k] += src->errors[k];
-		if (!dst->first_errno[k])
-			dst->first_errno[k] = src->first_errno[k];
+		for (int i = 0; i < BENCH_MAX_CAUSES; i++)
+			if (src->causes[k][i].count)
+				add_cause(dst, (enum bench_error)k, src->causes[k][i].code,
+					  src->causes[k][i].count);
+		dst->other_causes[k] += src->other_causes[k];
 	}
 	dst->connects += src->connects;
 	dst->bytes_read += src->bytes_read;

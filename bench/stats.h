@@ -36,11 +36,20 @@ struct endpoint_stats {
 	struct hist *energy_uj;	 /* NULL until a response carries X-Energy-Score */
 };
 
+/* Why errors of one kind happened: an errno, or the status of a 4xx/5xx response. */
+#define BENCH_MAX_CAUSES 4
+struct bench_cause {
+	int code;
+	uint64_t count;
+};
+
 struct bench_stats {
 	size_t n;
 	struct endpoint_stats *ep;
 	uint64_t errors[BENCH_ERR__COUNT]; /* not tied to a request: connect, stray bytes */
-	int first_errno[BENCH_ERR__COUNT]; /* the first errno seen per kind, 0 if none */
+	/* The first BENCH_MAX_CAUSES distinct causes per kind; the rest in other_causes. */
+	struct bench_cause causes[BENCH_ERR__COUNT][BENCH_MAX_CAUSES];
+	uint64_t other_causes[BENCH_ERR__COUNT];
 	uint64_t connects;		   /* connections established */
 	uint64_t bytes_read;
 	uint64_t bytes_written;
@@ -54,7 +63,7 @@ void bench_stats__free(struct bench_stats *s);
 /* A complete response to a request for endpoint ep. Returns -ENOMEM or 0. */
 int bench_stats__response(struct bench_stats *s, size_t ep, const struct resp_result *res,
 			  uint64_t latency_ns);
-/* An error; ep is SIZE_MAX when no request was involved. err: an errno or 0. */
+/* An error; ep is SIZE_MAX when no request was involved. err: its errno. */
 void bench_stats__error(struct bench_stats *s, size_t ep, enum bench_error kind, int err);
 int bench_stats__merge(struct bench_stats *dst, const struct bench_stats *src);
 
