@@ -51,8 +51,8 @@ struct options {
 	bool body_kb_set;
 	double duration_s; /* 0: not given */
 	uint64_t concurrency; /* 0: not given */
-	uint64_t threads;     /* 0: one per CPU, at most one per connection */
-	double rate;	      /* 0: closed loop */
+	uint64_t threads; /* 0: one per CPU, at most one per connection */
+	double rate; /* 0: closed loop */
 	double warmup_s;
 	uint64_t seed;
 	double timeout_s;
@@ -95,8 +95,7 @@ static void usage(FILE *out)
 		mix_profile_names());
 }
 
-static int opt_double(const char *name, const char *text, double min, double max,
-		      double *out)
+static int opt_double(const char *name, const char *text, double min, double max, double *out)
 {
 	int err = parse_double(text, min, max, out);
 
@@ -105,8 +104,7 @@ static int opt_double(const char *name, const char *text, double min, double max
 	return err;
 }
 
-static int opt_u64(const char *name, const char *text, uint64_t min, uint64_t max,
-		   uint64_t *out)
+static int opt_u64(const char *name, const char *text, uint64_t min, uint64_t max, uint64_t *out)
 {
 	int err = parse_u64(text, min, max, out);
 
@@ -119,9 +117,24 @@ static int opt_u64(const char *name, const char *text, uint64_t min, uint64_t ma
 /* Returns 0 to run, 1 when --help or --version was answered, -EINVAL on a usage error. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_URL = 256, OPT_PATH, OPT_PROFILE, OPT_MIX_FILE, OPT_BODY_KB, OPT_DURATION,
-	       OPT_CONCURRENCY, OPT_THREADS, OPT_RATE, OPT_WARMUP, OPT_SEED, OPT_TIMEOUT,
-	       OPT_JSON, OPT_VERBOSE, OPT_HELP, OPT_VERSION };
+	enum {
+		OPT_URL = 256,
+		OPT_PATH,
+		OPT_PROFILE,
+		OPT_MIX_FILE,
+		OPT_BODY_KB,
+		OPT_DURATION,
+		OPT_CONCURRENCY,
+		OPT_THREADS,
+		OPT_RATE,
+		OPT_WARMUP,
+		OPT_SEED,
+		OPT_TIMEOUT,
+		OPT_JSON,
+		OPT_VERBOSE,
+		OPT_HELP,
+		OPT_VERSION
+	};
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "path", required_argument, NULL, OPT_PATH },
@@ -170,7 +183,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->body_kb_set = true;
 			break;
 		case OPT_DURATION:
-			err = opt_double("--duration", optarg, 0.001, MAX_DURATION_S, &o->duration_s);
+			err = opt_double("--duration", optarg, 0.001, MAX_DURATION_S,
+					 &o->duration_s);
 			break;
 		case OPT_CONCURRENCY:
 			err = opt_u64("--concurrency", optarg, 1, MAX_CONCURRENCY, &o->concurrency);
@@ -217,8 +231,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return -EINVAL;
 	}
 	if (!o->url || o->duration_s == 0 || o->concurrency == 0) {
-		log_error("%s is required (see --help)",
-			  !o->url ? "--url" : o->duration_s == 0 ? "--duration" : "--concurrency");
+		log_error("%s is required (see --help)", !o->url	    ? "--url" :
+							 o->duration_s == 0 ? "--duration" :
+									      "--concurrency");
 		return -EINVAL;
 	}
 	if ((o->n_paths > 0) + !!o->profile + !!o->mix_file > 1) {
@@ -294,11 +309,11 @@ cleanup:
 	return err;
 }
 
-static int find_server(const struct options *o, const struct url *u,
-		       struct sockaddr_storage *addr, socklen_t *addrlen, char *text,
-		       size_t text_size)
+static int find_server(const struct options *o, const struct url *u, struct sockaddr_storage *addr,
+		       socklen_t *addrlen, char *text, size_t text_size)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
 	double t = o->timeout_s < 5 ? o->timeout_s : 5;
@@ -336,12 +351,14 @@ static int ensure_fd_limit(uint64_t concurrency)
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
 		log_error("--concurrency: %lu connections need %lu file descriptors; the limit is "
 			  "%lu (ulimit -Hn)",
-			  (unsigned long)concurrency, (unsigned long)need, (unsigned long)rl.rlim_max);
+			  (unsigned long)concurrency, (unsigned long)need,
+			  (unsigned long)rl.rlim_max);
 		return -EMFILE;
 	}
 	rl.rlim_cur = need;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		log_error("setrlimit(RLIMIT_NOFILE, %lu): %s", (unsigned long)need, strerror(errno));
+		log_error("setrlimit(RLIMIT_NOFILE, %lu): %s", (unsigned long)need,
+			  strerror(errno));
 		return -errno;
 	}
 	log_info("raised the open-file limit to %lu for %lu connections", (unsigned long)need,
@@ -368,6 +385,30 @@ static int wait_for_end(const sigset_t *set, uint64_t end_ns)
 	}
 }
 
+/* Peak resident set of this process (VmHWM), in KiB; 0 when /proc does not say. */
+static uint64_t peak_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	uint64_t kib = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *v = line + 6, *end;
+
+		if (strncmp(line, "VmHWM:", 6) != 0)
+			continue;
+		v += strspn(v, " \t");
+		end = v + strcspn(v, " \t\n");
+		if (parse_u64_n(v, (size_t)(end - v), 0, UINT64_MAX, &kib))
+			kib = 0;
+		break;
+	}
+	fclose(f);
+	return kib;
+}
+
 static void describe_failure(const struct bench_stats *s, double measured_s)
 {
 	char kinds[256] = "";
@@ -377,8 +418,9 @@ static void describe_failure(const struct bench_stats *s, double measured_s)
 		uint64_t c = bench_stats__errors(s, (enum bench_error)k);
 
 		if (c && n < sizeof(kinds))
-			n += (size_t)snprintf(kinds + n, sizeof(kinds) - n, "%s%s %lu", n ? ", " : "",
-					      bench_error_name((enum bench_error)k), (unsigned long)c);
+			n += (size_t)snprintf(kinds + n, sizeof(kinds) - n, "%s%s %lu",
+					      n ? ", " : "", bench_error_name((enum bench_error)k),
+					      (unsigned long)c);
 	}
 	if (bench_stats__all_errors(s))
 		log_error("every request failed: %s", kinds);
@@ -514,6 +556,7 @@ int main(int argc, char **argv)
 	run.timeout_s = o.timeout_s;
 	run.seed = o.seed;
 	run.stats = total;
+	run.peak_rss_kib = peak_rss_kib();
 	report_print(stdout, &run);
 	fflush(stdout);
 	if (json) {
@@ -541,8 +584,11 @@ cleanup:
 	free(workers);
 	if (wake_fd >= 0)
 		close(wake_fd);
-	if (json)
+	if (json) {
+		/* Opened early to fail before the run, but nothing was written to it. */
 		fclose(json);
+		unlink(o.json);
+	}
 	bench_stats__free(total);
 	request_set__free(requests);
 	mix__free(mix);

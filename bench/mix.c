@@ -42,7 +42,8 @@ static const struct {
 	const char *name;
 	const struct profile_request *requests[5];
 } profiles[] = {
-	{ "mixed", { &profile_cpu, &profile_json, &profile_compress, &profile_file, &profile_post } },
+	{ "mixed",
+	  { &profile_cpu, &profile_json, &profile_compress, &profile_file, &profile_post } },
 	{ "cpu", { &profile_cpu } },
 	{ "json", { &profile_json } },
 	{ "compress", { &profile_compress } },
@@ -227,8 +228,8 @@ static int entry_error(const char *file, size_t i, const char *key, const json_t
 {
 	char *text = v ? json_text(v) : NULL;
 
-	log_error("%s: entry %zu: %s: %s%s%s", file, i, key, text ? text : "",
-		  text ? " " : "", why);
+	log_error("%s: entry %zu: %s: %s%s%s", file, i, key, text ? text : "", text ? " " : "",
+		  why);
 	free(text);
 	return -EINVAL;
 }
@@ -242,7 +243,8 @@ static int parse_entry(struct mix *m, const char *file, size_t i, json_t *obj)
 
 	if (!json_is_object(obj))
 		return entry_error(file, i, "entry", obj, "is not an object");
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		if (strcmp(key, "path") == 0) {
 			if (!json_is_string(v))
 				return entry_error(file, i, key, v, "is not a string");

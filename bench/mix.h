@@ -21,8 +21,8 @@
 struct mix_entry {
 	char method[16];
 	char target[MIX_MAX_TARGET]; /* origin-form path and query */
-	uint64_t body_kb;	     /* request body of body_kb KiB (0: none) */
-	double weight;		     /* > 0; relative to the other entries */
+	uint64_t body_kb; /* request body of body_kb KiB (0: none) */
+	double weight; /* > 0; relative to the other entries */
 	char name[MIX_MAX_NAME + MIX_MAX_TARGET]; /* label in reports */
 };
 

@@ -23,3 +23,4 @@ test_resp_reader_CFLAGS := -I bench
 
 INTEGRATION_TESTS += tests/integration/test_bench_http.sh
 INTEGRATION_TESTS += tests/integration/test_bench_http_workload.sh
+BENCH_SCRIPTS += bench/bench_vs_wrk.sh

@@ -61,7 +61,11 @@ static const char *fmt_ns(char *buf, size_t size, uint64_t ns)
 		double v = (double)ns / units[i].div;
 
 		if (v >= 1 || units[i].div == 1) {
-			snprintf(buf, size, "%.*f%s", v < 10 ? 2 : v < 100 ? 1 : 0, v, units[i].unit);
+			snprintf(buf, size, "%.*f%s",
+				 v < 10	 ? 2 :
+				 v < 100 ? 1 :
+					   0,
+				 v, units[i].unit);
 			return buf;
 		}
 	}
@@ -102,9 +106,10 @@ static void print_latency_cells(FILE *out, const struct hist *h)
 	char buf[32];
 
 	for (size_t p = 0; p < NUM_PERCENTILES; p++)
-		fprintf(out, " %8s", hist__count(h) ? fmt_ns(buf, sizeof(buf),
-							   hist__percentile(h, percentiles[p])) :
-						      "-");
+		fprintf(out, " %8s",
+			hist__count(h) ?
+				fmt_ns(buf, sizeof(buf), hist__percentile(h, percentiles[p])) :
+				"-");
 	fprintf(out, " %8s", hist__count(h) ? fmt_ns(buf, sizeof(buf), hist__max(h)) : "-");
 }
 
@@ -126,7 +131,8 @@ static void print_errors(FILE *out, const struct bench_stats *s)
 		fprintf(out, "    %-8s", bench_error_name((enum bench_error)k));
 		for (int i = 0; i < BENCH_MAX_CAUSES && c[i].count; i++)
 			fprintf(out, "%s %lu %s", i ? "," : "", (unsigned long)c[i].count,
-				report_error_text((enum bench_error)k, c[i].code, buf, sizeof(buf)));
+				report_error_text((enum bench_error)k, c[i].code, buf,
+						  sizeof(buf)));
 		if (s->other_causes[k])
 			fprintf(out, ", %lu other", (unsigned long)s->other_causes[k]);
 		fprintf(out, "\n");
@@ -200,7 +206,8 @@ void report_print(FILE *out, const struct bench_run *run)
 		(unsigned long)responses, secs > 0 ? (double)responses / secs : 0.0,
 		(unsigned long)ok, secs > 0 ? (double)ok / secs : 0.0);
 	if (all && hist__count(all)) {
-		fprintf(out, "  latency    mean %s", fmt_ns(b1, sizeof(b1), (uint64_t)hist__mean(all)));
+		fprintf(out, "  latency    mean %s",
+			fmt_ns(b1, sizeof(b1), (uint64_t)hist__mean(all)));
 		for (size_t p = 0; p < NUM_PERCENTILES; p++)
 			fprintf(out, ", p%g %s", percentiles[p],
 				fmt_ns(b1, sizeof(b1), hist__percentile(all, percentiles[p])));
@@ -209,10 +216,13 @@ void report_print(FILE *out, const struct bench_run *run)
 	}
 	print_errors(out, s);
 	fprintf(out, "  transfer   %s read, %s written, %lu connections opened\n",
-		fmt_bytes(b1, sizeof(b1), s->bytes_read), fmt_bytes(b2, sizeof(b2), s->bytes_written),
-		(unsigned long)s->connects);
-	if (s->in_flight_at_end || s->backlog_at_end)
-		fprintf(out, "  at end     %lu requests in flight (not counted), %lu due but never sent\n",
+		fmt_bytes(b1, sizeof(b1), s->bytes_read),
+		fmt_bytes(b2, sizeof(b2), s->bytes_written), (unsigned long)s->connects);
+	if (run->peak_rss_kib)
+		fprintf(out, "  memory     peak RSS %.1f MiB\n", (double)run->peak_rss_kib / 1024);
+	if (run->rate > 0)
+		fprintf(out,
+			"  at end     %lu requests in flight (not counted), %lu due but never sent\n",
 			(unsigned long)s->in_flight_at_end, (unsigned long)s->backlog_at_end);
 	print_energy(out, run);
 
@@ -288,9 +298,9 @@ static json_t *causes_json(const struct bench_stats *s)
 						"count", (json_int_t)c->count));
 		}
 		if (list && s->other_causes[k])
-			json_array_append_new(list, json_pack("{s:n, s:s, s:I}", "code", "cause",
-							      "other", "count",
-							      (json_int_t)s->other_causes[k]));
+			json_array_append_new(list,
+					      json_pack("{s:n, s:s, s:I}", "code", "cause", "other",
+							"count", (json_int_t)s->other_causes[k]));
 		set(o, bench_error_name((enum bench_error)k), list);
 	}
 	return o;
@@ -344,11 +354,11 @@ static json_t *options_json(const struct bench_run *run)
 	for (size_t i = 0; mix && i < mix__size(run->mix); i++) {
 		const struct mix_entry *e = mix__entry(run->mix, i);
 
-		json_array_append_new(mix, json_pack("{s:s, s:s, s:s, s:I, s:f, s:f}", "name",
-						     e->name, "method", e->method, "path",
-						     e->target, "body_kb", (json_int_t)e->body_kb,
-						     "weight", e->weight, "probability",
-						     mix__probability(run->mix, i)));
+		json_array_append_new(mix,
+				      json_pack("{s:s, s:s, s:s, s:I, s:f, s:f}", "name", e->name,
+						"method", e->method, "path", e->target, "body_kb",
+						(json_int_t)e->body_kb, "weight", e->weight,
+						"probability", mix__probability(run->mix, i)));
 	}
 	set(o, "mix", mix);
 	return o;
@@ -379,6 +389,8 @@ int report_write_json(FILE *f, const struct bench_run *run)
 	set(root, "end_monotonic_ns", json_integer((json_int_t)run->stop_ns));
 	set(root, "measured_s", json_real(secs));
 	set(root, "interrupted", json_boolean(run->interrupted));
+	set(root, "peak_rss_kib",
+	    run->peak_rss_kib ? json_integer((json_int_t)run->peak_rss_kib) : json_null());
 
 	set(totals, "responses", json_integer((json_int_t)responses));
 	set(totals, "ok", json_integer((json_int_t)ok));

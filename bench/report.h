@@ -14,7 +14,7 @@
 #include "stats.h"
 
 struct bench_run {
-	const char *url;     /* --url as given */
+	const char *url; /* --url as given */
 	const char *address; /* the address connected to, "127.0.0.1:8080" */
 	const char *mix_source; /* "profile mixed", "--path", "mix file x.json" */
 	const struct mix *mix;
@@ -26,10 +26,11 @@ struct bench_run {
 	double timeout_s;
 	uint64_t seed;
 	struct timespec start_real; /* CLOCK_REALTIME at start_ns */
-	uint64_t start_ns;	    /* CLOCK_MONOTONIC */
-	uint64_t measure_ns;	    /* end of the warm-up */
-	uint64_t stop_ns;	    /* end of the run (early when interrupted) */
+	uint64_t start_ns; /* CLOCK_MONOTONIC */
+	uint64_t measure_ns; /* end of the warm-up */
+	uint64_t stop_ns; /* end of the run (early when interrupted) */
 	bool interrupted;
+	uint64_t peak_rss_kib; /* VmHWM at the end; 0 if unknown */
 	const struct bench_stats *stats; /* merged over threads */
 };
 

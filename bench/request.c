@@ -31,7 +31,8 @@ struct request_set *request_set__new(const struct mix *m, const struct url *u)
 				 "Content-Type: application/octet-stream\r\n"
 				 "Content-Length: %zu\r\n",
 				 w->body_len);
-		n = asprintf(&w->head, "%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: bench_http\r\n%s\r\n",
+		n = asprintf(&w->head,
+			     "%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: bench_http\r\n%s\r\n",
 			     e->method, u->base, e->target, u->host_header, length);
 		if (n < 0) {
 			w->head = NULL;

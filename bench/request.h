@@ -15,7 +15,7 @@
 struct request_wire {
 	char *head;
 	size_t head_len;
-	size_t body_len;   /* bytes of request_set.body sent after the head */
+	size_t body_len; /* bytes of request_set.body sent after the head */
 	bool head_request; /* HEAD: the response has no body */
 };
 

@@ -24,8 +24,8 @@ enum {
 
 struct resp_result {
 	int status;
-	bool keep_alive;     /* the connection may carry the next request */
-	bool has_energy;     /* an X-Energy-Score header with a number */
+	bool keep_alive; /* the connection may carry the next request */
+	bool has_energy; /* an X-Energy-Score header with a number */
 	bool energy_invalid; /* an X-Energy-Score header that is not a number */
 	uint64_t energy_uj;
 	uint64_t body_bytes;

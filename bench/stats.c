@@ -5,9 +5,8 @@
 #include <stdlib.h>
 
 static const char *const error_names[BENCH_ERR__COUNT] = {
-	[BENCH_ERR_CONNECT] = "connect", [BENCH_ERR_TIMEOUT] = "timeout",
-	[BENCH_ERR_READ] = "read",	 [BENCH_ERR_WRITE] = "write",
-	[BENCH_ERR_PARSE] = "parse",	 [BENCH_ERR_4XX] = "4xx",
+	[BENCH_ERR_CONNECT] = "connect", [BENCH_ERR_TIMEOUT] = "timeout", [BENCH_ERR_READ] = "read",
+	[BENCH_ERR_WRITE] = "write",	 [BENCH_ERR_PARSE] = "parse",	  [BENCH_ERR_4XX] = "4xx",
 	[BENCH_ERR_5XX] = "5xx",
 };
 

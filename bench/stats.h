@@ -15,11 +15,11 @@
 enum bench_error {
 	BENCH_ERR_CONNECT, /* could not connect (or the connect timed out) */
 	BENCH_ERR_TIMEOUT, /* no complete response within --timeout */
-	BENCH_ERR_READ,	   /* reset, or closed before the response was complete */
-	BENCH_ERR_WRITE,   /* reset or closed while sending the request */
-	BENCH_ERR_PARSE,   /* not a valid HTTP/1.1 response */
-	BENCH_ERR_4XX,	   /* a complete response with status 400..499 */
-	BENCH_ERR_5XX,	   /* status 500 and above */
+	BENCH_ERR_READ, /* reset, or closed before the response was complete */
+	BENCH_ERR_WRITE, /* reset or closed while sending the request */
+	BENCH_ERR_PARSE, /* not a valid HTTP/1.1 response */
+	BENCH_ERR_4XX, /* a complete response with status 400..499 */
+	BENCH_ERR_5XX, /* status 500 and above */
 	BENCH_ERR__COUNT,
 };
 
@@ -28,12 +28,12 @@ const char *bench_error_name(enum bench_error e);
 
 struct endpoint_stats {
 	uint64_t responses; /* complete responses, any status */
-	uint64_t ok;	    /* complete responses with status below 400 */
+	uint64_t ok; /* complete responses with status below 400 */
 	uint64_t errors[BENCH_ERR__COUNT];
 	uint64_t energy_invalid; /* X-Energy-Score headers that were not a number */
 	uint64_t body_bytes;
 	struct hist *latency_ns; /* responses with status below 400 */
-	struct hist *energy_uj;	 /* NULL until a response carries X-Energy-Score */
+	struct hist *energy_uj; /* NULL until a response carries X-Energy-Score */
 };
 
 /* Why errors of one kind happened: an errno, or the status of a 4xx/5xx response. */
@@ -50,11 +50,11 @@ struct bench_stats {
 	/* The first BENCH_MAX_CAUSES distinct causes per kind; the rest in other_causes. */
 	struct bench_cause causes[BENCH_ERR__COUNT][BENCH_MAX_CAUSES];
 	uint64_t other_causes[BENCH_ERR__COUNT];
-	uint64_t connects;		   /* connections established */
+	uint64_t connects; /* connections established */
 	uint64_t bytes_read;
 	uint64_t bytes_written;
 	uint64_t in_flight_at_end; /* requests sent but not answered when the run ended */
-	uint64_t backlog_at_end;   /* open loop: requests due but not yet sent */
+	uint64_t backlog_at_end; /* open loop: requests due but not yet sent */
 };
 
 struct bench_stats *bench_stats__new(size_t n_endpoints);

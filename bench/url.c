@@ -68,7 +68,8 @@ int url_parse(const char *text, struct url *u)
 	} else {
 		for (size_t i = 0; i < host_len; i++)
 			if (!is_host_char(host[i]))
-				return url_error(text, "host has a character not allowed in a name");
+				return url_error(text,
+						 "host has a character not allowed in a name");
 	}
 
 	if (p < auth_end) {

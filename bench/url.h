@@ -7,9 +7,9 @@
 #define HTTP_ENERGY_BENCH_URL_H
 
 struct url {
-	char host[256];	       /* name or address, without brackets */
-	char port[8];	       /* decimal; "80" when the URL has none */
-	char base[1024];       /* "" or "/prefix" */
+	char host[256]; /* name or address, without brackets */
+	char port[8]; /* decimal; "80" when the URL has none */
+	char base[1024]; /* "" or "/prefix" */
 	char host_header[300]; /* the Host header's value */
 };
 

@@ -31,12 +31,12 @@ enum { CONN_CLOSED, CONN_CONNECTING, CONN_IDLE, CONN_BUSY };
 struct conn {
 	int fd;
 	uint8_t state;
-	bool writing;  /* the request is not all sent yet */
+	bool writing; /* the request is not all sent yet */
 	bool want_out; /* EPOLLOUT is registered */
-	bool in_idle;  /* on the open-loop idle stack */
-	uint32_t req;  /* mix entry of the request in flight */
+	bool in_idle; /* on the open-loop idle stack */
+	uint32_t req; /* mix entry of the request in flight */
 	unsigned failures; /* connect failures in a row */
-	size_t sent;	   /* bytes of head and body sent */
+	size_t sent; /* bytes of head and body sent */
 	uint64_t start_ns; /* latency is measured from here */
 	uint64_t deadline_ns;
 	uint64_t retry_ns; /* CLOSED after a failed connect: when to try again */
@@ -56,8 +56,8 @@ struct worker {
 	size_t n_idle;
 	uint32_t *reconnect; /* connections to reopen at the top of the loop */
 	size_t n_reconnect;
-	uint64_t next_seq;   /* open loop: this thread's next request in the schedule */
-	double ns_per_req;   /* open loop: between two requests of the whole run */
+	uint64_t next_seq; /* open loop: this thread's next request in the schedule */
+	double ns_per_req; /* open loop: between two requests of the whole run */
 	char *scratch;
 	struct bench_stats *stats;
 };
@@ -86,8 +86,7 @@ static uint64_t due_ns(const struct worker *w, uint64_t seq)
 	return w->cfg.start_ns + (uint64_t)(slot * w->ns_per_req);
 }
 
-static void record_error(struct worker *w, size_t ep, enum bench_error kind, int err,
-			 uint64_t now)
+static void record_error(struct worker *w, size_t ep, enum bench_error kind, int err, uint64_t now)
 {
 	if (now >= w->cfg.measure_ns)
 		bench_stats__error(w->stats, ep, kind, err);
@@ -189,8 +188,8 @@ static void conn_write(struct worker *w, struct conn *c, uint64_t now)
 		ssize_t n;
 
 		if (c->sent < wire->head_len)
-			iov[mh.msg_iovlen++] = (struct iovec){ wire->head + c->sent,
-							       wire->head_len - c->sent };
+			iov[mh.msg_iovlen++] =
+				(struct iovec){ wire->head + c->sent, wire->head_len - c->sent };
 		if (body_off < wire->body_len)
 			iov[mh.msg_iovlen++] = (struct iovec){ w->cfg.requests->body + body_off,
 							       wire->body_len - body_off };
@@ -392,8 +391,7 @@ static void scan(struct worker *w, uint64_t now)
 	}
 }
 
-static int wait_events(struct worker *w, struct epoll_event *events, uint64_t now,
-		       uint64_t until)
+static int wait_events(struct worker *w, struct epoll_event *events, uint64_t now, uint64_t until)
 {
 	uint64_t wait = until > now ? until - now : 0;
 	struct timespec ts = { .tv_sec = (time_t)(wait / 1000000000ull),

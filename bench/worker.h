@@ -17,21 +17,21 @@
 #include "stats.h"
 
 struct worker_config {
-	unsigned index;	   /* this thread, 0 .. threads - 1 */
-	unsigned threads;  /* all threads (open loop: the schedule interleaves them) */
-	unsigned nconns;   /* connections of this thread */
+	unsigned index; /* this thread, 0 .. threads - 1 */
+	unsigned threads; /* all threads (open loop: the schedule interleaves them) */
+	unsigned nconns; /* connections of this thread */
 	uint64_t conn_base; /* global number of its first connection (PRNG stream) */
 	uint64_t seed;
-	double rate;	   /* requests/s of the whole run; 0 = closed loop */
+	double rate; /* requests/s of the whole run; 0 = closed loop */
 	const struct mix *mix;
 	const struct request_set *requests;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	uint64_t start_ns;   /* CLOCK_MONOTONIC: the run (and the open-loop schedule) starts */
+	uint64_t start_ns; /* CLOCK_MONOTONIC: the run (and the open-loop schedule) starts */
 	uint64_t measure_ns; /* results from here on count (after the warm-up) */
-	uint64_t end_ns;     /* the run ends */
+	uint64_t end_ns; /* the run ends */
 	uint64_t timeout_ns; /* per connect and per request */
-	int wake_fd;	     /* an eventfd that becomes readable when the run must stop early */
+	int wake_fd; /* an eventfd that becomes readable when the run must stop early */
 };
 
 struct worker;

@@ -6,15 +6,15 @@
 #include "http_parser.h"
 
 enum {
-	CH_SIZE,	  /* chunk-size hex digits */
-	CH_SIZE_WS,	  /* BWS after the size: only ';' may follow */
-	CH_EXT,		  /* chunk extension, skipped up to CR */
-	CH_SIZE_LF,	  /* LF ending the size line */
-	CH_DATA,	  /* chunk data */
-	CH_DATA_CR,	  /* CRLF after chunk data */
+	CH_SIZE, /* chunk-size hex digits */
+	CH_SIZE_WS, /* BWS after the size: only ';' may follow */
+	CH_EXT, /* chunk extension, skipped up to CR */
+	CH_SIZE_LF, /* LF ending the size line */
+	CH_DATA, /* chunk data */
+	CH_DATA_CR, /* CRLF after chunk data */
 	CH_DATA_LF,
-	CH_TRAILER_BOL,	  /* start of a trailer line, or CR of the final CRLF */
-	CH_TRAILER_NAME,  /* field name up to ':' */
+	CH_TRAILER_BOL, /* start of a trailer line, or CR of the final CRLF */
+	CH_TRAILER_NAME, /* field name up to ':' */
 	CH_TRAILER_VALUE, /* field value up to CR */
 	CH_TRAILER_LF,
 	CH_END_LF,
@@ -131,8 +131,8 @@ static int step(struct http_chunked *c, unsigned char b)
 	}
 }
 
-ssize_t http_chunked_decode(struct http_chunked *c, const char *buf, size_t len,
-			    const char **data, size_t *data_len)
+ssize_t http_chunked_decode(struct http_chunked *c, const char *buf, size_t len, const char **data,
+			    size_t *data_len)
 {
 	size_t i = 0;
 

@@ -45,8 +45,8 @@ void http_chunked_init(struct http_chunked *c);
  * HTTP_PARSE_ERROR (from http_parser.h) for a malformed body; the decoder then stays in
  * the error state.
  */
-ssize_t http_chunked_decode(struct http_chunked *c, const char *buf, size_t len,
-			    const char **data, size_t *data_len);
+ssize_t http_chunked_decode(struct http_chunked *c, const char *buf, size_t len, const char **data,
+			    size_t *data_len);
 
 /* True once the last chunk, the trailer section and the final CRLF have been consumed. */
 bool http_chunked_done(const struct http_chunked *c);

@@ -40,7 +40,8 @@ static void decode_pieces(const char *s, size_t len, size_t piece, struct decode
 		while (used < n && !http_chunked_done(&c)) {
 			const char *data;
 			size_t data_len;
-			ssize_t rc = http_chunked_decode(&c, buf + used, n - used, &data, &data_len);
+			ssize_t rc =
+				http_chunked_decode(&c, buf + used, n - used, &data, &data_len);
 
 			if (rc < 0) {
 				out->error = (int)rc;
@@ -138,21 +139,21 @@ static void test_malformed(void **state)
 {
 	char long_ext[HTTP_CHUNKED_MAX_LINE + 16];
 	const char *bad[] = {
-		"\r\n",			     /* no size */
-		"g\r\n",		     /* not hex */
-		"-5\r\nhello\r\n",	     /* sign */
-		"0x5\r\nhello\r\n",	     /* prefix */
-		"5\nhello\r\n0\r\n\r\n",     /* bare LF after size */
-		"5\r\nhelloX\r\n0\r\n\r\n",  /* data longer than the size */
-		"5\r\nhello\r\r",	     /* CR CR */
-		"5\r\nhello\n",		     /* bare LF after data */
-		"5 \r\nhello\r\n",	     /* whitespace not followed by ';' */
-		"5;a\x01z\r\nhello\r\n",     /* control character in an extension */
-		"11111111111111111\r\n",     /* 17 hex digits: beyond 64 bits */
-		"0\r\nBad Header\r\n\r\n",   /* trailer without a colon */
-		"0\r\n: x\r\n\r\n",	     /* empty trailer name */
-		"0\r\nX: a\x7f\r\n\r\n",     /* DEL in a trailer */
-		"0\r\n\r\r",		     /* final CR not followed by LF */
+		"\r\n", /* no size */
+		"g\r\n", /* not hex */
+		"-5\r\nhello\r\n", /* sign */
+		"0x5\r\nhello\r\n", /* prefix */
+		"5\nhello\r\n0\r\n\r\n", /* bare LF after size */
+		"5\r\nhelloX\r\n0\r\n\r\n", /* data longer than the size */
+		"5\r\nhello\r\r", /* CR CR */
+		"5\r\nhello\n", /* bare LF after data */
+		"5 \r\nhello\r\n", /* whitespace not followed by ';' */
+		"5;a\x01z\r\nhello\r\n", /* control character in an extension */
+		"11111111111111111\r\n", /* 17 hex digits: beyond 64 bits */
+		"0\r\nBad Header\r\n\r\n", /* trailer without a colon */
+		"0\r\n: x\r\n\r\n", /* empty trailer name */
+		"0\r\nX: a\x7f\r\n\r\n", /* DEL in a trailer */
+		"0\r\n\r\r", /* final CR not followed by LF */
 		"000000000000000000000000000000001\r\n", /* 33 digits */
 	};
 	struct decoded d;

@@ -85,7 +85,7 @@ static void test_profiles(void **state)
 static void test_paths(void **state)
 {
 	const char *good[] = { "/cpu?iters=1", "POST /post?kb=4", "HEAD /x" };
-	const char *bad[][1] = { { "cpu" }, { "GET  /x" }, { "/a b" }, { "G(T /x" },
+	const char *bad[][1] = { { "cpu" },	{ "GET  /x" },	    { "/a b" }, { "G(T /x" },
 				 { "/a#frag" }, { "/caf\xc3\xa9" }, { " /x" } };
 	struct mix *m;
 
@@ -142,7 +142,8 @@ static void test_file_errors(void **state)
 		{ "[{\"path\":5}]", "entry 1: path: 5 is not a string" },
 		{ "[{\"path\":\"/a\",\"weight\":0}]", "entry 1: weight: 0 is out of range" },
 		{ "[{\"path\":\"/a\",\"weight\":-1}]", "entry 1: weight: -1 is out of range" },
-		{ "[{\"path\":\"/a\",\"weight\":\"3\"}]", "entry 1: weight: \"3\" is not a number" },
+		{ "[{\"path\":\"/a\",\"weight\":\"3\"}]",
+		  "entry 1: weight: \"3\" is not a number" },
 		{ "[{\"path\":\"/a\",\"weight\":1e10}]", "weight: 10000000000.0 is out of range" },
 		{ "[{\"path\":\"/a\",\"method\":\"PO ST\"}]", "method: \"PO ST\" is not an HTTP" },
 		{ "[{\"method\":\"POST\",\"path\":\"/a\",\"body_kb\":1.5}]",

@@ -13,7 +13,7 @@
 #include "resp_reader.h"
 
 struct outcome {
-	int rc;		 /* last return of feed (or eof) */
+	int rc; /* last return of feed (or eof) */
 	size_t consumed; /* bytes consumed in total */
 	struct resp_result res;
 };

@@ -34,11 +34,11 @@ static void test_valid(void **state)
 static void test_invalid(void **state)
 {
 	const char *bad[] = {
-		"https://x",	   "ftp://x",	     "127.0.0.1:80", "http://",
-		"http://:80",	   "http://h:0",     "http://h:65536", "http://h:abc",
-		"http://h:",	   "http://[::1",    "http://[zz]:1", "http://[::1]x",
-		"http://u@h",	   "http://h/a?b",   "http://h?b",   "http://h/a b",
-		"http://h h",	   "http://h/a#f",   "http://[1.2.3.4]", "http://h:-1",
+		"https://x",  "ftp://x",      "127.0.0.1:80",	  "http://",
+		"http://:80", "http://h:0",   "http://h:65536",	  "http://h:abc",
+		"http://h:",  "http://[::1",  "http://[zz]:1",	  "http://[::1]x",
+		"http://u@h", "http://h/a?b", "http://h?b",	  "http://h/a b",
+		"http://h h", "http://h/a#f", "http://[1.2.3.4]", "http://h:-1",
 	};
 	struct url u;
 
