@@ -19,6 +19,8 @@
 
 #define SCRATCH_SIZE (64 * 1024)
 #define MAX_EVENTS 256
+/* Reads per event: a connection streaming a large body lets the others take turns. */
+#define MAX_READS_PER_EVENT 4
 /* Timeouts and delayed reconnects are checked this often. */
 #define SCAN_NS (10 * 1000 * 1000ull)
 /* After a failed connect, wait 10 ms, doubling per failure up to 1 s. */
@@ -284,7 +286,7 @@ static void response_done(struct worker *w, struct conn *c, uint64_t now, bool e
 
 static void conn_read(struct worker *w, struct conn *c)
 {
-	for (;;) {
+	for (int reads = 0; reads < MAX_READS_PER_EVENT; reads++) {
 		ssize_t n = read(c->fd, w->scratch, SCRATCH_SIZE);
 		uint64_t now = mono_ns();
 		size_t used;

@@ -110,7 +110,6 @@ def serve(sock, log, log_lock):
                 c.sock.sendall(b"0\r\nX-Trailer: done\r\n\r\n")
             elif path == "/split":
                 wire = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Energy-Score: 77\r\n\r\nsplit"
-                c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 for i in range(len(wire)):
                     c.sock.sendall(wire[i:i + 1])
                     time.sleep(0.0005)
@@ -174,6 +173,8 @@ def main():
     print("bench_test_server: listening on %s:%d" % (shown, port), flush=True)
     while True:
         sock, _ = lsock.accept()
+        # Responses go out in several writes: no Nagle stalls between them.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         threading.Thread(target=serve, args=(sock, log, log_lock), daemon=True).start()
 
 
