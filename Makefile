@@ -28,7 +28,7 @@ WARNINGS += -Werror
 endif
 
 CFLAGS ?= -O2 -g
-BASE_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP -I common -I $(BUILD)/gen
+BASE_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP -I common -I bpf -I $(BUILD)/gen
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 LDLIBS := -lm -lpthread

@@ -19,7 +19,7 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(BUILD)/gen/vmlinux.h
 
 $(BUILD)/gen/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
 BPF_SKELETONS := $(patsubst %,$(BUILD)/gen/%.skel.h,$(BPF_OBJS))
 .SECONDARY: $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_OBJS))

@@ -366,7 +366,7 @@ int BPF_PROG(on_softirq_exit, unsigned int vec)
 	return 0;
 }
 
-static __always_inline void count_page_event(bool writeback)
+static __always_inline void count_page_event(bool writeback, __u64 n)
 {
 	struct cpu_state *st = get_state();
 	struct cpu_signals *bins;
@@ -379,39 +379,51 @@ static __always_inline void count_page_event(bool writeback)
 	if (!bins)
 		return;
 	if (writeback)
-		bins->writebacks++;
+		bins->writebacks += n;
 	else
-		bins->page_cache_hits++;
+		bins->page_cache_hits += n;
 	if (!tgid)
 		return;
 	p = get_proc(st, bins, tgid, current_khz());
 	if (!p)
 		return;
 	if (writeback)
-		p->writebacks++;
+		p->writebacks += n;
 	else
-		p->page_cache_hits++;
+		p->page_cache_hits += n;
 }
 
 SEC("tp_btf/writeback_dirty_folio")
 int BPF_PROG(on_writeback_dirty_folio)
 {
-	count_page_event(true);
+	count_page_event(true, 1);
 	return 0;
 }
 
-/* Page-cache hits: fentry where the kernel allows it, else a kprobe; the target (the
- * function name differs between kernels) is set by user space before load/attach. */
+/*
+ * Page-cache hits: fentry where the kernel allows it, else a kprobe, else the
+ * mm_filemap_get_pages tracepoint (Linux >= 6.8), which reports each batch of pages a
+ * read takes from the page cache. User space picks one before load; the function name
+ * (folio_mark_accessed or mark_page_accessed) is set then too.
+ */
 SEC("fentry/folio_mark_accessed")
 int BPF_PROG(page_accessed_fentry)
 {
-	count_page_event(false);
+	count_page_event(false, 1);
 	return 0;
 }
 
 SEC("kprobe/folio_mark_accessed")
 int BPF_KPROBE(page_accessed_kprobe)
 {
-	count_page_event(false);
+	count_page_event(false, 1);
+	return 0;
+}
+
+SEC("tp_btf/mm_filemap_get_pages")
+int BPF_PROG(page_cache_get_pages, struct address_space *mapping, unsigned long index,
+	     unsigned long last_index)
+{
+	count_page_event(false, last_index >= index ? last_index - index + 1 : 1);
 	return 0;
 }

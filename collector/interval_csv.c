@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+#include "interval_csv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "csv_schema.h"
+#include "log.h"
+
+struct interval_csv {
+	int fd;
+	char *path;
+	off_t size;
+	uint64_t rows;
+	struct buf line;
+};
+
+uint64_t interval_idle_uj(uint64_t idle_power_uw, uint64_t duration_ns)
+{
+	unsigned __int128 p = (unsigned __int128)idle_power_uw * duration_ns;
+
+	return (uint64_t)((p + 500000000) / 1000000000);
+}
+
+static int put_u64(struct buf *b, uint64_t v, bool valid)
+{
+	return valid ? buf__appendf(b, ",%" PRIu64, v) : buf__append(b, ",", 1);
+}
+
+static int put_text(struct buf *b, const char *text)
+{
+	char quoted[1024];
+	int n = csv_quote(text ? text : "", quoted, sizeof(quoted));
+
+	if (n < 0)
+		return -E2BIG;
+	return buf__appendf(b, ",%s", quoted);
+}
+
+int interval_csv_format_row(const struct interval_row *row, struct buf *out)
+{
+	const struct interval_signals *sig = row->sig;
+	const struct cpu_signals *h = &sig->host;
+	const struct signals_available *av = row->avail;
+	uint64_t duration = sig->t_end_ns - sig->t_start_ns;
+	uint64_t idle_uj = interval_idle_uj(row->idle_power_uw, duration);
+	int64_t active = (int64_t)row->interval_psys_uj - (int64_t)idle_uj;
+	int err = 0;
+
+	err |= buf__appendf(out, "%" PRIu64, row->interval);
+	err |= put_text(out, row->label);
+	err |= buf__appendf(out, ",%" PRIu64 ",%" PRIu64, sig->t_start_ns, sig->t_end_ns);
+	err |= put_text(out, row->energy_source);
+	err |= buf__appendf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRId64, row->interval_psys_uj,
+			    idle_uj, active);
+	err |= put_u64(out, h->runtime_ns, true);
+	err |= put_u64(out, h->wakeups, true);
+	err |= put_u64(out, h->pmu[PMU_CYCLES], av->pmu);
+	err |= put_u64(out, h->pmu[PMU_INSTRUCTIONS], av->pmu);
+	err |= put_u64(out, h->pmu[PMU_CACHE_MISSES], av->pmu);
+	err |= put_u64(out, h->migrations, true);
+	err |= buf__append(out, ",", 1);
+	for (size_t i = 0; i < sig->num_freqs; i++)
+		err |= buf__appendf(out, "%s%" PRIu32 ":%" PRIu64, i ? ";" : "",
+				    sig->freqs[i].khz, sig->freqs[i].runtime_ns);
+	err |= put_u64(out, h->idle_ns, true);
+	err |= put_u64(out, h->irq_ns, av->irq);
+	err |= put_u64(out, h->softirq_ns, av->softirq);
+	err |= put_u64(out, h->kthread_runtime_ns, true);
+	err |= put_u64(out, h->page_cache_hits, av->page_cache);
+	err |= put_u64(out, h->writebacks, av->writebacks);
+	err |= put_u64(out, h->cgroup_runtime_ns, true);
+	err |= put_u64(out, row->requests, row->have_requests);
+	err |= put_u64(out, row->request_energy_uj, row->have_requests);
+	err |= put_u64(out, row->attributed_uj, row->have_requests);
+	err |= buf__append(out, "\n", 1);
+	return err ? -ENOMEM : 0;
+}
+
+static int write_whole(struct interval_csv *w, const char *data, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(w->fd, data + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int err = n < 0 ? -errno : -EIO;
+
+			/* Take back what part of the row did land, so the file ends on a row. */
+			if (ftruncate(w->fd, w->size) == 0)
+				lseek(w->fd, w->size, SEEK_SET);
+			return err;
+		}
+		done += (size_t)n;
+	}
+	w->size += (off_t)len;
+	return 0;
+}
+
+/* An existing file must start with our header; we then append after its last full row. */
+static int check_existing(struct interval_csv *w)
+{
+	const char *header = csv_header();
+	size_t hlen = strlen(header);
+	char *first = malloc(hlen + 2);
+	ssize_t n;
+	int err = 0;
+
+	if (!first)
+		return -ENOMEM;
+	n = pread(w->fd, first, hlen + 1, 0);
+	if (n != (ssize_t)hlen + 1 || memcmp(first, header, hlen) != 0 ||
+	    (first[hlen] != '\n' && first[hlen] != ','))
+		err = -EINVAL;
+	free(first);
+	return err;
+}
+
+int interval_csv__open(const char *path, struct interval_csv **out)
+{
+	struct interval_csv *w = calloc(1, sizeof(*w));
+	struct stat st;
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	w->path = strdup(path);
+	w->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (!w->path || w->fd < 0) {
+		err = w->path ? -errno : -ENOMEM;
+		log_error("%s: %s", path, strerror(-err));
+		goto fail;
+	}
+	if (fstat(w->fd, &st)) {
+		err = -errno;
+		log_error("%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (st.st_size > 0) {
+		int rfd = open(path, O_RDONLY | O_CLOEXEC);
+		int tmp = w->fd;
+
+		w->fd = rfd;
+		err = rfd < 0 ? -errno : check_existing(w);
+		if (rfd >= 0)
+			close(rfd);
+		w->fd = tmp;
+		if (err) {
+			log_error("%s:1: the file exists and its header is not the interval CSV "
+				  "header; refusing to append to it", path);
+			goto fail;
+		}
+		w->size = st.st_size;
+		lseek(w->fd, 0, SEEK_END);
+		log_info("appending to %s", path);
+		*out = w;
+		return 0;
+	}
+	err = buf__appendf(&w->line, "%s\n", csv_header());
+	if (!err)
+		err = write_whole(w, w->line.data, w->line.len);
+	if (err) {
+		log_error("%s: writing the header: %s", path, strerror(-err));
+		goto fail;
+	}
+	*out = w;
+	return 0;
+fail:
+	interval_csv__close(w);
+	return err;
+}
+
+int interval_csv__append(struct interval_csv *w, const struct interval_row *row)
+{
+	int err;
+
+	buf__clear(&w->line);
+	err = interval_csv_format_row(row, &w->line);
+	if (!err)
+		err = write_whole(w, w->line.data, w->line.len);
+	if (err) {
+		log_error("%s: writing interval %" PRIu64 ": %s", w->path, row->interval,
+			  strerror(-err));
+		return err;
+	}
+	w->rows++;
+	return 0;
+}
+
+uint64_t interval_csv__rows(const struct interval_csv *w)
+{
+	return w->rows;
+}
+
+void interval_csv__close(struct interval_csv *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	buf__free(&w->line);
+	free(w->path);
+	free(w);
+}

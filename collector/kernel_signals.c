@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: MIT
+#include "kernel_signals.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cpu_freq.h"
+#include "kernel_features.h"
+#include "log.h"
+#include "signals.skel.h"
+
+#define DEFAULT_MAX_PROCS 8192
+
+struct kernel_signals {
+	struct signals_bpf *skel;
+	struct signals_available avail;
+	int ncpus;		/* possible CPUs: per-CPU map value count */
+	int *pmu_fds;		/* [PMU_COUNTERS][ncpus], -1 where not open */
+	uint32_t epoch;
+	uint64_t t_last_ns;
+	struct cpu_signals *cpu_vals;	/* ncpus values of one cpu_bins entry */
+	struct proc_key *keys;		/* drain buffers, max_procs entries */
+	struct proc_signals *proc_vals;	/* max_procs * ncpus */
+	struct proc_interval *procs;	/* the last interval's processes */
+	uint32_t max_procs;
+	bool batch_ok;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int open_pmu(struct kernel_signals *s)
+{
+	static const uint64_t configs[PMU_COUNTERS] = {
+		[PMU_CYCLES] = PERF_COUNT_HW_CPU_CYCLES,
+		[PMU_INSTRUCTIONS] = PERF_COUNT_HW_INSTRUCTIONS,
+		[PMU_CACHE_MISSES] = PERF_COUNT_HW_CACHE_MISSES,
+	};
+	static const char *const names[PMU_COUNTERS] = { "cycles", "instructions",
+							 "cache-misses" };
+
+	s->pmu_fds = malloc(sizeof(int) * PMU_COUNTERS * (size_t)s->ncpus);
+	if (!s->pmu_fds)
+		return -ENOMEM;
+	for (int i = 0; i < PMU_COUNTERS * s->ncpus; i++)
+		s->pmu_fds[i] = -1;
+	for (int c = 0; c < PMU_COUNTERS; c++) {
+		for (int cpu = 0; cpu < s->ncpus; cpu++) {
+			struct perf_event_attr attr = { .type = PERF_TYPE_HARDWARE,
+							.size = sizeof(attr),
+							.config = configs[c] };
+			int fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpu, -1,
+					      PERF_FLAG_FD_CLOEXEC);
+
+			if (fd < 0 && errno == ENODEV)
+				continue; /* a possible but offline CPU */
+			if (fd < 0) {
+				log_info("signals: PMU counters unavailable (perf_event_open %s on "
+					 "CPU %d: %s); cycles, instructions and cache_misses will "
+					 "be empty", names[c], cpu, strerror(errno));
+				return 0;
+			}
+			s->pmu_fds[c * s->ncpus + cpu] = fd;
+		}
+	}
+	s->avail.pmu = true;
+	return 0;
+}
+
+static int fill_pmu_maps(struct kernel_signals *s)
+{
+	struct bpf_map *maps[PMU_COUNTERS] = { s->skel->maps.pmu_cycles,
+					       s->skel->maps.pmu_instructions,
+					       s->skel->maps.pmu_cache_misses };
+
+	for (int c = 0; c < PMU_COUNTERS; c++) {
+		for (int cpu = 0; cpu < s->ncpus; cpu++) {
+			uint32_t key = (uint32_t)cpu;
+			int fd = s->pmu_fds[c * s->ncpus + cpu];
+
+			if (fd >= 0 && bpf_map__update_elem(maps[c], &key, sizeof(key), &fd,
+							    sizeof(fd), BPF_ANY))
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+static void close_pmu(struct kernel_signals *s)
+{
+	if (!s->pmu_fds)
+		return;
+	for (int i = 0; i < PMU_COUNTERS * s->ncpus; i++)
+		if (s->pmu_fds[i] >= 0)
+			close(s->pmu_fds[i]);
+	free(s->pmu_fds);
+	s->pmu_fds = NULL;
+}
+
+static int seed_frequencies(struct kernel_signals *s, const char *root)
+{
+	uint32_t *khz = calloc((size_t)s->ncpus, sizeof(*khz));
+	enum cpu_freq_origin origin;
+	int fd = bpf_map__fd(s->skel->maps.cpu_khz);
+
+	if (!khz)
+		return -ENOMEM;
+	origin = cpu_freq_seed(root, khz, s->ncpus);
+	for (int cpu = 0; cpu < s->ncpus && cpu < SIGNALS_MAX_CPUS; cpu++) {
+		uint32_t key = (uint32_t)cpu;
+
+		bpf_map_update_elem(fd, &key, &khz[cpu], BPF_ANY);
+	}
+	log_info("signals: CPU frequency at start from %s (CPU 0: %u kHz)",
+		 cpu_freq_origin_name(origin), khz[0]);
+	free(khz);
+	return 0;
+}
+
+/* Attaches an optional hook; on failure its signal is unavailable, which is said once. */
+static bool attach_optional(struct bpf_program *prog, const char *what, const char *signal)
+{
+	struct bpf_link *link = bpf_program__attach(prog);
+
+	if (!link) {
+		log_info("signals: hook %s refused (%s); %s unavailable", what, strerror(errno),
+			 signal);
+		return false;
+	}
+	log_debug("signals: hook %s attached", what);
+	return true;
+}
+
+enum page_cache_hook { PAGE_HOOK_NONE, PAGE_HOOK_FENTRY, PAGE_HOOK_KPROBE, PAGE_HOOK_TRACEPOINT };
+
+/*
+ * Chooses how page-cache hits are counted, before load: fentry, else kprobe (tried at
+ * attach), else tp_btf/mm_filemap_get_pages, else none. Only the chosen programs load.
+ */
+static enum page_cache_hook choose_page_cache_hook(struct kernel_signals *s, const char **func)
+{
+	static const char *const funcs[] = { "folio_mark_accessed", "mark_page_accessed" };
+	enum page_cache_hook hook = PAGE_HOOK_NONE;
+	int err;
+
+	*func = first_kernel_function(funcs, 2);
+	if (*func) {
+		err = probe_fentry(*func, false);
+		if (!err) {
+			hook = PAGE_HOOK_FENTRY;
+			bpf_program__set_attach_target(s->skel->progs.page_accessed_fentry, 0,
+						       *func);
+		} else {
+			log_info("signals: fentry/%s refused by the kernel (%s); trying "
+				 "kprobe/%s", *func, strerror(-err), *func);
+			hook = PAGE_HOOK_KPROBE;
+		}
+	}
+	bpf_program__set_autoload(s->skel->progs.page_accessed_fentry, hook == PAGE_HOOK_FENTRY);
+	bpf_program__set_autoload(s->skel->progs.page_accessed_kprobe, hook == PAGE_HOOK_KPROBE);
+	/* Loaded as the kprobe's fallback too; attached only if the kprobe fails. */
+	bpf_program__set_autoload(s->skel->progs.page_cache_get_pages,
+				  hook != PAGE_HOOK_FENTRY &&
+					  kernel_has_tracepoint("mm_filemap_get_pages"));
+	return hook;
+}
+
+static bool attach_page_cache(struct kernel_signals *s, enum page_cache_hook hook,
+			      const char *func)
+{
+	struct bpf_program *tp = s->skel->progs.page_cache_get_pages;
+	struct bpf_link *link;
+
+	if (hook == PAGE_HOOK_FENTRY)
+		return attach_optional(s->skel->progs.page_accessed_fentry, "fentry/folio_mark_accessed",
+				       "page_cache_hits");
+	if (hook == PAGE_HOOK_KPROBE) {
+		link = bpf_program__attach_kprobe(s->skel->progs.page_accessed_kprobe, false, func);
+		if (link) {
+			log_info("signals: page_cache_hits from kprobe/%s", func);
+			return true;
+		}
+		log_info("signals: kprobe/%s refused (%s)%s", func, strerror(errno),
+			 bpf_program__autoload(tp) ? "; trying tp_btf/mm_filemap_get_pages" : "");
+	}
+	if (bpf_program__autoload(tp) && bpf_program__attach(tp)) {
+		log_info("signals: page_cache_hits from tp_btf/mm_filemap_get_pages "
+			 "(pages each read takes from the page cache)");
+		return true;
+	}
+	log_info("signals: no page-cache hook this kernel allows; page_cache_hits unavailable");
+	return false;
+}
+
+static int attach_all(struct kernel_signals *s, enum page_cache_hook page_hook,
+		      const char *page_func)
+{
+	struct signals_bpf *skel = s->skel;
+	struct bpf_link *link;
+
+	/* Required: without these there is no runtime to report. */
+	struct bpf_program *required[] = { skel->progs.on_sched_switch,
+					   skel->progs.on_sched_wakeup,
+					   skel->progs.on_sched_wakeup_new,
+					   skel->progs.on_sched_migrate_task };
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		link = bpf_program__attach(required[i]);
+		if (!link) {
+			int err = -errno;
+
+			log_error("signals: attaching %s: %s", bpf_program__section_name(required[i]),
+				  strerror(errno));
+			return err;
+		}
+	}
+	log_info("signals: hooks tp_btf/sched_switch, sched_wakeup, sched_wakeup_new, "
+		 "sched_migrate_task attached");
+
+	s->avail.cpu_frequency = attach_optional(skel->progs.on_cpu_frequency,
+						 "tp_btf/cpu_frequency", "frequency changes");
+	s->avail.irq = attach_optional(skel->progs.on_irq_entry, "tp_btf/irq_handler_entry",
+				       "irq_ns") &&
+		       attach_optional(skel->progs.on_irq_exit, "tp_btf/irq_handler_exit",
+				       "irq_ns");
+	s->avail.softirq = attach_optional(skel->progs.on_softirq_entry, "tp_btf/softirq_entry",
+					   "softirq_ns") &&
+			   attach_optional(skel->progs.on_softirq_exit, "tp_btf/softirq_exit",
+					   "softirq_ns");
+	s->avail.writebacks = attach_optional(skel->progs.on_writeback_dirty_folio,
+					      "tp_btf/writeback_dirty_folio", "writebacks");
+	s->avail.page_cache = attach_page_cache(s, page_hook, page_func);
+	log_info("signals: irq_ns %s, softirq_ns %s, writebacks %s, page_cache_hits %s, "
+		 "PMU %s",
+		 s->avail.irq ? "on" : "off", s->avail.softirq ? "on" : "off",
+		 s->avail.writebacks ? "on" : "off", s->avail.page_cache ? "on" : "off",
+		 s->avail.pmu ? "on" : "off");
+	return 0;
+}
+
+/* Moves every CPU to the new epoch, closing the slices running there. */
+static int flush_cpus(struct kernel_signals *s)
+{
+	int fd = bpf_program__fd(s->skel->progs.flush_cpu);
+
+	for (int cpu = 0; cpu < s->ncpus; cpu++) {
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU,
+			    .cpu = (__u32)cpu);
+		int err = bpf_prog_test_run_opts(fd, &opts);
+
+		if (err == -ENXIO)
+			continue; /* offline: nothing runs there */
+		if (err) {
+			log_error("signals: flushing CPU %d: %s", cpu, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void merge_freqs(struct interval_signals *out, const struct freq_slot *slot)
+{
+	size_t i;
+
+	if (!slot->runtime_ns)
+		return;
+	for (i = 0; i < out->num_freqs && out->freqs[i].khz < slot->khz; i++)
+		;
+	if (i < out->num_freqs && out->freqs[i].khz == slot->khz) {
+		out->freqs[i].runtime_ns += slot->runtime_ns;
+		return;
+	}
+	if (out->num_freqs == SIGNALS_MAX_FREQS) {
+		out->freqs_truncated = true;
+		out->freqs[0].runtime_ns += slot->runtime_ns;
+		return;
+	}
+	memmove(&out->freqs[i + 1], &out->freqs[i], (out->num_freqs - i) * sizeof(out->freqs[0]));
+	out->freqs[i].khz = slot->khz;
+	out->freqs[i].runtime_ns = slot->runtime_ns;
+	out->num_freqs++;
+}
+
+static int drain_bins(struct kernel_signals *s, uint32_t parity, struct interval_signals *out)
+{
+	int fd = bpf_map__fd(s->skel->maps.cpu_bins);
+	struct cpu_signals *h = &out->host;
+
+	if (bpf_map_lookup_elem(fd, &parity, s->cpu_vals))
+		return -errno;
+	for (int cpu = 0; cpu < s->ncpus; cpu++) {
+		const struct cpu_signals *c = &s->cpu_vals[cpu];
+
+		h->runtime_ns += c->runtime_ns;
+		h->idle_ns += c->idle_ns;
+		h->irq_ns += c->irq_ns;
+		h->softirq_ns += c->softirq_ns;
+		h->kthread_runtime_ns += c->kthread_runtime_ns;
+		h->cgroup_runtime_ns += c->cgroup_runtime_ns;
+		h->wakeups += c->wakeups;
+		h->migrations += c->migrations;
+		for (int i = 0; i < PMU_COUNTERS; i++)
+			h->pmu[i] += c->pmu[i];
+		h->page_cache_hits += c->page_cache_hits;
+		h->writebacks += c->writebacks;
+		h->proc_overflows += c->proc_overflows;
+		h->switches += c->switches;
+		for (int i = 0; i < SIGNALS_FREQ_SLOTS; i++)
+			merge_freqs(out, &c->freq[i]);
+	}
+	/* The 16-slot table was full on some CPU: slot 0 took the rest. */
+	for (int cpu = 0; cpu < s->ncpus; cpu++)
+		if (s->cpu_vals[cpu].freq[SIGNALS_FREQ_SLOTS - 1].runtime_ns)
+			out->freqs_truncated = true;
+	memset(s->cpu_vals, 0, sizeof(*s->cpu_vals) * (size_t)s->ncpus);
+	if (bpf_map_update_elem(fd, &parity, s->cpu_vals, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static void sum_proc(struct kernel_signals *s, const struct proc_key *key,
+		     const struct proc_signals *vals, struct proc_interval *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->tgid = key->tgid;
+	p->khz = key->khz;
+	for (int cpu = 0; cpu < s->ncpus; cpu++) {
+		const struct proc_signals *v = &vals[cpu];
+
+		p->s.runtime_ns += v->runtime_ns;
+		p->s.wakeups += v->wakeups;
+		p->s.migrations += v->migrations;
+		for (int i = 0; i < PMU_COUNTERS; i++)
+			p->s.pmu[i] += v->pmu[i];
+		p->s.page_cache_hits += v->page_cache_hits;
+		p->s.writebacks += v->writebacks;
+	}
+}
+
+/* Empties the idle process map, in batches where the kernel has them. */
+static int drain_procs(struct kernel_signals *s, struct bpf_map *map, struct interval_signals *out)
+{
+	int fd = bpf_map__fd(map);
+	size_t n = 0;
+
+	if (s->batch_ok) {
+		void *in = NULL;
+		struct proc_key batch_key;
+
+		for (;;) {
+			__u32 count = s->max_procs - (uint32_t)n;
+			int err;
+
+			if (count == 0)
+				break;
+			err = bpf_map_lookup_and_delete_batch(fd, in, &batch_key, s->keys + n,
+							      s->proc_vals + n * (size_t)s->ncpus,
+							      &count, NULL);
+			for (__u32 i = 0; i < count; i++)
+				sum_proc(s, &s->keys[n + i], s->proc_vals + (n + i) * (size_t)s->ncpus,
+					 &s->procs[n + i]);
+			n += count;
+			if (err == -ENOENT)
+				break;
+			if (err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */) {
+				if (n == 0) {
+					s->batch_ok = false; /* old kernel: one at a time below */
+					break;
+				}
+			}
+			if (err) {
+				log_error("signals: draining the process map: %s", strerror(-err));
+				return err;
+			}
+			in = &batch_key;
+		}
+	}
+	if (!s->batch_ok) {
+		struct proc_key key;
+
+		while (n < s->max_procs && bpf_map_get_next_key(fd, NULL, &key) == 0) {
+			if (bpf_map_lookup_elem(fd, &key, s->proc_vals) == 0)
+				sum_proc(s, &key, s->proc_vals, &s->procs[n++]);
+			bpf_map_delete_elem(fd, &key);
+		}
+	}
+	out->num_procs = n;
+	out->procs = s->procs;
+	return 0;
+}
+
+int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out)
+{
+	uint32_t old = s->epoch;
+	uint64_t t = now_ns();
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	s->epoch++;
+	s->skel->bss->epoch = s->epoch;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	err = flush_cpus(s);
+	if (err)
+		return err;
+	out->t_start_ns = s->t_last_ns;
+	out->t_end_ns = t;
+	s->t_last_ns = t;
+	err = drain_bins(s, old & 1, out);
+	if (err) {
+		log_error("signals: reading cpu_bins: %s", strerror(-err));
+		return err;
+	}
+	return drain_procs(s, (old & 1) ? s->skel->maps.procs1 : s->skel->maps.procs0, out);
+}
+
+const struct signals_available *kernel_signals__available(const struct kernel_signals *s)
+{
+	return &s->avail;
+}
+
+int kernel_signals__switch_prog_fd(const struct kernel_signals *s)
+{
+	return bpf_program__fd(s->skel->progs.on_sched_switch);
+}
+
+int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals **out)
+{
+	struct kernel_signals *s = calloc(1, sizeof(*s));
+	const char *page_func = NULL;
+	struct interval_signals discard;
+	enum page_cache_hook page_hook;
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	s->batch_ok = true;
+	s->max_procs = opts->max_procs ? opts->max_procs : DEFAULT_MAX_PROCS;
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0 || s->ncpus > SIGNALS_MAX_CPUS) {
+		log_error("signals: %d possible CPUs (at most %d supported)", s->ncpus,
+			  SIGNALS_MAX_CPUS);
+		err = -ERANGE;
+		goto cleanup;
+	}
+	s->cpu_vals = calloc((size_t)s->ncpus, sizeof(*s->cpu_vals));
+	s->keys = calloc(s->max_procs, sizeof(*s->keys));
+	s->proc_vals = calloc((size_t)s->max_procs * (size_t)s->ncpus, sizeof(*s->proc_vals));
+	s->procs = calloc(s->max_procs, sizeof(*s->procs));
+	if (!s->cpu_vals || !s->keys || !s->proc_vals || !s->procs) {
+		err = -ENOMEM;
+		log_error("signals: out of memory for %u processes", s->max_procs);
+		goto cleanup;
+	}
+	err = open_pmu(s);
+	if (err)
+		goto cleanup;
+
+	s->skel = signals_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		log_error("signals: opening the BPF object: %s", strerror(errno));
+		goto cleanup;
+	}
+	s->skel->rodata->tracked_cgroup_id = opts->cgroup_id;
+	s->skel->rodata->tracked_cgroup_level = opts->cgroup_level;
+	s->skel->rodata->has_pmu = s->avail.pmu;
+	bpf_map__set_max_entries(s->skel->maps.procs0, s->max_procs);
+	bpf_map__set_max_entries(s->skel->maps.procs1, s->max_procs);
+	page_hook = choose_page_cache_hook(s, &page_func);
+
+	err = signals_bpf__load(s->skel);
+	if (err) {
+		log_error("signals: loading the BPF programs: %s (--verbose shows the verifier log)",
+			  strerror(-err));
+		goto cleanup;
+	}
+	if (s->avail.pmu) {
+		err = fill_pmu_maps(s);
+		if (err) {
+			log_error("signals: filling the PMU maps: %s", strerror(-err));
+			goto cleanup;
+		}
+	}
+	err = seed_frequencies(s, opts->root ? opts->root : "");
+	if (err)
+		goto cleanup;
+	err = attach_all(s, page_hook, page_func);
+	if (err)
+		goto cleanup;
+
+	/* Everything charged between attach and now belongs to no interval: drop it. */
+	err = kernel_signals__cut(s, &discard);
+	if (err)
+		goto cleanup;
+	*out = s;
+	return 0;
+cleanup:
+	kernel_signals__close(s);
+	return err;
+}
+
+void kernel_signals__close(struct kernel_signals *s)
+{
+	if (!s)
+		return;
+	signals_bpf__destroy(s->skel);
+	close_pmu(s);
+	free(s->cpu_vals);
+	free(s->keys);
+	free(s->proc_vals);
+	free(s->procs);
+	free(s);
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The host-wide signals collector: loads and attaches signals.bpf.c, probing each hook,
+ * and cuts the kernel's counters into intervals that end exactly at the boundaries.
+ *
+ *   kernel_signals__open()  probe, open, set rodata and map sizes, load, attach, start
+ *   kernel_signals__cut()   end the interval now; fills *out with everything charged in it
+ *   kernel_signals__close() detach and free everything
+ */
+#ifndef COLLECTOR_KERNEL_SIGNALS_H
+#define COLLECTOR_KERNEL_SIGNALS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "signals.h" /* bpf/: shared with the BPF side */
+
+#define SIGNALS_MAX_FREQS 64 /* distinct kHz values reported per interval */
+
+struct signals_opts {
+	uint64_t cgroup_id; /* 0: no tracked cgroup */
+	uint32_t cgroup_level;
+	uint32_t max_procs;	/* process map entries per interval; 0: default 8192 */
+	const char *root;	/* below which sysfs and procfs are read; NULL: "/" */
+};
+
+/* Which signals this kernel and host can measure; the others are empty CSV cells. */
+struct signals_available {
+	bool pmu;	   /* cycles, instructions, cache_misses */
+	bool irq;
+	bool softirq;
+	bool page_cache;   /* page_cache_hits */
+	bool writebacks;
+	bool cpu_frequency; /* frequency changes are followed (else the seed values hold) */
+};
+
+struct freq_runtime {
+	uint32_t khz;
+	uint64_t runtime_ns;
+};
+
+struct proc_interval {
+	uint32_t tgid;
+	uint32_t khz;
+	struct proc_signals s;
+};
+
+struct interval_signals {
+	uint64_t t_start_ns; /* CLOCK_MONOTONIC */
+	uint64_t t_end_ns;
+	struct cpu_signals host; /* summed over CPUs; host.freq is not used */
+	size_t num_freqs;	 /* sorted by kHz */
+	struct freq_runtime freqs[SIGNALS_MAX_FREQS];
+	bool freqs_truncated;	 /* more kHz values than slots: some runtime is in freqs[0] */
+	size_t num_procs;	 /* per (tgid, kHz); valid until the next cut */
+	const struct proc_interval *procs;
+};
+
+struct kernel_signals;
+
+int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals **out);
+int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out);
+const struct signals_available *kernel_signals__available(const struct kernel_signals *s);
+/* The sched_switch program's fd, for run_time_ns/run_cnt statistics. */
+int kernel_signals__switch_prog_fd(const struct kernel_signals *s);
+void kernel_signals__close(struct kernel_signals *s);
+
+#endif
