@@ -44,6 +44,10 @@ FUZZERS :=
 .PHONY: all
 all: programs
 
+# Object files: normal ones under build/obj, sanitized ones (unit tests) under build/san.
+obj_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+san_of = $(patsubst %.c,$(BUILD)/san/%.o,$(1))
+
 include common/module.mk
 include $(filter-out common/module.mk,$(wildcard */*.mk))
 
@@ -66,9 +70,6 @@ $(BUILD)/gen/version.h: FORCE | $(DEPS_STAMP)
 	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 FORCE:
 
-# Object files: normal ones under build/obj, sanitized ones (unit tests) under build/san.
-obj_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
-san_of = $(patsubst %.c,$(BUILD)/san/%.o,$(1))
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/version.h | $(DEPS_STAMP)
 	$(Q)mkdir -p $(dir $@)

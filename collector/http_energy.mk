@@ -10,3 +10,11 @@ test_cpu_freq_CFLAGS := -I collector
 UNIT_TESTS += test_interval_csv
 test_interval_csv_SRCS := tests/unit/test_interval_csv.c collector/interval_csv.c
 test_interval_csv_CFLAGS := -I collector
+
+PROGRAMS += http_energy
+# '=': ENERGY_SOURCE_SRCS comes from collector/module.mk, read after this file.
+http_energy_SRCS = collector/http_energy.c collector/interval_csv.c $(HTTP_ENERGY_CORE_SRCS) \
+	$(ENERGY_SOURCE_SRCS)
+http_energy_LIBS := -lbpf -lelf -lz
+
+INTEGRATION_TESTS += tests/integration/test_http_energy_signals.sh

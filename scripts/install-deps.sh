@@ -8,7 +8,7 @@ PACKAGES=(
 	make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 	libjansson-dev libgsl-dev libcsv-dev
 	# tests (cmocka, sanitizers, libFuzzer runtime) and their tools
-	libcmocka-dev libclang-rt-14-dev curl iproute2 procps python3
+	libcmocka-dev libclang-rt-14-dev curl iproute2 procps python3 bc
 	# benchmarks, plots and peers
 	wrk nginx-light gnuplot-nox linux-perf python3-numpy python3-pandas
 )

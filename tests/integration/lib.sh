@@ -55,3 +55,44 @@ start_server() {
 	SERVER_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\) (.*/\1/p' "$log")
 	[ -n "$SERVER_PORT" ]
 }
+
+# The cgroup2 mount point, from mountinfo (the field after " - " is the fs type).
+cgroup2_mount() {
+	awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' \
+		/proc/self/mountinfo
+}
+
+# make_cgroup NAME: creates a cgroup under the cgroup2 mount, removed at exit (its
+# processes are moved back to the root first). Sets CGROUP.
+make_cgroup() {
+	local root
+	root=$(cgroup2_mount)
+	[ -n "$root" ] || return 1
+	CGROUP=$root/$1
+	mkdir -p "$CGROUP" || return 1
+	on_exit "remove_cgroup $CGROUP"
+}
+remove_cgroup() {
+	local root
+	root=$(cgroup2_mount)
+	[ -d "$1" ] || return 0
+	while read -r pid; do echo "$pid" >"$root/cgroup.procs" 2>/dev/null; done <"$1/cgroup.procs"
+	rmdir "$1" 2>/dev/null || { sleep 0.2; rmdir "$1"; }
+}
+
+# BPF programs whose names are ours (bpftool truncates names to 15 characters).
+our_bpf_programs() {
+	bpftool prog show 2>/dev/null | grep -cE 'name (on_sched_switch|on_sched_wakeup|flush_cpu|on_irq_|on_softirq_|page_cache_get_|on_cpu_frequenc|on_writeback_di|on_sched_migrat)'
+}
+
+require_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		skip "$1: needs root (BPF and cgroups)"
+		exit 0
+	fi
+}
+
+# csv_col FILE NAME: prints the named column of every data row.
+csv_col() {
+	awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next } { print $c }' "$1"
+}

@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: MIT
+/*
+ * http_energy: attaches to a cgroup, samples platform energy every psys_interval_ms, and
+ * writes one CSV row of host-wide signals per interval (docs/http_energy.md).
+ */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup2.h"
+#include "config.h"
+#include "energy_source.h"
+#include "interval_csv.h"
+#include "kernel_signals.h"
+#include "log.h"
+#include "parse.h"
+#include "version.h"
+
+struct options {
+	const char *cgroup_dir;
+	const char *config_path;
+	const char *csv_path;
+	const char *label;
+	const char *energy_source; /* overrides the config's */
+	uint64_t duration_s;	   /* 0: until SIGINT/SIGTERM */
+	uint64_t seed;
+	uint32_t max_procs;
+	bool verbose;
+};
+
+struct collector {
+	struct options opt;
+	struct energy_config cfg;
+	struct cgroup2_info cgroup;
+	struct energy_source *energy;
+	struct kernel_signals *signals;
+	struct interval_csv *csv;
+	uint64_t last_energy_uj;
+	uint64_t intervals;
+	uint64_t overruns;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!log_is_verbose())
+		return 0; /* failures are reported by us, once, with context */
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: http_energy [options] CGROUP_DIR [CONFIG]\n"
+		"\n"
+		"Attaches to the cgroup2 directory CGROUP_DIR and samples platform energy and\n"
+		"host-wide signals every psys_interval_ms (CONFIG, default: built-in defaults).\n"
+		"\n"
+		"  --collect-csv FILE     write one row per interval (appends to an existing\n"
+		"                         file with the same header)\n"
+		"  --collect-label LABEL  the label column (default: default)\n"
+		"  --energy-source SRC    psys, rapl, powercap, hwmon, replay:FILE,\n"
+		"                         synthetic[:CONF] or auto (overrides CONFIG)\n"
+		"  --duration SEC         stop after SEC seconds (default 0: at SIGINT/SIGTERM)\n"
+		"  --seed N               seed of the synthetic source's noise (default 1)\n"
+		"  --max-processes N      processes tracked per interval (default 8192)\n"
+		"  --verbose              libbpf's messages and per-interval lines\n"
+		"  --help, --version\n");
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "collect-csv", required_argument, NULL, 'c' },
+		{ "collect-label", required_argument, NULL, 'l' },
+		{ "energy-source", required_argument, NULL, 'e' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "max-processes", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	uint64_t v;
+	int c, err;
+
+	*o = (struct options){ .label = "default", .seed = 1 };
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->csv_path = optarg; break;
+		case 'l': o->label = optarg; break;
+		case 'e': o->energy_source = optarg; break;
+		case 'v': o->verbose = true; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("http_energy %s\n", HTTP_ENERGY_VERSION); exit(0);
+		case 'd':
+			err = parse_u64(optarg, 0, 315360000, &o->duration_s);
+			if (err) {
+				log_error("--duration: \"%s\" %s; allowed range 0..315360000", optarg,
+					  parse_strerror(err));
+				return -EINVAL;
+			}
+			break;
+		case 's':
+			err = parse_u64(optarg, 0, UINT64_MAX, &o->seed);
+			if (err) {
+				log_error("--seed: \"%s\" %s", optarg, parse_strerror(err));
+				return -EINVAL;
+			}
+			break;
+		case 'm':
+			err = parse_u64(optarg, 16, 1 << 22, &v);
+			if (err) {
+				log_error("--max-processes: \"%s\" %s; allowed range 16..4194304",
+					  optarg, parse_strerror(err));
+				return -EINVAL;
+			}
+			o->max_procs = (uint32_t)v;
+			break;
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind >= argc) {
+		log_error("CGROUP_DIR is required (see --help)");
+		return -EINVAL;
+	}
+	o->cgroup_dir = argv[optind++];
+	if (optind < argc)
+		o->config_path = argv[optind++];
+	if (optind < argc) {
+		log_error("unexpected argument \"%s\"", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void to_host_signals(const struct interval_signals *sig,
+			    const struct signals_available *av, struct host_signals *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->duration_ns = sig->t_end_ns - sig->t_start_ns;
+	out->runtime_ns = sig->host.runtime_ns;
+	out->wakeups = sig->host.wakeups;
+	out->migrations = sig->host.migrations;
+	out->cycles = sig->host.pmu[PMU_CYCLES];
+	out->instructions = sig->host.pmu[PMU_INSTRUCTIONS];
+	out->cache_misses = sig->host.pmu[PMU_CACHE_MISSES];
+	out->cycles_measured = out->instructions_measured = out->cache_misses_measured = av->pmu;
+	for (size_t i = 0; i < sig->num_freqs && i < HOST_SIGNALS_MAX_FREQS; i++) {
+		out->freqs[i].khz = sig->freqs[i].khz;
+		out->freqs[i].runtime_ns = sig->freqs[i].runtime_ns;
+		out->num_freqs++;
+	}
+}
+
+/* Ends the running interval now: cut the signals, read the energy, write the row. */
+static int finish_interval(struct collector *c)
+{
+	const struct signals_available *av = kernel_signals__available(c->signals);
+	struct interval_signals sig;
+	struct host_signals host;
+	struct interval_row row;
+	uint64_t energy_uj, t_ns;
+	int err;
+
+	err = kernel_signals__cut(c->signals, &sig);
+	if (err)
+		return err;
+	to_host_signals(&sig, av, &host);
+	energy_source__feed_signals(c->energy, &host);
+	err = energy_source__read(c->energy, &energy_uj, &t_ns);
+	if (err)
+		return err;
+
+	row = (struct interval_row){
+		.interval = c->intervals,
+		.label = c->opt.label,
+		.energy_source = energy_source__name(c->energy),
+		.interval_psys_uj = energy_uj - c->last_energy_uj,
+		.idle_power_uw = c->cfg.idle_power_uw,
+		.sig = &sig,
+		.avail = av,
+	};
+	c->last_energy_uj = energy_uj;
+	if (sig.host.proc_overflows)
+		log_info("interval %" PRIu64 ": process map full; %" PRIu64 " charges kept "
+			 "host-wide only (raise --max-processes)", c->intervals,
+			 (uint64_t)sig.host.proc_overflows);
+	if (sig.freqs_truncated)
+		log_info("interval %" PRIu64 ": over %d CPU frequencies; the rest merged into "
+			 "the lowest", c->intervals, SIGNALS_FREQ_SLOTS);
+	log_debug("interval %" PRIu64 ": %.1f ms, energy %" PRIu64 " uJ, runtime %.1f ms, "
+		  "idle %.1f ms, %zu process entries", c->intervals,
+		  (double)(sig.t_end_ns - sig.t_start_ns) / 1e6, row.interval_psys_uj,
+		  (double)sig.host.runtime_ns / 1e6, (double)sig.host.idle_ns / 1e6,
+		  sig.num_procs);
+	if (c->csv) {
+		err = interval_csv__append(c->csv, &row);
+		if (err)
+			return err;
+	}
+	c->intervals++;
+	return 0;
+}
+
+/* Absolute CLOCK_MONOTONIC deadlines: sleeping late never shifts later boundaries. */
+static int run_sampler(struct collector *c)
+{
+	uint64_t period = (uint64_t)c->cfg.psys_interval_ms * 1000000ULL;
+	uint64_t start = now_ns(), deadline = start + period;
+	uint64_t stop_at = c->opt.duration_s ? start + c->opt.duration_s * 1000000000ULL : 0;
+	int err;
+
+	for (;;) {
+		struct timespec ts = { .tv_sec = (time_t)(deadline / 1000000000ULL),
+				       .tv_nsec = (long)(deadline % 1000000000ULL) };
+		int rc;
+
+		if (stop_at && deadline > stop_at) {
+			ts.tv_sec = (time_t)(stop_at / 1000000000ULL);
+			ts.tv_nsec = (long)(stop_at % 1000000000ULL);
+		}
+		rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		if (rc && rc != EINTR) {
+			log_error("clock_nanosleep: %s", strerror(rc));
+			return -rc;
+		}
+		if (stop_signal) {
+			log_info("%s: finishing the interval and stopping", strsignal(stop_signal));
+			return finish_interval(c);
+		}
+		if (rc == EINTR)
+			continue;
+		err = finish_interval(c);
+		if (err)
+			return err;
+		if (stop_at && now_ns() >= stop_at)
+			return 0;
+		deadline += period;
+		if (deadline <= now_ns()) {
+			/* We were stalled past whole periods: the next row covers the gap. */
+			uint64_t missed = (now_ns() - deadline) / period + 1;
+
+			c->overruns += missed;
+			deadline += missed * period;
+			log_info("sampler fell behind by %" PRIu64 " interval(s); the next row is "
+				 "longer", missed);
+		}
+	}
+}
+
+static int open_energy(struct collector *c)
+{
+	const char *spec = c->opt.energy_source ? c->opt.energy_source : c->cfg.energy_source;
+	struct energy_source_opts eo = { .seed = c->opt.seed };
+	int err;
+
+	if (c->opt.energy_source) {
+		const char *why;
+
+		if (config_check_energy_source(spec, &why)) {
+			log_error("--energy-source: \"%s\" %s", spec, why);
+			return -EINVAL;
+		}
+	}
+	err = energy_source__open(spec, &eo, &c->energy);
+	if (err)
+		return err;
+	log_info("energy source %s: %s", energy_source__name(c->energy),
+		 energy_source__describe(c->energy));
+	if (!energy_source__is_measured(c->energy))
+		log_info("energy source %s is a MODEL, not a measurement: every CSV row says so",
+			 energy_source__name(c->energy));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct collector c = { 0 };
+	struct signals_opts so = { 0 };
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	uint64_t t_ns;
+	int err;
+
+	if (parse_options(argc, argv, &c.opt))
+		return 2;
+	log_set_verbose(c.opt.verbose);
+	libbpf_set_print(libbpf_print);
+
+	config_defaults(&c.cfg);
+	if (c.opt.config_path && config_parse_file(c.opt.config_path, &c.cfg))
+		return 1;
+	if (cgroup2_resolve(c.opt.cgroup_dir, &c.cgroup))
+		return 1;
+	log_info("tracking cgroup %s (id %" PRIu64 ", level %u; cgroup2 at %s), %s mode, "
+		 "interval %u ms", c.cgroup.path, c.cgroup.id, c.cgroup.level, c.cgroup.mount,
+		 config_mode_name(c.cfg.attribution_mode), c.cfg.psys_interval_ms);
+
+	/* Handlers before anything is attached, so a signal never skips the clean-up. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	err = open_energy(&c);
+	if (err)
+		goto cleanup;
+	if (c.opt.csv_path) {
+		err = interval_csv__open(c.opt.csv_path, &c.csv);
+		if (err)
+			goto cleanup;
+	}
+	so.cgroup_id = c.cgroup.id;
+	so.cgroup_level = c.cgroup.level;
+	so.max_procs = c.opt.max_procs;
+	err = kernel_signals__open(&so, &c.signals);
+	if (err)
+		goto cleanup;
+	/* The first interval starts at the signals' start: read the energy there too. */
+	err = energy_source__read(c.energy, &c.last_energy_uj, &t_ns);
+	if (err)
+		goto cleanup;
+	if (stop_signal)
+		goto cleanup;
+	log_info("collecting%s%s", c.csv ? " into " : "", c.csv ? c.opt.csv_path : "");
+	err = run_sampler(&c);
+cleanup:
+	kernel_signals__close(c.signals);
+	if (c.csv)
+		log_info("wrote %" PRIu64 " interval rows to %s", interval_csv__rows(c.csv),
+			 c.opt.csv_path);
+	interval_csv__close(c.csv);
+	energy_source__close(c.energy);
+	return err ? 1 : 0;
+}

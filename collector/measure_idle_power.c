@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: MIT
+/*
+ * measure_idle_power: samples the host's power from an energy source while it is idle and
+ * suggests idle_power_uw for energy_model.conf. docs/measure_idle_power.md is its manual.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "energy_source.h"
+#include "log.h"
+#include "parse.h"
+#include "power_stats.h"
+#include "version.h"
+
+#define DEFAULT_DURATION_S 5.0
+#define DEFAULT_SAMPLES 7
+#define DEFAULT_MAX_FLUCTUATION 0.05
+#define DEFAULT_SEED 1
+
+struct options {
+	double duration_s;
+	uint64_t samples;
+	bool strict;
+	double max_fluctuation;
+	const char *json_path;
+	const char *energy_source;
+	const char *root_dir;
+	uint64_t seed;
+};
+
+struct sample {
+	uint64_t t_start_ns, t_end_ns;
+	uint64_t energy_uj;
+	double power_uw;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: measure_idle_power [OPTIONS]\n"
+		"Samples the host's power while it is idle and prints a suggested idle_power_uw\n"
+		"for energy_model.conf as the last line: idle_power_uw=<integer>.\n"
+		"\n"
+		"  --duration SEC          length of each sample (default %g, 0.01..86400)\n"
+		"  --samples N             number of samples (default %d, 1..100000)\n"
+		"  --energy-source SRC     psys, rapl, powercap, hwmon, replay:FILE,\n"
+		"                          synthetic[:CONF] or auto (default auto)\n"
+		"  --max-fluctuation F     limit for the fluctuation score, 1.4826 * MAD / median\n"
+		"                          (default %g, i.e. 5%%)\n"
+		"  --strict                exit 1 when the fluctuation exceeds the limit\n"
+		"  --json FILE             write every sample and the statistics as JSON\n"
+		"  --root DIR              read sysfs and /proc below DIR (tests; default /)\n"
+		"  --seed N                seed of the synthetic source's noise (default %d)\n"
+		"  --verbose               more detail on stderr\n"
+		"  --help, --version\n"
+		"\n"
+		"Exit status: 0 ok, 1 measurement error or --strict limit exceeded, 2 usage error.\n",
+		DEFAULT_DURATION_S, DEFAULT_SAMPLES, DEFAULT_MAX_FLUCTUATION, DEFAULT_SEED);
+}
+
+static int usage_error(const char *opt, const char *value, const char *why)
+{
+	log_error("%s: \"%s\" %s (see --help)", opt, value, why);
+	return 2;
+}
+
+/* 0 to go on, -1 to exit 0 (--help, --version), or an exit status. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_DURATION = 256,
+		OPT_SAMPLES,
+		OPT_STRICT,
+		OPT_MAX_FLUCT,
+		OPT_JSON,
+		OPT_SOURCE,
+		OPT_ROOT,
+		OPT_SEED,
+		OPT_VERBOSE,
+		OPT_HELP,
+		OPT_VERSION
+	};
+	static const struct option longopts[] = {
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "samples", required_argument, NULL, OPT_SAMPLES },
+		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "max-fluctuation", required_argument, NULL, OPT_MAX_FLUCT },
+		{ "json", required_argument, NULL, OPT_JSON },
+		{ "energy-source", required_argument, NULL, OPT_SOURCE },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ 0 },
+	};
+	const char *why;
+	int c, err;
+
+	*o = (struct options){ .duration_s = DEFAULT_DURATION_S,
+			       .samples = DEFAULT_SAMPLES,
+			       .max_fluctuation = DEFAULT_MAX_FLUCTUATION,
+			       .energy_source = "auto",
+			       .seed = DEFAULT_SEED };
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DURATION:
+			err = parse_double(optarg, 0.01, 86400, &o->duration_s);
+			if (err)
+				return usage_error("--duration", optarg,
+						   err == -ERANGE ? "is out of range 0.01..86400" :
+								    "is not a number");
+			break;
+		case OPT_SAMPLES:
+			err = parse_u64(optarg, 1, 100000, &o->samples);
+			if (err)
+				return usage_error("--samples", optarg,
+						   err == -ERANGE ? "is out of range 1..100000" :
+								    "is not a whole number");
+			break;
+		case OPT_STRICT:
+			o->strict = true;
+			break;
+		case OPT_MAX_FLUCT:
+			err = parse_double(optarg, 0, 1e6, &o->max_fluctuation);
+			if (err)
+				return usage_error("--max-fluctuation", optarg,
+						   err == -ERANGE ? "is out of range 0..1000000" :
+								    "is not a number");
+			break;
+		case OPT_JSON:
+			o->json_path = optarg;
+			break;
+		case OPT_SOURCE:
+			if (config_check_energy_source(optarg, &why))
+				return usage_error("--energy-source", optarg, why);
+			o->energy_source = optarg;
+			break;
+		case OPT_ROOT:
+			o->root_dir = optarg;
+			break;
+		case OPT_SEED:
+			err = parse_u64(optarg, 0, UINT64_MAX, &o->seed);
+			if (err)
+				return usage_error("--seed", optarg, parse_strerror(err));
+			break;
+		case OPT_VERBOSE:
+			log_set_verbose(true);
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return -1;
+		case OPT_VERSION:
+			printf("measure_idle_power %s\n", HTTP_ENERGY_VERSION);
+			return -1;
+		default:
+			if (optopt)
+				log_error("option -%c is unknown (see --help)", optopt);
+			else
+				log_error("option %s is unknown or needs a value (see --help)",
+					  argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		log_error("%s: unexpected argument; measure_idle_power takes options only "
+			  "(see --help)",
+			  argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+static void sleep_until(uint64_t t_ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(t_ns / 1000000000ULL),
+			       .tv_nsec = (long)(t_ns % 1000000000ULL) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+static json_t *json_number_or_null(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static int write_json(const char *path, const struct options *o, const struct energy_source *src,
+		      const struct sample *s, const struct power_stats *st, uint64_t idle_uw,
+		      bool exceeded)
+{
+	json_t *root = json_object(), *arr = json_array();
+	int err = 0;
+
+	if (!root || !arr) {
+		json_decref(root);
+		json_decref(arr);
+		log_error("%s: out of memory", path);
+		return -ENOMEM;
+	}
+	for (uint64_t i = 0; i < o->samples; i++)
+		json_array_append_new(
+			arr, json_pack("{s:I, s:I, s:I, s:I, s:f}", "index", (json_int_t)(i + 1),
+				       "t_start_ns", (json_int_t)s[i].t_start_ns, "t_end_ns",
+				       (json_int_t)s[i].t_end_ns, "energy_uj",
+				       (json_int_t)s[i].energy_uj, "power_uw", s[i].power_uw));
+	json_object_set_new(root, "energy_source", json_string(energy_source__name(src)));
+	json_object_set_new(root, "energy_source_description",
+			    json_string(energy_source__describe(src)));
+	json_object_set_new(root, "measured", json_boolean(energy_source__is_measured(src)));
+	json_object_set_new(root, "duration_s", json_real(o->duration_s));
+	json_object_set_new(root, "samples", arr);
+	json_object_set_new(root, "median_uw", json_real(st->median_uw));
+	json_object_set_new(root, "mean_uw", json_real(st->mean_uw));
+	json_object_set_new(root, "mad_uw", json_real(st->mad_uw));
+	json_object_set_new(root, "fluctuation", json_number_or_null(st->fluctuation));
+	json_object_set_new(root, "max_fluctuation", json_real(o->max_fluctuation));
+	json_object_set_new(root, "fluctuation_exceeded", json_boolean(exceeded));
+	json_object_set_new(root, "strict", json_boolean(o->strict));
+	json_object_set_new(root, "min_uw", json_real(st->min_uw));
+	json_object_set_new(root, "max_uw", json_real(st->max_uw));
+	json_object_set_new(root, "range_uw", json_real(st->max_uw - st->min_uw));
+	json_object_set_new(root, "range_fraction", json_number_or_null(st->range_fraction));
+	json_object_set_new(root, "idle_power_uw", json_integer((json_int_t)idle_uw));
+	if (json_dump_file(root, path, JSON_INDENT(2) | JSON_ENSURE_ASCII)) {
+		err = -EIO;
+		log_error("%s: cannot write the JSON report: %s", path, strerror(errno));
+	}
+	json_decref(root);
+	return err;
+}
+
+/* Takes the samples; 0 or the exit status. */
+static int measure(const struct options *o, struct energy_source *src, struct sample *s)
+{
+	uint64_t e0, t0, e, t;
+	uint64_t duration_ns = (uint64_t)llround(o->duration_s * 1e9);
+
+	if (energy_source__read(src, &e0, &t0))
+		return 1;
+	for (uint64_t i = 0; i < o->samples; i++) {
+		/* Absolute deadlines: samples stay back to back, no drift. */
+		sleep_until(t0 + duration_ns);
+		if (energy_source__read(src, &e, &t))
+			return 1;
+		if (e < e0 || t <= t0) {
+			log_error("energy source %s: sample %llu: energy or time went backwards",
+				  energy_source__name(src), (unsigned long long)(i + 1));
+			return 1;
+		}
+		s[i] = (struct sample){ .t_start_ns = t0,
+					.t_end_ns = t,
+					.energy_uj = e - e0,
+					.power_uw = (double)(e - e0) * 1e9 / (double)(t - t0) };
+		printf("sample %llu/%llu: power_uw=%.0f duration_s=%.3f energy_uj=%llu\n",
+		       (unsigned long long)(i + 1), (unsigned long long)o->samples, s[i].power_uw,
+		       (double)(t - t0) / 1e9, (unsigned long long)(e - e0));
+		fflush(stdout);
+		e0 = e;
+		t0 = t;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct energy_source_opts sopts = { 0 };
+	struct energy_source *src = NULL;
+	struct sample *samples = NULL;
+	double *power = NULL;
+	struct power_stats st;
+	struct options o;
+	uint64_t idle_uw;
+	bool exceeded;
+	int ret;
+
+	ret = parse_options(argc, argv, &o);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+
+	sopts.root_dir = o.root_dir;
+	sopts.seed = o.seed;
+	if (energy_source__open(o.energy_source, &sopts, &src))
+		return 1;
+	log_info("energy source: %s", energy_source__describe(src));
+	log_info("%llu samples of %.3f s; keep the host idle", (unsigned long long)o.samples,
+		 o.duration_s);
+
+	samples = calloc(o.samples, sizeof(*samples));
+	power = calloc(o.samples, sizeof(*power));
+	if (!samples || !power) {
+		log_error("out of memory");
+		ret = 1;
+		goto cleanup;
+	}
+	ret = measure(&o, src, samples);
+	if (ret)
+		goto cleanup;
+	for (uint64_t i = 0; i < o.samples; i++)
+		power[i] = samples[i].power_uw;
+	if (power_stats_compute(power, o.samples, &st)) {
+		log_error("the samples give no statistics");
+		ret = 1;
+		goto cleanup;
+	}
+	idle_uw = (uint64_t)llround(st.median_uw);
+	exceeded = !(st.fluctuation <= o.max_fluctuation);
+
+	printf("median_uw=%.0f mean_uw=%.0f\n", st.median_uw, st.mean_uw);
+	printf("mad_uw=%.0f fluctuation=%.6f max_fluctuation=%g (1.4826 * MAD / median)\n",
+	       st.mad_uw, st.fluctuation, o.max_fluctuation);
+	printf("min_uw=%.0f max_uw=%.0f range_uw=%.0f range_fraction=%.6f\n", st.min_uw, st.max_uw,
+	       st.max_uw - st.min_uw, st.range_fraction);
+	if (o.json_path && write_json(o.json_path, &o, src, samples, &st, idle_uw, exceeded)) {
+		ret = 1;
+		goto cleanup;
+	}
+	printf("idle_power_uw=%llu\n", (unsigned long long)idle_uw);
+	fflush(stdout);
+	if (!energy_source__is_measured(src))
+		log_info("energy source %s is a model, not a measurement: this idle power is the "
+			 "model's",
+			 energy_source__name(src));
+	if (exceeded && o.strict) {
+		log_error("fluctuation %.4f exceeds --max-fluctuation %g: the host is not idle "
+			  "enough (--strict)",
+			  st.fluctuation, o.max_fluctuation);
+		ret = 1;
+	} else if (exceeded) {
+		log_info("fluctuation %.4f exceeds --max-fluctuation %g: the host may not be idle; "
+			 "--strict makes this an error",
+			 st.fluctuation, o.max_fluctuation);
+	}
+cleanup:
+	free(samples);
+	free(power);
+	energy_source__close(src);
+	return ret;
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# http_energy, host-wide signals: loads every program on this kernel and checks the CSV
+# against workloads with known costs.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+require_root "http_energy signals"
+
+tmp=$(mktemp -d)
+on_exit "rm -rf $tmp"
+make_cgroup "http_energy_test_$$" || { not_ok "creating a test cgroup"; finish; }
+ncpus=$(nproc)
+cat >"$tmp/energy.conf" <<CONF
+attribution_mode = psys
+energy_source = synthetic
+idle_power_uw = 2000000
+psys_interval_ms = 100
+CONF
+
+# A pinned CPU burner in the tracked cgroup, for a known time; prints its CPU seconds.
+burn() {
+	local secs=$1 cpu=$2
+	bash -c "echo \$\$ > $CGROUP/cgroup.procs; TIMEFORMAT=%3U+%3S; time taskset -c $cpu timeout $secs bash -c 'while :; do :; done'" 2>&1 |
+		tail -n 1 | bc
+}
+
+# 1. A run with a burner, a wakeup storm and a migration storm at known times.
+"$BIN/http_energy" --collect-csv "$tmp/run.csv" --collect-label signals --duration 6 \
+	"$CGROUP" "$tmp/energy.conf" 2>"$tmp/collector.log" &
+collector=$!
+on_exit "kill -INT $collector 2>/dev/null; wait $collector 2>/dev/null"
+wait_for "the first CSV row" 20 bash -c "[ \$(wc -l < $tmp/run.csv) -ge 2 ]" ||
+	{ not_ok "http_energy starts and writes rows"; cat "$tmp/collector.log"; finish; }
+t_burn0=$(awk '{print int($1 * 1e9)}' /proc/uptime) # CLOCK_BOOTTIME-ish, for logs only
+burn_cpu_s=$(burn 2 $((ncpus - 1)))
+# Wakeups: a pipe ping-pong between two processes.
+python3 -c '
+import os, time
+r1, w1 = os.pipe(); r2, w2 = os.pipe()
+if os.fork() == 0:
+    os.close(w1); os.close(r2)
+    while os.read(r1, 1): os.write(w2, b"x")
+    os._exit(0)
+os.close(r1); os.close(w2)
+end = time.monotonic() + 1.0
+while time.monotonic() < end:
+    os.write(w1, b"x"); os.read(r2, 1)
+os.close(w1)
+os.wait()
+'
+# Migrations: move a running task between CPUs.
+if [ "$ncpus" -ge 2 ]; then
+	timeout 2 bash -c 'while :; do :; done' &
+	spin=$!
+	for i in $(seq 300); do taskset -p -c $((i % 2)) $spin >/dev/null 2>&1; done
+	kill $spin 2>/dev/null; wait $spin 2>/dev/null
+fi
+wait $collector
+rc=$?
+check "http_energy --duration exits 0" [ "$rc" = 0 ]
+check "start-up names the energy source and says synthetic is a model" \
+	grep -q 'energy source synthetic is a MODEL' "$tmp/collector.log"
+check "start-up has one line per hook decision" grep -q 'signals: irq_ns .*PMU ' "$tmp/collector.log"
+
+check "the CSV header is exactly the documented one" \
+	[ "$(head -n 1 "$tmp/run.csv")" = "interval,label,t_start_ns,t_end_ns,energy_source,interval_psys_uj,idle_uj,active_psys_uj,runtime_ns,wakeups,cycles,instructions,cache_misses,migrations,freq_runtime_ns,idle_ns,irq_ns,softirq_ns,kthread_runtime_ns,page_cache_hits,writebacks,cgroup_runtime_ns,requests,request_energy_uj,attributed_uj" ]
+rows=$(($(wc -l <"$tmp/run.csv") - 1))
+check "one row per 100 ms interval over 6 s (60 +-1, got $rows)" [ "$rows" -ge 59 ] && [ "$rows" -le 61 ]
+check "rows are numbered 0.. without gaps" \
+	bash -c "csv_col() { $(declare -f csv_col | tail -n +2); }; [ \"\$(csv_col $tmp/run.csv interval | tr '\n' ' ')\" = \"\$(seq 0 $((rows - 1)) | tr '\n' ' ')\" ]"
+check "every row has 25 cells" [ "$(awk -F, 'NR > 1 && NF != 25' "$tmp/run.csv" | wc -l)" = 0 ]
+check "intervals are contiguous (each starts where the last ended)" \
+	[ "$(awk -F, 'NR > 2 && $3 != prev { bad++ } { prev = $4 } END { print bad + 0 }' "$tmp/run.csv")" = 0 ]
+check "no PMU here: cycles, instructions, cache_misses are empty cells" \
+	[ "$(awk -F, 'NR > 1 && ($11 != "" || $12 != "" || $13 != "")' "$tmp/run.csv" | wc -l)" = 0 ]
+check "energy_source says synthetic in every row" \
+	[ "$(csv_col "$tmp/run.csv" energy_source | sort -u)" = synthetic ]
+
+# runtime + idle over all CPUs equals wall time x CPUs, row by row, within 5%
+bad=$(awk -F, -v n="$ncpus" 'NR > 1 { d = ($4 - $3) * n; s = $9 + $16; if (s < 0.95 * d || s > 1.05 * d) bad++ } END { print bad + 0 }' "$tmp/run.csv")
+check "runtime_ns + idle_ns = duration x $ncpus CPUs within 5% in every row ($bad off)" [ "$bad" = 0 ]
+
+cg_s=$(csv_col "$tmp/run.csv" cgroup_runtime_ns | awk '{ s += $1 } END { printf "%.3f", s / 1e9 }')
+check "the burner's CPU time ($burn_cpu_s s) shows in cgroup_runtime_ns ($cg_s s) within 5%" \
+	awk -v a="$cg_s" -v b="$burn_cpu_s" 'BEGIN { exit !(a >= 0.95 * b && a <= 1.05 * b) }'
+# A burner that never leaves its CPU is split at every boundary: rows fully inside the
+# burn show about a whole interval each, never all of it in one row.
+full=$(awk -F, 'NR > 1 && $22 > 0.9 * ($4 - $3) { n++ } END { print n + 0 }' "$tmp/run.csv")
+spike=$(awk -F, 'NR > 1 && $22 > 1.05 * ($4 - $3) { n++ } END { print n + 0 }' "$tmp/run.csv")
+check "the burn is spread over its intervals ($full rows near 100%, $spike above)" \
+	[ "$full" -ge 15 ] && [ "$spike" = 0 ]
+
+max_wk=$(csv_col "$tmp/run.csv" wakeups | sort -n | tail -n 1)
+med_wk=$(csv_col "$tmp/run.csv" wakeups | sort -n | awk '{ a[NR] = $1 } END { print a[int(NR / 2) + 1] }')
+check "wakeups rise with a pipe ping-pong (max $max_wk vs median $med_wk per interval)" \
+	[ "$max_wk" -gt $((med_wk * 10 + 1000)) ]
+if [ "$ncpus" -ge 2 ]; then
+	max_mig=$(csv_col "$tmp/run.csv" migrations | sort -n | tail -n 1)
+	med_mig=$(csv_col "$tmp/run.csv" migrations | sort -n | awk '{ a[NR] = $1 } END { print a[int(NR / 2) + 1] }')
+	check "migrations rise when a task is moved between CPUs (max $max_mig vs median $med_mig)" \
+		[ "$max_mig" -gt $((med_mig + 20)) ]
+fi
+check "freq_runtime_ns covers runtime_ns in every row" \
+	[ "$(awk -F, 'NR > 1 { n = split($15, p, ";"); s = 0; for (i = 1; i <= n; i++) { split(p[i], kv, ":"); s += kv[2] } if (s != $9) bad++ } END { print bad + 0 }' "$tmp/run.csv")" = 0 ]
+check "idle_uj = idle_power_uw x duration" \
+	[ "$(awk -F, 'NR > 1 { e = 2000000 * ($4 - $3) / 1e9; if ($7 < e - 1 || $7 > e + 1) bad++ } END { print bad + 0 }' "$tmp/run.csv")" = 0 ]
+check "active_psys_uj = interval_psys_uj - idle_uj" \
+	[ "$(awk -F, 'NR > 1 && $8 != $6 - $7' "$tmp/run.csv" | wc -l)" = 0 ]
+check "after exit no program of ours is loaded" [ "$(our_bpf_programs)" = 0 ]
+
+# 2. SIGINT finishes the interval, writes it and exits 0; a second run appends.
+"$BIN/http_energy" --collect-csv "$tmp/run.csv" --collect-label second "$CGROUP" \
+	"$tmp/energy.conf" 2>"$tmp/collector2.log" &
+collector=$!
+wait_for "rows of the second run" 20 grep -q ',second,' "$tmp/run.csv"
+kill -INT $collector
+wait $collector
+rc=$?
+check "SIGINT: exit 0" [ "$rc" = 0 ]
+check "SIGINT: the interval in progress is written and the file ends on a whole row" \
+	bash -c "grep -q 'finishing the interval' $tmp/collector2.log && [ \"\$(tail -c 1 $tmp/run.csv | od -An -c | tr -d ' ')\" = '\\n' ]"
+check "a second run appends to the file without a second header" \
+	[ "$(grep -c '^interval,' "$tmp/run.csv")" = 1 ]
+check "after SIGINT no program of ours is loaded" [ "$(our_bpf_programs)" = 0 ]
+
+# 3. Bad input: one clear line, non-zero exit, nothing attached.
+out=$("$BIN/http_energy" /tmp 2>&1); rc=$?
+check "a directory that is not a cgroup: exit 1 naming it" \
+	bash -c "[ $rc = 1 ] && grep -q '/tmp: not a cgroup2 directory' <<<'$out'"
+printf 'psys_interval_ms = 5\n' >"$tmp/bad.conf"
+out=$("$BIN/http_energy" "$CGROUP" "$tmp/bad.conf" 2>&1); rc=$?
+check "a bad config value: exit 1 naming file, line and value ($out)" \
+	bash -c "[ $rc = 1 ] && grep -q 'bad.conf:1: psys_interval_ms' <<<'$out'"
+out=$("$BIN/http_energy" --duration soon "$CGROUP" 2>&1); rc=$?
+check "a bad --duration: usage error (exit 2)" bash -c "[ $rc = 2 ] && grep -q -- '--duration: \"soon\"' <<<'$out'"
+printf 'a,b\n' >"$tmp/foreign.csv"
+out=$("$BIN/http_energy" --collect-csv "$tmp/foreign.csv" --duration 1 "$CGROUP" "$tmp/energy.conf" 2>&1); rc=$?
+check "a CSV that is not ours is refused and left alone" \
+	bash -c "[ $rc = 1 ] && [ \"\$(cat $tmp/foreign.csv)\" = 'a,b' ]"
+check "after the failed starts no program of ours is loaded" [ "$(our_bpf_programs)" = 0 ]
+finish
