@@ -109,20 +109,62 @@ static __always_inline struct proc_signals *lookup_proc(void *map, struct proc_k
 	return bpf_map_lookup_elem(map, key);
 }
 
-static __always_inline struct proc_signals *get_proc(const struct cpu_state *st,
-						     struct cpu_signals *bins, __u32 tgid,
-						     __u32 khz)
+/* The process hash entry of (tgid, khz) in this CPU's epoch; NULL (counted) when full. */
+static __always_inline struct proc_signals *hash_proc(const struct cpu_state *st,
+						      struct cpu_signals *bins,
+						      const struct proc_key *key)
 {
-	struct proc_key key = { .tgid = tgid, .khz = khz };
+	struct proc_key k = *key;
 	struct proc_signals *p;
 
 	if (st->epoch & 1)
-		p = lookup_proc(&procs1, &key);
+		p = lookup_proc(&procs1, &k);
 	else
-		p = lookup_proc(&procs0, &key);
+		p = lookup_proc(&procs0, &k);
 	if (!p)
 		bins->proc_overflows++;
 	return p;
+}
+
+/* Moves a cache slot's counts into the process hash and frees the slot. */
+static __always_inline void spill_slot(const struct cpu_state *st, struct cpu_signals *bins,
+				       struct proc_cache_slot *slot)
+{
+	struct proc_signals *p;
+
+	if (!slot->used)
+		return;
+	p = hash_proc(st, bins, &slot->key);
+	if (p) {
+		p->runtime_ns += slot->s.runtime_ns;
+		p->wakeups += slot->s.wakeups;
+		p->migrations += slot->s.migrations;
+		p->pmu[PMU_CYCLES] += slot->s.pmu[PMU_CYCLES];
+		p->pmu[PMU_INSTRUCTIONS] += slot->s.pmu[PMU_INSTRUCTIONS];
+		p->pmu[PMU_CACHE_MISSES] += slot->s.pmu[PMU_CACHE_MISSES];
+		p->page_cache_hits += slot->s.page_cache_hits;
+		p->writebacks += slot->s.writebacks;
+	}
+	__builtin_memset(&slot->s, 0, sizeof(slot->s));
+	slot->used = 0;
+}
+
+/* This CPU's accumulator for (tgid, khz): a cache slot, spilling its previous owner. */
+static __always_inline struct proc_signals *get_proc(struct cpu_state *st,
+						     struct cpu_signals *bins, __u32 tgid,
+						     __u32 khz)
+{
+	__u32 idx = ((tgid ^ (khz >> 8)) * 2654435761u) >> 26; /* top 6 bits: 64 slots */
+	struct proc_cache_slot *slot = &st->cache[idx & (PROC_CACHE_SLOTS - 1)];
+
+	if (slot->used && (slot->key.tgid != tgid || slot->key.khz != khz))
+		spill_slot(st, bins, slot);
+	if (!slot->used) {
+		slot->used = 1;
+		slot->key.tgid = tgid;
+		slot->key.khz = khz;
+	}
+	return &slot->s;
 }
 
 static __always_inline void add_freq_runtime(struct cpu_state *st, struct cpu_signals *bins,
@@ -226,10 +268,26 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct tas
  * then moves this CPU to the new one. It runs with interrupts off on that CPU, so it
  * cannot interleave with sched_switch there.
  */
+struct spill_ctx {
+	struct cpu_state *st;
+	struct cpu_signals *bins;
+};
+
+static long spill_one(__u32 i, void *data)
+{
+	struct spill_ctx *c = data;
+
+	if (i >= PROC_CACHE_SLOTS)
+		return 1;
+	spill_slot(c->st, c->bins, &c->st->cache[i]);
+	return 0;
+}
+
 SEC("raw_tp")
 int flush_cpu(void *ctx)
 {
 	struct cpu_state *st = get_state();
+	struct spill_ctx flush_ctx;
 	struct cpu_signals *bins;
 	__u64 now;
 
@@ -248,6 +306,9 @@ int flush_cpu(void *ctx)
 		bins->softirq_ns += now - st->softirq_start_ns;
 		st->softirq_start_ns = now;
 	}
+	flush_ctx.st = st;
+	flush_ctx.bins = bins;
+	bpf_loop(PROC_CACHE_SLOTS, spill_one, &flush_ctx, 0);
 	st->epoch = epoch;
 	return 0;
 }

@@ -60,6 +60,20 @@ struct cpu_signals {
 	struct freq_slot freq[SIGNALS_FREQ_SLOTS];
 };
 
+#define PROC_CACHE_SLOTS 64 /* per CPU; a power of two */
+
+/*
+ * A per-CPU, direct-mapped cache of process accumulators in front of the process hash:
+ * the hot path adds to a slot and touches the hash only when another (tgid, kHz) needs
+ * the slot, and at each interval flush.
+ */
+struct proc_cache_slot {
+	struct proc_key key;
+	unsigned int used;
+	unsigned int pad;
+	struct proc_signals s;
+};
+
 /* Per-CPU bookkeeping, never read as a signal. */
 struct cpu_state {
 	unsigned long long slice_start_ns; /* 0: nothing known yet on this CPU */
@@ -70,6 +84,7 @@ struct cpu_state {
 	unsigned int irq_depth;
 	unsigned int softirq_depth;
 	unsigned int freq_hint; /* slot index last used */
+	struct proc_cache_slot cache[PROC_CACHE_SLOTS];
 };
 
 #endif

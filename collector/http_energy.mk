@@ -18,3 +18,4 @@ http_energy_SRCS = collector/http_energy.c collector/interval_csv.c $(HTTP_ENERG
 http_energy_LIBS := -lbpf -lelf -lz
 
 INTEGRATION_TESTS += tests/integration/test_http_energy_signals.sh
+BENCH_SCRIPTS += bench/collector_overhead.sh
