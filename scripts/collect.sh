@@ -14,7 +14,7 @@ LABEL=${LABEL:-workload}
 run=data/runs/$(date -u +%Y%m%dT%H%M%SZ)-$LABEL
 mkdir -p "$run"
 echo "collect: run directory $run"
-echo "collect: http_energy is not built yet (see the open issues); running the workload only"
+echo "collect: http_energy is not wired into make collect yet (collect_signals, see the open issues); running the workload only"
 
 server_pid=
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; true; }
