@@ -24,3 +24,4 @@ BENCH_SCRIPTS += bench/collector_overhead.sh
 UNIT_TESTS += test_attribution
 test_attribution_SRCS := tests/unit/test_attribution.c collector/attribution.c
 test_attribution_CFLAGS := -I collector
+INTEGRATION_TESTS += tests/integration/test_http_energy_requests.sh
