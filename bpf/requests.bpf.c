@@ -334,14 +334,14 @@ int on_ingress(struct __sk_buff *skb)
 	}
 	if (bpf_skb_load_bytes(skb, off & 0xff, &tcp, sizeof(tcp)))
 		return 1;
+	off += tcp.doff * 4;
+	if (skb->len <= off)
+		return 1; /* no payload (ACK, FIN): nothing to look up */
 	key.local_port = bpf_ntohs(tcp.dest);
 	key.remote_port = bpf_ntohs(tcp.source);
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c || !(c->flags & CONN_PASSIVE) || (c->flags & (CONN_NOT_HTTP | CONN_DESYNC)))
 		return 1;
-	off += tcp.doff * 4;
-	if (skb->len <= off)
-		return 1; /* no payload: ACK, FIN */
 	len = skb->len - off;
 	seq = bpf_ntohl(tcp.seq);
 	ahead = (__s32)(seq - c->next_seq);
@@ -376,17 +376,21 @@ int on_ingress(struct __sk_buff *skb)
 
 static __always_inline void bind_thread(struct sock *sk)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct conn_key key = {};
 	struct thread_binding *b;
 	struct conn_state *c;
 
 	if (!track_requests || !key_from_sock(sk, &key))
 		return;
+	/* A keep-alive server thread reads the same connection again and again. */
+	b = bpf_task_storage_get(&thread_conn, task, NULL, 0);
+	if (b && b->bound && __builtin_memcmp(&b->key, &key, sizeof(key)) == 0)
+		return;
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c || !(c->flags & CONN_PASSIVE))
 		return;
-	b = bpf_task_storage_get(&thread_conn, bpf_get_current_task_btf(), NULL,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	b = bpf_task_storage_get(&thread_conn, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!b)
 		return;
 	b->key = key;
