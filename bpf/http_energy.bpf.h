@@ -82,6 +82,16 @@ static __always_inline struct cpu_signals *get_bins(const struct cpu_state *st)
 	return bpf_map_lookup_elem(&cpu_bins, &parity);
 }
 
+/* This CPU's state and the bins of its epoch; false if either lookup fails. */
+static __always_inline bool get_cpu(struct cpu_state **st, struct cpu_signals **bins)
+{
+	*st = get_state();
+	if (!*st)
+		return false;
+	*bins = get_bins(*st);
+	return *bins != NULL;
+}
+
 static __always_inline __u32 current_khz(void)
 {
 	__u32 cpu = bpf_get_smp_processor_id();

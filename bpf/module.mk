@@ -17,13 +17,13 @@ BPF_HEADERS := $(wildcard bpf/*.h) common/fixed_point.h
 $(BUILD)/bpf/%.o: bpf/%.bpf.c $(BPF_HEADERS) $(BUILD)/gen/vmlinux.h
 	$(Q)mkdir -p $(dir $@)
 	$(call msg,BPF,$<)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -I common -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -I common -c $< -o $@.tmp && mv $@.tmp $@
 
 # One object (and skeleton) from all sources: their shared maps are declared __weak and
 # merged by the static linker.
 $(BUILD)/bpf/http_energy.bpf.o: $(patsubst %,$(BUILD)/bpf/%.o,$(BPF_SRCS))
 	$(call msg,BPF-LD,$@)
-	$(Q)$(BPFTOOL) gen object $@ $^
+	$(Q)$(BPFTOOL) gen object $@.tmp $^ && mv $@.tmp $@
 
 $(BUILD)/gen/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)

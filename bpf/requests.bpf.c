@@ -374,6 +374,16 @@ int on_ingress(struct __sk_buff *skb)
 
 /* ---- the serving thread ---- */
 
+static __always_inline bool same_conn(const struct conn_key *a, const struct conn_key *b)
+{
+	/* memcmp would become a call BPF cannot make */
+	return a->local_port == b->local_port && a->remote_port == b->remote_port &&
+	       a->remote_ip[3] == b->remote_ip[3] && a->remote_ip[2] == b->remote_ip[2] &&
+	       a->remote_ip[1] == b->remote_ip[1] && a->remote_ip[0] == b->remote_ip[0] &&
+	       a->local_ip[3] == b->local_ip[3] && a->local_ip[2] == b->local_ip[2] &&
+	       a->local_ip[1] == b->local_ip[1] && a->local_ip[0] == b->local_ip[0];
+}
+
 static __always_inline void bind_thread(struct sock *sk)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -385,7 +395,7 @@ static __always_inline void bind_thread(struct sock *sk)
 		return;
 	/* A keep-alive server thread reads the same connection again and again. */
 	b = bpf_task_storage_get(&thread_conn, task, NULL, 0);
-	if (b && b->bound && __builtin_memcmp(&b->key, &key, sizeof(key)) == 0)
+	if (b && b->bound && same_conn(&b->key, &key))
 		return;
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c || !(c->flags & CONN_PASSIVE))
@@ -426,15 +436,12 @@ static __always_inline void close_writer_slice(struct conn_state *c)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct slice_owner owner = { .pid = (__u32)pid_tgid, .tgid = pid_tgid >> 32,
 				     .kthread = false, .in_cgroup = true };
-	struct cpu_state *st = get_state();
 	struct model_params *m;
 	struct cpu_signals *bins;
+	struct cpu_state *st;
 	struct slice s = {};
 
-	if (!st)
-		return;
-	bins = get_bins(st);
-	if (!bins || !charge_slice(st, bins, &owner, &s, false))
+	if (!get_cpu(&st, &bins) || !charge_slice(st, bins, &owner, &s, false))
 		return;
 	m = get_model();
 	if (m)

@@ -17,15 +17,12 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	struct cpu_state *st = get_state();
+	struct cpu_state *st;
 	struct cpu_signals *bins;
 	struct slice_owner owner;
 	struct slice slice;
 
-	if (!st)
-		return 0;
-	bins = get_bins(st);
-	if (!bins)
+	if (!get_cpu(&st, &bins))
 		return 0;
 	/* The tracepoint fires before the switch: current is still prev. */
 	owner_of_task(prev, current_in_tracked_cgroup(), &owner);
@@ -59,17 +56,14 @@ SEC("raw_tp")
 int flush_cpu(void *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct cpu_state *st = get_state();
+	struct cpu_state *st;
 	struct spill_ctx flush_ctx;
 	struct cpu_signals *bins;
 	struct slice_owner owner;
 	struct slice slice;
 	__u64 now;
 
-	if (!st)
-		return 0;
-	bins = get_bins(st);
-	if (!bins)
+	if (!get_cpu(&st, &bins))
 		return 0;
 	owner_of_task(task, current_in_tracked_cgroup(), &owner);
 	if (charge_slice(st, bins, &owner, &slice, true))
@@ -92,15 +86,12 @@ int flush_cpu(void *ctx)
 
 static __always_inline void count_wakeup(void)
 {
-	struct cpu_state *st = get_state();
+	struct cpu_state *st;
 	struct cpu_signals *bins;
 	struct proc_signals *p;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
-	if (!st)
-		return;
-	bins = get_bins(st);
-	if (!bins)
+	if (!get_cpu(&st, &bins))
 		return;
 	bins->wakeups++;
 	if (!tgid)
@@ -128,14 +119,11 @@ int BPF_PROG(on_sched_wakeup_new, struct task_struct *p)
 SEC("tp_btf/sched_migrate_task")
 int BPF_PROG(on_sched_migrate_task, struct task_struct *task, int dest_cpu)
 {
-	struct cpu_state *st = get_state();
+	struct cpu_state *st;
 	struct cpu_signals *bins;
 	struct proc_signals *p;
 
-	if (!st)
-		return 0;
-	bins = get_bins(st);
-	if (!bins)
+	if (!get_cpu(&st, &bins))
 		return 0;
 	bins->migrations++;
 	charge_request_event(task, REQ_EVENT_MIGRATION);
@@ -211,15 +199,12 @@ int BPF_PROG(on_softirq_exit, unsigned int vec)
 
 static __always_inline void count_page_event(bool writeback, __u64 n)
 {
-	struct cpu_state *st = get_state();
+	struct cpu_state *st;
 	struct cpu_signals *bins;
 	struct proc_signals *p;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
-	if (!st)
-		return;
-	bins = get_bins(st);
-	if (!bins)
+	if (!get_cpu(&st, &bins))
 		return;
 	if (writeback)
 		bins->writebacks += n;

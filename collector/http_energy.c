@@ -123,7 +123,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ 0 },
 	};
 	uint64_t v;
-	int c, err;
+	int c;
 
 	*o = (struct options){ .label = "default", .seed = 1 };
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -135,38 +135,23 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'R': o->no_realtime = true; break;
 		case 'N': o->no_requests = true; break;
 		case 'C':
-			err = parse_u64(optarg, 16, 1 << 24, &v);
-			if (err) {
-				log_error("--max-connections: \"%s\" %s; allowed range 16..16777216",
-					  optarg, parse_strerror(err));
+			if (parse_option_u64("--max-connections", optarg, 16, 1 << 24, &v))
 				return -EINVAL;
-			}
 			o->max_conns = (uint32_t)v;
 			break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("http_energy %s\n", HTTP_ENERGY_VERSION); exit(0);
 		case 'd':
-			err = parse_u64(optarg, 0, 315360000, &o->duration_s);
-			if (err) {
-				log_error("--duration: \"%s\" %s; allowed range 0..315360000", optarg,
-					  parse_strerror(err));
+			if (parse_option_u64("--duration", optarg, 0, 315360000, &o->duration_s))
 				return -EINVAL;
-			}
 			break;
 		case 's':
-			err = parse_u64(optarg, 0, UINT64_MAX, &o->seed);
-			if (err) {
-				log_error("--seed: \"%s\" %s", optarg, parse_strerror(err));
+			if (parse_option_u64("--seed", optarg, 0, UINT64_MAX, &o->seed))
 				return -EINVAL;
-			}
 			break;
 		case 'm':
-			err = parse_u64(optarg, 16, 1 << 22, &v);
-			if (err) {
-				log_error("--max-processes: \"%s\" %s; allowed range 16..4194304",
-					  optarg, parse_strerror(err));
+			if (parse_option_u64("--max-processes", optarg, 16, 1 << 22, &v))
 				return -EINVAL;
-			}
 			o->max_procs = (uint32_t)v;
 			break;
 		default: usage(stderr); return -EINVAL;
