@@ -166,6 +166,13 @@ COLLECT_VARS = BUILD=$(BUILD) DURATION=$(DURATION) CONCURRENCY=$(CONCURRENCY) \
 collect: programs
 	$(Q)$(COLLECT_VARS) bash scripts/collect.sh
 
+# RUN=dir (default: the latest run under RUNS_DIR); FORCE=1 writes a model that fails the gate.
+fit: programs
+	$(Q)BUILD=$(BUILD) RUNS_DIR=$(RUNS_DIR) RUN=$(RUN) FORCE=$(FORCE) bash scripts/fit.sh
+
+experiment: programs
+	$(Q)$(COLLECT_VARS) FORCE=$(FORCE) bash scripts/experiment.sh
+
 .PHONY: format
 format:
 	$(Q)clang-format -i $(shell git ls-files '*.c' '*.h')

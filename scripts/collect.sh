@@ -100,5 +100,6 @@ fi
 rows=$(($(wc -l <"$run/samples.csv") - 1))
 echo "collect: $rows intervals in $run/samples.csv (energy source $used_source)"
 jq -r '"collect: bench_http: \(.totals.responses) responses, \(.totals.requests_per_s | floor) req/s, \(.energy.responses_with_header) with X-Energy-Score"' "$run/benchmark.json" 2>/dev/null || true
+bash scripts/report.sh "$run" || echo "collect: plots and index.html failed (see above)" >&2
 [ "$used_source" = synthetic ] && echo "collect: NOTE: energy source synthetic: a MODEL, not a measurement"
 echo "run: $run"
