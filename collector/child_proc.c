@@ -14,8 +14,7 @@
 #include "log.h"
 
 /* Runs in the child between fork and exec: only async-signal-safe calls. */
-static void child_setup_and_exec(char *const argv[], int log_fd, const char *cgroup_dir,
-				 int err_fd)
+static void child_setup_and_exec(char *const argv[], int log_fd, const char *cgroup_dir, int err_fd)
 {
 	char buf[32];
 	int n, fd, err;
@@ -161,8 +160,8 @@ int child_proc__stop(struct child_proc *c, unsigned int timeout_ms)
 	if (c->pid > 0 && !child_proc__exited(c)) {
 		kill(c->pid, SIGTERM);
 		if (!wait_exit(c, timeout_ms)) {
-			log_error("%s: still running %u ms after SIGTERM; sending SIGKILL",
-				  c->name, timeout_ms);
+			log_error("%s: still running %u ms after SIGTERM; sending SIGKILL", c->name,
+				  timeout_ms);
 			kill(c->pid, SIGKILL);
 			waitpid(c->pid, &c->status, 0);
 			c->reaped = true;

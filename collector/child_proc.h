@@ -11,8 +11,8 @@
 
 struct child_proc {
 	const char *name; /* for messages: "workload_server" */
-	pid_t pid;	  /* 0: not running (never started, or reaped) */
-	int status;	  /* wait status once reaped */
+	pid_t pid; /* 0: not running (never started, or reaped) */
+	int status; /* wait status once reaped */
 	bool reaped;
 };
 

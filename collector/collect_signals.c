@@ -119,9 +119,26 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum {
-		O_CGROUP = 256, O_USE_SERVER, O_PORT, O_CSV, O_BENCH_JSON, O_DURATION,
-		O_CONCURRENCY, O_PATH, O_PROFILE, O_MIX, O_WARMUP, O_CONFIG, O_SOURCE,
-		O_LABEL, O_RUN_DIR, O_THREADS, O_STATUS, O_BIN_DIR, O_PROGRESS, O_HELP,
+		O_CGROUP = 256,
+		O_USE_SERVER,
+		O_PORT,
+		O_CSV,
+		O_BENCH_JSON,
+		O_DURATION,
+		O_CONCURRENCY,
+		O_PATH,
+		O_PROFILE,
+		O_MIX,
+		O_WARMUP,
+		O_CONFIG,
+		O_SOURCE,
+		O_LABEL,
+		O_RUN_DIR,
+		O_THREADS,
+		O_STATUS,
+		O_BIN_DIR,
+		O_PROGRESS,
+		O_HELP,
 		O_VERSION,
 	};
 	static const struct option longopts[] = {
@@ -155,14 +172,23 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->label = "default";
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case O_CGROUP: o->cgroup = optarg; break;
-		case O_USE_SERVER: o->use_workload_server = true; break;
+		case O_CGROUP:
+			o->cgroup = optarg;
+			break;
+		case O_USE_SERVER:
+			o->use_workload_server = true;
+			break;
 		case O_PORT:
-			if (parse_option_u64("--workload-port", optarg, 0, 65535, &o->workload_port))
+			if (parse_option_u64("--workload-port", optarg, 0, 65535,
+					     &o->workload_port))
 				return -EINVAL;
 			break;
-		case O_CSV: o->output_csv = optarg; break;
-		case O_BENCH_JSON: o->benchmark_json = optarg; break;
+		case O_CSV:
+			o->output_csv = optarg;
+			break;
+		case O_BENCH_JSON:
+			o->benchmark_json = optarg;
+			break;
 		case O_DURATION:
 			if (parse_option_u64("--duration", optarg, 1, 86400, &o->duration_s))
 				return -EINVAL;
@@ -180,34 +206,57 @@ static int parse_args(int argc, char **argv, struct options *o)
 			}
 			o->paths[o->num_paths++] = optarg;
 			break;
-		case O_PROFILE: o->profile = optarg; break;
-		case O_MIX: o->mix_file = optarg; break;
+		case O_PROFILE:
+			o->profile = optarg;
+			break;
+		case O_MIX:
+			o->mix_file = optarg;
+			break;
 		case O_WARMUP:
 			if (parse_option_u64("--warmup", optarg, 0, 3600, &o->warmup_s))
 				return -EINVAL;
 			break;
-		case O_CONFIG: o->config = optarg; break;
-		case O_SOURCE: o->energy_source = optarg; break;
-		case O_LABEL: o->label = optarg; break;
-		case O_RUN_DIR: o->run_dir = optarg; break;
+		case O_CONFIG:
+			o->config = optarg;
+			break;
+		case O_SOURCE:
+			o->energy_source = optarg;
+			break;
+		case O_LABEL:
+			o->label = optarg;
+			break;
+		case O_RUN_DIR:
+			o->run_dir = optarg;
+			break;
 		case O_THREADS:
-			if (parse_option_u64("--server-threads", optarg, 1, 4096, &o->server_threads))
+			if (parse_option_u64("--server-threads", optarg, 1, 4096,
+					     &o->server_threads))
 				return -EINVAL;
 			break;
-		case O_STATUS: o->status_json = optarg; break;
-		case O_BIN_DIR: o->bin_dir = optarg; break;
-		case O_PROGRESS: o->progress = true; break;
-		case O_HELP: usage(stdout); exit(0);
-		case O_VERSION: printf("collect_signals %s\n", HTTP_ENERGY_VERSION); exit(0);
-		default: return -EINVAL;
+		case O_STATUS:
+			o->status_json = optarg;
+			break;
+		case O_BIN_DIR:
+			o->bin_dir = optarg;
+			break;
+		case O_PROGRESS:
+			o->progress = true;
+			break;
+		case O_HELP:
+			usage(stdout);
+			exit(0);
+		case O_VERSION:
+			printf("collect_signals %s\n", HTTP_ENERGY_VERSION);
+			exit(0);
+		default:
+			return -EINVAL;
 		}
 	}
 	if (optind < argc) {
 		log_error("unexpected argument: \"%s\"", argv[optind]);
 		return -EINVAL;
 	}
-	if (!o->cgroup || !o->output_csv || !o->benchmark_json || !have_duration ||
-	    !have_conc) {
+	if (!o->cgroup || !o->output_csv || !o->benchmark_json || !have_duration || !have_conc) {
 		log_error("--cgroup, --output-csv, --benchmark-json, --duration and --concurrency "
 			  "are required");
 		return -EINVAL;
@@ -324,7 +373,8 @@ static void csv_progress(const char *path, uint64_t *rows, uint64_t *requests)
 			break; /* a row still being written, or a longer line: stop here */
 		buf[strcspn(buf, "\n")] = '\0';
 		if (req_col < 0) {
-			for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), col++)
+			for (tok = strtok_r(buf, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save), col++)
 				if (!strcmp(tok, "requests"))
 					req_col = col;
 			if (req_col < 0)
@@ -349,7 +399,8 @@ static void csv_progress(const char *path, uint64_t *rows, uint64_t *requests)
 /* GET /healthz on 127.0.0.1:port; true on a 200 status line. */
 static bool health_ok(unsigned int port)
 {
-	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+	static const char req[] =
+		"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	struct timeval tv = { 1, 0 };
 	char buf[64];
@@ -484,8 +535,9 @@ static void remove_cgroup(struct run *r)
 static int start_server(struct run *r)
 {
 	char bin[PATH_MAX + 32], port[16], threads[24];
-	char *argv[] = { bin, "--port", port, "--threads", threads, "--data-dir", r->data_dir,
-			 NULL };
+	char *argv[] = {
+		bin, "--port", port, "--threads", threads, "--data-dir", r->data_dir, NULL
+	};
 	char line[1024], *colon;
 	uint64_t deadline = now_ms() + READY_TIMEOUT_MS, v;
 
@@ -505,11 +557,14 @@ static int start_server(struct run *r)
 			return -1;
 		}
 		if (now_ms() > deadline)
-			return fail(r, "workload_server: not listening after %d s", READY_TIMEOUT_MS / 1000), -1;
+			return fail(r, "workload_server: not listening after %d s",
+				    READY_TIMEOUT_MS / 1000),
+			       -1;
 		sleep_ms(20);
 	}
 	/* "... listening on ADDR:PORT (...)": the port is after the last colon before " (". */
-	*strstr(line, " (") = '\0';
+	if (strstr(line, " ("))
+		*strstr(line, " (") = '\0';
 	colon = strrchr(line, ':');
 	if (!colon || parse_u64(colon + 1, 1, 65535, &v))
 		return fail(r, "workload_server: no port in \"%s\"", line), -1;
@@ -518,8 +573,10 @@ static int start_server(struct run *r)
 		if (stop_signal)
 			return -EINTR;
 		if (child_proc__exited(&r->server) || now_ms() > deadline)
-			return fail(r, "workload_server: GET /healthz on port %u never answered 200",
-				    r->port), -1;
+			return fail(r,
+				    "workload_server: GET /healthz on port %u never answered 200",
+				    r->port),
+			       -1;
 		sleep_ms(20);
 	}
 	log_info("workload_server: pid %d in cgroup %s, healthy on 127.0.0.1:%u",
@@ -574,7 +631,8 @@ static int start_collector(struct run *r)
 		}
 		if (now_ms() > deadline)
 			return fail(r, "http_energy: not ready after %d s (see %s)",
-				    READY_TIMEOUT_MS / 1000, r->collector_log), -1;
+				    READY_TIMEOUT_MS / 1000, r->collector_log),
+			       -1;
 		sleep_ms(20);
 	}
 	if (!file_has(r->collector_log, "energy source ", line, sizeof(line)))
@@ -644,12 +702,14 @@ static int wait_bench(struct run *r)
 		if (child_proc__exited(&r->collector)) {
 			last_line(r->collector_log, line, sizeof(line));
 			return fail(r, "http_energy exited with status %d during the run: %s",
-				    child_proc__code(&r->collector), line), -1;
+				    child_proc__code(&r->collector), line),
+			       -1;
 		}
 		if (child_proc__exited(&r->server)) {
 			last_line(r->server_log, line, sizeof(line));
 			return fail(r, "workload_server exited with status %d during the run: %s",
-				    child_proc__code(&r->server), line), -1;
+				    child_proc__code(&r->server), line),
+			       -1;
 		}
 		if ((tty || o->progress) && now_ms() >= next_print) {
 			uint64_t el = (now_ms() - start) / 1000;
@@ -764,7 +824,8 @@ cleanup:
 		log_error("%s", r.failure);
 	else
 		log_info("done: %s and %s written; exit statuses: bench_http %d, http_energy %d, "
-			 "workload_server %d", r.opt.output_csv, r.opt.benchmark_json,
-			 r.bench_code, r.collector_code, r.server_code);
+			 "workload_server %d",
+			 r.opt.output_csv, r.opt.benchmark_json, r.bench_code, r.collector_code,
+			 r.server_code);
 	return ret;
 }
