@@ -29,6 +29,7 @@ LABEL=${LABEL:-$MODE}
 case $LABEL in *[!A-Za-z0-9._-]*|'') die "LABEL: \"$LABEL\" may only hold letters, digits, '.', '_' and '-'" ;; esac
 SOURCE=${ENERGY_SOURCE:-$(conf_value energy_source)}
 SOURCE=${SOURCE:-auto}
+REQUESTED_SOURCE=$SOURCE
 
 run=$RUNS_DIR/$(date -u +%Y%m%dT%H%M%SZ)-$LABEL
 [ -e "$run" ] && run=$run-$$
@@ -78,7 +79,7 @@ status_json='{}'
 [ -s "$run/.status.json" ] && status_json=$(cat "$run/.status.json")
 jq -n --argjson cs "$status_json" --argjson versions "$versions" \
 	--arg kernel "$(uname -r)" --arg machine "$(uname -m)" --arg cpu "$cpu_model" \
-	--argjson cores "$(nproc)" --arg source_requested "$SOURCE" --arg source "${used_source:-unknown}" \
+	--argjson cores "$(nproc)" --arg source_requested "$REQUESTED_SOURCE" --arg source "${used_source:-unknown}" \
 	--arg config "$CONFIG" --arg sha "$(sha256sum "$CONFIG" | cut -d' ' -f1)" --arg mode "$MODE" \
 	--arg git "$git_rev" --arg lbl "$LABEL" --argjson duration "$DURATION" \
 	--argjson concurrency "$CONCURRENCY" --arg profile "$PROFILE" --argjson status "$status" \
