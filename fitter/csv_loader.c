@@ -109,7 +109,7 @@ static const char *quote(const char *s, size_t len, char *buf, size_t size)
 			o += 3;
 			break;
 		}
-		if (c < ' ' || c == 0x7f || c == '"' || c == '\\') {
+		if (c < ' ' || c >= 0x7f || c == '"' || c == '\\') {
 			buf[o++] = '\\';
 			buf[o++] = 'x';
 			buf[o++] = hex[c >> 4];
@@ -501,6 +501,7 @@ static void on_field(void *s, size_t len, void *data)
 		return;
 	if (l->field == 0)
 		l->record_line = l->line;
+	l->prev_cr = false; /* a CR, then a field: the next LF ends a line of its own */
 	/* Text cells are checked here; numbers when they fail to parse (field_error). */
 	if ((!l->header_done || l->field >= l->num_cols || l->roles[l->field] == R_NONE ||
 	     l->roles[l->field] == R_LABEL || l->roles[l->field] == R_SOURCE) &&
