@@ -44,3 +44,10 @@ test_lsq_CFLAGS := -I fitter
 UNIT_TESTS += test_model_config
 test_model_config_SRCS := tests/unit/test_model_config.c fitter/model_config.c
 test_model_config_CFLAGS := -I fitter
+
+FUZZERS += fuzz_csv_loader
+fuzz_csv_loader_SRCS := tests/fuzz/fuzz_csv_loader.c fitter/csv_loader.c fitter/dataset.c \
+	fitter/sha256.c fitter/design.c fitter/split.c
+fuzz_csv_loader_LIBS := -lcsv
+
+INTEGRATION_TESTS += tests/integration/test_fit_energy.sh
