@@ -5,10 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -62,6 +63,18 @@ struct csv_loader {
 	uint64_t prev_interval;
 	uint32_t prev_label;
 };
+
+/* Every message of the loader goes through here. */
+static void __attribute__((format(printf, 2, 3)))
+lerr(const struct csv_loader *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)l; /* the place to silence or redirect the loader's messages */
+	va_start(ap, fmt);
+	log_vprintf(fmt, ap);
+	va_end(ap);
+}
 
 static const char *role_column(const struct csv_loader *l, enum role r)
 {
@@ -132,7 +145,7 @@ where_error(struct csv_loader *l, unsigned long line, size_t col, const char *fm
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	log_error("%s:%lu:%zu: %s", l->name, line, col, what);
+	lerr(l, "%s:%lu:%zu: %s", l->name, line, col, what);
 	l->err = -EINVAL;
 }
 
@@ -162,8 +175,8 @@ static void field_error(struct csv_loader *l, const char *val, size_t len, const
 		return;
 	}
 
-	log_error("%s:%lu:%zu: %s: \"%s\" %s", l->name, l->record_line, l->field + 1,
-		  col ? col : "?", quote(val, len, vq, sizeof(vq)), why);
+	lerr(l, "%s:%lu:%zu: %s: \"%s\" %s", l->name, l->record_line, l->field + 1, col ? col : "?",
+	     quote(val, len, vq, sizeof(vq)), why);
 	l->err = err;
 }
 
@@ -310,9 +323,8 @@ static int parse_freqs(struct csv_loader *l, const char *s, size_t len)
 		if (!err)
 			err = dataset__add_pair(ds, id, (double)ns);
 		if (err) {
-			log_error("%s:%lu:%zu: %s", l->name, l->record_line, l->field + 1,
-				  err == -ENOMEM ? "out of memory" :
-						   "too many distinct frequencies");
+			lerr(l, "%s:%lu:%zu: %s", l->name, l->record_line, l->field + 1,
+			     err == -ENOMEM ? "out of memory" : "too many distinct frequencies");
 			return l->err = err;
 		}
 	}
@@ -347,7 +359,7 @@ static void header_field(struct csv_loader *l, const char *s, size_t len)
 		unsigned char *n = realloc(l->roles, cap);
 
 		if (!n) {
-			log_error("%s: out of memory", l->name);
+			lerr(l, "%s: out of memory", l->name);
 			l->err = -ENOMEM;
 			return;
 		}
@@ -400,7 +412,7 @@ static void row_field(struct csv_loader *l, const char *s, size_t len)
 	if (!l->row_open) {
 		err = dataset__row_begin(ds);
 		if (err) {
-			log_error("%s:%lu: out of memory", l->name, l->record_line);
+			lerr(l, "%s:%lu: out of memory", l->name, l->record_line);
 			l->err = err;
 			return;
 		}
@@ -435,8 +447,8 @@ static void row_field(struct csv_loader *l, const char *s, size_t len)
 		}
 		err = dataset__intern_label(ds, s, len, &l->label);
 		if (err) {
-			log_error("%s:%lu: %s", l->name, l->record_line,
-				  err == -ENOMEM ? "out of memory" : "too many labels");
+			lerr(l, "%s:%lu: %s", l->name, l->record_line,
+			     err == -ENOMEM ? "out of memory" : "too many labels");
 			l->err = err;
 		}
 		ds->label[i] = l->label;
@@ -610,7 +622,7 @@ static void parse_failed(struct csv_loader *l)
 			    "malformed quoting (a quote inside an unquoted field, text after a "
 			    "closing quote, or a quoted field that never ends)");
 	else {
-		log_error("%s:%lu: %s", l->name, l->line, csv_strerror(e));
+		lerr(l, "%s:%lu: %s", l->name, l->line, csv_strerror(e));
 		l->err = -ENOMEM;
 	}
 }
@@ -631,10 +643,9 @@ int csv_loader__feed(struct csv_loader *l, const void *data, size_t len)
 	return 0;
 }
 
-int csv_loader__end(struct csv_loader *l)
+/* The end of a stretch of input: the last record, if it has no newline. */
+static int finish(struct csv_loader *l)
 {
-	struct ds_file *f = &l->ds->files[l->ds->num_files - 1];
-
 	if (l->err)
 		return l->err;
 	if (csv_fini(&l->parser, on_field, on_record_end, l)) {
@@ -642,7 +653,14 @@ int csv_loader__end(struct csv_loader *l)
 			parse_failed(l);
 		return l->err;
 	}
-	if (l->err)
+	return l->err;
+}
+
+int csv_loader__end(struct csv_loader *l)
+{
+	struct ds_file *f = &l->ds->files[l->ds->num_files - 1];
+
+	if (finish(l))
 		return l->err;
 	if (!l->header_done)
 		where_error(l, 1, 1, "the file is empty (no header row)");
@@ -651,144 +669,76 @@ int csv_loader__end(struct csv_loader *l)
 	return l->err;
 }
 
-/*
- * Reading and hashing run in a thread of their own, a few chunks ahead of the parser:
- * on two cores the SHA-256 of the file costs no wall time. The hash is of exactly the
- * bytes parsed.
- */
-#define READ_AHEAD 4
-
-struct reader {
-	int fd;
-	struct sha256 sha;
-	uint64_t bytes;
-	char *buf[READ_AHEAD];
-	ssize_t len[READ_AHEAD]; /* 0: end of file; < 0: -errno */
-	size_t produced, consumed;
-	bool stop;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-};
-
-static void *reader_main(void *arg)
+/* One pass, in order: read, hash, parse. size: the file's, if known, else 0. */
+static int load_in_order(struct csv_loader *l, int fd, const char *path, off_t size,
+			 struct sha256 *sha, uint64_t *bytes, char *buf)
 {
-	struct reader *r = arg;
+	struct dataset *ds = l->ds;
+	size_t rows0 = ds->rows, pairs0 = ds->pairs;
+	bool sized = false;
+	int err = csv_loader__begin(l, path);
 
-	for (size_t k = 0;; k++) {
-		char *b = r->buf[k % READ_AHEAD];
+	sha256_init(sha);
+	*bytes = 0;
+	while (!err) {
 		ssize_t n;
 
-		bool stop;
-
-		pthread_mutex_lock(&r->mu);
-		while (!r->stop && r->produced - r->consumed == READ_AHEAD)
-			pthread_cond_wait(&r->cv, &r->mu);
-		stop = r->stop;
-		pthread_mutex_unlock(&r->mu);
-		if (stop)
-			break;
 		do
-			n = read(r->fd, b, READ_CHUNK);
+			n = read(fd, buf, READ_CHUNK);
 		while (n < 0 && errno == EINTR);
-		if (n < 0)
-			n = -errno;
-		if (n > 0) {
-			sha256_update(&r->sha, b, (size_t)n);
-			r->bytes += (uint64_t)n;
-		}
-		pthread_mutex_lock(&r->mu);
-		r->len[k % READ_AHEAD] = n;
-		r->produced++;
-		pthread_cond_broadcast(&r->cv);
-		pthread_mutex_unlock(&r->mu);
-		if (n <= 0)
+		if (n < 0) {
+			err = -errno;
+			log_error("%s: %s", path, strerror(errno));
 			break;
+		}
+		if (n == 0)
+			return csv_loader__end(l);
+		sha256_update(sha, buf, (size_t)n);
+		*bytes += (uint64_t)n;
+		err = csv_loader__feed(l, buf, (size_t)n);
+		if (!err && !sized && size > (off_t)*bytes && ds->rows > rows0 + 100) {
+			/* Room for the whole file, judged by its first megabyte: the arrays
+			 * then never grow (and never move). */
+			double scale = (double)size / (double)*bytes * 1.05;
+
+			sized = true;
+			dataset__reserve(ds, rows0 + (size_t)((double)(ds->rows - rows0) * scale),
+					 pairs0 + (size_t)((double)(ds->pairs - pairs0) * scale));
+		}
 	}
-	return NULL;
+	return err;
 }
 
 int csv_loader__load_file(struct csv_loader *l, const char *path)
 {
-	struct reader r = { .fd = -1 };
 	uint8_t digest[SHA256_DIGEST_LEN];
-	bool sync_ready = false, thread_live = false;
-	pthread_t thread;
-	int err = -ENOMEM;
+	struct sha256 sha;
+	uint64_t bytes = 0;
+	struct stat st;
+	char *buf = NULL;
+	int fd, err;
 
-	r.fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (r.fd < 0) {
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		err = -errno;
 		log_error("%s: %s", path, strerror(errno));
 		return err;
 	}
-	for (int i = 0; i < READ_AHEAD; i++) {
-		r.buf[i] = malloc(READ_CHUNK);
-		if (!r.buf[i]) {
-			log_error("%s: out of memory", path);
-			goto cleanup;
-		}
-	}
-	err = csv_loader__begin(l, path);
-	if (err)
-		goto cleanup;
-	sha256_init(&r.sha);
-	if (pthread_mutex_init(&r.mu, NULL) || pthread_cond_init(&r.cv, NULL)) {
-		log_error("%s: cannot set up the reader", path);
+	buf = malloc(READ_CHUNK);
+	if (!buf) {
 		err = -ENOMEM;
+		log_error("%s: out of memory", path);
 		goto cleanup;
 	}
-	sync_ready = true;
-	err = -pthread_create(&thread, NULL, reader_main, &r);
-	if (err) {
-		log_error("%s: cannot start the reader thread: %s", path, strerror(-err));
-		goto cleanup;
-	}
-	thread_live = true;
-	for (size_t k = 0;; k++) {
-		ssize_t n;
-
-		pthread_mutex_lock(&r.mu);
-		while (r.produced == k)
-			pthread_cond_wait(&r.cv, &r.mu);
-		n = r.len[k % READ_AHEAD];
-		pthread_mutex_unlock(&r.mu);
-		if (n < 0) {
-			err = (int)n;
-			log_error("%s: %s", path, strerror(-err));
-			goto cleanup;
-		}
-		if (n == 0)
-			break;
-		err = csv_loader__feed(l, r.buf[k % READ_AHEAD], (size_t)n);
-		if (err)
-			goto cleanup;
-		pthread_mutex_lock(&r.mu);
-		r.consumed++;
-		pthread_cond_broadcast(&r.cv);
-		pthread_mutex_unlock(&r.mu);
-	}
-	pthread_join(thread, NULL);
-	thread_live = false;
-	err = csv_loader__end(l);
+	err = load_in_order(l, fd, path, fstat(fd, &st) || !S_ISREG(st.st_mode) ? 0 : st.st_size,
+			    &sha, &bytes, buf);
 	if (err)
 		goto cleanup;
-	sha256_final(&r.sha, digest);
+	sha256_final(&sha, digest);
 	sha256_hex(digest, l->ds->files[l->ds->num_files - 1].sha256);
-	l->ds->files[l->ds->num_files - 1].bytes = r.bytes;
+	l->ds->files[l->ds->num_files - 1].bytes = bytes;
 cleanup:
-	if (thread_live) {
-		pthread_mutex_lock(&r.mu);
-		r.stop = true;
-		pthread_cond_broadcast(&r.cv);
-		pthread_mutex_unlock(&r.mu);
-		pthread_join(thread, NULL);
-	}
-	if (sync_ready) {
-		pthread_mutex_destroy(&r.mu);
-		pthread_cond_destroy(&r.cv);
-	}
-	for (int i = 0; i < READ_AHEAD; i++)
-		free(r.buf[i]);
-	close(r.fd);
+	free(buf);
+	close(fd);
 	return err;
 }

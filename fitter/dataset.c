@@ -211,27 +211,55 @@ int dataset__intern_label(struct dataset *ds, const char *str, size_t len, uint3
 	return 0;
 }
 
+/* Room for rows row slots (and pair_start[rows]). */
+static int reserve_rows(struct dataset *ds, size_t rows)
+{
+	size_t cap;
+	int err = 0;
+
+	if (rows + 1 <= ds->row_cap)
+		return 0;
+	cap = next_cap(ds->row_cap, rows + 1);
+	err |= resize(&ds->target, cap, sizeof(double));
+	err |= resize(&ds->idle_uj, cap, sizeof(double));
+	err |= resize(&ds->duration_s, cap, sizeof(double));
+	for (int c = 0; c < DS_COUNTS; c++)
+		err |= resize(&ds->count[c], cap, sizeof(double));
+	err |= resize(&ds->label, cap, sizeof(uint32_t));
+	err |= resize(&ds->run, cap, sizeof(uint32_t));
+	err |= resize(&ds->file, cap, sizeof(uint32_t));
+	err |= resize(&ds->pair_start, cap, sizeof(uint64_t));
+	if (err)
+		return -ENOMEM; /* the arrays that did grow are fine as they are */
+	ds->row_cap = cap;
+	return 0;
+}
+
+static int reserve_pairs(struct dataset *ds, size_t pairs)
+{
+	size_t cap;
+
+	if (pairs <= ds->pair_cap)
+		return 0;
+	cap = next_cap(ds->pair_cap, pairs);
+	if (resize(&ds->pair_freq, cap, sizeof(uint32_t)) ||
+	    resize(&ds->pair_ns, cap, sizeof(double)))
+		return -ENOMEM;
+	ds->pair_cap = cap;
+	return 0;
+}
+
+int dataset__reserve(struct dataset *ds, size_t rows, size_t pairs)
+{
+	return reserve_rows(ds, rows) || reserve_pairs(ds, pairs) ? -ENOMEM : 0;
+}
+
 int dataset__row_begin(struct dataset *ds)
 {
 	size_t i = ds->rows;
 
-	if (i + 1 >= ds->row_cap) {
-		size_t cap = next_cap(ds->row_cap, i + 2);
-		int err = 0;
-
-		err |= resize(&ds->target, cap, sizeof(double));
-		err |= resize(&ds->idle_uj, cap, sizeof(double));
-		err |= resize(&ds->duration_s, cap, sizeof(double));
-		for (int c = 0; c < DS_COUNTS; c++)
-			err |= resize(&ds->count[c], cap, sizeof(double));
-		err |= resize(&ds->label, cap, sizeof(uint32_t));
-		err |= resize(&ds->run, cap, sizeof(uint32_t));
-		err |= resize(&ds->file, cap, sizeof(uint32_t));
-		err |= resize(&ds->pair_start, cap, sizeof(uint64_t));
-		if (err)
-			return -ENOMEM; /* the arrays that did grow are fine as they are */
-		ds->row_cap = cap;
-	}
+	if (reserve_rows(ds, i + 1))
+		return -ENOMEM;
 	ds->pairs = i ? ds->pair_start[i] : 0;
 	ds->pair_start[i] = ds->pairs;
 	ds->target[i] = NAN;
@@ -247,14 +275,8 @@ int dataset__row_begin(struct dataset *ds)
 
 int dataset__add_pair(struct dataset *ds, uint32_t freq_id, double ns)
 {
-	if (ds->pairs == ds->pair_cap) {
-		size_t cap = next_cap(ds->pair_cap, ds->pairs + 1);
-
-		if (resize(&ds->pair_freq, cap, sizeof(uint32_t)) ||
-		    resize(&ds->pair_ns, cap, sizeof(double)))
-			return -ENOMEM;
-		ds->pair_cap = cap;
-	}
+	if (reserve_pairs(ds, ds->pairs + 1))
+		return -ENOMEM;
 	ds->pair_freq[ds->pairs] = freq_id;
 	ds->pair_ns[ds->pairs] = ns;
 	ds->pairs++;

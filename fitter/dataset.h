@@ -64,6 +64,8 @@ int dataset__add_file(struct dataset *ds, const char *path);
 int dataset__intern_freq(struct dataset *ds, uint32_t khz, uint32_t *id);
 int dataset__intern_label(struct dataset *ds, const char *s, size_t len, uint32_t *id);
 
+/* Room for this many rows and pairs in all, so that growing costs no copies. */
+int dataset__reserve(struct dataset *ds, size_t rows, size_t pairs);
 /*
  * Makes room for row ds->rows: the caller then fills its entries and pairs and commits it,
  * or abandons it (nothing to do; the next begin starts over). 0 or -ENOMEM.

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "csv_loader.h"
@@ -259,6 +260,18 @@ struct run {
 	size_t train, test;
 	double mape_floor;
 };
+
+/* --verbose: how long each step took, so a slow fit says where its time went. */
+static void step_done(const char *step, struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	log_debug("%s: %.3f s", step,
+		  (double)(now.tv_sec - since->tv_sec) +
+			  (double)(now.tv_nsec - since->tv_nsec) / 1e9);
+	*since = now;
+}
 
 static int load(struct run *r)
 {
@@ -535,12 +548,15 @@ static int run_fit(struct run *r)
 	size_t num_clamps = 0;
 	uint64_t idle = 0;
 	bool range_ok, gate_ok;
+	struct timespec t;
 	int err, status = 0;
 
 	if (o->config_in && config_parse_file(o->config_in, &given))
 		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &t);
 	if (load(r))
 		return 1;
+	step_done("load", &t);
 	r->state = malloc(r->ds.rows);
 	if (!r->state) {
 		log_error("out of memory");
@@ -571,8 +587,10 @@ static int run_fit(struct run *r)
 			 "training rows, which overstate the model's quality",
 			 o->test_fraction);
 
+	step_done("design and split", &t);
 	if (reduce(r, &mean_abs))
 		return 1;
+	step_done("QR reduction", &t);
 	r->mape_floor =
 		o->mape_floor_given ? o->mape_floor_uj : DEFAULT_MAPE_FLOOR_SHARE * mean_abs;
 	if (solve_diagnose(r->lsq, &r->fit))
@@ -620,7 +638,9 @@ static int run_fit(struct run *r)
 		log_error("out of memory");
 		return 1;
 	}
+	step_done(fit_method_name(o->method), &t);
 	evaluate(r, r->fit.coef, &train, &test, true);
+	step_done("metrics", &t);
 	print_summary(r, &train, &test);
 
 	choose_idle(r, o->config_in ? &given : NULL, &idle, &idle_source);

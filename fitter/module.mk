@@ -51,3 +51,4 @@ fuzz_csv_loader_SRCS := tests/fuzz/fuzz_csv_loader.c fitter/csv_loader.c fitter/
 fuzz_csv_loader_LIBS := -lcsv
 
 INTEGRATION_TESTS += tests/integration/test_fit_energy.sh
+BENCH_SCRIPTS += bench/fit_vs_numpy.sh

@@ -399,6 +399,62 @@ static void test_load_file(void **state)
 	dataset__free(&ds);
 }
 
+/* A file of several megabytes (read in chunks, arrays sized from the first one) loads
+ * exactly like the same bytes fed in one piece, and hashes like them. */
+static void test_large_file(void **state)
+{
+	char path[] = "/tmp/test_csv_loader_big.XXXXXX", hex[SHA256_HEX_LEN];
+	size_t cap = 64 << 20, len;
+	char *text = malloc(cap);
+	uint8_t digest[SHA256_DIGEST_LEN];
+	struct dataset a, b;
+	struct csv_loader *l;
+	struct sha256 sha;
+	int fd;
+
+	assert_non_null(text);
+	len = (size_t)snprintf(text, cap, H);
+	for (size_t i = 0; i < 60000; i++)
+		len += (size_t)snprintf(
+			text + len, cap - len,
+			"%zu,%s,%zu,%zu,%zu,%zu,,,,%zu,800000:%zu;1600000:%zu\n", i % 20000,
+			i < 20000 ? "a" :
+			i < 40000 ? "b" :
+				    "a",
+			i * 10, i * 10 + 10, i * 3, i % 97, i % 13, i * 7 + 1, i % 5);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	dataset__init(&a);
+	assert_int_equal(csv_loader__new(&a, CSV_ACTIVE_PSYS_UJ, &l), 0);
+	assert_int_equal(csv_loader__load_file(l, path), 0);
+	csv_loader__free(l);
+	assert_int_equal(load(&b, text, len, SIZE_MAX, CSV_ACTIVE_PSYS_UJ), 0);
+	assert_int_equal(a.rows, 60000);
+	assert_int_equal(a.rows, b.rows);
+	assert_int_equal(a.pairs, b.pairs);
+	assert_int_equal(a.num_runs, 3);
+	assert_int_equal(a.num_runs, b.num_runs);
+	assert_memory_equal(a.target, b.target, a.rows * sizeof(double));
+	assert_memory_equal(a.run, b.run, a.rows * sizeof(uint32_t));
+	assert_memory_equal(a.label, b.label, a.rows * sizeof(uint32_t));
+	assert_memory_equal(a.pair_start, b.pair_start, (a.rows + 1) * sizeof(uint64_t));
+	assert_memory_equal(a.pair_ns, b.pair_ns, a.pairs * sizeof(double));
+	for (int c = 0; c < DS_COUNTS; c++)
+		assert_memory_equal(a.count[c], b.count[c], a.rows * sizeof(double));
+	sha256_init(&sha);
+	sha256_update(&sha, text, len);
+	sha256_final(&sha, digest);
+	sha256_hex(digest, hex);
+	assert_string_equal(a.files[0].sha256, hex);
+	assert_int_equal(a.files[0].bytes, len);
+	unlink(path);
+	dataset__free(&a);
+	dataset__free(&b);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_label_errors),
 		cmocka_unit_test(test_chunked_and_guarded),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_large_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

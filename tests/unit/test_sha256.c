@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,12 +10,17 @@
 
 #include "sha256.h"
 
+/* Both implementations: the CPU's SHA instructions where present, and portable C. */
+static bool portable;
+
 static void hash_in_chunks(const void *data, size_t len, size_t chunk, char hex[SHA256_HEX_LEN])
 {
 	uint8_t digest[SHA256_DIGEST_LEN];
 	struct sha256 s;
 
 	sha256_init(&s);
+	if (portable)
+		s.accel = false;
 	for (size_t pos = 0; pos < len; pos += chunk)
 		sha256_update(&s, (const char *)data + pos, len - pos < chunk ? len - pos : chunk);
 	sha256_final(&s, digest);
@@ -78,12 +84,51 @@ static void test_padding_boundaries(void **state)
 	assert_string_equal(a, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a");
 }
 
+/* The accelerated and the portable code agree on every length up to 1000 bytes. */
+static void test_implementations_agree(void **state)
+{
+	char data[1000], a[SHA256_HEX_LEN], b[SHA256_HEX_LEN];
+	struct sha256 probe;
+	uint32_t x = 1;
+
+	sha256_init(&probe);
+	print_message("SHA instructions: %s\n", probe.accel ? "yes" : "no (portable only)");
+	for (size_t i = 0; i < sizeof(data); i++) {
+		x = x * 1103515245 + 12345;
+		data[i] = (char)(x >> 16);
+	}
+	for (size_t len = 0; len <= sizeof(data); len += 7) {
+		portable = false;
+		hash_in_chunks(data, len, 13, a);
+		portable = true;
+		hash_in_chunks(data, len, 64, b);
+		assert_string_equal(a, b);
+	}
+	portable = false;
+}
+
+static int use_portable(void **state)
+{
+	portable = true;
+	return 0;
+}
+
+static int use_detected(void **state)
+{
+	portable = false;
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_known_digests),
-		cmocka_unit_test(test_million_a),
-		cmocka_unit_test(test_padding_boundaries),
+		cmocka_unit_test_setup(test_known_digests, use_detected),
+		cmocka_unit_test_setup(test_million_a, use_detected),
+		cmocka_unit_test_setup(test_padding_boundaries, use_detected),
+		cmocka_unit_test_setup(test_known_digests, use_portable),
+		cmocka_unit_test_setup(test_million_a, use_portable),
+		cmocka_unit_test_setup(test_padding_boundaries, use_portable),
+		cmocka_unit_test(test_implementations_agree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
