@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# fit_energy against the same least squares in Python with pandas and numpy.
+#
+# Generates an interval CSV of ROWS rows (default 1,000,000) with runtime at 12 CPU
+# frequencies, wakeups and migrations (PMU columns empty, as on a host without a PMU),
+# with known coefficients and 1% noise; then times, RUNS times each (default 3, median
+# kept), with GNU time for wall time and peak RSS:
+#   C:      fit_energy big.csv -o out.conf --method ols   (also reports nnls, the default)
+#   Python: pandas.read_csv, freq_runtime_ns split into one column per frequency, the
+#           same time split (first 80% train), numpy.linalg.lstsq without intercept, test R^2
+# and checks that both found the same coefficients. The last line is the figure.
+# The data lives in a temporary directory that is removed at exit.
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+FIT=$BUILD/bin/fit_energy
+PYTHON=${PYTHON:-/usr/bin/python3} # Debian's, with python3-numpy and python3-pandas
+ROWS=${ROWS:-1000000}
+RUNS=${RUNS:-3}
+TIME=/usr/bin/time
+
+[ -x "$FIT" ] || { echo "fit_vs_numpy: $FIT is not built (make)" >&2; exit 1; }
+[ -x "$TIME" ] || { echo "fit_vs_numpy: GNU time ($TIME) is missing" >&2; exit 1; }
+"$PYTHON" -c 'import numpy, pandas' 2>/dev/null ||
+	{ echo "fit_vs_numpy: $PYTHON lacks numpy or pandas (python3-numpy, python3-pandas)" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fit_vs_numpy.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+cat >"$tmp/gen.py" <<'PY'
+import sys
+import numpy as np
+rows, out = int(sys.argv[1]), sys.argv[2]
+rng = np.random.default_rng(1)
+khz = np.array([800000 + 200000 * i for i in range(12)])
+w = np.array([0.0008 + 0.0003 * i for i in range(12)])  # uJ/ns
+header = ("interval,label,t_start_ns,t_end_ns,energy_source,interval_psys_uj,idle_uj,"
+          "active_psys_uj,runtime_ns,wakeups,cycles,instructions,cache_misses,migrations,"
+          "freq_runtime_ns,idle_ns,irq_ns,softirq_ns,kthread_runtime_ns,page_cache_hits,"
+          "writebacks,cgroup_runtime_ns,requests,request_energy_uj,attributed_uj\n")
+idle = 1900000  # 9.5 W over 200 ms
+with open(out, "w") as f:
+    f.write(header)
+    for c0 in range(0, rows, 100000):
+        m = min(100000, rows - c0)
+        rt = rng.integers(0, 200_000_000, size=(m, 12)) * (rng.random((m, 12)) < 0.3)
+        wake = rng.integers(0, 5000, size=m)
+        mig = rng.integers(0, 500, size=m)
+        act = rt @ w + 1.5 * wake + 4 * mig
+        act = np.rint(act * (1 + 0.01 * rng.standard_normal(m))).astype(np.int64)
+        lines = []
+        for i in range(m):
+            r = rt[i]
+            cells = ";".join("%d:%d" % (khz[j], r[j]) for j in np.flatnonzero(r))
+            t0 = (c0 + i) * 200000000
+            lines.append("%d,run,%d,%d,synthetic,%d,%d,%d,%d,%d,,,,%d,%s,0,0,0,0,0,0,0,,,\n"
+                         % (c0 + i, t0, t0 + 200000000, act[i] + idle, idle, act[i],
+                            r.sum(), wake[i], mig[i], cells))
+        f.write("".join(lines))
+PY
+
+cat >"$tmp/fit.py" <<'PY'
+import sys
+import numpy as np
+import pandas as pd
+df = pd.read_csv(sys.argv[1])
+# One column per frequency from "khz:ns;khz:ns".
+pairs = df["freq_runtime_ns"].fillna("").str.split(";").explode()
+pairs = pairs[pairs != ""]
+kv = pairs.str.split(":", expand=True)
+kv.columns = ["khz", "ns"]
+kv["khz"] = kv["khz"].astype(np.int64)
+kv["ns"] = kv["ns"].astype(np.float64)
+wide = kv.pivot_table(index=kv.index, columns="khz", values="ns", aggfunc="sum", fill_value=0.0)
+wide = wide.reindex(df.index, fill_value=0.0)
+counts = [c for c in ["wakeups", "cycles", "instructions", "cache_misses", "migrations"]
+          if df[c].notna().any()]  # empty columns are unmeasured: dropped
+X = np.column_stack([wide.to_numpy()] + [df[c].to_numpy(np.float64) for c in counts])
+y = df["active_psys_uj"].to_numpy(np.float64)
+n_train = len(y) - int(np.floor(0.2 * len(y) + 0.5))  # the last 20% are the test set
+coef, *_ = np.linalg.lstsq(X[:n_train], y[:n_train], rcond=None)
+res = y[n_train:] - X[n_train:] @ coef
+r2 = 1 - (res @ res) / ((y[n_train:] - y[n_train:].mean()) ** 2).sum()
+names = ["freq_khz=%d" % k for k in wide.columns] + counts
+for name, c in zip(names, coef):
+    print(name, repr(c))
+print("test_r2", r2)
+PY
+
+echo "fit_vs_numpy: generating $ROWS rows with 12 frequencies in $tmp" >&2
+"$PYTHON" "$tmp/gen.py" "$ROWS" "$tmp/big.csv"
+echo "fit_vs_numpy: $(du -m "$tmp/big.csv" | cut -f1) MB" >&2
+
+# measure NAME COMMAND...: RUNS runs; prints "median_wall_s max_rss_kb" (RSS of that run).
+measure() {
+	local name=$1
+	shift
+	for ((i = 0; i < RUNS; i++)); do
+		"$TIME" -f "%e %M" -o "$tmp/time" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" ||
+			{ echo "fit_vs_numpy: $name failed:" >&2; cat "$tmp/$name.err" >&2; exit 1; }
+		cat "$tmp/time"
+		echo "fit_vs_numpy: $name run $((i + 1)): $(cat "$tmp/time") (s, KiB)" >&2
+	done | sort -n | awk -v r="$RUNS" 'NR == int((r + 1) / 2) { print $1, $2 }'
+}
+
+read -r c_s c_kb < <(measure c "$FIT" "$tmp/big.csv" -o "$tmp/c.conf" --method ols)
+read -r n_s n_kb < <(measure nnls "$FIT" "$tmp/big.csv" -o "$tmp/nnls.conf")
+read -r p_s p_kb < <(measure python "$PYTHON" "$tmp/fit.py" "$tmp/big.csv")
+
+# The same least squares: every coefficient agrees to 1e-6.
+if ! awk 'FNR == NR { if ($1 == "freq_khz") want["freq_khz=" $3] = $4;
+		else if ($1 == "wakeup_penalty") want["wakeups"] = $3;
+		else if ($1 == "migration_penalty") want["migrations"] = $3; next }
+	$1 in want { n++; d = ($2 - want[$1]) / want[$1]; if (d < 0) d = -d;
+		if (d > 1e-6) { print "fit_vs_numpy: " $1 ": C " want[$1] ", numpy " $2 > "/dev/stderr"; bad = 1 } }
+	END { exit bad || n != 14 }' "$tmp/c.conf" "$tmp/python.out"; then
+	echo "fit_vs_numpy: C and numpy disagree" >&2
+	exit 1
+fi
+echo "coefficients agree to 1e-6 (14 of 14); numpy test R^2 $(sed -n 's/^test_r2 //p' "$tmp/python.out"), C: $(grep '^test:' "$tmp/c.out")"
+echo "fit_energy --method ols: ${c_s} s, peak RSS $((c_kb / 1024)) MiB"
+echo "fit_energy (nnls):       ${n_s} s, peak RSS $((n_kb / 1024)) MiB"
+echo "pandas + numpy lstsq:    ${p_s} s, peak RSS $((p_kb / 1024)) MiB"
+awk -v c="$c_s" -v p="$p_s" -v ck="$c_kb" -v pk="$p_kb" -v rows="$ROWS" -v runs="$RUNS" 'BEGIN {
+	printf "fit_energy vs pandas+numpy = %.1fx faster, peak RSS %.0f vs %.0f MiB (%.1fx less) (%d rows, 12 frequencies, ols, median of %d)\n",
+		p / c, ck / 1024, pk / 1024, pk / ck, rows, runs }'

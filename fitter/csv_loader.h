@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Streams interval CSVs (docs/csv-format.md) into a dataset through libcsv.
+ *
+ * Columns are found by header name; extra columns are ignored, missing required ones are
+ * named. Every cell the fitter uses is checked: a malformed number, NaN or infinity, a
+ * negative count, a wrong field count, a line break inside a quoted field, bad quoting,
+ * an empty file or a file without data rows is an error printed once as
+ * "NAME:LINE:COLUMN: WHAT" (COLUMN is the 1-based field number). Empty cells are kept as
+ * NaN ("unmeasured"); what to do with them is the caller's decision.
+ *
+ * A run (for the time-blocked split) starts at each file's first row, whenever the label
+ * changes, and whenever the interval number does not increase (a collection appended to
+ * the same file).
+ */
+#ifndef FITTER_CSV_LOADER_H
+#define FITTER_CSV_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "csv_schema.h"
+#include "dataset.h"
+
+#define CSV_LOADER_LABEL_MAX 255 /* bytes */
+
+struct csv_loader;
+
+/* target: CSV_ACTIVE_PSYS_UJ or CSV_INTERVAL_PSYS_UJ. 0, -EINVAL or -ENOMEM. */
+int csv_loader__new(struct dataset *ds, enum csv_column target, struct csv_loader **out);
+void csv_loader__free(struct csv_loader *l);
+
+/* One file as a stream of bytes: name is what messages call it. 0 or a negative errno. */
+int csv_loader__begin(struct csv_loader *l, const char *name);
+int csv_loader__feed(struct csv_loader *l, const void *data, size_t len);
+int csv_loader__end(struct csv_loader *l);
+
+/* Reads the file at path through begin/feed/end and records its size and SHA-256. */
+int csv_loader__load_file(struct csv_loader *l, const char *path);
+
+#endif

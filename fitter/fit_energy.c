@@ -1,0 +1,768 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fit_energy: fits an energy model (uJ per ns of runtime at each CPU frequency, per
+ * wakeup, migration, cycle, instruction and cache miss) to interval CSVs and writes it as
+ * an energy_model.conf in model mode. docs/fit_energy.md is its manual.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <gsl/gsl_errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "csv_loader.h"
+#include "csv_schema.h"
+#include "dataset.h"
+#include "design.h"
+#include "log.h"
+#include "lsq.h"
+#include "metrics.h"
+#include "model_config.h"
+#include "parse.h"
+#include "report.h"
+#include "solve.h"
+#include "split.h"
+#include "version.h"
+
+#define DEFAULT_TEST_FRACTION 0.2
+#define DEFAULT_MIN_FREQ_SHARE 0.01
+#define DEFAULT_MAPE_FLOOR_SHARE 0.05 /* of the training rows' mean |target| */
+#define DEFAULT_SEED 1
+
+struct options {
+	char **inputs;
+	size_t num_inputs;
+	const char *output, *report_json, *predictions_csv, *config_in;
+	enum csv_column target;
+	enum fit_method method;
+	enum split_method split;
+	double test_fraction, min_freq_share, mape_floor_uj;
+	bool mape_floor_given;
+	uint64_t seed;
+	uint32_t psys_interval_ms;
+	bool force;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: fit_energy [OPTIONS] SAMPLES.csv [MORE.csv ...] -o FITTED.conf\n"
+		"Fits an energy model to interval CSVs (http_energy --collect-csv) and writes it\n"
+		"as an energy_model.conf in model mode.\n"
+		"\n"
+		"  -o, --output FILE        the fitted config (written atomically, read back)\n"
+		"  --report-json FILE       metrics, coefficients, rows, inputs (sha256), options\n"
+		"  --predictions-csv FILE   row,label,split,measured,predicted for every used row\n"
+		"  --target T               active_psys_uj (default; no intercept) or\n"
+		"                           interval_psys_uj (fits the idle power too)\n"
+		"  --method M               nnls (default), ols, ridge or robust\n"
+		"  --split S                time (default: the last rows of each run are the\n"
+		"                           test set) or random\n"
+		"  --test-fraction F        share of rows for the test set, 0..0.9 (default %g)\n"
+		"  --seed N                 seed of --split random (default %d)\n"
+		"  --psys-interval-ms N     psys_interval_ms of the config, 10..60000 (default 200)\n"
+		"  --config FILE            carry idle_power_uw and energy_source over from FILE\n"
+		"  --min-freq-share F       merge frequencies with less of the runtime, 0..0.5\n"
+		"                           (default %g)\n"
+		"  --mape-floor-uj UJ       MAPE counts rows with |target| above UJ (default: %g\n"
+		"                           of the training rows' mean |target|)\n"
+		"  --force                  write the config even when the fit fails the quality\n"
+		"                           gate (test R^2 < 0) or a weight is out of range\n"
+		"                           (clamped into range)\n"
+		"  --verbose, --help, --version\n"
+		"\n"
+		"Exit status: 0 written, 1 data or fit error (or refused), 2 usage error.\n",
+		DEFAULT_TEST_FRACTION, DEFAULT_SEED, DEFAULT_MIN_FREQ_SHARE,
+		DEFAULT_MAPE_FLOOR_SHARE);
+}
+
+static int usage_error(const char *opt, const char *value, const char *why)
+{
+	log_error("%s: \"%s\" %s (see --help)", opt, value, why);
+	return 2;
+}
+
+static int parse_fraction(const char *opt, const char *s, double max, double *out)
+{
+	char why[64];
+	int err = parse_double(s, 0, max, out);
+
+	if (!err)
+		return 0;
+	snprintf(why, sizeof(why), "is %s", err == -ERANGE ? "out of range" : "not a number");
+	if (err == -ERANGE)
+		snprintf(why, sizeof(why), "is out of range 0..%g", max);
+	return usage_error(opt, s, why);
+}
+
+/* 0 to go on, -1 to exit 0 (--help, --version), or an exit status. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_REPORT = 256,
+		OPT_PREDICTIONS,
+		OPT_TARGET,
+		OPT_METHOD,
+		OPT_SPLIT,
+		OPT_TEST_FRACTION,
+		OPT_SEED,
+		OPT_INTERVAL,
+		OPT_CONFIG,
+		OPT_MIN_SHARE,
+		OPT_MAPE_FLOOR,
+		OPT_FORCE,
+		OPT_VERBOSE,
+		OPT_HELP,
+		OPT_VERSION,
+	};
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "report-json", required_argument, NULL, OPT_REPORT },
+		{ "predictions-csv", required_argument, NULL, OPT_PREDICTIONS },
+		{ "target", required_argument, NULL, OPT_TARGET },
+		{ "method", required_argument, NULL, OPT_METHOD },
+		{ "split", required_argument, NULL, OPT_SPLIT },
+		{ "test-fraction", required_argument, NULL, OPT_TEST_FRACTION },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "psys-interval-ms", required_argument, NULL, OPT_INTERVAL },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "min-freq-share", required_argument, NULL, OPT_MIN_SHARE },
+		{ "mape-floor-uj", required_argument, NULL, OPT_MAPE_FLOOR },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ 0 },
+	};
+	uint64_t u;
+	int c, err;
+
+	*o = (struct options){ .target = CSV_ACTIVE_PSYS_UJ,
+			       .method = FIT_NNLS,
+			       .split = SPLIT_TIME,
+			       .test_fraction = DEFAULT_TEST_FRACTION,
+			       .min_freq_share = DEFAULT_MIN_FREQ_SHARE,
+			       .seed = DEFAULT_SEED,
+			       .psys_interval_ms = 200 };
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			o->output = optarg;
+			break;
+		case OPT_REPORT:
+			o->report_json = optarg;
+			break;
+		case OPT_PREDICTIONS:
+			o->predictions_csv = optarg;
+			break;
+		case OPT_TARGET:
+			if (!strcmp(optarg, "active_psys_uj"))
+				o->target = CSV_ACTIVE_PSYS_UJ;
+			else if (!strcmp(optarg, "interval_psys_uj"))
+				o->target = CSV_INTERVAL_PSYS_UJ;
+			else
+				return usage_error("--target", optarg,
+						   "is not active_psys_uj or interval_psys_uj");
+			break;
+		case OPT_METHOD:
+			if (fit_method_parse(optarg, &o->method))
+				return usage_error("--method", optarg,
+						   "is not one of nnls, ols, ridge, robust");
+			break;
+		case OPT_SPLIT:
+			if (split_method_parse(optarg, &o->split))
+				return usage_error("--split", optarg, "is not time or random");
+			break;
+		case OPT_TEST_FRACTION:
+			if ((err = parse_fraction("--test-fraction", optarg, 0.9,
+						  &o->test_fraction)))
+				return err;
+			break;
+		case OPT_SEED:
+			err = parse_u64(optarg, 0, UINT64_MAX, &o->seed);
+			if (err)
+				return usage_error("--seed", optarg, parse_strerror(err));
+			break;
+		case OPT_INTERVAL:
+			err = parse_u64(optarg, CONFIG_INTERVAL_MS_MIN, CONFIG_INTERVAL_MS_MAX, &u);
+			if (err)
+				return usage_error("--psys-interval-ms", optarg,
+						   err == -ERANGE ? "is out of range 10..60000" :
+								    "is not a whole number");
+			o->psys_interval_ms = (uint32_t)u;
+			break;
+		case OPT_CONFIG:
+			o->config_in = optarg;
+			break;
+		case OPT_MIN_SHARE:
+			if ((err = parse_fraction("--min-freq-share", optarg, 0.5,
+						  &o->min_freq_share)))
+				return err;
+			break;
+		case OPT_MAPE_FLOOR:
+			err = parse_double(optarg, 0, 1e18, &o->mape_floor_uj);
+			if (err)
+				return usage_error("--mape-floor-uj", optarg,
+						   err == -ERANGE ? "is out of range 0..1e18" :
+								    "is not a number");
+			o->mape_floor_given = true;
+			break;
+		case OPT_FORCE:
+			o->force = true;
+			break;
+		case OPT_VERBOSE:
+			log_set_verbose(true);
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return -1;
+		case OPT_VERSION:
+			printf("fit_energy %s\n", HTTP_ENERGY_VERSION);
+			return -1;
+		default:
+			if (optopt && optopt < 256)
+				log_error("option -%c is unknown or needs a value (see --help)",
+					  optopt);
+			else
+				log_error("option %s is unknown or needs a value (see --help)",
+					  argv[optind - 1]);
+			return 2;
+		}
+	}
+	o->inputs = argv + optind;
+	o->num_inputs = (size_t)(argc - optind);
+	if (!o->num_inputs) {
+		log_error("no input CSV given (see --help)");
+		return 2;
+	}
+	if (!o->output) {
+		log_error("no output config given: -o FITTED.conf (see --help)");
+		return 2;
+	}
+	return 0;
+}
+
+/* Everything main() computes, released in one place. */
+struct run {
+	struct options o;
+	struct dataset ds;
+	struct design d;
+	uint8_t *state;
+	struct lsq *lsq;
+	struct fit_result fit;
+	struct metrics_acc *label_acc; /* 2 per label: train, test */
+	struct metrics *label_train, *label_test;
+	size_t train, test;
+	double mape_floor;
+};
+
+/* --verbose: how long each step took, so a slow fit says where its time went. */
+static void step_done(const char *step, struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	log_debug("%s: %.3f s", step,
+		  (double)(now.tv_sec - since->tv_sec) +
+			  (double)(now.tv_nsec - since->tv_nsec) / 1e9);
+	*since = now;
+}
+
+static int load(struct run *r)
+{
+	struct csv_loader *l = NULL;
+	int err = csv_loader__new(&r->ds, r->o.target, &l);
+
+	if (err) {
+		log_error("out of memory");
+		return err;
+	}
+	for (size_t i = 0; i < r->o.num_inputs && !err; i++) {
+		const struct ds_file *f;
+
+		err = csv_loader__load_file(l, r->o.inputs[i]);
+		if (err)
+			break;
+		f = &r->ds.files[r->ds.num_files - 1];
+		log_info("%s: %zu rows, sha256 %.16s...", f->path, f->rows, f->sha256);
+		if (f->synthetic_rows)
+			log_info("%s: %zu of %zu rows come from the synthetic energy source (a "
+				 "model, NOT a measurement)",
+				 f->path, f->synthetic_rows, f->rows);
+	}
+	csv_loader__free(l);
+	return err;
+}
+
+static const char *inputs_named(const struct options *o, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s", o->inputs[0], o->num_inputs > 1 ? " and the other inputs" : "");
+	return buf;
+}
+
+/* Scaled rows into the QR accumulator; the mean |target| of the training rows. */
+static int reduce(struct run *r, double *mean_abs)
+{
+	double x[DESIGN_MAX_FEATURES], sum = 0;
+	int err = 0;
+
+	r->lsq = lsq__new(r->d.p);
+	if (!r->lsq) {
+		log_error("out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < r->ds.rows && !err; i++) {
+		if (r->state[i] != ROW_TRAIN)
+			continue;
+		design_row(&r->d, &r->ds, i, x);
+		for (size_t j = 0; j < r->d.p; j++)
+			x[j] /= r->d.feat[j].scale;
+		err = lsq__add(r->lsq, x, r->ds.target[i]);
+		sum += fabs(r->ds.target[i]);
+	}
+	*mean_abs = r->train ? sum / (double)r->train : 0;
+	return err ? err : lsq__finish(r->lsq);
+}
+
+static int fit_robust(struct run *r)
+{
+	gsl_matrix *X = gsl_matrix_alloc(r->train, r->d.p);
+	gsl_vector *y = gsl_vector_alloc(r->train);
+	size_t k = 0;
+	int err;
+
+	if (!X || !y) {
+		log_error("robust: out of memory for the %zu x %zu training matrix", r->train,
+			  r->d.p);
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < r->ds.rows; i++) {
+		double *row;
+
+		if (r->state[i] != ROW_TRAIN)
+			continue;
+		row = gsl_matrix_ptr(X, k, 0);
+		design_row(&r->d, &r->ds, i, row);
+		for (size_t j = 0; j < r->d.p; j++)
+			row[j] /= r->d.feat[j].scale;
+		gsl_vector_set(y, k++, r->ds.target[i]);
+	}
+	err = solve_robust(X, y, &r->fit);
+cleanup:
+	if (X)
+		gsl_matrix_free(X);
+	if (y)
+		gsl_vector_free(y);
+	return err;
+}
+
+/* Metrics of coef on the train and test rows, and per label when label_train is set. */
+static void evaluate(struct run *r, const double *coef, struct metrics *train, struct metrics *test,
+		     bool per_label)
+{
+	struct metrics_acc acc[2];
+	double x[DESIGN_MAX_FEATURES];
+	size_t nl = r->ds.num_labels;
+
+	metrics_init(&acc[0], r->mape_floor);
+	metrics_init(&acc[1], r->mape_floor);
+	for (size_t l = 0; per_label && l < 2 * nl; l++)
+		metrics_init(&r->label_acc[l], r->mape_floor);
+	for (size_t i = 0; i < r->ds.rows; i++) {
+		double yhat = 0;
+		int s;
+
+		if (r->state[i] == ROW_SKIPPED)
+			continue;
+		s = r->state[i] == ROW_TEST;
+		design_row(&r->d, &r->ds, i, x);
+		for (size_t j = 0; j < r->d.p; j++)
+			yhat += coef[j] * x[j];
+		metrics_add(&acc[s], r->ds.target[i], yhat);
+		if (per_label)
+			metrics_add(&r->label_acc[2 * r->ds.label[i] + (size_t)s], r->ds.target[i],
+				    yhat);
+	}
+	metrics_result(&acc[0], train);
+	metrics_result(&acc[1], test);
+	for (size_t l = 0; per_label && l < nl; l++) {
+		metrics_result(&r->label_acc[2 * l], &r->label_train[l]);
+		metrics_result(&r->label_acc[2 * l + 1], &r->label_test[l]);
+	}
+}
+
+static int by_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The idle power active_psys_uj was computed with: the median over used rows of
+ * idle_uj / duration. Returns false when no row has idle_uj.
+ */
+static bool csv_idle_power(const struct run *r, double *median, double *lo, double *hi)
+{
+	double *v = malloc((r->ds.rows ? r->ds.rows : 1) * sizeof(double));
+	size_t n = 0;
+
+	if (!v)
+		return false;
+	for (size_t i = 0; i < r->ds.rows; i++)
+		if (r->state[i] != ROW_SKIPPED && !isnan(r->ds.idle_uj[i]))
+			v[n++] = r->ds.idle_uj[i] / r->ds.duration_s[i];
+	if (n) {
+		qsort(v, n, sizeof(*v), by_double);
+		*median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+		*lo = v[0];
+		*hi = v[n - 1];
+	}
+	free(v);
+	return n > 0;
+}
+
+/* idle_power_uw for the config when it is not fitted, and where it came from. */
+static void choose_idle(struct run *r, const struct energy_config *given, uint64_t *idle,
+			const char **source)
+{
+	double med = 0, lo = 0, hi = 0;
+	bool have_csv = csv_idle_power(r, &med, &lo, &hi);
+
+	*idle = 0;
+	if (r->d.idle_col >= 0) {
+		*source = "fitted";
+		if (given)
+			log_info("idle_power_uw: the fitted value replaces %s's %llu uW",
+				 r->o.config_in, (unsigned long long)given->idle_power_uw);
+		return;
+	}
+	if (have_csv && hi - lo > 0.01 * med + 10)
+		log_info("idle_uj / duration varies from %.0f to %.0f uW across rows: the inputs "
+			 "were collected with different idle_power_uw",
+			 lo, hi);
+	if (given) {
+		*idle = given->idle_power_uw;
+		*source = "--config";
+		if (have_csv && fabs(med - (double)*idle) > 0.01 * med + 10)
+			log_info("idle_power_uw: %s says %llu uW, but active_psys_uj was computed "
+				 "with %.0f uW (idle_uj / duration); the config gets %llu uW",
+				 r->o.config_in, (unsigned long long)*idle, med,
+				 (unsigned long long)*idle);
+		return;
+	}
+	if (have_csv && med > 0) {
+		*idle = (uint64_t)llround(med);
+		*source = "idle_uj column";
+		log_info("idle_power_uw: %llu uW, the idle power active_psys_uj was computed with "
+			 "(median of idle_uj / duration)",
+			 (unsigned long long)*idle);
+		return;
+	}
+	*source = "none";
+	log_info("warning: idle_power_uw is 0: no --config, no fitted idle power and no idle_uj "
+		 "in the inputs; measure it with measure_idle_power");
+}
+
+static void print_metrics(const char *name, const struct metrics *m)
+{
+	if (!m->rows) {
+		printf("%-6s no rows\n", name);
+		return;
+	}
+	printf("%-6s rows %zu  MAE %.6g uJ  RMSE %.6g uJ  MAPE %.4g%% (%zu rows above %.6g uJ)  "
+	       "R^2 %.6g\n",
+	       name, m->rows, m->mae, m->rmse, m->mape, m->mape_rows, m->mape_floor, m->r2);
+}
+
+static void print_summary(const struct run *r, const struct metrics *train,
+			  const struct metrics *test)
+{
+	const struct fit_result *f = &r->fit;
+
+	printf("method %s, target %s, split %s (test fraction %g)\n", fit_method_name(r->o.method),
+	       csv_column_name(r->o.target), split_method_name(r->o.split), r->o.test_fraction);
+	printf("rows: %zu read, %zu used (%zu train, %zu test), %zu skipped; %zu runs, %zu "
+	       "labels\n",
+	       r->ds.rows, r->d.used, r->train, r->test, r->ds.rows - r->d.used, r->ds.num_runs,
+	       r->ds.num_labels);
+	printf("design: %zu features, rank %zu, condition number %.4g\n", r->d.p, f->rank, f->cond);
+	if (r->o.method == FIT_RIDGE)
+		printf("ridge: lambda %.6g (GCV %.6g), on columns scaled to unit RMS\n", f->lambda,
+		       f->gcv);
+	printf("%-24s %15s %12s  %s\n", "feature", "coefficient", "std_error", "unit");
+	for (size_t j = 0; j < r->d.p; j++)
+		printf("%-24s %15.8g %12.4g  %s%s%s\n", r->d.feat[j].name, f->coef[j], f->se[j],
+		       r->d.feat[j].unit, f->at_bound[j] ? "  (held at 0)" : "",
+		       f->collinear[j] ? "  (collinear)" : "");
+	print_metrics("train:", train);
+	print_metrics("test:", test);
+	for (size_t l = 0; r->ds.num_labels > 1 && l < r->ds.num_labels; l++)
+		printf("label %s: train R^2 %.6g MAPE %.4g%% (%zu rows), test R^2 %.6g MAPE %.4g%% "
+		       "(%zu rows)\n",
+		       r->ds.labels[l], r->label_train[l].r2, r->label_train[l].mape,
+		       r->label_train[l].rows, r->label_test[l].r2, r->label_test[l].mape,
+		       r->label_test[l].rows);
+}
+
+static void make_header(const struct run *r, const struct metrics *test, char *buf, size_t size)
+{
+	size_t o = 0;
+
+#define ADD(...)                                                                  \
+	do {                                                                      \
+		int n_ = snprintf(buf + o, o < size ? size - o : 0, __VA_ARGS__); \
+		o += n_ > 0 ? (size_t)n_ : 0;                                     \
+	} while (0)
+	ADD("Fitted by fit_energy %s: %s fit of %s on %zu training rows (%zu test rows)\n",
+	    HTTP_ENERGY_VERSION, fit_method_name(r->o.method), csv_column_name(r->o.target),
+	    r->train, r->test);
+	for (size_t i = 0; i < r->ds.num_files; i++)
+		ADD("input %s (sha256 %s)\n", r->ds.files[i].path, r->ds.files[i].sha256);
+	ADD("test R^2 %.6g, MAPE %.4g%%, RMSE %.6g uJ\n", test->r2, test->mape, test->rmse);
+	ADD("Runtime below the lowest freq_khz entry costs default_multiplier, the lowest "
+	    "entry's weight.");
+#undef ADD
+	if (o >= size && size > 4)
+		memcpy(buf + size - 4, "...", 4);
+}
+
+static int run_fit(struct run *r)
+{
+	const struct options *o = &r->o;
+	struct design_opts dopts = { .fit_idle = o->target == CSV_INTERVAL_PSYS_UJ,
+				     .min_freq_share = o->min_freq_share };
+	struct energy_config given, cfg;
+	struct metrics train, test;
+	struct model_clamp clamps[DESIGN_MAX_FEATURES];
+	struct fit_report rep = { 0 };
+	double written[DESIGN_MAX_FEATURES], mean_abs;
+	const char *idle_source = "none", *refusal = NULL;
+	char why[256], names[512], header[4096];
+	size_t num_clamps = 0;
+	uint64_t idle = 0;
+	bool range_ok, gate_ok;
+	struct timespec t;
+	int err, status = 0;
+
+	if (o->config_in && config_parse_file(o->config_in, &given))
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (load(r))
+		return 1;
+	step_done("load", &t);
+	r->state = malloc(r->ds.rows);
+	if (!r->state) {
+		log_error("out of memory");
+		return 1;
+	}
+	if (design_prepare(&r->d, &r->ds, &dopts, csv_column_name(o->target), r->state))
+		return 1;
+	if (split_rows(&r->ds, r->state, o->split, o->test_fraction, o->seed, &r->test)) {
+		log_error("out of memory");
+		return 1;
+	}
+	r->train = r->d.used - r->test;
+	if (design_finish(&r->d, &r->ds, &dopts, r->state))
+		return 1;
+	if (!r->d.p) {
+		log_error("%s: no feature is left to fit (every one was dropped: see above)",
+			  inputs_named(o, names, sizeof(names)));
+		return 1;
+	}
+	if (r->train < r->d.p) {
+		log_error("%s: %zu training rows for %zu features: a fit needs at least as many "
+			  "rows as features",
+			  inputs_named(o, names, sizeof(names)), r->train, r->d.p);
+		return 1;
+	}
+	if (!r->test)
+		log_info("warning: no test rows (--test-fraction %g): the quality gate uses the "
+			 "training rows, which overstate the model's quality",
+			 o->test_fraction);
+
+	step_done("design and split", &t);
+	if (reduce(r, &mean_abs))
+		return 1;
+	step_done("QR reduction", &t);
+	r->mape_floor =
+		o->mape_floor_given ? o->mape_floor_uj : DEFAULT_MAPE_FLOOR_SHARE * mean_abs;
+	if (solve_diagnose(r->lsq, &r->fit))
+		return 1;
+	if (r->fit.rank < r->d.p) {
+		size_t n = 0;
+
+		names[0] = '\0';
+		for (size_t j = 0; j < r->d.p; j++)
+			if (r->fit.collinear[j])
+				n += (size_t)snprintf(names + n,
+						      n < sizeof(names) ? sizeof(names) - n : 0,
+						      "%s%s", n ? ", " : "", r->d.feat[j].name);
+		log_info("warning: the design has rank %zu of %zu: collinear features (%s) "
+			 "cannot be told apart; their split of the weight is arbitrary",
+			 r->fit.rank, r->d.p, names);
+	} else if (r->fit.cond > 1e8) {
+		log_info("warning: condition number %.3g: the coefficients are ill-determined",
+			 r->fit.cond);
+	}
+	switch (o->method) {
+	case FIT_NNLS:
+		err = solve_nnls(r->lsq, &r->fit);
+		break;
+	case FIT_OLS:
+		err = solve_ols(r->lsq, &r->fit);
+		break;
+	case FIT_RIDGE:
+		err = solve_ridge(r->lsq, &r->fit);
+		break;
+	default:
+		err = fit_robust(r);
+		break;
+	}
+	if (err)
+		return 1;
+	log_debug("%s: %zu iterations, training RSS %.6g", fit_method_name(o->method),
+		  r->fit.iterations, r->fit.rss);
+	solve_unscale(&r->fit, &r->d);
+
+	r->label_acc = calloc(2 * r->ds.num_labels, sizeof(*r->label_acc));
+	r->label_train = calloc(r->ds.num_labels, sizeof(*r->label_train));
+	r->label_test = calloc(r->ds.num_labels, sizeof(*r->label_test));
+	if (!r->label_acc || !r->label_train || !r->label_test) {
+		log_error("out of memory");
+		return 1;
+	}
+	step_done(fit_method_name(o->method), &t);
+	evaluate(r, r->fit.coef, &train, &test, true);
+	step_done("metrics", &t);
+	print_summary(r, &train, &test);
+
+	choose_idle(r, o->config_in ? &given : NULL, &idle, &idle_source);
+	range_ok = !model_to_config(
+		&r->d, r->fit.coef,
+		&(struct model_opts){ .psys_interval_ms = o->psys_interval_ms,
+				      .idle_power_uw = idle,
+				      .energy_source = o->config_in ? given.energy_source : NULL,
+				      .force = o->force },
+		&cfg, written, clamps, &num_clamps);
+	if (!range_ok)
+		refusal = "a coefficient is out of the config's range";
+	if (num_clamps) {
+		evaluate(r, written, &rep.written_train, &rep.written_test, false);
+		rep.clamped = true;
+		printf("as written (clamped): train R^2 %.6g, test R^2 %.6g\n",
+		       rep.written_train.r2, rep.written_test.r2);
+	}
+
+	/* The quality gate: no worse than predicting the test set's own mean. */
+	{
+		const struct metrics *g = r->test ? &test : &train;
+		const char *set = r->test ? "test" : "training";
+
+		gate_ok = g->r2 >= 0;
+		if (isnan(g->r2))
+			snprintf(why, sizeof(why),
+				 "%s R^2 is undefined (the %s target is constant)", set, set);
+		else
+			snprintf(why, sizeof(why),
+				 "%s R^2 is %.4g < 0: the model predicts the %s rows worse than "
+				 "their mean",
+				 set, g->r2, set);
+		rep.gate_set = set;
+	}
+	if (!r->fit.converged) {
+		if (o->force) {
+			log_info("warning: robust: no convergence in the iteration limit; writing "
+				 "the last iterate (--force)");
+		} else {
+			log_error("robust: no convergence in the iteration limit; not writing %s "
+				  "(--force writes the last iterate)",
+				  o->output);
+			refusal = refusal ? refusal : "robust regression did not converge";
+			status = 1;
+		}
+	}
+	if (!gate_ok && o->force)
+		log_info("warning: %s; writing %s anyway (--force)", why, o->output);
+	else if (!gate_ok) {
+		log_error("not writing %s: %s (--force writes it anyway)", o->output, why);
+		refusal = refusal ? refusal : why;
+		status = 1;
+	}
+	if (!range_ok)
+		status = 1; /* each coefficient was named above */
+
+	if (!status) {
+		make_header(r, &test, header, sizeof(header));
+		if (model_write_config(o->output, &cfg, header))
+			status = 1;
+		else
+			rep.config_written = true;
+	}
+	if (o->predictions_csv &&
+	    report_write_predictions(o->predictions_csv, &r->ds, &r->d, r->state, r->fit.coef))
+		status = 1;
+	if (o->report_json) {
+		rep.version = HTTP_ENERGY_VERSION;
+		rep.method = fit_method_name(o->method);
+		rep.target = csv_column_name(o->target);
+		rep.split = split_method_name(o->split);
+		rep.config_in = o->config_in;
+		rep.output = o->output;
+		rep.test_fraction = o->test_fraction;
+		rep.min_freq_share = o->min_freq_share;
+		rep.seed = o->seed;
+		rep.psys_interval_ms = o->psys_interval_ms;
+		rep.force = o->force;
+		rep.ds = &r->ds;
+		rep.d = &r->d;
+		rep.fit = &r->fit;
+		rep.train_rows = r->train;
+		rep.test_rows = r->test;
+		rep.train = train;
+		rep.test = test;
+		rep.label_train = r->label_train;
+		rep.label_test = r->label_test;
+		rep.clamps = clamps;
+		rep.num_clamps = num_clamps;
+		rep.written = range_ok ? written : NULL;
+		rep.idle_power_uw = cfg.idle_power_uw;
+		rep.idle_source = idle_source;
+		rep.gate_passed = gate_ok;
+		rep.refusal = rep.config_written ? NULL : refusal;
+		if (report_write_json(o->report_json, &rep))
+			status = 1;
+	}
+	if (rep.config_written)
+		printf("wrote %s (read back: identical)\n", o->output);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct run r = { 0 };
+	int ret;
+
+	ret = parse_options(argc, argv, &r.o);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	/* Every GSL call's status is checked; GSL must not abort the program itself. */
+	gsl_set_error_handler_off();
+	dataset__init(&r.ds);
+	ret = run_fit(&r);
+	fflush(stdout);
+	lsq__free(r.lsq);
+	design_free(&r.d);
+	dataset__free(&r.ds);
+	free(r.state);
+	free(r.label_acc);
+	free(r.label_train);
+	free(r.label_test);
+	return ret;
+}

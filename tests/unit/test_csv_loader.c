@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "capture.h"
+#include "csv_loader.h"
+#include "guard.h"
+#include "sha256.h"
+
+/* The required columns only, in an order of their own: fields 1..11. */
+#define H                                                                                \
+	"interval,label,t_start_ns,t_end_ns,active_psys_uj,wakeups,cycles,instructions," \
+	"cache_misses,migrations,freq_runtime_ns\n"
+#define ROW "0,a,0,200,100,1,,,,2,800000:50;1600000:20\n"
+
+static int load(struct dataset *ds, const char *text, size_t len, size_t chunk,
+		enum csv_column target)
+{
+	struct csv_loader *l;
+	int err;
+
+	dataset__init(ds);
+	assert_int_equal(csv_loader__new(ds, target, &l), 0);
+	err = csv_loader__begin(l, "t.csv");
+	for (size_t pos = 0; !err && pos < len; pos += chunk)
+		err = csv_loader__feed(l, text + pos, len - pos < chunk ? len - pos : chunk);
+	if (!err)
+		err = csv_loader__end(l);
+	csv_loader__free(l);
+	return err;
+}
+
+/* Loading text fails with exactly this one line (after "PROGRAM: "). */
+static void expect_error_target(const char *text, enum csv_column target, const char *want_line)
+{
+	struct dataset ds;
+	struct capture cap;
+	char want[1024];
+	const char *got;
+	int err;
+
+	capture_begin(&cap);
+	err = load(&ds, text, strlen(text), SIZE_MAX, target);
+	got = capture_end(&cap);
+	snprintf(want, sizeof(want), "%s: %s\n", program_invocation_short_name, want_line);
+	if (err >= 0 || strcmp(got, want)) {
+		print_error("input:\n%s\nwant: %sgot %d: %s", text, want, err, got);
+		fail();
+	}
+	dataset__free(&ds);
+}
+
+static void expect_error(const char *text, const char *want_line)
+{
+	expect_error_target(text, CSV_ACTIVE_PSYS_UJ, want_line);
+}
+
+static void expect_ok(const char *text, struct dataset *ds)
+{
+	struct capture cap;
+
+	capture_begin(&cap);
+	assert_int_equal(load(ds, text, strlen(text), SIZE_MAX, CSV_ACTIVE_PSYS_UJ), 0);
+	assert_string_equal(capture_end(&cap), "");
+}
+
+static void test_collector_header_and_values(void **state)
+{
+	char text[2048];
+	struct dataset ds;
+
+	snprintf(text, sizeof(text),
+		 "%s\n"
+		 "0,base,1000,201000,synthetic,500,100,-7,900,12,,,,3,0:10;800000:40;2400000:0,"
+		 "5,6,7,8,9,10,11,,,\n"
+		 "1,base,201000,401000,psys,,100,,5,6,7,8,9,10,,1,1,1,1,1,1,1,1,1,1\n",
+		 csv_header());
+	expect_ok(text, &ds);
+	assert_int_equal(ds.rows, 2);
+	assert_int_equal(ds.num_files, 1);
+	assert_int_equal(ds.files[0].rows, 2);
+	assert_int_equal(ds.files[0].synthetic_rows, 1);
+	assert_true(ds.target[0] == -7); /* active_psys_uj is signed */
+	assert_true(ds.idle_uj[0] == 100);
+	assert_true(fabs(ds.duration_s[0] - 0.0002) < 1e-15);
+	assert_true(ds.count[DS_WAKEUPS][0] == 12);
+	assert_true(isnan(ds.count[DS_CYCLES][0])); /* empty = unmeasured */
+	assert_true(isnan(ds.count[DS_INSTRUCTIONS][0]));
+	assert_true(isnan(ds.count[DS_CACHE_MISSES][0]));
+	assert_true(ds.count[DS_MIGRATIONS][0] == 3);
+	/* 0 kHz (unknown) is a frequency; a zero runtime is not stored. */
+	assert_int_equal(ds.pair_start[0], 0);
+	assert_int_equal(ds.pair_start[1], 2);
+	assert_int_equal(ds.freq_khz[ds.pair_freq[0]], 0);
+	assert_true(ds.pair_ns[0] == 10);
+	assert_int_equal(ds.freq_khz[ds.pair_freq[1]], 800000);
+	assert_true(ds.pair_ns[1] == 40);
+	assert_true(isnan(ds.target[1]));
+	assert_true(ds.count[DS_WAKEUPS][1] == 6 && ds.count[DS_CYCLES][1] == 7);
+	assert_int_equal(ds.pair_start[2], 2); /* an empty freq_runtime_ns: no runtime */
+	assert_int_equal(ds.num_labels, 1);
+	assert_string_equal(ds.labels[0], "base");
+	dataset__free(&ds);
+}
+
+static void test_columns_by_name(void **state)
+{
+	struct dataset ds;
+
+	/* Reordered, with extra columns before, between and after. */
+	expect_ok("x,freq_runtime_ns,migrations,cache_misses,instructions,cycles,y,wakeups,"
+		  "active_psys_uj,t_end_ns,t_start_ns,label,interval,z\n"
+		  "q,100:5,1,2,3,4,r,5,6,20,10,lab,0,\n",
+		  &ds);
+	assert_int_equal(ds.rows, 1);
+	assert_true(ds.count[DS_MIGRATIONS][0] == 1 && ds.count[DS_CACHE_MISSES][0] == 2 &&
+		    ds.count[DS_INSTRUCTIONS][0] == 3 && ds.count[DS_CYCLES][0] == 4 &&
+		    ds.count[DS_WAKEUPS][0] == 5 && ds.target[0] == 6);
+	assert_true(isnan(ds.idle_uj[0])); /* no idle_uj column: optional */
+	assert_string_equal(ds.labels[ds.label[0]], "lab");
+	dataset__free(&ds);
+
+	/* --target interval_psys_uj reads that column and needs no active_psys_uj. */
+	assert_int_equal(load(&ds,
+			      "interval,label,t_start_ns,t_end_ns,interval_psys_uj,wakeups,cycles,"
+			      "instructions,cache_misses,migrations,freq_runtime_ns\n" ROW,
+			      strlen(H ROW), SIZE_MAX, CSV_INTERVAL_PSYS_UJ),
+			 0);
+	assert_true(ds.target[0] == 100);
+	dataset__free(&ds);
+}
+
+static void test_runs(void **state)
+{
+	struct dataset ds;
+
+	expect_ok(H "0,a,0,200,1,1,,,,1,\n"
+		    "1,a,200,400,1,1,,,,1,\n"
+		    "2,b,400,600,1,1,,,,1,\n" /* the label changes */
+		    "3,b,600,800,1,1,,,,1,\n"
+		    "0,b,900,1000,1,1,,,,1,\n" /* the interval starts over: appended */
+		    "1,b,1000,1100,1,1,,,,1,\n",
+		  &ds);
+	assert_int_equal(ds.num_runs, 3);
+	assert_int_equal(ds.run[0], 0);
+	assert_int_equal(ds.run[1], 0);
+	assert_int_equal(ds.run[2], 1);
+	assert_int_equal(ds.run[3], 1);
+	assert_int_equal(ds.run[4], 2);
+	assert_int_equal(ds.run[5], 2);
+	assert_int_equal(ds.num_labels, 2);
+	dataset__free(&ds);
+}
+
+static void test_line_endings_bom_and_blank_lines(void **state)
+{
+	struct dataset ds;
+
+	expect_ok("\xef\xbb\xbf"
+		  "interval,label,t_start_ns,t_end_ns,active_psys_uj,wakeups,cycles,"
+		  "instructions,cache_misses,migrations,freq_runtime_ns\r\n"
+		  "0,a,0,200,100,1,,,,2,800000:50\r\n"
+		  "\r\n"
+		  "1,a,200,400,100,1,,,,2,800000:50",
+		  &ds);
+	assert_int_equal(ds.rows, 2);
+	dataset__free(&ds);
+	/* Line numbers count CRLF, LF and blank lines. */
+	expect_error(H "\r\n" ROW "\r\n\n1,a,200,400,1,x,,,,1,\n",
+		     "t.csv:6:6: wakeups: \"x\" is not a whole number");
+	expect_error(H "\r" ROW "1,a,200,400,1,x,,,,1,\n", /* a lone CR ends a line too */
+		     "t.csv:4:6: wakeups: \"x\" is not a whole number");
+}
+
+static void test_header_errors(void **state)
+{
+	expect_error("", "t.csv:1:1: the file is empty (no header row)");
+	expect_error("\n\n", "t.csv:1:1: the file is empty (no header row)");
+	expect_error(H, "t.csv:2:1: no data rows after the header");
+	expect_error("interval,label,t_start_ns,t_end_ns,active_psys_uj,cycles,instructions,"
+		     "cache_misses,freq_runtime_ns\n" ROW,
+		     "t.csv:1:1: the header lacks required column(s) wakeups, migrations (is this "
+		     "an interval CSV from http_energy --collect-csv?)");
+	expect_error("a,b,c\n1,2,3\n",
+		     "t.csv:1:1: the header lacks required column(s) interval, label, t_start_ns, "
+		     "t_end_ns, active_psys_uj, freq_runtime_ns, wakeups, cycles, instructions, "
+		     "cache_misses, migrations (is this an interval CSV from http_energy "
+		     "--collect-csv?)");
+	expect_error("interval,label,t_start_ns,t_end_ns,active_psys_uj,wakeups,cycles,"
+		     "instructions,cache_misses,migrations,freq_runtime_ns,wakeups\n" ROW,
+		     "t.csv:1:12: column \"wakeups\" appears twice (columns 6 and 12)");
+}
+
+static void test_field_count_errors(void **state)
+{
+	expect_error(H ROW "1,a,200,400,1,1,,,,1\n",
+		     "t.csv:3:11: 10 fields where the header has 11");
+	expect_error(H "1,a,200,400,1,1,,,,1,,\n", "t.csv:2:12: more fields than the header's 11");
+	expect_error(H "1\n", "t.csv:2:2: 1 fields where the header has 11");
+}
+
+static void test_number_errors(void **state)
+{
+	expect_error(H "0,a,0,200,100,abc,,,,2,\n",
+		     "t.csv:2:6: wakeups: \"abc\" is not a whole number");
+	expect_error(H "0,a,0,200,100,1.5,,,,2,\n",
+		     "t.csv:2:6: wakeups: \"1.5\" is not a whole number");
+	expect_error(H "0,a,0,200,100, 1,,,,2,\n",
+		     "t.csv:2:6: wakeups: \" 1\" is not a whole number");
+	expect_error(H "0,a,0,200,100,1,,,,-3,\n",
+		     "t.csv:2:10: migrations: \"-3\" is negative (a count cannot be)");
+	expect_error(H "0,a,0,200,100,1,-0.5,,,3,\n",
+		     "t.csv:2:7: cycles: \"-0.5\" is negative (a count cannot be)");
+	expect_error(H "0,a,0,200,100,1,,inf,,3,\n",
+		     "t.csv:2:8: instructions: \"inf\" is not a finite number");
+	expect_error(H "0,a,0,200,NaN,1,,,,3,\n",
+		     "t.csv:2:5: active_psys_uj: \"NaN\" is not a finite number");
+	expect_error(H "0,a,0,200,-Infinity,1,,,,3,\n",
+		     "t.csv:2:5: active_psys_uj: \"-Infinity\" is not a finite number");
+	expect_error(H "0,a,0,200,1e300,1,,,,3,\n",
+		     "t.csv:2:5: active_psys_uj: \"1e300\" is out of range -1e18..1e18 uJ");
+	expect_error(H "0,a,0,200,12uJ,1,,,,3,\n",
+		     "t.csv:2:5: active_psys_uj: \"12uJ\" is not a number");
+	expect_error(H "0,a,0,200,1,1,,,,99999999999999999999,\n",
+		     "t.csv:2:10: migrations: \"99999999999999999999\" is out of range");
+	expect_error(H ",a,0,200,1,1,,,,3,\n", "t.csv:2:1: interval: \"\" is empty");
+	expect_error(H "0,a,300,200,1,1,,,,3,\n",
+		     "t.csv:2:4: t_end_ns: \"200\" is not after t_start_ns");
+	expect_error(H "0,a,200,200,1,1,,,,3,\n",
+		     "t.csv:2:4: t_end_ns: \"200\" is not after t_start_ns");
+	/* Measured energy is not negative; active energy may be. */
+	expect_error_target("interval,label,t_start_ns,t_end_ns,interval_psys_uj,wakeups,cycles,"
+			    "instructions,cache_misses,migrations,freq_runtime_ns\n"
+			    "0,a,0,200,-5,1,,,,3,\n",
+			    CSV_INTERVAL_PSYS_UJ,
+			    "t.csv:2:5: interval_psys_uj: \"-5\" is negative (measured energy "
+			    "cannot be)");
+}
+
+static void test_freq_errors(void **state)
+{
+	expect_error(H "0,a,0,200,1,1,,,,3,800000:5;\n",
+		     "t.csv:2:11: freq_runtime_ns: \"800000:5;\" ends with ';'");
+	expect_error(H "0,a,0,200,1,1,,,,3,800000:5;;900000:1\n",
+		     "t.csv:2:11: freq_runtime_ns: \"800000:5;;900000:1\" has an empty entry 2");
+	expect_error(H "0,a,0,200,1,1,,,,3,800000\n",
+		     "t.csv:2:11: freq_runtime_ns: \"800000\" entry 1 is not \"khz:ns\"");
+	expect_error(H "0,a,0,200,1,1,,,,3,x:5\n",
+		     "t.csv:2:11: freq_runtime_ns: \"x:5\" entry 1: the kHz is not a whole number");
+	expect_error(H "0,a,0,200,1,1,,,,3,5000000000:5\n",
+		     "t.csv:2:11: freq_runtime_ns: \"5000000000:5\" entry 1: the kHz is out of "
+		     "range 0..4294967295");
+	expect_error(H "0,a,0,200,1,1,,,,3,800000:-5\n",
+		     "t.csv:2:11: freq_runtime_ns: \"800000:-5\" entry 1: the runtime is not a "
+		     "whole number of ns");
+	expect_error(H "0,a,0,200,1,1,,,,3,1600000:5;800000:3\n",
+		     "t.csv:2:11: freq_runtime_ns: \"1600000:5;800000:3\" entry 2: kHz 800000 does "
+		     "not follow 1600000 (entries are sorted by kHz, each once)");
+	expect_error(H "0,a,0,200,1,1,,,,3,800000:5;800000:3\n",
+		     "t.csv:2:11: freq_runtime_ns: \"800000:5;800000:3\" entry 2: kHz 800000 does "
+		     "not follow 800000 (entries are sorted by kHz, each once)");
+}
+
+static void test_quoting_errors(void **state)
+{
+	struct dataset ds;
+
+	/* Quoted fields are fine, and a quoted comma is data. */
+	expect_ok(H "\"0\",\"a,b\",0,200,1,1,,,,3,\"800000:5\"\n", &ds);
+	assert_string_equal(ds.labels[0], "a,b");
+	dataset__free(&ds);
+
+	expect_error(H "0,\"a\nb\",0,200,1,1,,,,3,\n",
+		     "t.csv:2:2: a quoted field holds a line break (interval CSVs have none)");
+	expect_error(H "0,a,0,200,1,\"1\r\n2\",,,,3,\n",
+		     "t.csv:2:6: a quoted field holds a line break (interval CSVs have none)");
+	expect_error(H "0,\"a\"b,0,200,1,1,,,,3,\n",
+		     "t.csv:2:2: malformed quoting (a quote inside an unquoted field, text after a "
+		     "closing quote, or a quoted field that never ends)");
+	expect_error(H "0,\"a,0,200,1,1,,,,3,",
+		     "t.csv:2:2: malformed quoting (a quote inside an unquoted field, text after a "
+		     "closing quote, or a quoted field that never ends)");
+}
+
+static void test_label_errors(void **state)
+{
+	char text[1024], label[300];
+	struct dataset ds;
+
+	expect_error(H "0,a\x01,0,200,1,1,,,,3,\n",
+		     "t.csv:2:2: label: \"a\\x01\" contains a control character");
+	expect_error(H "0,\xc3\x28,0,200,1,1,,,,3,\n",
+		     "t.csv:2:2: label: \"\\xc3(\" is not valid UTF-8");
+	expect_error(H "0,\xe2\x82,0,200,1,1,,,,3,\n",
+		     "t.csv:2:2: label: \"\\xe2\\x82\" is not valid UTF-8");
+	expect_error(H "0,\xed\xa0\x80,0,200,1,1,,,,3,\n", /* a UTF-16 surrogate */
+		     "t.csv:2:2: label: \"\\xed\\xa0\\x80\" is not valid UTF-8");
+	memset(label, 'x', 256);
+	label[256] = '\0';
+	snprintf(text, sizeof(text), H "0,%s,0,200,1,1,,,,3,\n", label);
+	{
+		struct capture cap;
+
+		capture_begin(&cap);
+		assert_true(load(&ds, text, strlen(text), SIZE_MAX, CSV_ACTIVE_PSYS_UJ) < 0);
+		assert_non_null(strstr(capture_end(&cap), "is longer than 255 bytes"));
+		dataset__free(&ds);
+	}
+	expect_ok(H "0,caf\xc3\xa9 \xe2\x82\xac,0,200,1,1,,,,3,\n", &ds); /* UTF-8 is fine */
+	assert_string_equal(ds.labels[0], "caf\xc3\xa9 \xe2\x82\xac");
+	dataset__free(&ds);
+}
+
+/* Any chunking of the input gives the same rows; the parser stays inside the input. */
+static void test_chunked_and_guarded(void **state)
+{
+	static const char text[] = H "0,a,0,200,100,1,,,,2,800000:50;1600000:20\n"
+				     "1,\"b\",200,400,-3,7,8,9,10,11,0:1\n"
+				     "2,b,400,600,5,1,2,3,4,5,";
+	size_t len = strlen(text);
+	struct guarded g;
+	struct dataset whole, part;
+	char *placed = guarded_place(&g, text, len);
+
+	assert_non_null(placed);
+	assert_int_equal(load(&whole, placed, len, SIZE_MAX, CSV_ACTIVE_PSYS_UJ), 0);
+	for (size_t chunk = 1; chunk < 16; chunk++) {
+		assert_int_equal(load(&part, placed, len, chunk, CSV_ACTIVE_PSYS_UJ), 0);
+		assert_int_equal(part.rows, whole.rows);
+		assert_int_equal(part.pairs, whole.pairs);
+		for (size_t i = 0; i < whole.rows; i++) {
+			assert_memory_equal(&part.target[i], &whole.target[i], sizeof(double));
+			for (int c = 0; c < DS_COUNTS; c++)
+				assert_memory_equal(&part.count[c][i], &whole.count[c][i],
+						    sizeof(double));
+			assert_int_equal(part.label[i], whole.label[i]);
+			assert_int_equal(part.run[i], whole.run[i]);
+		}
+		for (size_t k = 0; k < whole.pairs; k++) {
+			assert_int_equal(part.pair_freq[k], whole.pair_freq[k]);
+			assert_true(part.pair_ns[k] == whole.pair_ns[k]);
+		}
+		dataset__free(&part);
+	}
+	assert_int_equal(whole.rows, 3);
+	dataset__free(&whole);
+	guarded_free(&g);
+}
+
+static void test_load_file(void **state)
+{
+	char path[] = "/tmp/test_csv_loader.XXXXXX", hex[SHA256_HEX_LEN];
+	static const char text[] = H ROW "1,a,200,400,100,1,,,,2,\n";
+	uint8_t digest[SHA256_DIGEST_LEN];
+	struct csv_loader *l;
+	struct dataset ds;
+	struct sha256 sha;
+	struct capture cap;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	dataset__init(&ds);
+	assert_int_equal(csv_loader__new(&ds, CSV_ACTIVE_PSYS_UJ, &l), 0);
+	assert_int_equal(csv_loader__load_file(l, path), 0);
+	assert_int_equal(csv_loader__load_file(l, path), 0); /* a second file */
+	assert_int_equal(ds.num_files, 2);
+	assert_int_equal(ds.rows, 4);
+	assert_int_equal(ds.files[1].first_row, 2);
+	assert_int_equal(ds.num_runs, 2); /* each file starts a run */
+	sha256_init(&sha);
+	sha256_update(&sha, text, strlen(text));
+	sha256_final(&sha, digest);
+	sha256_hex(digest, hex);
+	assert_string_equal(ds.files[0].sha256, hex);
+	assert_int_equal(ds.files[0].bytes, strlen(text));
+
+	unlink(path);
+	capture_begin(&cap);
+	assert_int_equal(csv_loader__load_file(l, path), -ENOENT);
+	{
+		char want[256];
+
+		snprintf(want, sizeof(want), "%s: %s: No such file or directory\n",
+			 program_invocation_short_name, path);
+		assert_string_equal(capture_end(&cap), want);
+	}
+	csv_loader__free(l);
+	dataset__free(&ds);
+}
+
+/* A file of several megabytes (read in chunks, arrays sized from the first one) loads
+ * exactly like the same bytes fed in one piece, and hashes like them. */
+static void test_large_file(void **state)
+{
+	char path[] = "/tmp/test_csv_loader_big.XXXXXX", hex[SHA256_HEX_LEN];
+	size_t cap = 64 << 20, len;
+	char *text = malloc(cap);
+	uint8_t digest[SHA256_DIGEST_LEN];
+	struct dataset a, b;
+	struct csv_loader *l;
+	struct sha256 sha;
+	int fd;
+
+	assert_non_null(text);
+	len = (size_t)snprintf(text, cap, H);
+	for (size_t i = 0; i < 60000; i++)
+		len += (size_t)snprintf(
+			text + len, cap - len,
+			"%zu,%s,%zu,%zu,%zu,%zu,,,,%zu,800000:%zu;1600000:%zu\n", i % 20000,
+			i < 20000 ? "a" :
+			i < 40000 ? "b" :
+				    "a",
+			i * 10, i * 10 + 10, i * 3, i % 97, i % 13, i * 7 + 1, i % 5);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	dataset__init(&a);
+	assert_int_equal(csv_loader__new(&a, CSV_ACTIVE_PSYS_UJ, &l), 0);
+	assert_int_equal(csv_loader__load_file(l, path), 0);
+	csv_loader__free(l);
+	assert_int_equal(load(&b, text, len, SIZE_MAX, CSV_ACTIVE_PSYS_UJ), 0);
+	assert_int_equal(a.rows, 60000);
+	assert_int_equal(a.rows, b.rows);
+	assert_int_equal(a.pairs, b.pairs);
+	assert_int_equal(a.num_runs, 3);
+	assert_int_equal(a.num_runs, b.num_runs);
+	assert_memory_equal(a.target, b.target, a.rows * sizeof(double));
+	assert_memory_equal(a.run, b.run, a.rows * sizeof(uint32_t));
+	assert_memory_equal(a.label, b.label, a.rows * sizeof(uint32_t));
+	assert_memory_equal(a.pair_start, b.pair_start, (a.rows + 1) * sizeof(uint64_t));
+	assert_memory_equal(a.pair_ns, b.pair_ns, a.pairs * sizeof(double));
+	for (int c = 0; c < DS_COUNTS; c++)
+		assert_memory_equal(a.count[c], b.count[c], a.rows * sizeof(double));
+	sha256_init(&sha);
+	sha256_update(&sha, text, len);
+	sha256_final(&sha, digest);
+	sha256_hex(digest, hex);
+	assert_string_equal(a.files[0].sha256, hex);
+	assert_int_equal(a.files[0].bytes, len);
+	unlink(path);
+	dataset__free(&a);
+	dataset__free(&b);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_collector_header_and_values),
+		cmocka_unit_test(test_columns_by_name),
+		cmocka_unit_test(test_runs),
+		cmocka_unit_test(test_line_endings_bom_and_blank_lines),
+		cmocka_unit_test(test_header_errors),
+		cmocka_unit_test(test_field_count_errors),
+		cmocka_unit_test(test_number_errors),
+		cmocka_unit_test(test_freq_errors),
+		cmocka_unit_test(test_quoting_errors),
+		cmocka_unit_test(test_label_errors),
+		cmocka_unit_test(test_chunked_and_guarded),
+		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_large_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
