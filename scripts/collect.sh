@@ -38,7 +38,46 @@ mkdir -p "$run"
 cgroup=http_energy_collect_$$
 config_abs=$(realpath "$CONFIG")
 
+# Active energy is measured energy minus idle: a config without idle_power_uw would count
+# the whole idle draw as work. Then measure it first, with the run's energy source, and
+# collect with a run-local copy of the config that carries the measured value.
+ensure_idle_power() {
+	local idle
+	cp "$CONFIG" "$run/config.conf"
+	config_abs=$(realpath "$run/config.conf")
+	idle=$(conf_value idle_power_uw)
+	[ -n "$idle" ] && [ "$idle" != 0 ] && return 0
+	case $1 in
+	synthetic | synthetic:*)
+		# The synthetic meter's idle draw is part of its definition; measuring it on a
+		# busy host would count the host's other work as idle.
+		local model=${1#synthetic:}
+		[ "$model" = synthetic ] && model=configs/synthetic_host.conf
+		idle=$(sed -n 's/^[[:space:]]*idle_power_uw[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p' "$model" | tail -1)
+		echo "collect: $CONFIG has no idle_power_uw: using the synthetic meter's own, ${idle:-0} uW ($model)"
+		;;
+	*)
+		echo "collect: $CONFIG has no idle_power_uw: measuring idle power (3 x 1 s, energy source $1)"
+		measure_idle "$1" || return 0
+		;;
+	esac
+	[ -n "$idle" ] || return 0
+	sed -i '/^[[:space:]]*idle_power_uw[[:space:]]*=/d' "$run/config.conf"
+	printf '# set by make collect (energy source %s)\nidle_power_uw = %s\n' "$1" "$idle" >>"$run/config.conf"
+	echo "collect: idle power $idle uW (in $run/config.conf)"
+}
+
+measure_idle() {
+	if ! "$BIN/measure_idle_power" --energy-source "$1" --duration 1 --samples 3 \
+		>"$run/idle.log" 2>&1; then
+		echo "collect: measure_idle_power failed (see $run/idle.log); collecting with idle_power_uw = 0" >&2
+		return 1
+	fi
+	idle=$(sed -n 's/^idle_power_uw=\([0-9]*\)$/\1/p' "$run/idle.log" | tail -1)
+}
+
 collect() {
+	ensure_idle_power "$1"
 	"$BIN/collect_signals" --cgroup "$cgroup" --use-workload-server --workload-port 0 \
 		--output-csv "$run/samples.csv" --benchmark-json "$run/benchmark.json" \
 		--duration "$DURATION" --concurrency "$CONCURRENCY" --warmup "$WARMUP" \
@@ -80,7 +119,7 @@ status_json='{}'
 jq -n --argjson cs "$status_json" --argjson versions "$versions" \
 	--arg kernel "$(uname -r)" --arg machine "$(uname -m)" --arg cpu "$cpu_model" \
 	--argjson cores "$(nproc)" --arg source_requested "$REQUESTED_SOURCE" --arg source "${used_source:-unknown}" \
-	--arg config "$CONFIG" --arg sha "$(sha256sum "$CONFIG" | cut -d' ' -f1)" --arg mode "$MODE" \
+	--arg config "$CONFIG" --arg sha "$(sha256sum "$run/config.conf" | cut -d' ' -f1)" --arg mode "$MODE" \
 	--arg git "$git_rev" --arg lbl "$LABEL" --argjson duration "$DURATION" \
 	--argjson concurrency "$CONCURRENCY" --arg profile "$PROFILE" --argjson status "$status" \
 	'{"label": $lbl, kernel: $kernel, machine: $machine, cpu_model: $cpu, cores: $cores,
@@ -91,7 +130,6 @@ jq -n --argjson cs "$status_json" --argjson versions "$versions" \
 	  start_utc: $cs.start_utc, end_utc: $cs.end_utc, exit_status: $status,
 	  collect_signals: $cs}' >"$run/run.json"
 rm -f "$run/.status.json"
-cp "$CONFIG" "$run/config.conf"
 
 if [ "$status" -ne 0 ]; then
 	echo "collect: FAILED (exit $status): see $run/collector.log, $run/server.log, $run/bench.log" >&2
