@@ -397,34 +397,31 @@ static void evaluate(struct run *r, const double *coef, struct metrics *train, s
 	}
 }
 
-static int by_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
- * The idle power active_psys_uj was computed with: the median over used rows of
- * idle_uj / duration. Returns false when no row has idle_uj.
+ * The idle power active_psys_uj was computed with: sum(idle_uj) / sum(duration) over the
+ * used rows (each row's idle_uj is rounded to 1 uJ; summed, the rounding averages out),
+ * and the lowest and highest single row's. Returns false when no row has idle_uj.
  */
-static bool csv_idle_power(const struct run *r, double *median, double *lo, double *hi)
+static bool csv_idle_power(const struct run *r, double *mean, double *lo, double *hi)
 {
-	double *v = malloc((r->ds.rows ? r->ds.rows : 1) * sizeof(double));
+	double uj = 0, s = 0;
 	size_t n = 0;
 
-	if (!v)
-		return false;
-	for (size_t i = 0; i < r->ds.rows; i++)
-		if (r->state[i] != ROW_SKIPPED && !isnan(r->ds.idle_uj[i]))
-			v[n++] = r->ds.idle_uj[i] / r->ds.duration_s[i];
-	if (n) {
-		qsort(v, n, sizeof(*v), by_double);
-		*median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-		*lo = v[0];
-		*hi = v[n - 1];
+	*lo = INFINITY;
+	*hi = -INFINITY;
+	for (size_t i = 0; i < r->ds.rows; i++) {
+		double p;
+
+		if (r->state[i] == ROW_SKIPPED || isnan(r->ds.idle_uj[i]))
+			continue;
+		p = r->ds.idle_uj[i] / r->ds.duration_s[i];
+		*lo = fmin(*lo, p);
+		*hi = fmax(*hi, p);
+		uj += r->ds.idle_uj[i];
+		s += r->ds.duration_s[i];
+		n++;
 	}
-	free(v);
+	*mean = n ? uj / s : 0;
 	return n > 0;
 }
 
@@ -432,8 +429,8 @@ static bool csv_idle_power(const struct run *r, double *median, double *lo, doub
 static void choose_idle(struct run *r, const struct energy_config *given, uint64_t *idle,
 			const char **source)
 {
-	double med = 0, lo = 0, hi = 0;
-	bool have_csv = csv_idle_power(r, &med, &lo, &hi);
+	double mean = 0, lo = 0, hi = 0;
+	bool have_csv = csv_idle_power(r, &mean, &lo, &hi);
 
 	*idle = 0;
 	if (r->d.idle_col >= 0) {
@@ -443,25 +440,26 @@ static void choose_idle(struct run *r, const struct energy_config *given, uint64
 				 r->o.config_in, (unsigned long long)given->idle_power_uw);
 		return;
 	}
-	if (have_csv && hi - lo > 0.01 * med + 10)
+	/* A row's idle_uj is rounded: 200 ms rows differ by up to 5 uW for that alone. */
+	if (have_csv && hi - lo > 0.01 * mean + 10)
 		log_info("idle_uj / duration varies from %.0f to %.0f uW across rows: the inputs "
 			 "were collected with different idle_power_uw",
 			 lo, hi);
 	if (given) {
 		*idle = given->idle_power_uw;
 		*source = "--config";
-		if (have_csv && fabs(med - (double)*idle) > 0.01 * med + 10)
+		if (have_csv && fabs(mean - (double)*idle) > 0.01 * mean + 10)
 			log_info("idle_power_uw: %s says %llu uW, but active_psys_uj was computed "
 				 "with %.0f uW (idle_uj / duration); the config gets %llu uW",
-				 r->o.config_in, (unsigned long long)*idle, med,
+				 r->o.config_in, (unsigned long long)*idle, mean,
 				 (unsigned long long)*idle);
 		return;
 	}
-	if (have_csv && med > 0) {
-		*idle = (uint64_t)llround(med);
+	if (have_csv && mean > 0) {
+		*idle = (uint64_t)llround(mean);
 		*source = "idle_uj column";
 		log_info("idle_power_uw: %llu uW, the idle power active_psys_uj was computed with "
-			 "(median of idle_uj / duration)",
+			 "(idle_uj / duration)",
 			 (unsigned long long)*idle);
 		return;
 	}
@@ -498,17 +496,23 @@ static void print_summary(const struct run *r, const struct metrics *train,
 		       f->gcv);
 	printf("%-24s %15s %12s  %s\n", "feature", "coefficient", "std_error", "unit");
 	for (size_t j = 0; j < r->d.p; j++)
-		printf("%-24s %15.8g %12.4g  %s%s%s\n", r->d.feat[j].name, f->coef[j], f->se[j],
+		printf("%-24s %15.8g %12.4g  %s%s%s%s\n", r->d.feat[j].name, f->coef[j], f->se[j],
 		       r->d.feat[j].unit, f->at_bound[j] ? "  (held at 0)" : "",
-		       f->collinear[j] ? "  (collinear)" : "");
+		       f->collinear[j] ? "  (collinear)" : "",
+		       solve_uncertain(f, j) ? "  (uncertain)" : "");
 	print_metrics("train:", train);
 	print_metrics("test:", test);
-	for (size_t l = 0; r->ds.num_labels > 1 && l < r->ds.num_labels; l++)
-		printf("label %s: train R^2 %.6g MAPE %.4g%% (%zu rows), test R^2 %.6g MAPE %.4g%% "
-		       "(%zu rows)\n",
-		       r->ds.labels[l], r->label_train[l].r2, r->label_train[l].mape,
-		       r->label_train[l].rows, r->label_test[l].r2, r->label_test[l].mape,
-		       r->label_test[l].rows);
+	for (size_t l = 0; r->ds.num_labels > 1 && l < r->ds.num_labels; l++) {
+		const struct metrics *tr = &r->label_train[l], *te = &r->label_test[l];
+
+		printf("label %s: train R^2 %.6g MAPE %.4g%% (%zu rows), ", r->ds.labels[l], tr->r2,
+		       tr->mape, tr->rows);
+		if (te->rows)
+			printf("test R^2 %.6g MAPE %.4g%% (%zu rows)\n", te->r2, te->mape,
+			       te->rows);
+		else
+			printf("no test rows\n");
+	}
 }
 
 static void make_header(const struct run *r, const struct metrics *test, char *buf, size_t size)
@@ -630,6 +634,12 @@ static int run_fit(struct run *r)
 	log_debug("%s: %zu iterations, training RSS %.6g", fit_method_name(o->method),
 		  r->fit.iterations, r->fit.rss);
 	solve_unscale(&r->fit, &r->d);
+	for (size_t j = 0; j < r->d.p; j++)
+		if (solve_uncertain(&r->fit, j))
+			log_info(
+				"warning: %s: standard error %.3g %s exceeds the coefficient %.6g: "
+				"the data hardly determine it (more varied load helps)",
+				r->d.feat[j].name, r->fit.se[j], r->d.feat[j].unit, r->fit.coef[j]);
 
 	r->label_acc = calloc(2 * r->ds.num_labels, sizeof(*r->label_acc));
 	r->label_train = calloc(r->ds.num_labels, sizeof(*r->label_train));
