@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "config.h"
@@ -97,6 +98,28 @@ static int parse_fraction(const char *opt, const char *s, double max, double *ou
 	if (err == -ERANGE)
 		snprintf(why, sizeof(why), "is out of range 0..%g", max);
 	return usage_error(opt, s, why);
+}
+
+/* An output that is also an input would be overwritten before (or while) it is read. */
+static int check_outputs(const struct options *o)
+{
+	const char *outs[] = { o->output, o->report_json, o->predictions_csv };
+	struct stat in, out;
+
+	for (size_t k = 0; k < sizeof(outs) / sizeof(outs[0]); k++) {
+		if (!outs[k] || stat(outs[k], &out))
+			continue;
+		for (size_t i = 0; i < o->num_inputs; i++) {
+			if (!stat(o->inputs[i], &in) && in.st_dev == out.st_dev &&
+			    in.st_ino == out.st_ino) {
+				log_error("%s: is an input and an output; refusing to overwrite it "
+					  "(see --help)",
+					  outs[k]);
+				return 2;
+			}
+		}
+	}
+	return 0;
 }
 
 /* 0 to go on, -1 to exit 0 (--help, --version), or an exit status. */
@@ -244,7 +267,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		log_error("no output config given: -o FITTED.conf (see --help)");
 		return 2;
 	}
-	return 0;
+	return check_outputs(o);
 }
 
 /* Everything main() computes, released in one place. */
@@ -708,6 +731,12 @@ static int run_fit(struct run *r)
 	if (!range_ok)
 		status = 1; /* each coefficient was named above */
 
+	/* Predictions first: if they cannot be written, neither is the config. */
+	if (o->predictions_csv &&
+	    report_write_predictions(o->predictions_csv, &r->ds, &r->d, r->state, r->fit.coef)) {
+		refusal = refusal ? refusal : "the predictions could not be written";
+		status = 1;
+	}
 	if (!status) {
 		make_header(r, &test, header, sizeof(header));
 		if (model_write_config(o->output, &cfg, header))
@@ -715,9 +744,6 @@ static int run_fit(struct run *r)
 		else
 			rep.config_written = true;
 	}
-	if (o->predictions_csv &&
-	    report_write_predictions(o->predictions_csv, &r->ds, &r->d, r->state, r->fit.coef))
-		status = 1;
 	if (o->report_json) {
 		rep.version = HTTP_ENERGY_VERSION;
 		rep.method = fit_method_name(o->method);
