@@ -158,11 +158,20 @@ fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 			$(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f; \
 	done
 
-# The main job: see README.md. Variables are passed through to the script.
-.PHONY: collect
+# The main job (docs/experiments.md). Variables left empty take the scripts' defaults.
+COLLECT_VARS = BUILD=$(BUILD) DURATION=$(DURATION) CONCURRENCY=$(CONCURRENCY) \
+	PROFILE=$(PROFILE) LABEL=$(LABEL) CONFIG=$(CONFIG) ENERGY_SOURCE=$(ENERGY_SOURCE) \
+	RUNS_DIR=$(RUNS_DIR) WARMUP=$(WARMUP)
+.PHONY: collect fit experiment
 collect: programs
-	$(Q)BUILD=$(BUILD) DURATION=$(DURATION) CONCURRENCY=$(CONCURRENCY) LABEL=$(LABEL) \
-		bash scripts/collect.sh
+	$(Q)$(COLLECT_VARS) bash scripts/collect.sh
+
+# RUN=dir (default: the latest run under RUNS_DIR); FORCE=1 writes a model that fails the gate.
+fit: programs
+	$(Q)BUILD=$(BUILD) RUNS_DIR=$(RUNS_DIR) RUN=$(RUN) FORCE=$(FORCE) bash scripts/fit.sh
+
+experiment: programs
+	$(Q)$(COLLECT_VARS) FORCE=$(FORCE) bash scripts/experiment.sh
 
 .PHONY: format
 format:

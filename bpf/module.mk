@@ -1,9 +1,10 @@
 # bpf/: BPF programs, compiled with clang against a vmlinux.h generated from this kernel's
 # BTF, and wrapped in libbpf skeletons (build/gen/*.skel.h) that the collector includes.
-BPF_OBJS := signals
+BPF_OBJS := http_energy
+BPF_SRCS := signals requests
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Wno-unused-function \
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror -Wno-unused-function \
 	-I $(BUILD)/gen -I bpf
 
 $(BUILD)/gen/vmlinux.h: | $(DEPS_STAMP)
@@ -11,15 +12,22 @@ $(BUILD)/gen/vmlinux.h: | $(DEPS_STAMP)
 	$(call msg,BTF,$@)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(BUILD)/gen/vmlinux.h
+BPF_HEADERS := $(wildcard bpf/*.h) common/fixed_point.h
+
+$(BUILD)/bpf/%.o: bpf/%.bpf.c $(BPF_HEADERS) $(BUILD)/gen/vmlinux.h
 	$(Q)mkdir -p $(dir $@)
 	$(call msg,BPF,$<)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
-	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o && rm -f $@.tmp.o
+	$(Q)$(CLANG) $(BPF_CFLAGS) -I common -c $< -o $@.tmp && mv $@.tmp $@
+
+# One object (and skeleton) from all sources: their shared maps are declared __weak and
+# merged by the static linker.
+$(BUILD)/bpf/http_energy.bpf.o: $(patsubst %,$(BUILD)/bpf/%.o,$(BPF_SRCS))
+	$(call msg,BPF-LD,$@)
+	$(Q)$(BPFTOOL) gen object $@.tmp $^ && mv $@.tmp $@
 
 $(BUILD)/gen/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
 BPF_SKELETONS := $(patsubst %,$(BUILD)/gen/%.skel.h,$(BPF_OBJS))
-.SECONDARY: $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_OBJS))
+.SECONDARY: $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_OBJS)) $(patsubst %,$(BUILD)/bpf/%.o,$(BPF_SRCS))

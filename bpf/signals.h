@@ -60,6 +60,20 @@ struct cpu_signals {
 	struct freq_slot freq[SIGNALS_FREQ_SLOTS];
 };
 
+#define PROC_CACHE_SLOTS 64 /* per CPU; a power of two */
+
+/*
+ * A per-CPU, direct-mapped cache of process accumulators in front of the process hash:
+ * the hot path adds to a slot and touches the hash only when another (tgid, kHz) needs
+ * the slot, and at each interval flush.
+ */
+struct proc_cache_slot {
+	struct proc_key key;
+	unsigned int used;
+	unsigned int pad;
+	struct proc_signals s;
+};
+
 /* Per-CPU bookkeeping, never read as a signal. */
 struct cpu_state {
 	unsigned long long slice_start_ns; /* 0: nothing known yet on this CPU */
@@ -70,6 +84,65 @@ struct cpu_state {
 	unsigned int irq_depth;
 	unsigned int softirq_depth;
 	unsigned int freq_hint; /* slot index last used */
+	struct proc_cache_slot cache[PROC_CACHE_SLOTS];
+};
+
+/* ---- request tracking (requests.bpf.c) ---- */
+
+#define MODEL_MAX_FREQS 64
+
+/* A TCP connection, the same from sockops, skb, sk_msg and struct sock: addresses in
+ * IPv6 form (IPv4 as ::ffff:a.b.c.d), network byte order; ports in host byte order. */
+struct conn_key {
+	unsigned int local_ip[4];
+	unsigned int remote_ip[4];
+	unsigned int local_port;
+	unsigned int remote_port;
+};
+
+enum attribution {
+	ATTRIB_PSYS = 0,  /* weights make score units; uj_per_score turns them into µJ */
+	ATTRIB_MODEL = 1, /* weights are µJ */
+};
+
+/* Weights as fixed_point.h encodes them ({mantissa, shift}). */
+struct model_weight {
+	unsigned long long mantissa;
+	unsigned int shift;
+	unsigned int pad;
+};
+
+struct model_params {
+	unsigned int mode;	     /* enum attribution */
+	unsigned int num_freqs;	     /* entries of freq_khz/freq, sorted by kHz */
+	unsigned int freq_khz[MODEL_MAX_FREQS];
+	struct model_weight freq[MODEL_MAX_FREQS]; /* per ns at that kHz */
+	struct model_weight default_multiplier;	   /* below every configured kHz */
+	struct model_weight wakeup;
+	struct model_weight migration;
+	struct model_weight pmu[PMU_COUNTERS];
+	struct model_weight uj_per_score; /* psys mode: set by user space each interval */
+};
+
+enum skip_reason {
+	SKIP_STATUS_SPLIT,   /* the status line is not wholly in the response's first write */
+	SKIP_PULL_FAILED,    /* bpf_msg_pull_data refused */
+	SKIP_PUSH_FAILED,    /* bpf_msg_push_data refused */
+	SKIP_NOT_A_RESPONSE, /* a request was awaiting but the write is not "HTTP/1.x NNN" */
+	SKIP_REASONS,
+};
+
+/* Cumulative, per CPU; user space takes differences. */
+struct request_counters {
+	unsigned long long heads;	   /* request heads seen on ingress */
+	unsigned long long responses;	   /* responses started (injected or skipped) */
+	unsigned long long injected;
+	unsigned long long skipped[SKIP_REASONS];
+	unsigned long long energy_uj;	   /* µJ of every response started */
+	unsigned long long informational;  /* 1xx responses passed untouched */
+	unsigned long long desynced;	   /* connections that lost TCP sequence sync */
+	unsigned long long not_http;	   /* connections found not to speak HTTP/1.x */
+	unsigned long long conn_overflows; /* connections the map had no room for */
 };
 
 #endif

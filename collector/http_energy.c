@@ -19,10 +19,12 @@
 #include "cgroup2.h"
 #include "config.h"
 #include "energy_source.h"
+#include "attribution.h"
 #include "interval_csv.h"
 #include "kernel_signals.h"
 #include "log.h"
 #include "parse.h"
+#include "request_tracking.h"
 #include "version.h"
 
 struct options {
@@ -34,8 +36,10 @@ struct options {
 	uint64_t duration_s;	   /* 0: until SIGINT/SIGTERM */
 	uint64_t seed;
 	uint32_t max_procs;
+	uint32_t max_conns;
 	bool verbose;
 	bool no_realtime;
+	bool no_requests;
 };
 
 struct collector {
@@ -45,6 +49,11 @@ struct collector {
 	struct energy_source *energy;
 	struct kernel_signals *signals;
 	struct interval_csv *csv;
+	struct request_tracking *requests;
+	struct request_totals last_totals;
+	uint64_t *proc_uj;	/* per process entry, this interval */
+	double *scratch;
+	size_t proc_cap;
 	uint64_t last_energy_uj;
 	uint64_t intervals;
 	uint64_t overruns;
@@ -88,6 +97,8 @@ static void usage(FILE *out)
 		"  --duration SEC         stop after SEC seconds (default 0: at SIGINT/SIGTERM)\n"
 		"  --seed N               seed of the synthetic source's noise (default 1)\n"
 		"  --max-processes N      processes tracked per interval (default 8192)\n"
+		"  --max-connections N    connections tracked at once (default 65536)\n"
+		"  --no-requests          host-wide signals only: no request tracking, no header\n"
 		"  --no-realtime          keep the sampler at normal priority (default:\n"
 		"                         SCHED_FIFO 1, so a loaded host cannot delay boundaries)\n"
 		"  --verbose              libbpf's messages and per-interval lines\n"
@@ -105,12 +116,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-processes", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "no-realtime", no_argument, NULL, 'R' },
+		{ "no-requests", no_argument, NULL, 'N' },
+		{ "max-connections", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	uint64_t v;
-	int c, err;
+	int c;
 
 	*o = (struct options){ .label = "default", .seed = 1 };
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -120,30 +133,25 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'e': o->energy_source = optarg; break;
 		case 'v': o->verbose = true; break;
 		case 'R': o->no_realtime = true; break;
+		case 'N': o->no_requests = true; break;
+		case 'C':
+			if (parse_option_u64("--max-connections", optarg, 16, 1 << 24, &v))
+				return -EINVAL;
+			o->max_conns = (uint32_t)v;
+			break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("http_energy %s\n", HTTP_ENERGY_VERSION); exit(0);
 		case 'd':
-			err = parse_u64(optarg, 0, 315360000, &o->duration_s);
-			if (err) {
-				log_error("--duration: \"%s\" %s; allowed range 0..315360000", optarg,
-					  parse_strerror(err));
+			if (parse_option_u64("--duration", optarg, 0, 315360000, &o->duration_s))
 				return -EINVAL;
-			}
 			break;
 		case 's':
-			err = parse_u64(optarg, 0, UINT64_MAX, &o->seed);
-			if (err) {
-				log_error("--seed: \"%s\" %s", optarg, parse_strerror(err));
+			if (parse_option_u64("--seed", optarg, 0, UINT64_MAX, &o->seed))
 				return -EINVAL;
-			}
 			break;
 		case 'm':
-			err = parse_u64(optarg, 16, 1 << 22, &v);
-			if (err) {
-				log_error("--max-processes: \"%s\" %s; allowed range 16..4194304",
-					  optarg, parse_strerror(err));
+			if (parse_option_u64("--max-processes", optarg, 16, 1 << 22, &v))
 				return -EINVAL;
-			}
 			o->max_procs = (uint32_t)v;
 			break;
 		default: usage(stderr); return -EINVAL;
@@ -182,34 +190,112 @@ static void to_host_signals(const struct interval_signals *sig,
 	}
 }
 
+static int attach_requests(struct collector *c)
+{
+	return request_tracking__attach(kernel_signals__bpf(c->signals), c->cgroup.path, &c->cfg,
+					&c->requests);
+}
+
+/*
+ * Splits the interval's energy among processes, publishes each one's share, and in psys
+ * mode hands the kernel the new µJ-per-score factor (attaching request tracking once the
+ * first factor exists). Returns the µJ attributed.
+ */
+static int attribute(struct collector *c, const struct interval_signals *sig, int64_t active_uj,
+		     uint64_t *attributed_uj)
+{
+	const struct signals_available *av = kernel_signals__available(c->signals);
+	struct attribution_result res;
+	int err;
+
+	if (sig->num_procs > c->proc_cap) {
+		size_t cap = sig->num_procs * 2;
+		uint64_t *uj = realloc(c->proc_uj, cap * sizeof(*uj));
+		double *scratch;
+
+		if (!uj)
+			return -ENOMEM;
+		c->proc_uj = uj;
+		scratch = realloc(c->scratch, cap * sizeof(*scratch));
+		if (!scratch)
+			return -ENOMEM;
+		c->scratch = scratch;
+		c->proc_cap = cap;
+	}
+	attribution_split(&c->cfg, sig->procs, sig->num_procs, active_uj, av->pmu, c->proc_uj,
+			  c->scratch, &res);
+	*attributed_uj = res.attributed_uj;
+	if (c->requests)
+		for (size_t i = 0; i < sig->num_procs; i++)
+			if (c->proc_uj[i])
+				request_tracking__add_process_energy(c->requests, sig->procs[i].tgid,
+								     c->proc_uj[i]);
+	if (c->opt.no_requests || c->cfg.attribution_mode != ATTRIBUTION_PSYS || !res.factor_valid)
+		return 0;
+	if (!c->requests) {
+		err = attach_requests(c);
+		if (err)
+			return err;
+		log_info("requests: first uJ/score factor %.6g: tracking new connections from now",
+			 res.factor);
+	}
+	err = request_tracking__set_factor(c->requests, res.factor);
+	if (err)
+		log_error("requests: factor %g cannot be encoded: %s", res.factor, strerror(-err));
+	return err;
+}
+
 /* Ends the running interval now: cut the signals, read the energy, write the row. */
 static int finish_interval(struct collector *c)
 {
 	const struct signals_available *av = kernel_signals__available(c->signals);
+	struct request_totals totals = { 0 };
 	struct interval_signals sig;
 	struct host_signals host;
 	struct interval_row row;
-	uint64_t energy_uj, t_ns;
+	uint64_t energy_uj = 0, t_ns, attributed = 0, idle_uj;
+	int64_t active = 0;
 	int err;
 
 	err = kernel_signals__cut(c->signals, &sig);
 	if (err)
 		return err;
-	to_host_signals(&sig, av, &host);
-	energy_source__feed_signals(c->energy, &host);
-	err = energy_source__read(c->energy, &energy_uj, &t_ns);
+	if (c->energy) {
+		to_host_signals(&sig, av, &host);
+		energy_source__feed_signals(c->energy, &host);
+		err = energy_source__read(c->energy, &energy_uj, &t_ns);
+		if (err)
+			return err;
+		idle_uj = interval_idle_uj(c->cfg.idle_power_uw, sig.t_end_ns - sig.t_start_ns);
+		active = (int64_t)(energy_uj - c->last_energy_uj) - (int64_t)idle_uj;
+	}
+	/* Requests counted before attribution: tracking may attach during it. */
+	bool had_requests = c->requests != NULL;
+
+	if (had_requests) {
+		err = request_tracking__totals(c->requests, &totals);
+		if (err)
+			return err;
+	}
+	err = attribute(c, &sig, active, &attributed);
 	if (err)
 		return err;
 
 	row = (struct interval_row){
 		.interval = c->intervals,
 		.label = c->opt.label,
-		.energy_source = energy_source__name(c->energy),
+		.energy_source = c->energy ? energy_source__name(c->energy) : "",
 		.interval_psys_uj = energy_uj - c->last_energy_uj,
 		.idle_power_uw = c->cfg.idle_power_uw,
 		.sig = &sig,
 		.avail = av,
+		.have_requests = !c->opt.no_requests,
+		.requests = totals.responses - c->last_totals.responses,
+		.request_energy_uj = totals.energy_uj - c->last_totals.energy_uj,
+		.attributed_uj = attributed,
 	};
+	if (had_requests)
+		c->last_totals = totals;
 	c->last_energy_uj = energy_uj;
 	if (sig.host.proc_overflows)
 		log_info("interval %" PRIu64 ": process map full; %" PRIu64 " charges kept "
@@ -219,10 +305,10 @@ static int finish_interval(struct collector *c)
 		log_info("interval %" PRIu64 ": over %d CPU frequencies; the rest merged into "
 			 "the lowest", c->intervals, SIGNALS_FREQ_SLOTS);
 	log_debug("interval %" PRIu64 ": %.1f ms, energy %" PRIu64 " uJ, runtime %.1f ms, "
-		  "idle %.1f ms, %zu process entries", c->intervals,
+		  "idle %.1f ms, %zu process entries, %" PRIu64 " responses", c->intervals,
 		  (double)(sig.t_end_ns - sig.t_start_ns) / 1e6, row.interval_psys_uj,
 		  (double)sig.host.runtime_ns / 1e6, (double)sig.host.idle_ns / 1e6,
-		  sig.num_procs);
+		  sig.num_procs, row.requests);
 	if (c->csv) {
 		err = interval_csv__append(c->csv, &row);
 		if (err)
@@ -230,6 +316,21 @@ static int finish_interval(struct collector *c)
 	}
 	c->intervals++;
 	return 0;
+}
+
+static void report_requests(struct collector *c)
+{
+	struct request_totals t;
+
+	if (!c->requests || request_tracking__totals(c->requests, &t))
+		return;
+	log_info("requests: %" PRIu64 " heads, %" PRIu64 " responses, %" PRIu64
+		 " X-Energy-Score headers written; skipped: %" PRIu64 " status line split, %" PRIu64
+		 " pull failed, %" PRIu64 " push failed; %" PRIu64 " connections lost sync, %" PRIu64
+		 " not HTTP/1.x, %" PRIu64 " over --max-connections",
+		 t.heads, t.responses, t.injected, t.skipped[SKIP_STATUS_SPLIT],
+		 t.skipped[SKIP_PULL_FAILED], t.skipped[SKIP_PUSH_FAILED], t.desynced, t.not_http,
+		 t.conn_overflows);
 }
 
 /*
@@ -347,9 +448,13 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	err = open_energy(&c);
-	if (err)
-		goto cleanup;
+	if (c.cfg.attribution_mode == ATTRIBUTION_MODEL && !c.opt.csv_path) {
+		log_info("model mode without --collect-csv: no energy source needed");
+	} else {
+		err = open_energy(&c);
+		if (err)
+			goto cleanup;
+	}
 	if (c.opt.csv_path) {
 		err = interval_csv__open(c.opt.csv_path, &c.csv);
 		if (err)
@@ -358,20 +463,36 @@ int main(int argc, char **argv)
 	so.cgroup_id = c.cgroup.id;
 	so.cgroup_level = c.cgroup.level;
 	so.max_procs = c.opt.max_procs;
+	so.track_requests = !c.opt.no_requests;
+	so.max_conns = c.opt.max_conns;
 	err = kernel_signals__open(&so, &c.signals);
 	if (err)
 		goto cleanup;
 	/* The first interval starts at the signals' start: read the energy there too. */
-	err = energy_source__read(c.energy, &c.last_energy_uj, &t_ns);
-	if (err)
-		goto cleanup;
+	if (c.energy) {
+		err = energy_source__read(c.energy, &c.last_energy_uj, &t_ns);
+		if (err)
+			goto cleanup;
+	}
+	if (!c.opt.no_requests && c.cfg.attribution_mode == ATTRIBUTION_MODEL) {
+		err = attach_requests(&c);
+		if (err)
+			goto cleanup;
+	} else if (!c.opt.no_requests) {
+		log_info("requests: psys mode: tracking starts when the first interval gives a "
+			 "uJ/score factor (connections opened before then are not tracked)");
+	}
 	if (stop_signal)
 		goto cleanup;
 	raise_priority(&c.opt);
 	log_info("collecting%s%s", c.csv ? " into " : "", c.csv ? c.opt.csv_path : "");
 	err = run_sampler(&c);
 cleanup:
+	report_requests(&c);
+	request_tracking__detach(c.requests);
 	kernel_signals__close(c.signals);
+	free(c.proc_uj);
+	free(c.scratch);
 	if (c.csv)
 		log_info("wrote %" PRIu64 " interval rows to %s", interval_csv__rows(c.csv),
 			 c.opt.csv_path);

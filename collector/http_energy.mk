@@ -1,7 +1,8 @@
 # collector/: http_energy (the collector). The energy sources and measure_idle_power are in
 # collector/module.mk.
-HTTP_ENERGY_CORE_SRCS := collector/kernel_signals.c collector/kernel_features.c collector/cpu_freq.c
-$(call obj_of,collector/kernel_signals.c): $(BUILD)/gen/signals.skel.h
+HTTP_ENERGY_CORE_SRCS := collector/kernel_signals.c collector/kernel_features.c collector/cpu_freq.c \
+	collector/request_tracking.c collector/attribution.c
+$(call obj_of,collector/kernel_signals.c collector/request_tracking.c): $(BUILD)/gen/http_energy.skel.h
 
 UNIT_TESTS += test_cpu_freq
 test_cpu_freq_SRCS := tests/unit/test_cpu_freq.c collector/cpu_freq.c
@@ -18,3 +19,9 @@ http_energy_SRCS = collector/http_energy.c collector/interval_csv.c $(HTTP_ENERG
 http_energy_LIBS := -lbpf -lelf -lz
 
 INTEGRATION_TESTS += tests/integration/test_http_energy_signals.sh
+BENCH_SCRIPTS += bench/collector_overhead.sh
+
+UNIT_TESTS += test_attribution
+test_attribution_SRCS := tests/unit/test_attribution.c collector/attribution.c
+test_attribution_CFLAGS := -I collector
+INTEGRATION_TESTS += tests/integration/test_http_energy_requests.sh

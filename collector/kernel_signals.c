@@ -15,12 +15,13 @@
 #include "cpu_freq.h"
 #include "kernel_features.h"
 #include "log.h"
-#include "signals.skel.h"
+#include "http_energy.skel.h"
+#include "request_tracking.h"
 
 #define DEFAULT_MAX_PROCS 8192
 
 struct kernel_signals {
-	struct signals_bpf *skel;
+	struct http_energy_bpf *skel;
 	struct signals_available avail;
 	int ncpus;		/* possible CPUs: per-CPU map value count */
 	int *pmu_fds;		/* [PMU_COUNTERS][ncpus], -1 where not open */
@@ -208,7 +209,7 @@ static bool attach_page_cache(struct kernel_signals *s, enum page_cache_hook hoo
 static int attach_all(struct kernel_signals *s, enum page_cache_hook page_hook,
 		      const char *page_func)
 {
-	struct signals_bpf *skel = s->skel;
+	struct http_energy_bpf *skel = s->skel;
 	struct bpf_link *link;
 
 	/* Required: without these there is no runtime to report. */
@@ -433,6 +434,11 @@ const struct signals_available *kernel_signals__available(const struct kernel_si
 	return &s->avail;
 }
 
+struct http_energy_bpf *kernel_signals__bpf(const struct kernel_signals *s)
+{
+	return s->skel;
+}
+
 int kernel_signals__switch_prog_fd(const struct kernel_signals *s)
 {
 	return bpf_program__fd(s->skel->progs.on_sched_switch);
@@ -470,7 +476,7 @@ int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals 
 	if (err)
 		goto cleanup;
 
-	s->skel = signals_bpf__open();
+	s->skel = http_energy_bpf__open();
 	if (!s->skel) {
 		err = -errno;
 		log_error("signals: opening the BPF object: %s", strerror(errno));
@@ -482,8 +488,11 @@ int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals 
 	bpf_map__set_max_entries(s->skel->maps.procs0, s->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.procs1, s->max_procs);
 	page_hook = choose_page_cache_hook(s, &page_func);
+	err = request_tracking__prepare(s->skel, opts->track_requests, opts->max_conns);
+	if (err)
+		goto cleanup;
 
-	err = signals_bpf__load(s->skel);
+	err = http_energy_bpf__load(s->skel);
 	if (err) {
 		log_error("signals: loading the BPF programs: %s (--verbose shows the verifier log)",
 			  strerror(-err));
@@ -518,7 +527,7 @@ void kernel_signals__close(struct kernel_signals *s)
 {
 	if (!s)
 		return;
-	signals_bpf__destroy(s->skel);
+	http_energy_bpf__destroy(s->skel);
 	close_pmu(s);
 	free(s->cpu_vals);
 	free(s->keys);

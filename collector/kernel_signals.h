@@ -23,6 +23,8 @@ struct signals_opts {
 	uint32_t cgroup_level;
 	uint32_t max_procs;	/* process map entries per interval; 0: default 8192 */
 	const char *root;	/* below which sysfs and procfs are read; NULL: "/" */
+	bool track_requests;	/* load the request programs (request_tracking.h attaches) */
+	uint32_t max_conns;	/* tracked connections; 0: default 65536 */
 };
 
 /* Which signals this kernel and host can measure; the others are empty CSV cells. */
@@ -58,12 +60,15 @@ struct interval_signals {
 };
 
 struct kernel_signals;
+struct http_energy_bpf;
 
 int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals **out);
 int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out);
 const struct signals_available *kernel_signals__available(const struct kernel_signals *s);
 /* The sched_switch program's fd, for run_time_ns/run_cnt statistics. */
 int kernel_signals__switch_prog_fd(const struct kernel_signals *s);
+/* The loaded object, for request_tracking__attach(). */
+struct http_energy_bpf *kernel_signals__bpf(const struct kernel_signals *s);
 void kernel_signals__close(struct kernel_signals *s);
 
 #endif

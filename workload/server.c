@@ -493,7 +493,7 @@ static int parse_options(int argc, char **argv, struct server_opts *o)
 	};
 	bool have_port = false;
 	uint64_t v;
-	int c, err;
+	int c;
 
 	*o = (struct server_opts){ .bind_addr = "127.0.0.1", .threads = 64,
 				   .data_dir = "/tmp/workload_server",
@@ -513,13 +513,8 @@ static int parse_options(int argc, char **argv, struct server_opts *o)
 		case 'V': printf("workload_server %s\n", HTTP_ENERGY_VERSION); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
-		err = parse_u64(optarg, min, max, &v);
-		if (err) {
-			log_error("%s: \"%s\" %s; allowed range %llu..%llu", name, optarg,
-				  parse_strerror(err), (unsigned long long)min,
-				  (unsigned long long)max);
+		if (parse_option_u64(name, optarg, min, max, &v))
 			return -EINVAL;
-		}
 		switch (c) {
 		case 'p': o->port = (uint16_t)v; have_port = true; break;
 		case 't': o->threads = (unsigned)v; break;

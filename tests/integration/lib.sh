@@ -82,7 +82,11 @@ remove_cgroup() {
 
 # BPF programs whose names are ours (bpftool truncates names to 15 characters).
 our_bpf_programs() {
-	bpftool prog show 2>/dev/null | grep -cE 'name (on_sched_switch|on_sched_wakeup|flush_cpu|on_irq_|on_softirq_|page_cache_get_|on_cpu_frequenc|on_writeback_di|on_sched_migrat)'
+	bpftool prog show 2>/dev/null | grep -cE 'name (on_sched_switch|on_sched_wakeup|flush_cpu|on_irq_|on_softirq_|page_cache_get_|on_cpu_frequenc|on_writeback_di|on_sched_migrat|on_sockops|on_ingress|on_msg|recv_tp|recv_fexit|recv_kprobe)'
+}
+# ... and maps.
+our_bpf_maps() {
+	bpftool map show 2>/dev/null | grep -cE 'name (cpu_state|cpu_bins|cpu_khz|procs0|procs1|conns|sock_hash|thread_conn|req_counters|proc_energy_uj|cpu_freq_weight)$|name (cpu_state|cpu_bins|cpu_khz|procs0|procs1|conns|sock_hash|thread_conn|req_counters|proc_energy_uj|cpu_freq_weight) '
 }
 
 require_root() {

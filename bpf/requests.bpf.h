@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: (MIT OR GPL-2.0) */
+/*
+ * Request state shared by the scheduler hooks (which charge a request's thread) and the
+ * socket programs in requests.bpf.c (which find requests and write their energy).
+ *
+ * A connection's "current" accumulator collects the work of the request its server
+ * thread is serving: everything the bound thread does between one response's first
+ * write and the next. A pipelined batch is served in order, so each response gets the
+ * work done for it, never its neighbour's.
+ */
+#ifndef HTTP_ENERGY_REQUESTS_BPF_H
+#define HTTP_ENERGY_REQUESTS_BPF_H
+
+#include "http_energy.bpf.h"
+
+/* conn_state.flags */
+#define CONN_PASSIVE (1u << 0) /* accepted by the server: requests come in */
+#define CONN_NOT_HTTP (1u << 1)
+#define CONN_DESYNC (1u << 2)  /* lost TCP sequence sync: no more rewrites */
+#define CONN_SEQ_VALID (1u << 3)
+
+/* conn_state.pstate: the ingress head parser */
+enum {
+	PS_REQUEST_START, /* before a request line */
+	PS_LINE_START,	  /* at the start of a header line */
+	PS_IN_LINE,
+	PS_CR_AT_LINE_START,
+	PS_BODY,
+};
+
+struct conn_state {
+	__u64 cur_uj;	   /* the request being served: µJ so far */
+	__u64 cur_score;   /* and score units (psys mode) */
+	__u64 body_left;   /* request body bytes still to skip */
+	__u64 cl_value;	   /* Content-Length being read */
+	__u32 next_seq;	   /* next TCP sequence number expected on ingress */
+	__u32 flags;
+	__u32 awaiting;	   /* request heads received, responses not yet started */
+	__u32 pstate;
+	__u32 match;	   /* bytes of "content-length:" matched on this line */
+	__u32 line_len;	   /* bytes into the request line (to spot "PRI ") */
+	__u32 cl_state;	   /* 0 none, 1 reading the value, 2 done */
+	__u32 pad;
+};
+
+struct thread_binding {
+	struct conn_key key;
+	__u32 bound;
+	__u32 pad;
+};
+
+const volatile bool track_requests __weak = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, 65536); /* set at load time */
+	__type(key, struct conn_key);
+	__type(value, __u64);
+} sock_hash SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* set at load time */
+	__type(key, struct conn_key);
+	__type(value, struct conn_state);
+} conns SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_binding);
+} thread_conn SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct model_params);
+} model SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct request_counters);
+} req_counters SEC(".maps") __weak;
+
+/* Cumulative µJ attributed to each process (tgid), written by user space each interval
+ * so that `bpftool map dump name proc_energy_uj` shows it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} proc_energy_uj SEC(".maps") __weak;
+
+/* The model's weight for each CPU's current frequency: kept up to date by cpu_frequency
+ * (and seeded by user space), so the hot path reads it instead of searching. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SIGNALS_MAX_CPUS);
+	__type(key, __u32);
+	__type(value, struct model_weight);
+} cpu_freq_weight SEC(".maps") __weak;
+
+static __always_inline struct model_params *get_model(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&model, &zero);
+}
+
+static __always_inline struct request_counters *get_counters(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&req_counters, &zero);
+}
+
+static __always_inline __u64 apply(const struct model_weight *w, __u64 signal)
+{
+	return fixed_weight_apply((const struct fixed_weight *)w, signal);
+}
+
+struct freq_search {
+	const struct model_params *m;
+	__u32 khz;
+	__u32 found; /* 1 + the index of the last entry <= khz, 0 for none */
+};
+
+/* Keeps clang from dropping a bounds check the verifier needs to see. */
+#define opaque(var) asm volatile("" : "+r"(var))
+
+static long freq_search_step(__u32 i, void *data)
+{
+	struct freq_search *f = data;
+	__u64 idx = i; /* 64-bit: no zero-extension copy for clang to take from i again */
+
+	opaque(idx);
+	if (idx >= MODEL_MAX_FREQS || idx >= f->m->num_freqs)
+		return 1;
+	if (f->m->freq_khz[idx] > f->khz)
+		return 1; /* sorted: nothing further is <= khz */
+	f->found = idx + 1;
+	return 0;
+}
+
+/* The weight of the nearest configured frequency at or below khz, else the default.
+ * Only the frequency-change path calls it; bpf_loop keeps its verification one pass. */
+static __always_inline const struct model_weight *freq_weight(const struct model_params *m,
+							       __u32 khz)
+{
+	struct freq_search f = { .m = m, .khz = khz, .found = 0 };
+
+	bpf_loop(MODEL_MAX_FREQS, freq_search_step, &f, 0);
+	__u64 idx = (__u64)f.found - 1;
+
+	opaque(idx);
+	if (f.found == 0 || idx >= MODEL_MAX_FREQS)
+		return &m->default_multiplier;
+	return &m->freq[idx];
+}
+
+/* Adds score units (µJ in model mode) to a connection's current request. */
+static __always_inline void add_to_request(struct conn_state *c, const struct model_params *m,
+					   __u64 score)
+{
+	c->cur_score += score;
+	if (m->mode == ATTRIB_MODEL)
+		c->cur_uj += score;
+	else
+		c->cur_uj += apply(&m->uj_per_score, score);
+}
+
+static __always_inline __u64 slice_score(const struct model_params *m, const struct slice *s)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct model_weight *w = bpf_map_lookup_elem(&cpu_freq_weight, &cpu);
+	__u64 score = w ? apply(w, s->ns) : 0;
+
+	if (has_pmu) {
+		for (int i = 0; i < PMU_COUNTERS; i++)
+			score += apply(&m->pmu[i], s->pmu[i]);
+	}
+	return score;
+}
+
+static __always_inline struct conn_state *bound_conn(struct task_struct *task)
+{
+	struct thread_binding *b;
+
+	if (!track_requests)
+		return NULL;
+	b = bpf_task_storage_get(&thread_conn, task, NULL, 0);
+	if (!b || !b->bound)
+		return NULL;
+	return bpf_map_lookup_elem(&conns, &b->key);
+}
+
+/* A slice of a thread that serves a request goes to that request. */
+static __always_inline void charge_request_of_task(struct task_struct *task,
+						   const struct slice *s)
+{
+	struct conn_state *c = bound_conn(task);
+	struct model_params *m;
+
+	if (!c)
+		return;
+	m = get_model();
+	if (m)
+		add_to_request(c, m, slice_score(m, s));
+}
+
+enum { REQ_EVENT_WAKEUP, REQ_EVENT_MIGRATION };
+
+static __always_inline void charge_request_event(struct task_struct *task, int event)
+{
+	struct conn_state *c = bound_conn(task);
+	struct model_params *m;
+
+	if (!c)
+		return;
+	m = get_model();
+	if (m)
+		add_to_request(c, m, apply(event == REQ_EVENT_WAKEUP ? &m->wakeup : &m->migration, 1));
+}
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Splitting an interval's energy among processes (pure functions).
+ *
+ * A process's score is the config's model evaluated on its signals: runtime at each kHz
+ * times that frequency's weight, plus wakeups, migrations and PMU counts times theirs. In
+ * psys mode the scores split max(active, 0) µJ: factor = active / total score, and the
+ * µJ handed out are rounded so that they add up to exactly max(active, 0). In model mode
+ * a score is already µJ.
+ */
+#ifndef COLLECTOR_ATTRIBUTION_H
+#define COLLECTOR_ATTRIBUTION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "kernel_signals.h"
+
+double attribution_score(const struct energy_config *cfg, const struct proc_interval *p,
+			 bool with_pmu);
+
+struct attribution_result {
+	double total_score;
+	double factor;	       /* µJ per score unit; valid when factor_valid */
+	bool factor_valid;     /* psys: some process scored above 0 */
+	uint64_t attributed_uj; /* sum of uj_out[] */
+};
+
+/*
+ * Fills uj_out[0 .. n) with each entry's µJ. active_uj is the interval's measured active
+ * energy (psys mode; ignored in model mode). scratch must hold n doubles.
+ */
+void attribution_split(const struct energy_config *cfg, const struct proc_interval *procs,
+		       size_t n, int64_t active_uj, bool with_pmu, uint64_t *uj_out,
+		       double *scratch, struct attribution_result *out);
+
+#endif

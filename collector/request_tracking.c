@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: MIT
+#include "request_tracking.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixed_point.h"
+#include "http_energy.skel.h"
+#include "kernel_features.h"
+#include "log.h"
+
+#define DEFAULT_MAX_CONNS 65536
+
+struct request_tracking {
+	struct http_energy_bpf *skel;
+	struct bpf_link *links[3];
+	int sk_msg_attached;
+	int ncpus;
+	struct request_counters *vals;
+	struct model_params params;
+};
+
+static int encode(double w, struct model_weight *out, const char *what)
+{
+	struct fixed_weight fw;
+
+	if (fixed_weight_encode(w, &fw)) {
+		log_error("%s: %g cannot be used in the kernel (0..%g)", what, w, FIXED_WEIGHT_MAX);
+		return -ERANGE;
+	}
+	out->mantissa = fw.mantissa;
+	out->shift = fw.shift;
+	out->pad = 0;
+	return 0;
+}
+
+int model_params_from_config(const struct energy_config *cfg, struct model_params *out)
+{
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->mode = cfg->attribution_mode == ATTRIBUTION_MODEL ? ATTRIB_MODEL : ATTRIB_PSYS;
+	out->num_freqs = cfg->num_freqs < MODEL_MAX_FREQS ? (unsigned)cfg->num_freqs
+							   : MODEL_MAX_FREQS;
+	for (unsigned i = 0; i < out->num_freqs && !err; i++) {
+		out->freq_khz[i] = cfg->freqs[i].freq_khz;
+		err = encode(cfg->freqs[i].weight, &out->freq[i], "freq_khz");
+	}
+	err = err ?: encode(cfg->default_multiplier, &out->default_multiplier,
+			    "default_multiplier");
+	err = err ?: encode(cfg->wakeup_penalty, &out->wakeup, "wakeup_penalty");
+	err = err ?: encode(cfg->migration_penalty, &out->migration, "migration_penalty");
+	err = err ?: encode(cfg->cycles_weight, &out->pmu[PMU_CYCLES], "cycles_weight");
+	err = err ?: encode(cfg->instructions_weight, &out->pmu[PMU_INSTRUCTIONS],
+			    "instructions_weight");
+	err = err ?: encode(cfg->cache_miss_weight, &out->pmu[PMU_CACHE_MISSES],
+			    "cache_miss_weight");
+	return err;
+}
+
+int request_tracking__prepare(struct http_energy_bpf *skel, bool enable, uint32_t max_conns)
+{
+	struct bpf_program *request_progs[] = { skel->progs.on_sockops, skel->progs.on_ingress,
+						skel->progs.on_msg, skel->progs.recv_fexit,
+						skel->progs.recv_tp, skel->progs.recv_kprobe };
+	int err;
+
+	skel->rodata->track_requests = enable;
+	bpf_map__set_max_entries(skel->maps.conns, max_conns ? max_conns : DEFAULT_MAX_CONNS);
+	bpf_map__set_max_entries(skel->maps.sock_hash, max_conns ? max_conns : DEFAULT_MAX_CONNS);
+	if (!enable) {
+		for (size_t i = 0; i < sizeof(request_progs) / sizeof(request_progs[0]); i++)
+			bpf_program__set_autoload(request_progs[i], false);
+		return 0;
+	}
+	/* One receive hook: fexit where the kernel allows it, else the tracepoint. */
+	err = probe_fentry("tcp_recvmsg", true);
+	bpf_program__set_autoload(skel->progs.recv_fexit, err == 0);
+	if (err) {
+		bool tp = kernel_has_tracepoint("sock_recv_length");
+
+		log_info("requests: fexit/tcp_recvmsg refused by the kernel (%s); using %s",
+			 strerror(-err), tp ? "tp_btf/sock_recv_length" : "kprobe/tcp_recvmsg");
+		bpf_program__set_autoload(skel->progs.recv_tp, tp);
+		bpf_program__set_autoload(skel->progs.recv_kprobe, !tp);
+	} else {
+		bpf_program__set_autoload(skel->progs.recv_tp, false);
+		bpf_program__set_autoload(skel->progs.recv_kprobe, false);
+	}
+	return 0;
+}
+
+/* Each CPU's weight at its current kHz, until cpu_frequency events keep it current. */
+static int seed_cpu_weights(struct request_tracking *rt, const struct energy_config *cfg)
+{
+	for (int cpu = 0; cpu < rt->ncpus && cpu < SIGNALS_MAX_CPUS; cpu++) {
+		uint32_t key = (uint32_t)cpu, khz = 0;
+		struct model_weight w;
+		int err;
+
+		bpf_map__lookup_elem(rt->skel->maps.cpu_khz, &key, sizeof(key), &khz, sizeof(khz), 0);
+		err = encode(config_freq_weight(cfg, khz), &w, "freq_khz");
+		if (err)
+			return err;
+		if (bpf_map__update_elem(rt->skel->maps.cpu_freq_weight, &key, sizeof(key), &w,
+					 sizeof(w), BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static struct bpf_program *recv_hook(struct http_energy_bpf *skel, const char **name)
+{
+	if (bpf_program__autoload(skel->progs.recv_fexit)) {
+		*name = "fexit/tcp_recvmsg";
+		return skel->progs.recv_fexit;
+	}
+	if (bpf_program__autoload(skel->progs.recv_tp)) {
+		*name = "tp_btf/sock_recv_length";
+		return skel->progs.recv_tp;
+	}
+	*name = "kprobe/tcp_recvmsg";
+	return skel->progs.recv_kprobe;
+}
+
+int request_tracking__attach(struct http_energy_bpf *skel, const char *cgroup_path,
+			     const struct energy_config *cfg, struct request_tracking **out)
+{
+	struct request_tracking *rt = calloc(1, sizeof(*rt));
+	const char *recv_name;
+	struct bpf_program *recv;
+	int cg_fd = -1, err, zero = 0;
+
+	if (!rt)
+		return -ENOMEM;
+	rt->skel = skel;
+	rt->ncpus = libbpf_num_possible_cpus();
+	rt->vals = calloc((size_t)rt->ncpus, sizeof(*rt->vals));
+	if (!rt->vals) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = model_params_from_config(cfg, &rt->params);
+	if (err)
+		goto fail;
+	if (bpf_map__update_elem(skel->maps.model, &zero, sizeof(zero), &rt->params,
+				 sizeof(rt->params), BPF_ANY)) {
+		err = -errno;
+		log_error("requests: writing the model: %s", strerror(errno));
+		goto fail;
+	}
+	err = seed_cpu_weights(rt, cfg);
+	if (err)
+		goto fail;
+	cg_fd = open(cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0) {
+		err = -errno;
+		log_error("%s: %s", cgroup_path, strerror(errno));
+		goto fail;
+	}
+	rt->links[0] = bpf_program__attach_cgroup(skel->progs.on_sockops, cg_fd);
+	if (!rt->links[0]) {
+		err = -errno;
+		log_error("requests: attaching sockops to %s: %s", cgroup_path, strerror(errno));
+		goto fail;
+	}
+	rt->links[1] = bpf_program__attach_cgroup(skel->progs.on_ingress, cg_fd);
+	if (!rt->links[1]) {
+		err = -errno;
+		log_error("requests: attaching cgroup_skb/ingress to %s: %s", cgroup_path,
+			  strerror(errno));
+		goto fail;
+	}
+	err = bpf_prog_attach(bpf_program__fd(skel->progs.on_msg),
+			      bpf_map__fd(skel->maps.sock_hash), BPF_SK_MSG_VERDICT, 0);
+	if (err) {
+		err = -errno;
+		log_error("requests: attaching sk_msg to the sockhash: %s", strerror(errno));
+		goto fail;
+	}
+	rt->sk_msg_attached = 1;
+	recv = recv_hook(skel, &recv_name);
+	if (recv == skel->progs.recv_kprobe)
+		rt->links[2] = bpf_program__attach_kprobe(recv, false, "tcp_recvmsg");
+	else
+		rt->links[2] = bpf_program__attach(recv);
+	if (!rt->links[2]) {
+		err = -errno;
+		log_error("requests: attaching %s: %s; no receive hook is left, so threads cannot "
+			  "be bound to requests", recv_name, strerror(errno));
+		goto fail;
+	}
+	log_info("requests: sockops and cgroup_skb/ingress on %s, sk_msg on the sockhash, "
+		 "threads bound by %s; %s mode", cgroup_path, recv_name,
+		 config_mode_name(cfg->attribution_mode));
+	close(cg_fd);
+	*out = rt;
+	return 0;
+fail:
+	if (cg_fd >= 0)
+		close(cg_fd);
+	request_tracking__detach(rt);
+	return err;
+}
+
+int request_tracking__set_factor(struct request_tracking *rt, double uj_per_score)
+{
+	struct fixed_weight fw;
+	int zero = 0;
+
+	if (uj_per_score > FIXED_WEIGHT_MAX)
+		uj_per_score = FIXED_WEIGHT_MAX;
+	if (uj_per_score < 0 || fixed_weight_encode(uj_per_score, &fw))
+		return -ERANGE;
+	rt->params.uj_per_score.mantissa = fw.mantissa;
+	rt->params.uj_per_score.shift = fw.shift;
+	/* The kernel reads the whole struct while we write it; only this field changes. */
+	if (bpf_map__update_elem(rt->skel->maps.model, &zero, sizeof(zero), &rt->params,
+				 sizeof(rt->params), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int request_tracking__totals(struct request_tracking *rt, struct request_totals *out)
+{
+	int zero = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_map__lookup_elem(rt->skel->maps.req_counters, &zero, sizeof(zero), rt->vals,
+				 sizeof(*rt->vals) * (size_t)rt->ncpus, 0))
+		return -errno;
+	for (int cpu = 0; cpu < rt->ncpus; cpu++) {
+		const struct request_counters *c = &rt->vals[cpu];
+
+		out->heads += c->heads;
+		out->responses += c->responses;
+		out->injected += c->injected;
+		for (int i = 0; i < SKIP_REASONS; i++)
+			out->skipped[i] += c->skipped[i];
+		out->energy_uj += c->energy_uj;
+		out->informational += c->informational;
+		out->desynced += c->desynced;
+		out->not_http += c->not_http;
+		out->conn_overflows += c->conn_overflows;
+	}
+	return 0;
+}
+
+void request_tracking__add_process_energy(struct request_tracking *rt, uint32_t tgid,
+					  uint64_t uj)
+{
+	uint64_t total = 0;
+
+	bpf_map__lookup_elem(rt->skel->maps.proc_energy_uj, &tgid, sizeof(tgid), &total,
+			     sizeof(total), 0);
+	total += uj;
+	bpf_map__update_elem(rt->skel->maps.proc_energy_uj, &tgid, sizeof(tgid), &total,
+			     sizeof(total), BPF_ANY);
+}
+
+const char *skip_reason_name(enum skip_reason reason)
+{
+	switch (reason) {
+	case SKIP_STATUS_SPLIT: return "status line split";
+	case SKIP_PULL_FAILED: return "pull failed";
+	case SKIP_PUSH_FAILED: return "push failed";
+	case SKIP_NOT_A_RESPONSE: return "not a response";
+	default: return "?";
+	}
+}
+
+void request_tracking__detach(struct request_tracking *rt)
+{
+	if (!rt)
+		return;
+	for (int i = 0; i < 3; i++)
+		bpf_link__destroy(rt->links[i]);
+	if (rt->sk_msg_attached)
+		bpf_prog_detach2(bpf_program__fd(rt->skel->progs.on_msg),
+				 bpf_map__fd(rt->skel->maps.sock_hash), BPF_SK_MSG_VERDICT);
+	free(rt->vals);
+	free(rt);
+}

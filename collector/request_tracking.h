@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-request attribution: the user side of requests.bpf.c.
+ *
+ *   request_tracking__prepare()  before load: pick the receive hook (fexit/tcp_recvmsg,
+ *                                else tp_btf/sock_recv_length, else kprobe/tcp_recvmsg),
+ *                                size the maps, or leave every request program out
+ *   request_tracking__attach()   after load: write the model, attach sockops and ingress
+ *                                to the cgroup, sk_msg to the sockhash, the receive hook
+ *   request_tracking__set_factor()  psys mode: the live µJ per score unit
+ *   request_tracking__totals()   cumulative counters, summed over CPUs
+ */
+#ifndef COLLECTOR_REQUEST_TRACKING_H
+#define COLLECTOR_REQUEST_TRACKING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "signals.h"
+
+struct http_energy_bpf;
+struct request_tracking;
+
+struct request_totals {
+	uint64_t heads;
+	uint64_t responses;
+	uint64_t injected;
+	uint64_t skipped[SKIP_REASONS];
+	uint64_t energy_uj;
+	uint64_t informational;
+	uint64_t desynced;
+	uint64_t not_http;
+	uint64_t conn_overflows;
+};
+
+/* The model BPF evaluates, from a config (weights as fixed point). 0 or -ERANGE. Pure. */
+int model_params_from_config(const struct energy_config *cfg, struct model_params *out);
+
+int request_tracking__prepare(struct http_energy_bpf *skel, bool enable, uint32_t max_conns);
+int request_tracking__attach(struct http_energy_bpf *skel, const char *cgroup_path,
+			     const struct energy_config *cfg, struct request_tracking **out);
+int request_tracking__set_factor(struct request_tracking *rt, double uj_per_score);
+int request_tracking__totals(struct request_tracking *rt, struct request_totals *out);
+/* Adds µJ to a process's cumulative total in the proc_energy_uj map. */
+void request_tracking__add_process_energy(struct request_tracking *rt, uint32_t tgid,
+					  uint64_t uj);
+const char *skip_reason_name(enum skip_reason reason);
+void request_tracking__detach(struct request_tracking *rt);
+
+#endif
