@@ -207,16 +207,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return err;
 			break;
 		case OPT_SEED:
-			err = parse_u64(optarg, 0, UINT64_MAX, &o->seed);
-			if (err)
-				return usage_error("--seed", optarg, parse_strerror(err));
+			if (parse_option_u64("--seed", optarg, 0, UINT64_MAX, &o->seed))
+				return 2;
 			break;
 		case OPT_INTERVAL:
-			err = parse_u64(optarg, CONFIG_INTERVAL_MS_MIN, CONFIG_INTERVAL_MS_MAX, &u);
-			if (err)
-				return usage_error("--psys-interval-ms", optarg,
-						   err == -ERANGE ? "is out of range 10..60000" :
-								    "is not a whole number");
+			if (parse_option_u64("--psys-interval-ms", optarg, CONFIG_INTERVAL_MS_MIN,
+					     CONFIG_INTERVAL_MS_MAX, &u))
+				return 2;
 			o->psys_interval_ms = (uint32_t)u;
 			break;
 		case OPT_CONFIG:
