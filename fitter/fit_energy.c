@@ -94,9 +94,10 @@ static int parse_fraction(const char *opt, const char *s, double max, double *ou
 
 	if (!err)
 		return 0;
-	snprintf(why, sizeof(why), "is %s", err == -ERANGE ? "out of range" : "not a number");
 	if (err == -ERANGE)
 		snprintf(why, sizeof(why), "is out of range 0..%g", max);
+	else
+		snprintf(why, sizeof(why), "is not a number");
 	return usage_error(opt, s, why);
 }
 
@@ -277,8 +278,10 @@ struct run {
 	struct fit_result fit;
 	struct metrics_acc *label_acc; /* 2 per label: train, test */
 	struct metrics *label_train, *label_test;
+	struct metrics train_m, test_m; /* of the fitted coefficients */
 	size_t train, test;
 	double mape_floor;
+	struct timespec t; /* --verbose timings */
 };
 
 /* --verbose: how long each step took, so a slow fit says where its time went. */
@@ -557,68 +560,64 @@ static void make_header(const struct run *r, const struct metrics *test, char *b
 		memcpy(buf + size - 4, "...", 4);
 }
 
-static int run_fit(struct run *r)
+/* Load, choose rows and columns, split: 0 or -1 (reported). */
+static int prepare(struct run *r, const struct design_opts *dopts)
 {
 	const struct options *o = &r->o;
-	struct design_opts dopts = { .fit_idle = o->target == CSV_INTERVAL_PSYS_UJ,
-				     .min_freq_share = o->min_freq_share };
-	struct energy_config given, cfg;
-	struct metrics train, test;
-	struct model_clamp clamps[DESIGN_MAX_FEATURES];
-	struct fit_report rep = { 0 };
-	double written[DESIGN_MAX_FEATURES], mean_abs;
-	const char *idle_source = "none", *refusal = NULL;
-	char why[256], names[512], header[4096];
-	size_t num_clamps = 0;
-	uint64_t idle = 0;
-	bool range_ok, gate_ok;
-	struct timespec t;
-	int err, status = 0;
+	char names[512];
 
-	if (o->config_in && config_parse_file(o->config_in, &given))
-		return 1;
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(CLOCK_MONOTONIC, &r->t);
 	if (load(r))
-		return 1;
-	step_done("load", &t);
+		return -1;
+	step_done("load", &r->t);
 	r->state = malloc(r->ds.rows);
 	if (!r->state) {
 		log_error("out of memory");
-		return 1;
+		return -1;
 	}
-	if (design_prepare(&r->d, &r->ds, &dopts, csv_column_name(o->target), r->state))
-		return 1;
+	if (design_prepare(&r->d, &r->ds, dopts, csv_column_name(o->target), r->state))
+		return -1;
 	if (split_rows(&r->ds, r->state, o->split, o->test_fraction, o->seed, &r->test)) {
 		log_error("out of memory");
-		return 1;
+		return -1;
 	}
 	r->train = r->d.used - r->test;
-	if (design_finish(&r->d, &r->ds, &dopts, r->state))
-		return 1;
+	if (design_finish(&r->d, &r->ds, dopts, r->state))
+		return -1;
 	if (!r->d.p) {
 		log_error("%s: no feature is left to fit (every one was dropped: see above)",
 			  inputs_named(o, names, sizeof(names)));
-		return 1;
+		return -1;
 	}
 	if (r->train < r->d.p) {
 		log_error("%s: %zu training rows for %zu features: a fit needs at least as many "
 			  "rows as features",
 			  inputs_named(o, names, sizeof(names)), r->train, r->d.p);
-		return 1;
+		return -1;
 	}
 	if (!r->test)
 		log_info("warning: no test rows (--test-fraction %g): the quality gate uses the "
 			 "training rows, which overstate the model's quality",
 			 o->test_fraction);
+	step_done("design and split", &r->t);
+	return 0;
+}
 
-	step_done("design and split", &t);
+/* Reduce, diagnose, solve, unscale, evaluate, print: 0 or -1 (reported). */
+static int fit(struct run *r)
+{
+	const struct options *o = &r->o;
+	double mean_abs;
+	char names[512];
+	int err;
+
 	if (reduce(r, &mean_abs))
-		return 1;
-	step_done("QR reduction", &t);
+		return -1;
+	step_done("QR reduction", &r->t);
 	r->mape_floor =
 		o->mape_floor_given ? o->mape_floor_uj : DEFAULT_MAPE_FLOOR_SHARE * mean_abs;
 	if (solve_diagnose(r->lsq, &r->fit))
-		return 1;
+		return -1;
 	if (r->fit.rank < r->d.p) {
 		size_t n = 0;
 
@@ -650,7 +649,7 @@ static int run_fit(struct run *r)
 		break;
 	}
 	if (err)
-		return 1;
+		return -1;
 	log_debug("%s: %zu iterations, training RSS %.6g", fit_method_name(o->method),
 		  r->fit.iterations, r->fit.rss);
 	solve_unscale(&r->fit, &r->d);
@@ -660,73 +659,117 @@ static int run_fit(struct run *r)
 				"warning: %s: standard error %.3g %s exceeds the coefficient %.6g: "
 				"the data hardly determine it (more varied load helps)",
 				r->d.feat[j].name, r->fit.se[j], r->d.feat[j].unit, r->fit.coef[j]);
+	step_done(fit_method_name(o->method), &r->t);
 
 	r->label_acc = calloc(2 * r->ds.num_labels, sizeof(*r->label_acc));
 	r->label_train = calloc(r->ds.num_labels, sizeof(*r->label_train));
 	r->label_test = calloc(r->ds.num_labels, sizeof(*r->label_test));
 	if (!r->label_acc || !r->label_train || !r->label_test) {
 		log_error("out of memory");
-		return 1;
+		return -1;
 	}
-	step_done(fit_method_name(o->method), &t);
-	evaluate(r, r->fit.coef, &train, &test, true);
-	step_done("metrics", &t);
-	print_summary(r, &train, &test);
+	evaluate(r, r->fit.coef, &r->train_m, &r->test_m, true);
+	step_done("metrics", &r->t);
+	print_summary(r, &r->train_m, &r->test_m);
+	return 0;
+}
 
-	choose_idle(r, o->config_in ? &given : NULL, &idle, &idle_source);
+/*
+ * The quality gate: no worse than predicting the test set's own mean. Returns whether it
+ * passed; why says what it found, rep->gate_set on which rows.
+ */
+static bool quality_gate(const struct run *r, struct fit_report *rep, char *why, size_t size)
+{
+	const struct metrics *g = r->test ? &r->test_m : &r->train_m;
+	const char *set = r->test ? "test" : "training";
+
+	rep->gate_set = set;
+	if (isnan(g->r2))
+		snprintf(why, size, "%s R^2 is undefined (the %s target is constant)", set, set);
+	else
+		snprintf(why, size,
+			 "%s R^2 is %.4g < 0: the model predicts the %s rows worse than their mean",
+			 set, g->r2, set);
+	return g->r2 >= 0;
+}
+
+static void fill_report(const struct run *r, struct fit_report *rep)
+{
+	const struct options *o = &r->o;
+
+	rep->version = HTTP_ENERGY_VERSION;
+	rep->method = fit_method_name(o->method);
+	rep->target = csv_column_name(o->target);
+	rep->split = split_method_name(o->split);
+	rep->config_in = o->config_in;
+	rep->output = o->output;
+	rep->test_fraction = o->test_fraction;
+	rep->min_freq_share = o->min_freq_share;
+	rep->seed = o->seed;
+	rep->psys_interval_ms = o->psys_interval_ms;
+	rep->force = o->force;
+	rep->ds = &r->ds;
+	rep->d = &r->d;
+	rep->fit = &r->fit;
+	rep->train_rows = r->train;
+	rep->test_rows = r->test;
+	rep->train = r->train_m;
+	rep->test = r->test_m;
+	rep->label_train = r->label_train;
+	rep->label_test = r->label_test;
+}
+
+/* The config (unless refused), predictions and report: the exit status. */
+static int conclude(struct run *r, const struct energy_config *given)
+{
+	const struct options *o = &r->o;
+	struct model_clamp clamps[DESIGN_MAX_FEATURES];
+	double written[DESIGN_MAX_FEATURES];
+	struct fit_report rep = { 0 };
+	struct energy_config cfg;
+	const char *idle_source = "none", *refusal = NULL;
+	char why[256], header[4096];
+	size_t num_clamps = 0;
+	uint64_t idle = 0;
+	bool range_ok, gate_ok;
+	int status = 0;
+
+	choose_idle(r, given, &idle, &idle_source);
 	range_ok = !model_to_config(
 		&r->d, r->fit.coef,
 		&(struct model_opts){ .psys_interval_ms = o->psys_interval_ms,
 				      .idle_power_uw = idle,
-				      .energy_source = o->config_in ? given.energy_source : NULL,
+				      .energy_source = given ? given->energy_source : NULL,
 				      .force = o->force },
 		&cfg, written, clamps, &num_clamps);
-	if (!range_ok)
+	if (!range_ok) {
 		refusal = "a coefficient is out of the config's range";
+		status = 1; /* each coefficient was named */
+	}
 	if (num_clamps) {
 		evaluate(r, written, &rep.written_train, &rep.written_test, false);
 		rep.clamped = true;
 		printf("as written (clamped): train R^2 %.6g, test R^2 %.6g\n",
 		       rep.written_train.r2, rep.written_test.r2);
 	}
-
-	/* The quality gate: no worse than predicting the test set's own mean. */
-	{
-		const struct metrics *g = r->test ? &test : &train;
-		const char *set = r->test ? "test" : "training";
-
-		gate_ok = g->r2 >= 0;
-		if (isnan(g->r2))
-			snprintf(why, sizeof(why),
-				 "%s R^2 is undefined (the %s target is constant)", set, set);
-		else
-			snprintf(why, sizeof(why),
-				 "%s R^2 is %.4g < 0: the model predicts the %s rows worse than "
-				 "their mean",
-				 set, g->r2, set);
-		rep.gate_set = set;
+	if (!r->fit.converged && o->force) {
+		log_info("warning: robust: no convergence in the iteration limit; writing the last "
+			 "iterate (--force)");
+	} else if (!r->fit.converged) {
+		log_error("robust: no convergence in the iteration limit; not writing %s (--force "
+			  "writes the last iterate)",
+			  o->output);
+		refusal = refusal ? refusal : "robust regression did not converge";
+		status = 1;
 	}
-	if (!r->fit.converged) {
-		if (o->force) {
-			log_info("warning: robust: no convergence in the iteration limit; writing "
-				 "the last iterate (--force)");
-		} else {
-			log_error("robust: no convergence in the iteration limit; not writing %s "
-				  "(--force writes the last iterate)",
-				  o->output);
-			refusal = refusal ? refusal : "robust regression did not converge";
-			status = 1;
-		}
-	}
-	if (!gate_ok && o->force)
+	gate_ok = quality_gate(r, &rep, why, sizeof(why));
+	if (!gate_ok && o->force) {
 		log_info("warning: %s; writing %s anyway (--force)", why, o->output);
-	else if (!gate_ok) {
+	} else if (!gate_ok) {
 		log_error("not writing %s: %s (--force writes it anyway)", o->output, why);
 		refusal = refusal ? refusal : why;
 		status = 1;
 	}
-	if (!range_ok)
-		status = 1; /* each coefficient was named above */
 
 	/* Predictions first: if they cannot be written, neither is the config. */
 	if (o->predictions_csv &&
@@ -735,33 +778,14 @@ static int run_fit(struct run *r)
 		status = 1;
 	}
 	if (!status) {
-		make_header(r, &test, header, sizeof(header));
+		make_header(r, &r->test_m, header, sizeof(header));
 		if (model_write_config(o->output, &cfg, header))
 			status = 1;
 		else
 			rep.config_written = true;
 	}
 	if (o->report_json) {
-		rep.version = HTTP_ENERGY_VERSION;
-		rep.method = fit_method_name(o->method);
-		rep.target = csv_column_name(o->target);
-		rep.split = split_method_name(o->split);
-		rep.config_in = o->config_in;
-		rep.output = o->output;
-		rep.test_fraction = o->test_fraction;
-		rep.min_freq_share = o->min_freq_share;
-		rep.seed = o->seed;
-		rep.psys_interval_ms = o->psys_interval_ms;
-		rep.force = o->force;
-		rep.ds = &r->ds;
-		rep.d = &r->d;
-		rep.fit = &r->fit;
-		rep.train_rows = r->train;
-		rep.test_rows = r->test;
-		rep.train = train;
-		rep.test = test;
-		rep.label_train = r->label_train;
-		rep.label_test = r->label_test;
+		fill_report(r, &rep);
 		rep.clamps = clamps;
 		rep.num_clamps = num_clamps;
 		rep.written = range_ok ? written : NULL;
@@ -775,6 +799,20 @@ static int run_fit(struct run *r)
 	if (rep.config_written)
 		printf("wrote %s (read back: identical)\n", o->output);
 	return status;
+}
+
+static int run_fit(struct run *r)
+{
+	const struct options *o = &r->o;
+	struct design_opts dopts = { .fit_idle = o->target == CSV_INTERVAL_PSYS_UJ,
+				     .min_freq_share = o->min_freq_share };
+	struct energy_config given;
+
+	if (o->config_in && config_parse_file(o->config_in, &given))
+		return 1;
+	if (prepare(r, &dopts) || fit(r))
+		return 1;
+	return conclude(r, o->config_in ? &given : NULL);
 }
 
 int main(int argc, char **argv)
