@@ -211,6 +211,12 @@ int design_finish(struct design *d, const struct dataset *ds, const struct desig
 		goto cleanup;
 	}
 
+	if (!num_groups)
+		drop(d, "freq_runtime_ns",
+		     "no runtime at any frequency in the %zu training rows: every freq_khz weight "
+		     "and default_multiplier will be 0",
+		     n_train);
+
 	/* Candidate columns: groups by kHz, then kept counts, then the duration. */
 	for (size_t s = 0; s < nf; s++) {
 		struct feature *f;

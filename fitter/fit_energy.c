@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "config.h"
@@ -93,10 +94,33 @@ static int parse_fraction(const char *opt, const char *s, double max, double *ou
 
 	if (!err)
 		return 0;
-	snprintf(why, sizeof(why), "is %s", err == -ERANGE ? "out of range" : "not a number");
 	if (err == -ERANGE)
 		snprintf(why, sizeof(why), "is out of range 0..%g", max);
+	else
+		snprintf(why, sizeof(why), "is not a number");
 	return usage_error(opt, s, why);
+}
+
+/* An output that is also an input would be overwritten before (or while) it is read. */
+static int check_outputs(const struct options *o)
+{
+	const char *outs[] = { o->output, o->report_json, o->predictions_csv };
+	struct stat in, out;
+
+	for (size_t k = 0; k < sizeof(outs) / sizeof(outs[0]); k++) {
+		if (!outs[k] || stat(outs[k], &out))
+			continue;
+		for (size_t i = 0; i < o->num_inputs; i++) {
+			if (!stat(o->inputs[i], &in) && in.st_dev == out.st_dev &&
+			    in.st_ino == out.st_ino) {
+				log_error("%s: is an input and an output; refusing to overwrite it "
+					  "(see --help)",
+					  outs[k]);
+				return 2;
+			}
+		}
+	}
+	return 0;
 }
 
 /* 0 to go on, -1 to exit 0 (--help, --version), or an exit status. */
@@ -184,16 +208,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return err;
 			break;
 		case OPT_SEED:
-			err = parse_u64(optarg, 0, UINT64_MAX, &o->seed);
-			if (err)
-				return usage_error("--seed", optarg, parse_strerror(err));
+			if (parse_option_u64("--seed", optarg, 0, UINT64_MAX, &o->seed))
+				return 2;
 			break;
 		case OPT_INTERVAL:
-			err = parse_u64(optarg, CONFIG_INTERVAL_MS_MIN, CONFIG_INTERVAL_MS_MAX, &u);
-			if (err)
-				return usage_error("--psys-interval-ms", optarg,
-						   err == -ERANGE ? "is out of range 10..60000" :
-								    "is not a whole number");
+			if (parse_option_u64("--psys-interval-ms", optarg, CONFIG_INTERVAL_MS_MIN,
+					     CONFIG_INTERVAL_MS_MAX, &u))
+				return 2;
 			o->psys_interval_ms = (uint32_t)u;
 			break;
 		case OPT_CONFIG:
@@ -244,7 +265,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		log_error("no output config given: -o FITTED.conf (see --help)");
 		return 2;
 	}
-	return 0;
+	return check_outputs(o);
 }
 
 /* Everything main() computes, released in one place. */
@@ -257,8 +278,10 @@ struct run {
 	struct fit_result fit;
 	struct metrics_acc *label_acc; /* 2 per label: train, test */
 	struct metrics *label_train, *label_test;
+	struct metrics train_m, test_m; /* of the fitted coefficients */
 	size_t train, test;
 	double mape_floor;
+	struct timespec t; /* --verbose timings */
 };
 
 /* --verbose: how long each step took, so a slow fit says where its time went. */
@@ -397,34 +420,31 @@ static void evaluate(struct run *r, const double *coef, struct metrics *train, s
 	}
 }
 
-static int by_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
- * The idle power active_psys_uj was computed with: the median over used rows of
- * idle_uj / duration. Returns false when no row has idle_uj.
+ * The idle power active_psys_uj was computed with: sum(idle_uj) / sum(duration) over the
+ * used rows (each row's idle_uj is rounded to 1 uJ; summed, the rounding averages out),
+ * and the lowest and highest single row's. Returns false when no row has idle_uj.
  */
-static bool csv_idle_power(const struct run *r, double *median, double *lo, double *hi)
+static bool csv_idle_power(const struct run *r, double *mean, double *lo, double *hi)
 {
-	double *v = malloc((r->ds.rows ? r->ds.rows : 1) * sizeof(double));
+	double uj = 0, s = 0;
 	size_t n = 0;
 
-	if (!v)
-		return false;
-	for (size_t i = 0; i < r->ds.rows; i++)
-		if (r->state[i] != ROW_SKIPPED && !isnan(r->ds.idle_uj[i]))
-			v[n++] = r->ds.idle_uj[i] / r->ds.duration_s[i];
-	if (n) {
-		qsort(v, n, sizeof(*v), by_double);
-		*median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-		*lo = v[0];
-		*hi = v[n - 1];
+	*lo = INFINITY;
+	*hi = -INFINITY;
+	for (size_t i = 0; i < r->ds.rows; i++) {
+		double p;
+
+		if (r->state[i] == ROW_SKIPPED || isnan(r->ds.idle_uj[i]))
+			continue;
+		p = r->ds.idle_uj[i] / r->ds.duration_s[i];
+		*lo = fmin(*lo, p);
+		*hi = fmax(*hi, p);
+		uj += r->ds.idle_uj[i];
+		s += r->ds.duration_s[i];
+		n++;
 	}
-	free(v);
+	*mean = n ? uj / s : 0;
 	return n > 0;
 }
 
@@ -432,8 +452,8 @@ static bool csv_idle_power(const struct run *r, double *median, double *lo, doub
 static void choose_idle(struct run *r, const struct energy_config *given, uint64_t *idle,
 			const char **source)
 {
-	double med = 0, lo = 0, hi = 0;
-	bool have_csv = csv_idle_power(r, &med, &lo, &hi);
+	double mean = 0, lo = 0, hi = 0;
+	bool have_csv = csv_idle_power(r, &mean, &lo, &hi);
 
 	*idle = 0;
 	if (r->d.idle_col >= 0) {
@@ -443,25 +463,26 @@ static void choose_idle(struct run *r, const struct energy_config *given, uint64
 				 r->o.config_in, (unsigned long long)given->idle_power_uw);
 		return;
 	}
-	if (have_csv && hi - lo > 0.01 * med + 10)
+	/* A row's idle_uj is rounded: 200 ms rows differ by up to 5 uW for that alone. */
+	if (have_csv && hi - lo > 0.01 * mean + 10)
 		log_info("idle_uj / duration varies from %.0f to %.0f uW across rows: the inputs "
 			 "were collected with different idle_power_uw",
 			 lo, hi);
 	if (given) {
 		*idle = given->idle_power_uw;
 		*source = "--config";
-		if (have_csv && fabs(med - (double)*idle) > 0.01 * med + 10)
+		if (have_csv && fabs(mean - (double)*idle) > 0.01 * mean + 10)
 			log_info("idle_power_uw: %s says %llu uW, but active_psys_uj was computed "
 				 "with %.0f uW (idle_uj / duration); the config gets %llu uW",
-				 r->o.config_in, (unsigned long long)*idle, med,
+				 r->o.config_in, (unsigned long long)*idle, mean,
 				 (unsigned long long)*idle);
 		return;
 	}
-	if (have_csv && med > 0) {
-		*idle = (uint64_t)llround(med);
+	if (have_csv && mean > 0) {
+		*idle = (uint64_t)llround(mean);
 		*source = "idle_uj column";
 		log_info("idle_power_uw: %llu uW, the idle power active_psys_uj was computed with "
-			 "(median of idle_uj / duration)",
+			 "(idle_uj / duration)",
 			 (unsigned long long)*idle);
 		return;
 	}
@@ -498,17 +519,23 @@ static void print_summary(const struct run *r, const struct metrics *train,
 		       f->gcv);
 	printf("%-24s %15s %12s  %s\n", "feature", "coefficient", "std_error", "unit");
 	for (size_t j = 0; j < r->d.p; j++)
-		printf("%-24s %15.8g %12.4g  %s%s%s\n", r->d.feat[j].name, f->coef[j], f->se[j],
+		printf("%-24s %15.8g %12.4g  %s%s%s%s\n", r->d.feat[j].name, f->coef[j], f->se[j],
 		       r->d.feat[j].unit, f->at_bound[j] ? "  (held at 0)" : "",
-		       f->collinear[j] ? "  (collinear)" : "");
+		       f->collinear[j] ? "  (collinear)" : "",
+		       solve_uncertain(f, j) ? "  (uncertain)" : "");
 	print_metrics("train:", train);
 	print_metrics("test:", test);
-	for (size_t l = 0; r->ds.num_labels > 1 && l < r->ds.num_labels; l++)
-		printf("label %s: train R^2 %.6g MAPE %.4g%% (%zu rows), test R^2 %.6g MAPE %.4g%% "
-		       "(%zu rows)\n",
-		       r->ds.labels[l], r->label_train[l].r2, r->label_train[l].mape,
-		       r->label_train[l].rows, r->label_test[l].r2, r->label_test[l].mape,
-		       r->label_test[l].rows);
+	for (size_t l = 0; r->ds.num_labels > 1 && l < r->ds.num_labels; l++) {
+		const struct metrics *tr = &r->label_train[l], *te = &r->label_test[l];
+
+		printf("label %s: train R^2 %.6g MAPE %.4g%% (%zu rows), ", r->ds.labels[l], tr->r2,
+		       tr->mape, tr->rows);
+		if (te->rows)
+			printf("test R^2 %.6g MAPE %.4g%% (%zu rows)\n", te->r2, te->mape,
+			       te->rows);
+		else
+			printf("no test rows\n");
+	}
 }
 
 static void make_header(const struct run *r, const struct metrics *test, char *buf, size_t size)
@@ -533,68 +560,64 @@ static void make_header(const struct run *r, const struct metrics *test, char *b
 		memcpy(buf + size - 4, "...", 4);
 }
 
-static int run_fit(struct run *r)
+/* Load, choose rows and columns, split: 0 or -1 (reported). */
+static int prepare(struct run *r, const struct design_opts *dopts)
 {
 	const struct options *o = &r->o;
-	struct design_opts dopts = { .fit_idle = o->target == CSV_INTERVAL_PSYS_UJ,
-				     .min_freq_share = o->min_freq_share };
-	struct energy_config given, cfg;
-	struct metrics train, test;
-	struct model_clamp clamps[DESIGN_MAX_FEATURES];
-	struct fit_report rep = { 0 };
-	double written[DESIGN_MAX_FEATURES], mean_abs;
-	const char *idle_source = "none", *refusal = NULL;
-	char why[256], names[512], header[4096];
-	size_t num_clamps = 0;
-	uint64_t idle = 0;
-	bool range_ok, gate_ok;
-	struct timespec t;
-	int err, status = 0;
+	char names[512];
 
-	if (o->config_in && config_parse_file(o->config_in, &given))
-		return 1;
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(CLOCK_MONOTONIC, &r->t);
 	if (load(r))
-		return 1;
-	step_done("load", &t);
+		return -1;
+	step_done("load", &r->t);
 	r->state = malloc(r->ds.rows);
 	if (!r->state) {
 		log_error("out of memory");
-		return 1;
+		return -1;
 	}
-	if (design_prepare(&r->d, &r->ds, &dopts, csv_column_name(o->target), r->state))
-		return 1;
+	if (design_prepare(&r->d, &r->ds, dopts, csv_column_name(o->target), r->state))
+		return -1;
 	if (split_rows(&r->ds, r->state, o->split, o->test_fraction, o->seed, &r->test)) {
 		log_error("out of memory");
-		return 1;
+		return -1;
 	}
 	r->train = r->d.used - r->test;
-	if (design_finish(&r->d, &r->ds, &dopts, r->state))
-		return 1;
+	if (design_finish(&r->d, &r->ds, dopts, r->state))
+		return -1;
 	if (!r->d.p) {
 		log_error("%s: no feature is left to fit (every one was dropped: see above)",
 			  inputs_named(o, names, sizeof(names)));
-		return 1;
+		return -1;
 	}
 	if (r->train < r->d.p) {
 		log_error("%s: %zu training rows for %zu features: a fit needs at least as many "
 			  "rows as features",
 			  inputs_named(o, names, sizeof(names)), r->train, r->d.p);
-		return 1;
+		return -1;
 	}
 	if (!r->test)
 		log_info("warning: no test rows (--test-fraction %g): the quality gate uses the "
 			 "training rows, which overstate the model's quality",
 			 o->test_fraction);
+	step_done("design and split", &r->t);
+	return 0;
+}
 
-	step_done("design and split", &t);
+/* Reduce, diagnose, solve, unscale, evaluate, print: 0 or -1 (reported). */
+static int fit(struct run *r)
+{
+	const struct options *o = &r->o;
+	double mean_abs;
+	char names[512];
+	int err;
+
 	if (reduce(r, &mean_abs))
-		return 1;
-	step_done("QR reduction", &t);
+		return -1;
+	step_done("QR reduction", &r->t);
 	r->mape_floor =
 		o->mape_floor_given ? o->mape_floor_uj : DEFAULT_MAPE_FLOOR_SHARE * mean_abs;
 	if (solve_diagnose(r->lsq, &r->fit))
-		return 1;
+		return -1;
 	if (r->fit.rank < r->d.p) {
 		size_t n = 0;
 
@@ -626,109 +649,143 @@ static int run_fit(struct run *r)
 		break;
 	}
 	if (err)
-		return 1;
+		return -1;
 	log_debug("%s: %zu iterations, training RSS %.6g", fit_method_name(o->method),
 		  r->fit.iterations, r->fit.rss);
 	solve_unscale(&r->fit, &r->d);
+	for (size_t j = 0; j < r->d.p; j++)
+		if (solve_uncertain(&r->fit, j))
+			log_info(
+				"warning: %s: standard error %.3g %s exceeds the coefficient %.6g: "
+				"the data hardly determine it (more varied load helps)",
+				r->d.feat[j].name, r->fit.se[j], r->d.feat[j].unit, r->fit.coef[j]);
+	step_done(fit_method_name(o->method), &r->t);
 
 	r->label_acc = calloc(2 * r->ds.num_labels, sizeof(*r->label_acc));
 	r->label_train = calloc(r->ds.num_labels, sizeof(*r->label_train));
 	r->label_test = calloc(r->ds.num_labels, sizeof(*r->label_test));
 	if (!r->label_acc || !r->label_train || !r->label_test) {
 		log_error("out of memory");
-		return 1;
+		return -1;
 	}
-	step_done(fit_method_name(o->method), &t);
-	evaluate(r, r->fit.coef, &train, &test, true);
-	step_done("metrics", &t);
-	print_summary(r, &train, &test);
+	evaluate(r, r->fit.coef, &r->train_m, &r->test_m, true);
+	step_done("metrics", &r->t);
+	print_summary(r, &r->train_m, &r->test_m);
+	return 0;
+}
 
-	choose_idle(r, o->config_in ? &given : NULL, &idle, &idle_source);
+/*
+ * The quality gate: no worse than predicting the test set's own mean. Returns whether it
+ * passed; why says what it found, rep->gate_set on which rows.
+ */
+static bool quality_gate(const struct run *r, struct fit_report *rep, char *why, size_t size)
+{
+	const struct metrics *g = r->test ? &r->test_m : &r->train_m;
+	const char *set = r->test ? "test" : "training";
+
+	rep->gate_set = set;
+	if (isnan(g->r2))
+		snprintf(why, size, "%s R^2 is undefined (the %s target is constant)", set, set);
+	else
+		snprintf(why, size,
+			 "%s R^2 is %.4g < 0: the model predicts the %s rows worse than their mean",
+			 set, g->r2, set);
+	return g->r2 >= 0;
+}
+
+static void fill_report(const struct run *r, struct fit_report *rep)
+{
+	const struct options *o = &r->o;
+
+	rep->version = HTTP_ENERGY_VERSION;
+	rep->method = fit_method_name(o->method);
+	rep->target = csv_column_name(o->target);
+	rep->split = split_method_name(o->split);
+	rep->config_in = o->config_in;
+	rep->output = o->output;
+	rep->test_fraction = o->test_fraction;
+	rep->min_freq_share = o->min_freq_share;
+	rep->seed = o->seed;
+	rep->psys_interval_ms = o->psys_interval_ms;
+	rep->force = o->force;
+	rep->ds = &r->ds;
+	rep->d = &r->d;
+	rep->fit = &r->fit;
+	rep->train_rows = r->train;
+	rep->test_rows = r->test;
+	rep->train = r->train_m;
+	rep->test = r->test_m;
+	rep->label_train = r->label_train;
+	rep->label_test = r->label_test;
+}
+
+/* The config (unless refused), predictions and report: the exit status. */
+static int conclude(struct run *r, const struct energy_config *given)
+{
+	const struct options *o = &r->o;
+	struct model_clamp clamps[DESIGN_MAX_FEATURES];
+	double written[DESIGN_MAX_FEATURES];
+	struct fit_report rep = { 0 };
+	struct energy_config cfg;
+	const char *idle_source = "none", *refusal = NULL;
+	char why[256], header[4096];
+	size_t num_clamps = 0;
+	uint64_t idle = 0;
+	bool range_ok, gate_ok;
+	int status = 0;
+
+	choose_idle(r, given, &idle, &idle_source);
 	range_ok = !model_to_config(
 		&r->d, r->fit.coef,
 		&(struct model_opts){ .psys_interval_ms = o->psys_interval_ms,
 				      .idle_power_uw = idle,
-				      .energy_source = o->config_in ? given.energy_source : NULL,
+				      .energy_source = given ? given->energy_source : NULL,
 				      .force = o->force },
 		&cfg, written, clamps, &num_clamps);
-	if (!range_ok)
+	if (!range_ok) {
 		refusal = "a coefficient is out of the config's range";
+		status = 1; /* each coefficient was named */
+	}
 	if (num_clamps) {
 		evaluate(r, written, &rep.written_train, &rep.written_test, false);
 		rep.clamped = true;
 		printf("as written (clamped): train R^2 %.6g, test R^2 %.6g\n",
 		       rep.written_train.r2, rep.written_test.r2);
 	}
-
-	/* The quality gate: no worse than predicting the test set's own mean. */
-	{
-		const struct metrics *g = r->test ? &test : &train;
-		const char *set = r->test ? "test" : "training";
-
-		gate_ok = g->r2 >= 0;
-		if (isnan(g->r2))
-			snprintf(why, sizeof(why),
-				 "%s R^2 is undefined (the %s target is constant)", set, set);
-		else
-			snprintf(why, sizeof(why),
-				 "%s R^2 is %.4g < 0: the model predicts the %s rows worse than "
-				 "their mean",
-				 set, g->r2, set);
-		rep.gate_set = set;
+	if (!r->fit.converged && o->force) {
+		log_info("warning: robust: no convergence in the iteration limit; writing the last "
+			 "iterate (--force)");
+	} else if (!r->fit.converged) {
+		log_error("robust: no convergence in the iteration limit; not writing %s (--force "
+			  "writes the last iterate)",
+			  o->output);
+		refusal = refusal ? refusal : "robust regression did not converge";
+		status = 1;
 	}
-	if (!r->fit.converged) {
-		if (o->force) {
-			log_info("warning: robust: no convergence in the iteration limit; writing "
-				 "the last iterate (--force)");
-		} else {
-			log_error("robust: no convergence in the iteration limit; not writing %s "
-				  "(--force writes the last iterate)",
-				  o->output);
-			refusal = refusal ? refusal : "robust regression did not converge";
-			status = 1;
-		}
-	}
-	if (!gate_ok && o->force)
+	gate_ok = quality_gate(r, &rep, why, sizeof(why));
+	if (!gate_ok && o->force) {
 		log_info("warning: %s; writing %s anyway (--force)", why, o->output);
-	else if (!gate_ok) {
+	} else if (!gate_ok) {
 		log_error("not writing %s: %s (--force writes it anyway)", o->output, why);
 		refusal = refusal ? refusal : why;
 		status = 1;
 	}
-	if (!range_ok)
-		status = 1; /* each coefficient was named above */
 
+	/* Predictions first: if they cannot be written, neither is the config. */
+	if (o->predictions_csv &&
+	    report_write_predictions(o->predictions_csv, &r->ds, &r->d, r->state, r->fit.coef)) {
+		refusal = refusal ? refusal : "the predictions could not be written";
+		status = 1;
+	}
 	if (!status) {
-		make_header(r, &test, header, sizeof(header));
+		make_header(r, &r->test_m, header, sizeof(header));
 		if (model_write_config(o->output, &cfg, header))
 			status = 1;
 		else
 			rep.config_written = true;
 	}
-	if (o->predictions_csv &&
-	    report_write_predictions(o->predictions_csv, &r->ds, &r->d, r->state, r->fit.coef))
-		status = 1;
 	if (o->report_json) {
-		rep.version = HTTP_ENERGY_VERSION;
-		rep.method = fit_method_name(o->method);
-		rep.target = csv_column_name(o->target);
-		rep.split = split_method_name(o->split);
-		rep.config_in = o->config_in;
-		rep.output = o->output;
-		rep.test_fraction = o->test_fraction;
-		rep.min_freq_share = o->min_freq_share;
-		rep.seed = o->seed;
-		rep.psys_interval_ms = o->psys_interval_ms;
-		rep.force = o->force;
-		rep.ds = &r->ds;
-		rep.d = &r->d;
-		rep.fit = &r->fit;
-		rep.train_rows = r->train;
-		rep.test_rows = r->test;
-		rep.train = train;
-		rep.test = test;
-		rep.label_train = r->label_train;
-		rep.label_test = r->label_test;
+		fill_report(r, &rep);
 		rep.clamps = clamps;
 		rep.num_clamps = num_clamps;
 		rep.written = range_ok ? written : NULL;
@@ -742,6 +799,20 @@ static int run_fit(struct run *r)
 	if (rep.config_written)
 		printf("wrote %s (read back: identical)\n", o->output);
 	return status;
+}
+
+static int run_fit(struct run *r)
+{
+	const struct options *o = &r->o;
+	struct design_opts dopts = { .fit_idle = o->target == CSV_INTERVAL_PSYS_UJ,
+				     .min_freq_share = o->min_freq_share };
+	struct energy_config given;
+
+	if (o->config_in && config_parse_file(o->config_in, &given))
+		return 1;
+	if (prepare(r, &dopts) || fit(r))
+		return 1;
+	return conclude(r, o->config_in ? &given : NULL);
 }
 
 int main(int argc, char **argv)

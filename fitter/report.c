@@ -66,8 +66,10 @@ static json_t *feature_json(const struct fit_report *r, size_t j)
 		json_object_set_new(o, "freq_khz", jint(f->freq_khz));
 		json_object_set_new(o, "runtime_share", num(f->runtime_share));
 	}
-	if (o)
+	if (o) {
+		json_object_set_new(o, "uncertain", json_boolean(solve_uncertain(r->fit, j)));
 		json_object_set_new(o, "written", r->written ? num(r->written[j]) : json_null());
+	}
 	return o;
 }
 

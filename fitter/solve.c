@@ -406,3 +406,8 @@ void solve_unscale(struct fit_result *f, const struct design *d)
 		f->se[j] /= d->feat[j].scale;
 	}
 }
+
+bool solve_uncertain(const struct fit_result *f, size_t j)
+{
+	return !f->at_bound[j] && isfinite(f->se[j]) && f->se[j] > fabs(f->coef[j]);
+}

@@ -54,6 +54,9 @@ int solve_ridge(const struct lsq *l, struct fit_result *f);
 /* X: training rows x p, scaled; y: targets. Needs solve_diagnose() first. */
 int solve_robust(const gsl_matrix *X, const gsl_vector *y, struct fit_result *f);
 
+/* A free coefficient whose standard error exceeds its size: the data hardly fix it. */
+bool solve_uncertain(const struct fit_result *f, size_t j);
+
 /* Divides coefficients and standard errors by the design's scales. */
 void solve_unscale(struct fit_result *f, const struct design *d);
 
