@@ -84,6 +84,18 @@ remove_cgroup() {
 our_bpf_programs() {
 	bpftool prog show 2>/dev/null | grep -cE 'name (on_sched_switch|on_sched_wakeup|flush_cpu|on_irq_|on_softirq_|page_cache_get_|on_cpu_frequenc|on_writeback_di|on_sched_migrat|on_sockops|on_ingress|on_msg|recv_tp|recv_fexit|recv_kprobe)'
 }
+# The newest BPF program id now; ids only grow, so a later check can ignore what was
+# loaded before (by anyone).
+bpf_prog_max_id() {
+	bpftool prog show 2>/dev/null | sed -n 's/^\([0-9]*\): .*/\1/p' | sort -n | tail -n 1 | grep . || echo 0
+}
+# our_bpf_programs_since ID: programs with our names loaded after program ID.
+our_bpf_programs_since() {
+	bpftool prog show 2>/dev/null | awk -v since="$1" -F': ' '/^[0-9]+: / { id = $1 + 0 }
+		id > since && / name (on_sched_switch|flush_cpu|on_sockops|on_ingress|on_msg) / { n++ }
+		END { print n + 0 }'
+}
+
 # bpf_objects_of PID: "prog:ID", "map:ID" and "link:ID" for every BPF object the process
 # holds open (from /proc/PID/fdinfo), so a test can later check that exactly these are gone
 # even while someone else's collector runs on the same host.

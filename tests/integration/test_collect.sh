@@ -10,7 +10,7 @@ require_root "collect"
 tmp=$(mktemp -d /tmp/test_collect.XXXXXX)
 on_exit "rm -rf $tmp"
 cgroot=$(cgroup2_mount)
-bpf_before=$(our_bpf_programs)
+bpf_since=$(bpf_prog_max_id)
 DURATION=5
 
 # The pid and cgroup that collect_signals names in its log lines.
@@ -32,7 +32,7 @@ leftovers_check() { # what log
 	check "$what: workload_server stopped" gone "$(server_pid_of "$log")"
 	check "$what: http_energy stopped" gone "$(collector_pid_of "$log")"
 	check "$what: cgroup $cg removed" test -n "$cg" -a ! -e "$cg"
-	check "$what: no BPF program of ours left" test "$(our_bpf_programs)" -le "$bpf_before"
+	check "$what: no BPF program of ours left" [ "$(our_bpf_programs_since "$bpf_since")" = 0 ]
 }
 
 # --- make collect -----------------------------------------------------------------------

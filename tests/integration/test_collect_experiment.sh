@@ -13,7 +13,7 @@ fi
 
 tmp=$(mktemp -d /tmp/test_collect_experiment.XXXXXX)
 on_exit "rm -rf $tmp"
-bpf_before=$(our_bpf_programs)
+bpf_since=$(bpf_prog_max_id)
 gone() { [ -n "$1" ] && ! kill -0 "$1" 2>/dev/null; }
 # Safety net: stop whatever the logs name and remove their cgroups.
 reap() {
@@ -93,5 +93,5 @@ done
 for p in $(sed -n 's/.*in cgroup \([^ ,]*\),.*/\1/p' "$tmp/err" | sort -u); do
 	check "cgroup $p removed" test ! -e "$p"
 done
-check "no BPF program of ours left" test "$(our_bpf_programs)" -le "$bpf_before"
+check "no BPF program of ours left" [ "$(our_bpf_programs_since "$bpf_since")" = 0 ]
 finish
