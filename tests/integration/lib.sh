@@ -84,10 +84,26 @@ remove_cgroup() {
 our_bpf_programs() {
 	bpftool prog show 2>/dev/null | grep -cE 'name (on_sched_switch|on_sched_wakeup|flush_cpu|on_irq_|on_softirq_|page_cache_get_|on_cpu_frequenc|on_writeback_di|on_sched_migrat|on_sockops|on_ingress|on_msg|recv_tp|recv_fexit|recv_kprobe)'
 }
-# ... and maps.
-our_bpf_maps() {
-	bpftool map show 2>/dev/null | grep -cE 'name (cpu_state|cpu_bins|cpu_khz|procs0|procs1|conns|sock_hash|thread_conn|req_counters|proc_energy_uj|cpu_freq_weight)$|name (cpu_state|cpu_bins|cpu_khz|procs0|procs1|conns|sock_hash|thread_conn|req_counters|proc_energy_uj|cpu_freq_weight) '
+# bpf_objects_of PID: "prog:ID", "map:ID" and "link:ID" for every BPF object the process
+# holds open (from /proc/PID/fdinfo), so a test can later check that exactly these are gone
+# even while someone else's collector runs on the same host.
+bpf_objects_of() {
+	grep -hE '^(prog_id|map_id|link_id):' /proc/"$1"/fdinfo/* 2>/dev/null |
+		sed 's/_id:[[:space:]]*/:/' | sort -u | tr '\n' ' '
 }
+# still_loaded "OBJECTS": those of OBJECTS that still exist.
+still_loaded() {
+	local o
+	for o in $1; do
+		bpftool "${o%%:*}" show id "${o#*:}" >/dev/null 2>&1 && printf '%s ' "$o"
+	done
+	return 0
+}
+# gone_after_exit "OBJECTS": true when OBJECTS is not empty (so it can fail) and none is left.
+gone_after_exit() {
+	[ -n "$1" ] && [ -z "$(still_loaded "$1")" ]
+}
+
 
 require_root() {
 	if [ "$(id -u)" -ne 0 ]; then

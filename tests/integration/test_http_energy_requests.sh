@@ -41,6 +41,7 @@ CONF
 start_collector "$tmp/model.conf" "$tmp/model.log" "$tmp/model.csv"
 wait_for "request tracking" 20 grep -q 'requests: sockops' "$tmp/model.log" ||
 	{ not_ok "request tracking attaches"; cat "$tmp/model.log"; finish; }
+model_objects=$(bpf_objects_of $collector)
 stats_start=$(curl -s "$url/stats" | python3 -c 'import json,sys; print(sum(json.load(sys.stdin)["requests"].values()))')
 
 for i in "${!endpoints[@]}"; do
@@ -173,6 +174,7 @@ CONF
 start_collector "$tmp/psys.conf" "$tmp/psys.log" "$tmp/psys.csv"
 wait_for "the first psys factor" 20 grep -q 'first uJ/score factor' "$tmp/psys.log" ||
 	{ not_ok "psys mode starts tracking after the first interval"; cat "$tmp/psys.log"; finish; }
+psys_objects=$(bpf_objects_of $collector)
 small=$(score "/cpu?iters=300000")
 big=$(score "/cpu?iters=30000000")
 check "psys mode: headers are numeric and grow with the work ($small -> $big uJ)" \
@@ -185,7 +187,7 @@ check "psys mode: conservation: attributed_uj = max(active_psys_uj, 0) in every 
 	[ "$(awk -F, 'NR > 1 { a = $8 > 0 ? $8 : 0; if ($25 != a) bad++ } END { print bad + 0 }' "$tmp/psys.csv")" = 0 ]
 check "psys mode: rows with requests have request energy" \
 	[ "$(awk -F, 'NR > 1 && $23 > 0 && $24 > 0' "$tmp/psys.csv" | wc -l)" -gt 0 ]
-check "after exit no program of ours is loaded" [ "$(our_bpf_programs)" = 0 ]
-check "after exit no map of ours is left" [ "$(our_bpf_maps)" = 0 ]
+check "after exit none of either collector's BPF programs, maps or links is left ($(echo $model_objects $psys_objects | wc -w) seen)" \
+	gone_after_exit "$model_objects $psys_objects"
 check "the server is unharmed: it still answers" [ "$(curl -s "$url/healthz")" = ok ]
 finish
