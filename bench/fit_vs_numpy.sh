@@ -4,7 +4,7 @@
 # Generates an interval CSV of ROWS rows (default 1,000,000) with runtime at 12 CPU
 # frequencies, wakeups and migrations (PMU columns empty, as on a host without a PMU),
 # with known coefficients and 1% noise; then times, RUNS times each (default 3, median
-# kept), with GNU time for wall time and peak RSS:
+# kept), measuring wall time and peak RSS (getrusage of the child):
 #   C:      fit_energy big.csv -o out.conf --method ols   (also reports nnls, the default)
 #   Python: pandas.read_csv, freq_runtime_ns turned into one column per frequency (two
 #           ways: the usual str.split/explode/pivot_table, and a vectorised numpy parse
@@ -19,10 +19,8 @@ FIT=$BUILD/bin/fit_energy
 PYTHON=${PYTHON:-/usr/bin/python3} # Debian's, with python3-numpy and python3-pandas
 ROWS=${ROWS:-1000000}
 RUNS=${RUNS:-3}
-TIME=/usr/bin/time
 
 [ -x "$FIT" ] || { echo "fit_vs_numpy: $FIT is not built (make)" >&2; exit 1; }
-[ -x "$TIME" ] || { echo "fit_vs_numpy: GNU time ($TIME) is missing" >&2; exit 1; }
 "$PYTHON" -c 'import numpy, pandas' 2>/dev/null ||
 	{ echo "fit_vs_numpy: $PYTHON lacks numpy or pandas (python3-numpy, python3-pandas)" >&2; exit 1; }
 
@@ -104,15 +102,27 @@ echo "fit_vs_numpy: generating $ROWS rows with 12 frequencies in $tmp" >&2
 "$PYTHON" "$tmp/gen.py" "$ROWS" "$tmp/big.csv"
 echo "fit_vs_numpy: $(du -m "$tmp/big.csv" | cut -f1) MB" >&2
 
+# timed PREFIX COMMAND...: runs it, output in PREFIX.out and PREFIX.err, "wall_s max_rss_kb"
+# in PREFIX.time (the peak RSS of the command, from getrusage).
+timed() {
+	"$PYTHON" -c '
+import resource, subprocess, sys, time
+t = time.monotonic()
+rc = subprocess.call(sys.argv[2:], stdout=open(sys.argv[1] + ".out", "w"), stderr=open(sys.argv[1] + ".err", "w"))
+wall = time.monotonic() - t
+open(sys.argv[1] + ".time", "w").write("%.2f %d\n" % (wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(rc)' "$@"
+}
+
 # measure NAME COMMAND...: RUNS runs; prints "median_wall_s max_rss_kb" (RSS of that run).
 measure() {
 	local name=$1
 	shift
 	for ((i = 0; i < RUNS; i++)); do
-		"$TIME" -f "%e %M" -o "$tmp/time" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" ||
+		timed "$tmp/$name" "$@" ||
 			{ echo "fit_vs_numpy: $name failed:" >&2; cat "$tmp/$name.err" >&2; exit 1; }
-		cat "$tmp/time"
-		echo "fit_vs_numpy: $name run $((i + 1)): $(cat "$tmp/time") (s, KiB)" >&2
+		cat "$tmp/$name.time"
+		echo "fit_vs_numpy: $name run $((i + 1)): $(cat "$tmp/$name.time") (s, KiB)" >&2
 	done | sort -n | awk -v r="$RUNS" 'NR == int((r + 1) / 2) { print $1, $2 }'
 }
 
