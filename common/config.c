@@ -103,33 +103,6 @@ int config_check_energy_source(const char *spec, const char **why)
 	return -EINVAL;
 }
 
-/* Printable, bounded copy of untrusted text for a one-line message. */
-static const char *quote(const char *s, size_t len, char *buf, size_t size)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (o + 8 >= size) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c < ' ' || c >= 0x7f || c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = 'x';
-			buf[o++] = hex[c >> 4];
-			buf[o++] = hex[c & 15];
-		} else {
-			buf[o++] = (char)c;
-		}
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
 struct parser {
 	const char *name;
 	unsigned line;
@@ -143,8 +116,8 @@ static int perr(const struct parser *p, const char *key, const char *val, size_t
 {
 	char kq[80], vq[160];
 
-	log_error("%s:%u: %s: \"%s\" %s", p->name, p->line, quote(key, strlen(key), kq, sizeof(kq)),
-		  quote(val, val_len, vq, sizeof(vq)), why);
+	log_error("%s:%u: %s: \"%s\" %s", p->name, p->line, log_quote(key, strlen(key), kq, sizeof(kq)),
+		  log_quote(val, val_len, vq, sizeof(vq)), why);
 	return err;
 }
 
@@ -294,7 +267,7 @@ static int parse_line(struct parser *p, const char *line, size_t len, struct ene
 		char lq[160];
 
 		log_error("%s:%u: \"%s\" is not \"key = value\"", p->name, p->line,
-			  quote(line, len, lq, sizeof(lq)));
+			  log_quote(line, len, lq, sizeof(lq)));
 		return -EINVAL;
 	}
 	key = line;
@@ -332,8 +305,8 @@ static int parse_line(struct parser *p, const char *line, size_t len, struct ene
 		  "energy_source, idle_power_uw, psys_interval_ms, default_multiplier, "
 		  "wakeup_penalty, migration_penalty, cycles_weight, instructions_weight, "
 		  "cache_miss_weight, synthetic_noise_uw, freq_khz)",
-		  p->name, p->line, quote(key, key_len, kq, sizeof(kq)),
-		  quote(val, val_len, vq, sizeof(vq)));
+		  p->name, p->line, log_quote(key, key_len, kq, sizeof(kq)),
+		  log_quote(val, val_len, vq, sizeof(vq)));
 	return -EINVAL;
 }
 
@@ -458,7 +431,7 @@ int config_validate(const struct energy_config *cfg, const char *where)
 		char q[160];
 
 		return verr(where, "energy_source",
-			    quote(cfg->energy_source, strlen(cfg->energy_source), q, sizeof(q)),
+			    log_quote(cfg->energy_source, strlen(cfg->energy_source), q, sizeof(q)),
 			    why);
 	}
 	for (size_t k = 0; k < NUM_KEYS; k++) {

@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Set once at start-up from --verbose; the only state this module keeps. */
 void log_set_verbose(bool verbose);
@@ -18,6 +19,13 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Printed only with --verbose. */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * A printable, bounded copy of untrusted text (a config value, a CSV cell) for a one-line
+ * message: control characters, quotes and backslashes as \xNN, "..." where it is cut.
+ * Returns buf.
+ */
+const char *log_quote(const char *s, size_t len, char *buf, size_t size);
+
 void log_vprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 #endif

@@ -108,33 +108,6 @@ static bool role_required(enum role r)
 	return r != R_NONE && r != R_IDLE && r != R_SOURCE;
 }
 
-/* Printable, bounded copy of untrusted text for a one-line message. */
-static const char *quote(const char *s, size_t len, char *buf, size_t size)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (o + 8 >= size) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c < ' ' || c >= 0x7f || c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = 'x';
-			buf[o++] = hex[c >> 4];
-			buf[o++] = hex[c & 15];
-		} else {
-			buf[o++] = (char)c;
-		}
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
 /* "NAME:LINE:COL: WHAT" */
 static void __attribute__((format(printf, 4, 5)))
 where_error(struct csv_loader *l, unsigned long line, size_t col, const char *fmt, ...)
@@ -176,7 +149,7 @@ static void field_error(struct csv_loader *l, const char *val, size_t len, const
 	}
 
 	lerr(l, "%s:%lu:%zu: %s: \"%s\" %s", l->name, l->record_line, l->field + 1, col ? col : "?",
-	     quote(val, len, vq, sizeof(vq)), why);
+	     log_quote(val, len, vq, sizeof(vq)), why);
 	l->err = err;
 }
 
