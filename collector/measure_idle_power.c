@@ -65,12 +65,6 @@ static void usage(FILE *f)
 		DEFAULT_DURATION_S, DEFAULT_SAMPLES, DEFAULT_MAX_FLUCTUATION, DEFAULT_SEED);
 }
 
-static int usage_error(const char *opt, const char *value, const char *why)
-{
-	log_error("%s: \"%s\" %s (see --help)", opt, value, why);
-	return 2;
-}
-
 /* 0 to go on, -1 to exit 0 (--help, --version), or an exit status. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -115,14 +109,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_DURATION:
 			err = parse_double(optarg, 0.01, 86400, &o->duration_s);
 			if (err)
-				return usage_error("--duration", optarg,
+				return log_usage_error("--duration", optarg,
 						   err == -ERANGE ? "is out of range 0.01..86400" :
 								    "is not a number");
 			break;
 		case OPT_SAMPLES:
 			err = parse_u64(optarg, 1, 100000, &o->samples);
 			if (err)
-				return usage_error("--samples", optarg,
+				return log_usage_error("--samples", optarg,
 						   err == -ERANGE ? "is out of range 1..100000" :
 								    "is not a whole number");
 			break;
@@ -132,7 +126,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_MAX_FLUCT:
 			err = parse_double(optarg, 0, 1e6, &o->max_fluctuation);
 			if (err)
-				return usage_error("--max-fluctuation", optarg,
+				return log_usage_error("--max-fluctuation", optarg,
 						   err == -ERANGE ? "is out of range 0..1000000" :
 								    "is not a number");
 			break;
@@ -141,7 +135,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_SOURCE:
 			if (config_check_energy_source(optarg, &why))
-				return usage_error("--energy-source", optarg, why);
+				return log_usage_error("--energy-source", optarg, why);
 			o->energy_source = optarg;
 			break;
 		case OPT_ROOT:
@@ -150,7 +144,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_SEED:
 			err = parse_u64(optarg, 0, UINT64_MAX, &o->seed);
 			if (err)
-				return usage_error("--seed", optarg, parse_strerror(err));
+				return log_usage_error("--seed", optarg, parse_strerror(err));
 			break;
 		case OPT_VERBOSE:
 			log_set_verbose(true);

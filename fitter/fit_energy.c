@@ -81,12 +81,6 @@ static void usage(FILE *f)
 		DEFAULT_MAPE_FLOOR_SHARE);
 }
 
-static int usage_error(const char *opt, const char *value, const char *why)
-{
-	log_error("%s: \"%s\" %s (see --help)", opt, value, why);
-	return 2;
-}
-
 static int parse_fraction(const char *opt, const char *s, double max, double *out)
 {
 	char why[64];
@@ -98,7 +92,7 @@ static int parse_fraction(const char *opt, const char *s, double max, double *ou
 		snprintf(why, sizeof(why), "is out of range 0..%g", max);
 	else
 		snprintf(why, sizeof(why), "is not a number");
-	return usage_error(opt, s, why);
+	return log_usage_error(opt, s, why);
 }
 
 /* An output that is also an input would be overwritten before (or while) it is read. */
@@ -190,17 +184,17 @@ static int parse_options(int argc, char **argv, struct options *o)
 			else if (!strcmp(optarg, "interval_psys_uj"))
 				o->target = CSV_INTERVAL_PSYS_UJ;
 			else
-				return usage_error("--target", optarg,
+				return log_usage_error("--target", optarg,
 						   "is not active_psys_uj or interval_psys_uj");
 			break;
 		case OPT_METHOD:
 			if (fit_method_parse(optarg, &o->method))
-				return usage_error("--method", optarg,
+				return log_usage_error("--method", optarg,
 						   "is not one of nnls, ols, ridge, robust");
 			break;
 		case OPT_SPLIT:
 			if (split_method_parse(optarg, &o->split))
-				return usage_error("--split", optarg, "is not time or random");
+				return log_usage_error("--split", optarg, "is not time or random");
 			break;
 		case OPT_TEST_FRACTION:
 			if ((err = parse_fraction("--test-fraction", optarg, 0.9,
@@ -228,7 +222,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_MAPE_FLOOR:
 			err = parse_double(optarg, 0, 1e18, &o->mape_floor_uj);
 			if (err)
-				return usage_error("--mape-floor-uj", optarg,
+				return log_usage_error("--mape-floor-uj", optarg,
 						   err == -ERANGE ? "is out of range 0..1e18" :
 								    "is not a number");
 			o->mape_floor_given = true;
