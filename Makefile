@@ -48,12 +48,14 @@ all: programs
 obj_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 san_of = $(patsubst %.c,$(BUILD)/san/%.o,$(1))
 
+DEPS_STAMP := $(BUILD)/.deps-installed
+
 include common/module.mk
 include $(filter-out common/module.mk,$(wildcard */*.mk))
 
 # Dependencies: install-deps.sh is fast when everything is present, so make asks it once
-# per build directory and again whenever the script changes.
-DEPS_STAMP := $(BUILD)/.deps-installed
+# per build directory and again whenever the script changes. (DEPS_STAMP is defined
+# before the module includes: their rules expand it at once.)
 REQUIRED_TOOLS := $(CC) $(CLANG) $(BPFTOOL) pkg-config curl wrk
 MISSING_TOOLS := $(foreach t,$(REQUIRED_TOOLS),$(if $(shell command -v $(t) 2>/dev/null),,$(t)))
 $(DEPS_STAMP): scripts/install-deps.sh $(if $(MISSING_TOOLS),FORCE)
