@@ -144,7 +144,10 @@ int on_sockops(struct bpf_sock_ops *skops)
 
 static __always_inline void end_of_head(struct conn_state *c, struct request_counters *ctr)
 {
-	c->awaiting++;
+	/* The request's kind is in place before the sk_msg side can see it counted. */
+	c->req_kind[c->heads & (CONN_KINDS - 1)] = REQ_KIND_PLAIN;
+	asm volatile("" ::: "memory");
+	c->heads++;
 	ctr->heads++;
 	if (c->cl_state && c->cl_value) {
 		c->body_left = c->cl_value;
@@ -469,7 +472,7 @@ int on_msg(struct sk_msg_md *msg)
 		return SK_PASS;
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c || !(c->flags & CONN_PASSIVE) || (c->flags & (CONN_NOT_HTTP | CONN_DESYNC)) ||
-	    !c->awaiting)
+	    c->heads == c->responses)
 		return SK_PASS;
 	ctr = get_counters();
 	if (!ctr)
@@ -506,7 +509,7 @@ int on_msg(struct sk_msg_md *msg)
 	uj = c->cur_uj;
 	c->cur_uj = 0;
 	c->cur_score = 0;
-	c->awaiting--;
+	c->responses++;
 	ctr->responses++;
 	ctr->energy_uj += uj;
 	if (!eol) {

@@ -19,6 +19,15 @@
 #define CONN_DESYNC (1u << 2)  /* lost TCP sequence sync: no more rewrites */
 #define CONN_SEQ_VALID (1u << 3)
 
+#define CONN_KINDS 8 /* requests that may await a response at once (pipelining depth) */
+
+/* What a request's method means for the framing of its response. */
+enum req_kind {
+	REQ_KIND_PLAIN = 0,
+	REQ_KIND_HEAD = 1,    /* the response has no body, whatever its headers say */
+	REQ_KIND_CONNECT = 2, /* a 2xx response ends HTTP on the connection */
+};
+
 /* conn_state.pstate: the ingress head parser */
 enum {
 	PS_REQUEST_START, /* before a request line */
@@ -35,7 +44,15 @@ struct conn_state {
 	__u64 cl_value;	   /* Content-Length being read */
 	__u32 next_seq;	   /* next TCP sequence number expected on ingress */
 	__u32 flags;
-	__u32 awaiting;	   /* request heads received, responses not yet started */
+	/*
+	 * Ingress (softirq) and sk_msg (process context) each write only their own counter,
+	 * so neither does a read-modify-write of the other's: heads - responses requests
+	 * await a response. req_kind[n % CONN_KINDS] is what request n asked for (enum
+	 * req_kind), written by ingress before it counts the head.
+	 */
+	__u32 heads;	   /* request heads received (ingress only) */
+	__u32 responses;   /* responses started (sk_msg only) */
+	__u8 req_kind[CONN_KINDS];
 	__u32 pstate;
 	__u32 match;	   /* bytes of "content-length:" matched on this line */
 	__u32 line_len;	   /* bytes into the request line (to spot "PRI ") */
