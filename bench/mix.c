@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_parser.h"
 #include "log.h"
 
 #define MAX_WEIGHT 1e9
@@ -56,14 +57,6 @@ const char *mix_profile_names(void)
 	return "mixed, cpu, json, compress, file, post";
 }
 
-/* RFC 9110 5.6.2 tchar */
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-		return true;
-	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 /* NULL when t can go on a request line as it is, else why not. */
 static const char *target_problem(const char *t)
 {
@@ -91,7 +84,7 @@ static const char *method_problem(const char *m)
 	if (len == 0 || len >= sizeof(((struct mix_entry *)0)->method))
 		return "must be 1 to 15 characters";
 	for (size_t i = 0; i < len; i++)
-		if (!is_tchar((unsigned char)m[i]))
+		if (!http_is_tchar((unsigned char)m[i]))
 			return "is not an HTTP method token";
 	return NULL;
 }
@@ -367,44 +360,9 @@ double mix__probability(const struct mix *m, size_t i)
 	return m->e[i].weight / m->total_weight;
 }
 
-static uint64_t splitmix64(uint64_t *x)
+size_t mix__draw(const struct mix *m, struct xoshiro256 *r)
 {
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-void mix_rng_seed(struct mix_rng *r, uint64_t seed, uint64_t stream)
-{
-	uint64_t x = seed ^ (stream * 0xd1b54a32d192ed03ull);
-
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&x);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-uint64_t mix_rng_next(struct mix_rng *r)
-{
-	uint64_t *s = r->s, result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-size_t mix__draw(const struct mix *m, struct mix_rng *r)
-{
-	double u = (double)(mix_rng_next(r) >> 11) * 0x1.0p-53;
+	double u = xoshiro256_unit(r);
 	size_t lo = 0, hi = m->n - 1;
 
 	/* The first entry whose cumulative probability exceeds u. */

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rng.h"
+
 #define MIX_MAX_ENTRIES 64
 #define MIX_MAX_BODY_KB (64 * 1024) /* 64 MiB */
 #define MIX_MAX_TARGET 2048
@@ -45,16 +47,7 @@ double mix__probability(const struct mix *m, size_t i);
 /* The profile names, comma-separated, for --help and error messages. */
 const char *mix_profile_names(void);
 
-/* xoshiro256**: small, fast, and good enough for choosing requests. */
-struct mix_rng {
-	uint64_t s[4];
-};
-
-/* Stream separates generators that share a seed (one per connection). */
-void mix_rng_seed(struct mix_rng *r, uint64_t seed, uint64_t stream);
-uint64_t mix_rng_next(struct mix_rng *r);
-
 /* Index of the next request, drawn by weight. */
-size_t mix__draw(const struct mix *m, struct mix_rng *r);
+size_t mix__draw(const struct mix *m, struct xoshiro256 *r);
 
 #endif

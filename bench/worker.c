@@ -42,7 +42,7 @@ struct conn {
 	uint64_t start_ns; /* latency is measured from here */
 	uint64_t deadline_ns;
 	uint64_t retry_ns; /* CLOSED after a failed connect: when to try again */
-	struct mix_rng rng;
+	struct xoshiro256 rng;
 	struct resp_reader rr;
 };
 
@@ -506,7 +506,7 @@ struct worker *worker__new(const struct worker_config *cfg)
 		struct conn *c = &w->conns[i];
 
 		c->fd = -1;
-		mix_rng_seed(&c->rng, cfg->seed, cfg->conn_base + i);
+		xoshiro256_seed(&c->rng, cfg->seed, cfg->conn_base + i);
 		resp_reader__init(&c->rr);
 	}
 	if (cfg->rate > 0)

@@ -7,7 +7,7 @@
 #define MAX_LEADING_EMPTY_LINES 4
 
 /* RFC 9110 5.6.2 tchar */
-static bool is_tchar(unsigned char c)
+bool http_is_tchar(unsigned char c)
 {
 	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
 		return true;
@@ -64,7 +64,7 @@ static int parse_headers(const char *p, const char *head_end, struct http_header
 		if (n == max_headers)
 			return HTTP_PARSE_TOO_MANY_HEADERS;
 		colon = p;
-		while (colon < eol && is_tchar((unsigned char)*colon))
+		while (colon < eol && http_is_tchar((unsigned char)*colon))
 			colon++;
 		if (colon == p || colon == eol || *colon != ':')
 			return HTTP_PARSE_ERROR; /* empty name, folding, or space before ':' */
@@ -114,7 +114,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req,
 		/* Fail early on bytes that can never start a request line (TLS, binary). */
 		const char *c = p;
 
-		while (c < end && is_tchar((unsigned char)*c))
+		while (c < end && http_is_tchar((unsigned char)*c))
 			c++;
 		if (c < end && *c != ' ')
 			return HTTP_PARSE_ERROR;
@@ -129,7 +129,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req,
 		return HTTP_PARSE_ERROR;
 
 	sp1 = p;
-	while (sp1 < eol && is_tchar((unsigned char)*sp1))
+	while (sp1 < eol && http_is_tchar((unsigned char)*sp1))
 		sp1++;
 	if (sp1 == p || sp1 == eol || *sp1 != ' ')
 		return HTTP_PARSE_ERROR;

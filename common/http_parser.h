@@ -80,6 +80,9 @@ struct http_framing {
 int http_framing_parse(const struct http_header *headers, size_t num_headers,
 		       int version_minor, struct http_framing *out);
 
+/* A token character (RFC 9110 5.6.2 tchar): methods and header names. */
+bool http_is_tchar(unsigned char c);
+
 /* Case-insensitive comparison of a header's name. */
 bool http_header_is(const struct http_header *h, const char *name);
 

@@ -13,6 +13,7 @@
 
 #include "http_parser.h"
 #include "parse.h"
+#include "rng.h"
 
 struct endpoint_spec {
 	const char *path;
@@ -172,14 +173,6 @@ bool endpoint_route(const char *method, size_t method_len, const char *target,
 	return false;
 }
 
-static uint64_t splitmix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 void workload_fill_data(uint64_t offset, unsigned char *out, size_t len)
 {
 	static const char words[] = "energy request thread joule sample kernel cgroup socket ";
@@ -187,12 +180,12 @@ void workload_fill_data(uint64_t offset, unsigned char *out, size_t len)
 	/* 64-byte blocks: about half repeat text (compressible), half random bytes. */
 	for (size_t i = 0; i < len; i++) {
 		uint64_t pos = offset + i, block = pos / 64;
-		uint64_t r = splitmix64(block);
+		uint64_t r = splitmix64_mix(block);
 
 		if (r & 1)
 			out[i] = (unsigned char)words[(pos + (r >> 8)) % (sizeof(words) - 1)];
 		else
-			out[i] = (unsigned char)(splitmix64(block ^ (pos << 20)) >> 56);
+			out[i] = (unsigned char)(splitmix64_mix(block ^ (pos << 20)) >> 56);
 	}
 }
 
