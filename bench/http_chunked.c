@@ -36,14 +36,6 @@ static int hex_value(unsigned char c)
 	return -1;
 }
 
-/* RFC 9110 5.6.2 tchar */
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-		return true;
-	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 static bool is_field_vchar(unsigned char c)
 {
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
@@ -109,13 +101,13 @@ static int step(struct http_chunked *c, unsigned char b)
 		if (b == '\r')
 			return CH_END_LF;
 		c->line_len = 1;
-		return is_tchar(b) ? CH_TRAILER_NAME : CH_ERROR;
+		return http_is_tchar(b) ? CH_TRAILER_NAME : CH_ERROR;
 	case CH_TRAILER_NAME:
 		if (++c->line_len > HTTP_CHUNKED_MAX_LINE)
 			return CH_ERROR;
 		if (b == ':')
 			return CH_TRAILER_VALUE;
-		return is_tchar(b) ? CH_TRAILER_NAME : CH_ERROR;
+		return http_is_tchar(b) ? CH_TRAILER_NAME : CH_ERROR;
 	case CH_TRAILER_VALUE:
 		if (b == '\r')
 			return CH_TRAILER_LF;

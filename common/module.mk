@@ -1,7 +1,6 @@
 # common/: the library every program links (libcommon.a; libcommon-san.a for unit tests).
 COMMON_SRCS := common/log.c common/parse.c common/http_parser.c common/buf.c \
-	common/cgroup2.c common/csv_schema.c common/config.c common/fixed_point.c \
-	common/http_chunked.c
+	common/cgroup2.c common/csv_schema.c common/config.c common/fixed_point.c
 
 UNIT_TESTS += test_parse
 test_parse_SRCS := tests/unit/test_parse.c
@@ -24,6 +23,3 @@ test_fixed_point_SRCS := tests/unit/test_fixed_point.c
 
 FUZZERS += fuzz_config
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c
-
-UNIT_TESTS += test_http_chunked
-test_http_chunked_SRCS := tests/unit/test_http_chunked.c
