@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# Figure: how close the per-request energy of http_energy comes to the truth on four kinds
+# of server (issue 13). Model mode with a known µJ/ns (K), so a request's true energy is its
+# own CPU time × K:
+#  - truth: each request class run ALONE (closed loop), the server's on-CPU ns from
+#    /proc/PID/task/*/schedstat (all its threads; nginx: its one worker) over the run,
+#    divided by the responses, × K; the collector attached;
+#  - the mean X-Energy-Score per class alone, then with the classes MIXED on the same
+#    connections, and (when the build has --request-log) the mean record energy per class
+#    and the conservation check: Σ records + the not-a-request share = server CPU × K.
+# Server kinds: workload_server (thread per connection), nginx with one worker (event
+# loop; a gunzip-filtered 2 MiB response vs a 1-byte file), Node.js (one event loop) and
+# Go net/http (goroutines over OS threads). Sources of the last two: bench/servers/.
+#
+# usage: bench/attribution_accuracy.sh [KIND...]   (root; KIND: workload nginx node go)
+# environment: DURATION (s per run, default 8), CONCURRENCY (default 8), K (µJ per ns,
+#   default 0.01), KEEP=1 keeps the temporary directory (logs, JSON, records)
+# Last line: worst |error| = X% (where) over all classes and servers, target <= 15%
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+DURATION=${DURATION:-8}
+CONCURRENCY=${CONCURRENCY:-8}
+K=${K:-0.01}
+kinds=("$@")
+[ ${#kinds[@]} -gt 0 ] || kinds=(workload nginx node go)
+me=attribution_accuracy
+
+[ "$(id -u)" = 0 ] || { echo "$me: needs root (BPF, cgroups)" >&2; exit 1; }
+for b in http_energy bench_http workload_server; do
+	[ -x "$BUILD/bin/$b" ] || { echo "$me: $BUILD/bin/$b: not built; run make" >&2; exit 1; }
+done
+for kind in "${kinds[@]}"; do
+	case $kind in
+	workload | nginx | node | go) ;;
+	*) echo "$me: server kind: unknown: $kind (workload, nginx, node, go)" >&2; exit 2 ;;
+	esac
+done
+awk -v d="$DURATION" -v c="$CONCURRENCY" -v k="$K" 'BEGIN { exit !(d >= 1 && d <= 600 &&
+	c >= 1 && c <= 1000 && c == int(c) && k > 0 && k <= 1000) }' || {
+	echo "$me: DURATION (1..600 s), CONCURRENCY (1..1000) or K (0..1000 uJ/ns): out of range: $DURATION $CONCURRENCY $K" >&2
+	exit 2
+}
+
+tmp=$(mktemp -d)
+cg_root=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo)
+[ -n "$cg_root" ] || { echo "$me: /proc/self/mountinfo: no cgroup2 mount" >&2; exit 1; }
+cg=$cg_root/http_energy_accuracy_$$
+server=
+collector=
+stop_collector() {
+	[ -n "$collector" ] || return 0
+	kill -INT "$collector" 2>/dev/null || true
+	wait "$collector" 2>/dev/null || true
+	collector=
+}
+stop_server() {
+	local p
+	[ -n "$server" ] || return 0
+	kill "$server" 2>/dev/null || true
+	wait "$server" 2>/dev/null || true
+	server=
+	# anything the server left in the cgroup (nginx's worker)
+	if [ -d "$cg" ]; then
+		for p in $(cat "$cg/cgroup.procs"); do kill -9 "$p" 2>/dev/null || true; done
+	fi
+}
+cleanup() {
+	stop_collector
+	stop_server
+	if [ -d "$cg" ]; then
+		for _ in $(seq 50); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
+	fi
+	if [ "${KEEP:-0}" = 1 ]; then echo "$me: kept $tmp" >&2; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$cg"
+
+# Model mode, no frequency entries (every frequency falls to default_multiplier), no
+# penalties: a request's header should be its own CPU ns × K. The synthetic source only
+# feeds the interval CSV (read for a not-a-request share, when the build writes one).
+cat >"$tmp/model.conf" <<CONF
+attribution_mode = model
+energy_source = synthetic
+default_multiplier = $K
+wakeup_penalty = 0
+migration_penalty = 0
+psys_interval_ms = 200
+CONF
+
+request_log=0
+if "$BUILD/bin/http_energy" --help | grep -q -- '--request-log'; then request_log=1; fi
+
+# in_cgroup CMD... &: CMD replaces the background subshell, inside the cgroup (sockets
+# belong to their creator's cgroup), so $! is the server's pid
+in_cgroup() {
+	echo "$BASHPID" >"$cg/cgroup.procs"
+	exec "$@"
+}
+
+# wait_listen LOG: port from the server's "listening on ADDR:PORT" line
+wait_listen() {
+	local port=
+	for _ in $(seq 400); do
+		port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$1" | head -1)
+		[ -n "$port" ] && { echo "$port"; return 0; }
+		[ -n "$server" ] && ! kill -0 "$server" 2>/dev/null && break
+		sleep 0.05
+	done
+	echo "$me: the server did not start:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+# Per kind: start_KIND sets server, port, truth_pids (the processes whose CPU is the
+# server's), heavy, tiny (the two request classes) and probe (a path to poll with).
+start_workload() {
+	in_cgroup "$BUILD/bin/workload_server" --port 0 --threads 64 --data-dir "$tmp/data" \
+		2>"$tmp/workload.log" &
+	server=$!
+	port=$(wait_listen "$tmp/workload.log")
+	truth_pids=$server
+	heavy="/cpu?iters=2000000"
+	tiny="/cpu?iters=1"
+	probe=/healthz
+}
+
+start_nginx() {
+	mkdir -p "$tmp/www"
+	# 2 MiB of text, served from its gzip -9 copy and inflated by the worker for every
+	# request (gzip_static always + gunzip on, as for a client that does not accept gzip):
+	# a CPU-heavy filtered response. Beside it a 1-byte file.
+	awk 'BEGIN { for (i = 0; i < 2 * 1024 * 1024 / 64; i++) printf "line %08d of a compressible file served by nginx, gunzipped\n", i }' |
+		head -c $((2 * 1024 * 1024)) >"$tmp/www/big.txt"
+	gzip -9 -k "$tmp/www/big.txt"
+	rm "$tmp/www/big.txt"
+	printf x >"$tmp/www/one"
+	local p
+	p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	cat >"$tmp/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+master_process on;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $tmp/body;
+	proxy_temp_path $tmp/proxy;
+	fastcgi_temp_path $tmp/fastcgi;
+	uwsgi_temp_path $tmp/uwsgi;
+	scgi_temp_path $tmp/scgi;
+	keepalive_requests 1000000;
+	keepalive_timeout 120s;
+	default_type text/plain;
+	server {
+		listen 127.0.0.1:$p;
+		root $tmp/www;
+		location = /big.txt { gzip_static always; gunzip on; }
+	}
+}
+CONF
+	in_cgroup nginx -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" 2>"$tmp/nginx.log" &
+	server=$!
+	port=$p
+	truth_pids=
+	for _ in $(seq 200); do
+		truth_pids=$(cat "/proc/$server/task/$server/children" 2>/dev/null || true)
+		[ -n "$truth_pids" ] && curl -sf -o /dev/null "http://127.0.0.1:$port/one" && break
+		sleep 0.05
+	done
+	[ -n "$truth_pids" ] || {
+		echo "$me: nginx did not start:" >&2
+		cat "$tmp/nginx.log" "$tmp/nginx-error.log" >&2
+		exit 1
+	}
+	heavy=/big.txt
+	tiny=/one
+	probe="/one?probe"
+}
+
+start_node() {
+	in_cgroup node bench/servers/node_server.js 0 >"$tmp/node.log" 2>&1 &
+	server=$!
+	port=$(wait_listen "$tmp/node.log")
+	truth_pids=$server
+	heavy="/cpu?iters=5000000"
+	tiny=/tiny
+	probe="/tiny?probe"
+}
+
+start_go() {
+	# offline, standard library only, everything Go writes in the temporary directory
+	mkdir -p "$tmp/gosrc"
+	cp bench/servers/go_server.go "$tmp/gosrc/main.go"
+	printf 'module go_server\n\ngo 1.19\n' >"$tmp/gosrc/go.mod"
+	if ! (cd "$tmp/gosrc" && GOCACHE=$tmp/gocache GOPATH=$tmp/gopath GOPROXY=off GOFLAGS= \
+		GOTOOLCHAIN=local go build -o "$tmp/go_server" . >"$tmp/gobuild.log" 2>&1); then
+		echo "$me: go build of bench/servers/go_server.go failed:" >&2
+		cat "$tmp/gobuild.log" >&2
+		exit 1
+	fi
+	in_cgroup "$tmp/go_server" 0 >"$tmp/go.log" 2>&1 &
+	server=$!
+	port=$(wait_listen "$tmp/go.log")
+	truth_pids=$server
+	heavy="/cpu?iters=5000000"
+	tiny=/tiny
+	probe="/tiny?probe"
+}
+
+# cpu_ns: on-CPU ns of the truth processes, all their threads
+cpu_ns() {
+	local p
+	for p in $truth_pids; do cat /proc/"$p"/task/*/schedstat; done 2>/dev/null |
+		awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
+# start_collector RUN: http_energy on the cgroup; returns once a new connection gets headers
+start_collector() {
+	local args=(--collect-csv "$tmp/$1.intervals.csv")
+	[ "$request_log" = 1 ] && args+=(--request-log "$tmp/$1.records.csv")
+	"$BUILD/bin/http_energy" "${args[@]}" "$cg" "$tmp/model.conf" 2>"$tmp/$1.collector.log" &
+	collector=$!
+	for _ in $(seq 1200); do
+		curl -s -D - -o /dev/null "http://127.0.0.1:$port$probe" | grep -qi '^X-Energy-Score:' && return 0
+		kill -0 "$collector" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "$me: the collector did not start writing X-Energy-Score:" >&2
+	cat "$tmp/$1.collector.log" >&2
+	return 1
+}
+
+# run KIND RUN PATH...: one closed-loop bench_http run (equal weights), collector attached
+# for this run alone. Appends to runs.tsv: kind run cpu_ns_of_run cpu_ns_of_collector_life
+run() {
+	local kind=$1 what=$2 name=$1.$2 c0 c1 l0 l1 paths=()
+	shift 2
+	for p in "$@"; do paths+=(--path "$p"); done
+	start_collector "$name"
+	l0=$(cpu_ns)
+	c0=$l0
+	"$BUILD/bin/bench_http" --url "http://127.0.0.1:$port" "${paths[@]}" --duration "$DURATION" \
+		--concurrency "$CONCURRENCY" --threads 1 --json "$tmp/$name.json" >"$tmp/$name.bench.txt" 2>&1 ||
+		{ echo "$me: bench_http failed:" >&2; cat "$tmp/$name.bench.txt" >&2; return 1; }
+	sleep 0.3 # the server finishes what was in flight when bench_http stopped
+	c1=$(cpu_ns)
+	stop_collector
+	l1=$(cpu_ns)
+	printf '%s\t%s\t%s\t%s\n' "$kind" "$what" $((c1 - c0)) $((l1 - l0)) >>"$tmp/runs.tsv"
+}
+
+declare -A tool=([workload]="$BUILD/bin/workload_server" [nginx]=nginx [node]=node [go]=go)
+: >"$tmp/runs.tsv"
+: >"$tmp/skipped.tsv"
+echo "$me: model mode, K = $K uJ/ns, $DURATION s per run, $CONCURRENCY connections (closed loop, bench_http), request records: $([ $request_log = 1 ] && echo "--request-log" || echo "n/a (no --request-log in this build)")"
+for kind in "${kinds[@]}"; do
+	if ! command -v "${tool[$kind]}" >/dev/null; then
+		echo "$me: $kind: skipped: ${tool[$kind]} not found (scripts/install-deps.sh installs it)"
+		printf '%s\t%s not found\n' "$kind" "${tool[$kind]}" >>"$tmp/skipped.tsv"
+		continue
+	fi
+	t0=$SECONDS
+	start_"$kind"
+	printf '%s\t%s\t%s\n' "$kind" "$heavy" "$tiny" >>"$tmp/classes.tsv"
+	run "$kind" heavy "$heavy"
+	run "$kind" tiny "$tiny"
+	run "$kind" mixed "$heavy" "$tiny"
+	stop_server
+	echo "$me: $kind: done in $((SECONDS - t0)) s"
+done
+
+python3 bench/attribution_accuracy.py "$tmp" "$K" "$request_log"
