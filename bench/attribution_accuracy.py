@@ -3,10 +3,11 @@
 
 usage: attribution_accuracy.py DIR K REQUEST_LOG(0|1)
 
-DIR holds classes.tsv (kind, heavy path, tiny path), runs.tsv (kind, run, server CPU ns
-over the bench_http run, server CPU ns over the collector's life), skipped.tsv, and per
-run KIND.RUN.json (bench_http --json), KIND.RUN.intervals.csv and, with REQUEST_LOG=1,
-KIND.RUN.records.csv (http_energy --request-log).
+DIR holds classes.tsv (kind; heavy and tiny targets of the alone runs; the same two as
+sent in the mixed run), runs.tsv (kind, run, the server's CPU ns over that bench_http run),
+life.tsv (kind, the server's CPU ns over the collector's life), skipped.tsv, per run
+KIND.RUN.json (bench_http --json) and per kind KIND.intervals.csv and, with REQUEST_LOG=1,
+KIND.records.csv (http_energy --request-log).
 
 The request log's columns are found by name (docs/benchmarks.md): the target column
 `target`; the record's whole-request energy the first of RECORD_UJ_COLUMNS present, else
@@ -94,14 +95,18 @@ def not_request_uj(records_fields, records, interval_fields, intervals):
 def main():
     d, k, request_log = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1"
     classes = read_tsv(os.path.join(d, "classes.tsv"))
-    runs = {(r[0], r[1]): (int(r[2]), int(r[3])) for r in read_tsv(os.path.join(d, "runs.tsv"))}
+    runs = {(r[0], r[1]): int(r[2]) for r in read_tsv(os.path.join(d, "runs.tsv"))}
+    life = {r[0]: int(r[1]) for r in read_tsv(os.path.join(d, "life.tsv"))}
     skipped = read_tsv(os.path.join(d, "skipped.tsv"))
 
     rows = []  # (kind, class, truth, hdr alone, hdr mixed, rec alone, rec mixed)
     notes = []
-    conservation = []  # (kind, run, lhs, rhs) or (kind, run, None, reason)
+    conservation = []  # (kind, lhs, rhs) or (kind, None, reason)
     errors = []  # (|err|, err, what)
-    for kind, heavy, tiny in classes:
+    for kind, heavy, tiny, heavy_m, tiny_m in classes:
+        if kind not in life:
+            notes.append("%s: did not finish" % kind)
+            continue
         benches = {}
         for run in ("heavy", "tiny", "mixed"):
             with open(os.path.join(d, "%s.%s.json" % (kind, run))) as f:
@@ -113,45 +118,50 @@ def main():
         truth = {}
         for run, path in (("heavy", heavy), ("tiny", tiny)):
             t = benches[run]["totals"]
+            # requests in flight when the load stopped were still served (the script waits
+            # for the server to settle before it reads its CPU time)
             served = t["responses"] + t.get("in_flight_at_end", 0)
-            truth[path] = runs[(kind, run)][0] * k / served if served else None
+            truth[path] = runs[(kind, run)] * k / served if served else None
         if truth[heavy] and truth[tiny] and truth[heavy] < 100 * truth[tiny]:
             notes.append("%s: the classes' costs differ only %.0fx (< 100x)" %
                          (kind, truth[heavy] / truth[tiny]))
 
-        records = {}
-        for run in ("heavy", "tiny", "mixed"):
-            fields, recs = read_csv(os.path.join(d, "%s.%s.records.csv" % (kind, run)))
-            ifields, ints = read_csv(os.path.join(d, "%s.%s.intervals.csv" % (kind, run)))
-            records[run] = (fields, recs)
-            if not request_log:
-                continue
-            col = record_uj_column(fields or [])
+        fields, recs = read_csv(os.path.join(d, "%s.records.csv" % kind))
+        ifields, ints = read_csv(os.path.join(d, "%s.intervals.csv" % kind))
+        # Every header bench_http saw should be this collector's: its interval CSV counts
+        # every response it saw (with or without a header).
+        seen = sum(b["energy"].get("responses_with_header") or 0 for b in benches.values())
+        counted = sum(int(number(r.get("requests")) or 0) for r in ints)
+        if seen > counted:
+            notes.append("%s: %d responses carried X-Energy-Score but this collector counted "
+                         "%d responses: another collector (attached above the cgroup?) wrote "
+                         "headers" % (kind, seen, counted))
+        col = record_uj_column(fields or [])
+        tcol = next((c for c in ("target", "path") if c in (fields or [])), None)
+        if request_log:
             if fields is None or col is None:
-                conservation.append((kind, run, None, "no record energy column in %s" %
+                conservation.append((kind, None, "no record energy column in %s" %
                                      ", ".join(fields or ["(no file)"])))
-                continue
-            total = sum(number(r.get(col)) or 0.0 for r in recs)
-            nar, nar_col = not_request_uj(fields, recs, ifields, ints)
-            if nar is None:
-                conservation.append((kind, run, None,
-                                     "no not-a-request share (%s) in the records or the interval CSV"
-                                     % "/".join(NOT_REQUEST_COLUMNS[:2])))
-                continue
-            conservation.append((kind, run, total + nar, runs[(kind, run)][1] * k))
+            else:
+                total = sum(number(r.get(col)) or 0.0 for r in recs)
+                nar, _ = not_request_uj(fields, recs, ifields, ints)
+                if nar is None:
+                    conservation.append((kind, None,
+                                         "no not-a-request share (%s) in the records or the "
+                                         "interval CSV" % "/".join(NOT_REQUEST_COLUMNS[:2])))
+                else:
+                    conservation.append((kind, total + nar, life[kind] * k))
 
-        def record_mean(run, path):
-            fields, recs = records[run]
-            col = record_uj_column(fields or [])
-            if not request_log or col is None or "target" not in (fields or []):
+        def record_mean(target):
+            if not request_log or col is None or tcol is None:
                 return None
-            vals = [number(r.get(col)) for r in recs if r.get("target") == path]
+            vals = [number(r.get(col)) for r in recs if r.get(tcol) == target]
             vals = [v for v in vals if v is not None]
             return sum(vals) / len(vals) if vals else None
 
-        for run, path in (("heavy", heavy), ("tiny", tiny)):
+        for run, path, path_m in (("heavy", heavy, heavy_m), ("tiny", tiny, tiny_m)):
             alone = endpoint(benches[run], path)
-            mixed = endpoint(benches["mixed"], path)
+            mixed = endpoint(benches["mixed"], path_m)
             for which, e in (("alone", alone), ("mixed", mixed)):
                 if e is None:
                     notes.append("%s %s %s: no responses" % (kind, path, which))
@@ -165,7 +175,7 @@ def main():
                 return e["energy"].get("mean_uj") if e else None
 
             row = (kind, path, truth[path], mean_hdr(alone), mean_hdr(mixed),
-                   record_mean(run, path), record_mean("mixed", path))
+                   record_mean(path), record_mean(path_m))
             rows.append(row)
             for what, v in zip(("header alone", "header mixed", "record alone", "record mixed"),
                                row[3:]):
@@ -174,6 +184,10 @@ def main():
                     errors.append((abs(e), e, "%s %s %s" % (kind, path, what)))
                 elif v is None and truth[path] and what.startswith("header"):
                     errors.append((float("inf"), None, "%s %s %s: no header" % (kind, path, what)))
+            if request_log and truth[path]:
+                for what, v in (("record alone", row[5]), ("record mixed", row[6])):
+                    if v is None:
+                        errors.append((float("inf"), None, "%s %s %s: no record" % (kind, path, what)))
 
     print()
     print("%-9s %-20s %12s %22s %22s %22s %22s" % (
@@ -189,15 +203,15 @@ def main():
     if not request_log:
         print("conservation (sum of records + not-a-request share = server CPU x K, within %g%%): "
               "n/a (no --request-log in this build)" % CONSERVATION)
-    for c in conservation:
-        kind, run, lhs, rhs = c
+    for kind, lhs, rhs in conservation:
         if lhs is None:
-            print("conservation %s %s: n/a (%s)" % (kind, run, rhs))
+            print("conservation %s: n/a (%s)" % (kind, rhs))
         else:
             e = err_pct(lhs, rhs)
-            print("conservation %s %s: records + not-a-request = %.0f uJ, server CPU x K = %.0f uJ "
-                  "(%s, %s)" % (kind, run, lhs, rhs, "%+.2f%%" % e if e is not None else "n/a",
-                                "ok" if e is not None and abs(e) <= CONSERVATION else "NOT within 2%"))
+            print("conservation %s: records + not-a-request = %.0f uJ, server CPU x K = %.0f uJ "
+                  "(%s, %s)" % (kind, lhs, rhs, "%+.2f%%" % e if e is not None else "n/a",
+                                "ok" if e is not None and abs(e) <= CONSERVATION
+                                else "NOT within %g%%" % CONSERVATION))
     for kind, why in skipped:
         print("not measured: %s (%s)" % (kind, why))
     for n in notes:

@@ -13,13 +13,13 @@
 # Go net/http (goroutines over OS threads). Sources of the last two: bench/servers/.
 #
 # usage: bench/attribution_accuracy.sh [KIND...]   (root; KIND: workload nginx node go)
-# environment: DURATION (s per run, default 8), CONCURRENCY (default 8), K (µJ per ns,
+# environment: DURATION (s per run, default 10), CONCURRENCY (default 8), K (µJ per ns,
 #   default 0.01), KEEP=1 keeps the temporary directory (logs, JSON, records)
 # Last line: worst |error| = X% (where) over all classes and servers, target <= 15%
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-DURATION=${DURATION:-8}
+DURATION=${DURATION:-10}
 CONCURRENCY=${CONCURRENCY:-8}
 K=${K:-0.01}
 kinds=("$@")
@@ -89,6 +89,11 @@ migration_penalty = 0
 psys_interval_ms = 200
 CONF
 
+# Request tracking attached to an ancestor of our cgroup (another collector on this host)
+# would claim our server's connections too; say so, the figures would not be ours.
+foreign=$(bpftool cgroup show "$cg_root" 2>/dev/null | awk 'NR > 1 && /sock_ops|sk_msg|inet_ingress/ { print $NF }' | sort -u | tr '\n' ' ')
+[ -z "$foreign" ] || echo "$me: warning: programs attached to $cg_root, above the measured cgroup: $foreign" >&2
+
 request_log=0
 if "$BUILD/bin/http_energy" --help | grep -q -- '--request-log'; then request_log=1; fi
 
@@ -123,6 +128,8 @@ start_workload() {
 	truth_pids=$server
 	heavy="/cpu?iters=2000000"
 	tiny="/cpu?iters=1"
+	heavy_m="/cpu?iters=02000000"
+	tiny_m="/cpu?iters=01"
 	probe=/healthz
 }
 
@@ -136,6 +143,7 @@ start_nginx() {
 	gzip -9 -k "$tmp/www/big.txt"
 	rm "$tmp/www/big.txt"
 	printf x >"$tmp/www/one"
+	chmod 755 "$tmp" "$tmp/www" # the worker runs as nobody
 	local p
 	p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	cat >"$tmp/nginx.conf" <<CONF
@@ -178,6 +186,8 @@ CONF
 	}
 	heavy=/big.txt
 	tiny=/one
+	heavy_m="/big.txt?mixed"
+	tiny_m="/one?mixed"
 	probe="/one?probe"
 }
 
@@ -186,8 +196,10 @@ start_node() {
 	server=$!
 	port=$(wait_listen "$tmp/node.log")
 	truth_pids=$server
-	heavy="/cpu?iters=5000000"
+	heavy="/cpu?iters=10000000"
 	tiny=/tiny
+	heavy_m="$heavy&mixed"
+	tiny_m="/tiny?mixed"
 	probe="/tiny?probe"
 }
 
@@ -206,8 +218,10 @@ start_go() {
 	server=$!
 	port=$(wait_listen "$tmp/go.log")
 	truth_pids=$server
-	heavy="/cpu?iters=5000000"
+	heavy="/cpu?iters=4000000"
 	tiny=/tiny
+	heavy_m="$heavy&mixed"
+	tiny_m="/tiny?mixed"
 	probe="/tiny?probe"
 }
 
@@ -218,14 +232,21 @@ cpu_ns() {
 		awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
-# start_collector RUN: http_energy on the cgroup; returns once a new connection gets headers
+# start_collector KIND: http_energy on the cgroup, one per server kind, so its request log
+# and its interval CSV cover that server alone; returns once new connections get headers
 start_collector() {
 	local args=(--collect-csv "$tmp/$1.intervals.csv")
 	[ "$request_log" = 1 ] && args+=(--request-log "$tmp/$1.records.csv")
 	"$BUILD/bin/http_energy" "${args[@]}" "$cg" "$tmp/model.conf" 2>"$tmp/$1.collector.log" &
 	collector=$!
+	# Ready when the sampler has written a row (it starts after request tracking is
+	# attached) and a new connection gets the header. The row comes first: on a shared
+	# machine another collector attached above this cgroup may write headers too.
 	for _ in $(seq 1200); do
-		curl -s -D - -o /dev/null "http://127.0.0.1:$port$probe" | grep -qi '^X-Energy-Score:' && return 0
+		if [ "$(wc -l <"$tmp/$1.intervals.csv" 2>/dev/null || echo 0)" -ge 2 ] &&
+			curl -s -D - -o /dev/null "http://127.0.0.1:$port$probe" | grep -qi '^X-Energy-Score:'; then
+			return 0
+		fi
 		kill -0 "$collector" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -234,28 +255,40 @@ start_collector() {
 	return 1
 }
 
-# run KIND RUN PATH...: one closed-loop bench_http run (equal weights), collector attached
-# for this run alone. Appends to runs.tsv: kind run cpu_ns_of_run cpu_ns_of_collector_life
+# settle: waits (at most 5 s) until the server has finished what was in flight when the
+# load stopped: its CPU time grows by less than 1 ms in 200 ms
+settle() {
+	local a b
+	b=$(cpu_ns)
+	for _ in $(seq 25); do
+		sleep 0.2
+		a=$b
+		b=$(cpu_ns)
+		[ $((b - a)) -lt 1000000 ] && break
+	done
+}
+
+# run KIND RUN PATH...: one closed-loop bench_http run, equal weights over the paths.
+# Appends to runs.tsv: kind, run, the server's CPU ns over the run
 run() {
-	local kind=$1 what=$2 name=$1.$2 c0 c1 l0 l1 paths=()
+	local kind=$1 what=$2 name=$1.$2 c0 c1 paths=() p
 	shift 2
 	for p in "$@"; do paths+=(--path "$p"); done
-	start_collector "$name"
-	l0=$(cpu_ns)
-	c0=$l0
+	settle
+	c0=$(cpu_ns)
 	"$BUILD/bin/bench_http" --url "http://127.0.0.1:$port" "${paths[@]}" --duration "$DURATION" \
 		--concurrency "$CONCURRENCY" --threads 1 --json "$tmp/$name.json" >"$tmp/$name.bench.txt" 2>&1 ||
-		{ echo "$me: bench_http failed:" >&2; cat "$tmp/$name.bench.txt" >&2; return 1; }
-	sleep 0.3 # the server finishes what was in flight when bench_http stopped
+		{ echo "$me: bench_http failed:" >&2; cat "$tmp/$name.bench.txt" >&2; exit 1; }
+	settle
 	c1=$(cpu_ns)
-	stop_collector
-	l1=$(cpu_ns)
-	printf '%s\t%s\t%s\t%s\n' "$kind" "$what" $((c1 - c0)) $((l1 - l0)) >>"$tmp/runs.tsv"
+	printf '%s\t%s\t%s\n' "$kind" "$what" $((c1 - c0)) >>"$tmp/runs.tsv"
 }
 
 declare -A tool=([workload]="$BUILD/bin/workload_server" [nginx]=nginx [node]=node [go]=go)
 : >"$tmp/runs.tsv"
 : >"$tmp/skipped.tsv"
+: >"$tmp/classes.tsv"
+: >"$tmp/life.tsv"
 echo "$me: model mode, K = $K uJ/ns, $DURATION s per run, $CONCURRENCY connections (closed loop, bench_http), request records: $([ $request_log = 1 ] && echo "--request-log" || echo "n/a (no --request-log in this build)")"
 for kind in "${kinds[@]}"; do
 	if ! command -v "${tool[$kind]}" >/dev/null; then
@@ -265,10 +298,18 @@ for kind in "${kinds[@]}"; do
 	fi
 	t0=$SECONDS
 	start_"$kind"
-	printf '%s\t%s\t%s\n' "$kind" "$heavy" "$tiny" >>"$tmp/classes.tsv"
+	# the mixed run's targets differ from the alone runs' (an ignored query, a leading zero)
+	# but do the same work, so records of each run can be told apart by target
+	printf '%s\t%s\t%s\t%s\t%s\n' "$kind" "$heavy" "$tiny" "$heavy_m" "$tiny_m" >>"$tmp/classes.tsv"
+	start_collector "$kind"
+	l0=$(cpu_ns)
 	run "$kind" heavy "$heavy"
 	run "$kind" tiny "$tiny"
-	run "$kind" mixed "$heavy" "$tiny"
+	run "$kind" mixed "$heavy_m" "$tiny_m"
+	stop_collector
+	l1=$(cpu_ns)
+	# the server's CPU ns over the collector's whole life, for the conservation check
+	printf '%s\t%s\n' "$kind" $((l1 - l0)) >>"$tmp/life.tsv"
 	stop_server
 	echo "$me: $kind: done in $((SECONDS - t0)) s"
 done
