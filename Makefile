@@ -133,6 +133,7 @@ integration-test: programs
 # Benchmarks print figures; they are not tests. `make bench` runs them all.
 .PHONY: bench
 bench: programs
+	$(Q)bash scripts/install-deps.sh --bench
 	$(Q)set -e; for b in $(BENCH_SCRIPTS); do echo "== $$b"; BUILD=$(BUILD) bash $$b; done
 
 # libFuzzer targets: $(1)_SRCS are built with clang, the fuzzer and ASan, and linked with

@@ -146,9 +146,12 @@ def main():
                 total = sum(number(r.get(col)) or 0.0 for r in recs)
                 nar, _ = not_request_uj(fields, recs, ifields, ints)
                 if nar is None:
+                    cpu = life[kind] * k
                     conservation.append((kind, None,
                                          "no not-a-request share (%s) in the records or the "
-                                         "interval CSV" % "/".join(NOT_REQUEST_COLUMNS[:2])))
+                                         "interval CSV; the records alone: %.0f uJ = %.1f%% of "
+                                         "server CPU x K" % ("/".join(NOT_REQUEST_COLUMNS[:2]),
+                                                             total, 100 * total / cpu if cpu else 0)))
                 else:
                     conservation.append((kind, total + nar, life[kind] * k))
 
@@ -222,9 +225,16 @@ def main():
     worst = max(errors)
     kinds = sorted({r[0] for r in rows})
     met = worst[0] <= TARGET
-    print("worst |error| = %s (%s) over %d classes on %d server kinds (%s), target <= %g%%: %s" % (
-        "%.1f%%" % worst[0] if worst[1] is not None else "inf", worst[2], len(rows), len(kinds),
-        " ".join(kinds), TARGET, "met" if met else "NOT met"))
+    cons = [(abs(err_pct(lhs, rhs)), kind) for kind, lhs, rhs in conservation
+            if lhs is not None and err_pct(lhs, rhs) is not None]
+    if cons:
+        cw = max(cons)
+        cons_txt = "conservation worst %.2f%% (%s), target <= %g%%" % (cw[0], cw[1], CONSERVATION)
+    else:
+        cons_txt = "conservation n/a"
+    print("worst |error| = %s (%s) over %d classes on %d server kinds (%s), target <= %g%%: %s; %s"
+          % ("%.1f%%" % worst[0] if worst[1] is not None else "inf", worst[2], len(rows),
+             len(kinds), " ".join(kinds), TARGET, "met" if met else "NOT met", cons_txt))
     return 0
 
 

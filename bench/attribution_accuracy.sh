@@ -243,7 +243,7 @@ start_collector() {
 	# attached) and a new connection gets the header. The row comes first: on a shared
 	# machine another collector attached above this cgroup may write headers too.
 	for _ in $(seq 1200); do
-		if [ "$(wc -l <"$tmp/$1.intervals.csv" 2>/dev/null || echo 0)" -ge 2 ] &&
+		if [ -s "$tmp/$1.intervals.csv" ] && [ "$(wc -l <"$tmp/$1.intervals.csv")" -ge 2 ] &&
 			curl -s -D - -o /dev/null "http://127.0.0.1:$port$probe" | grep -qi '^X-Energy-Score:'; then
 			return 0
 		fi

@@ -24,6 +24,7 @@ test_resp_reader_CFLAGS := -I bench
 INTEGRATION_TESTS += tests/integration/test_bench_http.sh
 INTEGRATION_TESTS += tests/integration/test_bench_http_workload.sh
 BENCH_SCRIPTS += bench/bench_vs_wrk.sh
+BENCH_SCRIPTS += bench/attribution_accuracy.sh
 
 FUZZERS += fuzz_resp_reader
 fuzz_resp_reader_SRCS := tests/fuzz/fuzz_resp_reader.c bench/resp_reader.c bench/http_chunked.c

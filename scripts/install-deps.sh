@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Install every Debian package the build, the tests and the benchmarks need.
 # Idempotent: when everything is present it returns after one dpkg query.
+# usage: scripts/install-deps.sh [--bench]
+#   --bench  also the servers only bench/attribution_accuracy.sh runs (Node.js, Go), which
+#            the build and the tests never need (`make bench` passes it)
 set -euo pipefail
 
 PACKAGES=(
@@ -12,6 +15,16 @@ PACKAGES=(
 	# benchmarks, plots and peers
 	wrk nginx-light gnuplot-nox linux-perf python3-numpy python3-pandas
 )
+BENCH_PACKAGES=(nodejs golang-go)
+
+case "${1:-}" in
+"") ;;
+--bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
+*)
+	echo "install-deps.sh: unknown option: $1 (usage: install-deps.sh [--bench])" >&2
+	exit 2
+	;;
+esac
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
