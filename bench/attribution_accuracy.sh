@@ -22,25 +22,35 @@ BUILD=${BUILD:-build}
 DURATION=${DURATION:-10}
 CONCURRENCY=${CONCURRENCY:-8}
 K=${K:-0.01}
-kinds=("$@")
-[ ${#kinds[@]} -gt 0 ] || kinds=(workload nginx node go)
 me=attribution_accuracy
+usage="usage: bench/attribution_accuracy.sh [KIND...]   (root; KIND: workload nginx node go; default all)
+environment: DURATION (s per run, 1..600, default 10), CONCURRENCY (1..1000, default 8),
+  K (uJ per ns of server CPU, default 0.01), KEEP=1 keeps the temporary directory"
+kinds=()
+for a in "$@"; do
+	case $a in
+	-h | --help) echo "$usage"; exit 0 ;;
+	workload | nginx | node | go) kinds+=("$a") ;;
+	*) echo "$me: KIND: unknown server kind: $a (workload, nginx, node, go)" >&2; exit 2 ;;
+	esac
+done
+[ ${#kinds[@]} -gt 0 ] || kinds=(workload nginx node go)
+# in_range NAME VALUE MIN MAX [int]: a usage error unless MIN <= VALUE <= MAX
+in_range() {
+	[[ $2 =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "$me: $1: \"$2\" is not a number" >&2; exit 2; }
+	awk -v v="$2" -v lo="$3" -v hi="$4" -v isint="${5:-}" \
+		'BEGIN { exit !(v + 0 >= lo && v + 0 <= hi && (isint == "" || v == int(v))) }' && return 0
+	echo "$me: $1: \"$2\" is out of range $3..$4" >&2
+	exit 2
+}
+in_range DURATION "$DURATION" 1 600
+in_range CONCURRENCY "$CONCURRENCY" 1 1000 int
+in_range K "$K" 0.000001 1000
 
 [ "$(id -u)" = 0 ] || { echo "$me: needs root (BPF, cgroups)" >&2; exit 1; }
 for b in http_energy bench_http workload_server; do
 	[ -x "$BUILD/bin/$b" ] || { echo "$me: $BUILD/bin/$b: not built; run make" >&2; exit 1; }
 done
-for kind in "${kinds[@]}"; do
-	case $kind in
-	workload | nginx | node | go) ;;
-	*) echo "$me: server kind: unknown: $kind (workload, nginx, node, go)" >&2; exit 2 ;;
-	esac
-done
-awk -v d="$DURATION" -v c="$CONCURRENCY" -v k="$K" 'BEGIN { exit !(d >= 1 && d <= 600 &&
-	c >= 1 && c <= 1000 && c == int(c) && k > 0 && k <= 1000) }' || {
-	echo "$me: DURATION (1..600 s), CONCURRENCY (1..1000) or K (0..1000 uJ/ns): out of range: $DURATION $CONCURRENCY $K" >&2
-	exit 2
-}
 
 tmp=$(mktemp -d)
 cg_root=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo)

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# bench/attribution_accuracy.sh: usage errors, and its figures (bench/attribution_accuracy.py)
+# computed from run files with known numbers: truth from CPU ns over responses plus those in
+# flight, header and record errors per class, records told apart by target, conservation,
+# headers another collector wrote. Starts no server and no collector (fast, no root needed).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+
+tmp=$(mktemp -d)
+on_exit "rm -rf $tmp"
+# the interpreter itself: a version manager's shim can take seconds per start on a busy host
+PY=$(python3 -c 'import sys; print(sys.executable)')
+script=bench/attribution_accuracy.sh
+
+# ---- usage errors: exit 2, one line naming what is wrong
+usage_error() { # EXPECTED_MESSAGE ENV... -- ARGS...
+	local want=$1 envs=() out rc
+	shift
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	out=$(env "${envs[@]}" bash "$script" "$@" 2>&1 >/dev/null)
+	rc=$?
+	[ "$rc" = 2 ] && [ "$out" = "$want" ]
+}
+check "an unknown server kind is a usage error" \
+	usage_error 'attribution_accuracy: KIND: unknown server kind: apache (workload, nginx, node, go)' -- node apache
+check "DURATION=0 is a usage error" \
+	usage_error 'attribution_accuracy: DURATION: "0" is out of range 1..600' DURATION=0 --
+check "CONCURRENCY=1.5 is a usage error" \
+	usage_error 'attribution_accuracy: CONCURRENCY: "1.5" is out of range 1..1000' CONCURRENCY=1.5 --
+check "K=abc is a usage error" usage_error 'attribution_accuracy: K: "abc" is not a number' K=abc --
+check "--help prints the usage to stdout, exit 0" bash -c "bash $script --help | grep -q '^usage: '"
+
+# ---- the figures from run files with known numbers (K = 0.01 uJ/ns)
+# node: heavy alone 1e9 ns over 92 responses + 8 in flight -> truth 100000 uJ; headers
+# 105000 alone, 90000 mixed. tiny alone 5e7 ns over 990 + 10 -> truth 500 uJ; headers 500
+# alone, 1000 mixed. Records: heavy 101000 alone (target /cpu?iters=9), 95000 mixed
+# (/cpu?iters=9&mixed); tiny 510 and 450. go: everything exact.
+make_runs() { # DIR NOT_A_REQUEST_UJ INTERVAL_REQUESTS
+	"$PY" - "$@" <<'PY'
+import csv, json, os, sys
+d, nar, counted = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+os.makedirs(d, exist_ok=True)
+def bench(path, name, eps, in_flight):
+    resp = sum(e[1] for e in eps)
+    json.dump({"totals": {"responses": resp, "ok": resp, "errors": 0, "in_flight_at_end": in_flight},
+               "energy": {"responses_with_header": resp},
+               "endpoints": [{"path": p, "responses": n,
+                              "energy": {"responses_with_header": n, "mean_uj": m}}
+                             for p, n, m in eps]}, open(os.path.join(d, name), "w"))
+kinds = {"node": (105000, 90000, 500, 1000, 101000, 95000, 510, 450),
+         "go": (100000, 100000, 500, 500, 100000, 100000, 500, 500)}
+with open(os.path.join(d, "classes.tsv"), "w") as f:
+    for k in kinds:
+        f.write("%s\t/cpu?iters=9\t/tiny\t/cpu?iters=9&mixed\t/tiny?mixed\n" % k)
+with open(os.path.join(d, "runs.tsv"), "w") as f:
+    for k in kinds:
+        f.write("%s\theavy\t1000000000\n%s\ttiny\t50000000\n%s\tmixed\t999\n" % (k, k, k))
+open(os.path.join(d, "skipped.tsv"), "w").write("nginx\tnginx not found\n")
+life_ns = 2000000000
+open(os.path.join(d, "life.tsv"), "w").write("".join("%s\t%d\n" % (k, life_ns) for k in kinds))
+for k, (ha, hm, ta, tm, ra, rm, rta, rtm) in kinds.items():
+    bench("/cpu?iters=9", "%s.heavy.json" % k, [("/cpu?iters=9", 92, ha)], 8)
+    bench("/tiny", "%s.tiny.json" % k, [("/tiny", 990, ta)], 10)
+    bench(None, "%s.mixed.json" % k, [("/cpu?iters=9&mixed", 50, hm), ("/tiny?mixed", 50, tm)], 2)
+    recs = ([("/cpu?iters=9", ra)] * 92 + [("/tiny", rta)] * 990 +
+            [("/cpu?iters=9&mixed", rm)] * 50 + [("/tiny?mixed", rtm)] * 50 + [("/tiny?probe", 7)])
+    with open(os.path.join(d, "%s.records.csv" % k), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["t_head_ns", "pid", "target", "cpu_ns", "energy_uj", "header_uj"])
+        for t, uj in recs:
+            w.writerow([1, 2, t, 3, uj, ""])
+    total = sum(uj for _, uj in recs)
+    with open(os.path.join(d, "%s.intervals.csv" % k), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["interval", "requests", "not_a_request_uj"])
+        # the not-a-request share makes records + share = CPU x K exactly, times NAR
+        share = life_ns * 0.01 * nar - total
+        w.writerow([0, counted // 2, share / 2])
+        w.writerow([1, counted - counted // 2, share / 2])
+PY
+}
+report() { "$PY" bench/attribution_accuracy.py "$@"; }
+
+make_runs "$tmp/a" 1 5000
+report "$tmp/a" 0.01 0 >"$tmp/a.out" 2>&1
+row() { grep -E "^$1 +$(sed 's/[?&]/\\&/g' <<<"$2") " "$tmp/$3.out"; }
+check "truth counts the requests in flight at the end (heavy: 1e9 ns x 0.01 / (92 + 8) = 100000.0)" \
+	bash -c "$(declare -f row); tmp=$tmp; row node '/cpu?iters=9' a | grep -q ' 100000.0 '"
+check "header alone and mixed errors (+5.0%, -10.0%)" \
+	bash -c "$(declare -f row); tmp=$tmp; row node '/cpu?iters=9' a | grep -q '105000.0 (+5.0%) *90000.0 (-10.0%)'"
+check "the tiny class: truth 500.0, +0.0% alone, +100.0% mixed" \
+	bash -c "$(declare -f row); tmp=$tmp; row node /tiny a | grep -q ' 500.0 *500.0 (+0.0%) *1000.0 (+100.0%)'"
+check "without --request-log the record columns say n/a" \
+	bash -c "$(declare -f row); tmp=$tmp; row node /tiny a | grep -q 'n/a (no --request-log) *n/a (no --request-log)\$'"
+check "without --request-log, conservation is n/a" grep -q '^conservation (.*): n/a (no --request-log in this build)$' "$tmp/a.out"
+check "a server kind not measured is named" grep -q '^not measured: nginx (nginx not found)$' "$tmp/a.out"
+check "the last line: the worst error over all classes and servers, the target not met" \
+	bash -c "tail -1 $tmp/a.out | grep -q '^worst |error| = 100.0% (node /tiny header mixed) over 4 classes on 2 server kinds (go node), target <= 15%: NOT met; conservation n/a$'"
+
+report "$tmp/a" 0.01 1 >"$tmp/b.out" 2>&1
+check "record means per class, alone and mixed told apart by target (+1.0%, -5.0%)" \
+	bash -c "$(declare -f row); tmp=$tmp; row node '/cpu?iters=9' b | grep -q '101000.0 (+1.0%) *95000.0 (-5.0%)\$'"
+check "tiny records (+2.0%, -10.0%)" \
+	bash -c "$(declare -f row); tmp=$tmp; row node /tiny b | grep -q '510.0 (+2.0%) *450.0 (-10.0%)\$'"
+check "conservation: records + not-a-request share = server CPU x K" \
+	grep -q '^conservation go: records + not-a-request = 20000000 uJ, server CPU x K = 20000000 uJ (+0.00%, ok)$' "$tmp/b.out"
+cp -r "$tmp/a" "$tmp/e"
+sed -i '/^node/d' "$tmp/e/classes.tsv"
+report "$tmp/e" 0.01 1 >"$tmp/e.out" 2>&1
+check "exact figures meet the target (go alone)" \
+	bash -c "tail -1 $tmp/e.out | grep -q '^worst |error| = 0.0% (.*) over 2 classes on 1 server kinds (go), target <= 15%: met; conservation worst 0.00% (go), target <= 2%$'"
+
+make_runs "$tmp/c" 1.05 5000
+report "$tmp/c" 0.01 1 >"$tmp/c.out" 2>&1
+check "a conservation gap over 2% is reported (+5.00%)" \
+	grep -q '^conservation node: .*(+5.00%, NOT within 2%)$' "$tmp/c.out"
+check "the last line gives the worst conservation error" \
+	bash -c "tail -1 $tmp/c.out | grep -q 'conservation worst 5.00% (.*), target <= 2%$'"
+
+make_runs "$tmp/d" 1 100
+report "$tmp/d" 0.01 0 >"$tmp/d.out" 2>&1
+check "headers beyond what this collector counted are reported (another collector)" \
+	grep -q '^note: node: 1182 responses carried X-Energy-Score but this collector counted 100 responses' "$tmp/d.out"
+check "no such note when the counts agree" bash -c "! grep -q 'another collector' $tmp/a.out"
+finish
