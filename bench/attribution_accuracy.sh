@@ -48,6 +48,7 @@ in_range CONCURRENCY "$CONCURRENCY" 1 1000 int
 in_range K "$K" 0.000001 1000
 
 [ "$(id -u)" = 0 ] || { echo "$me: needs root (BPF, cgroups)" >&2; exit 1; }
+[ -r /proc/self/schedstat ] || { echo "$me: /proc/self/schedstat: missing (a kernel without CONFIG_SCHED_INFO): no truth to compare with" >&2; exit 1; }
 for b in http_energy bench_http workload_server; do
 	[ -x "$BUILD/bin/$b" ] || { echo "$me: $BUILD/bin/$b: not built; run make" >&2; exit 1; }
 done
