@@ -9,7 +9,7 @@
 #    connections, and (when the build has --request-log) the mean record energy per class
 #    and the conservation check: Σ records + the not-a-request share = server CPU × K.
 # Server kinds: workload_server (thread per connection), nginx with one worker (event
-# loop; a gunzip-filtered 2 MiB response vs a 1-byte file), Node.js (one event loop) and
+# loop; a gunzip-filtered 4 MiB response vs a 1-byte file), Node.js (one event loop) and
 # Go net/http (goroutines over OS threads). Sources of the last two: bench/servers/.
 #
 # usage: bench/attribution_accuracy.sh [KIND...]   (root; KIND: workload nginx node go)
@@ -137,20 +137,20 @@ start_workload() {
 	server=$!
 	port=$(wait_listen "$tmp/workload.log")
 	truth_pids=$server
-	heavy="/cpu?iters=2000000"
+	heavy="/cpu?iters=3000000"
 	tiny="/cpu?iters=1"
-	heavy_m="/cpu?iters=02000000"
+	heavy_m="/cpu?iters=03000000"
 	tiny_m="/cpu?iters=01"
 	probe=/healthz
 }
 
 start_nginx() {
 	mkdir -p "$tmp/www"
-	# 2 MiB of text, served from its gzip -9 copy and inflated by the worker for every
+	# 4 MiB of text, served from its gzip -9 copy and inflated by the worker for every
 	# request (gzip_static always + gunzip on, as for a client that does not accept gzip):
 	# a CPU-heavy filtered response. Beside it a 1-byte file.
-	awk 'BEGIN { for (i = 0; i < 2 * 1024 * 1024 / 64; i++) printf "line %08d of a compressible file served by nginx, gunzipped\n", i }' |
-		head -c $((2 * 1024 * 1024)) >"$tmp/www/big.txt"
+	awk 'BEGIN { for (i = 0; i < 4 * 1024 * 1024 / 64; i++) printf "line %08d of a compressible file served by nginx, gunzipped\n", i }' |
+		head -c $((4 * 1024 * 1024)) >"$tmp/www/big.txt"
 	gzip -9 -k "$tmp/www/big.txt"
 	rm "$tmp/www/big.txt"
 	printf x >"$tmp/www/one"
