@@ -120,8 +120,16 @@ def main():
             t = benches[run]["totals"]
             # requests in flight when the load stopped were still served (the script waits
             # for the server to settle before it reads its CPU time)
-            served = t["responses"] + t.get("in_flight_at_end", 0)
+            in_flight = t.get("in_flight_at_end", 0)
+            served = t["responses"] + in_flight
             truth[path] = runs[(kind, run)] * k / served if served else None
+            # a server that drops those requests half done (nginx stops a response when
+            # the client has gone) did less work than counted: the truth may be low by up
+            # to this share
+            if served and in_flight > 0.02 * served:
+                notes.append("%s %s alone: %d of %d requests were in flight at the end: the "
+                             "truth is uncertain by up to %.1f%% (raise DURATION)" %
+                             (kind, path, in_flight, served, 100.0 * in_flight / served))
         if truth[heavy] and truth[tiny] and truth[heavy] < 100 * truth[tiny]:
             notes.append("%s: the classes' costs differ only %.0fx (< 100x)" %
                          (kind, truth[heavy] / truth[tiny]))

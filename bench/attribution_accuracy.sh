@@ -207,9 +207,9 @@ start_node() {
 	server=$!
 	port=$(wait_listen "$tmp/node.log")
 	truth_pids=$server
-	heavy="/cpu?iters=10000000"
+	heavy="/cpu?iters=6000000"
 	tiny=/tiny
-	heavy_m="$heavy&mixed"
+	heavy_m="/cpu?iters=06000000"
 	tiny_m="/tiny?mixed"
 	probe="/tiny?probe"
 }
@@ -231,7 +231,7 @@ start_go() {
 	truth_pids=$server
 	heavy="/cpu?iters=4000000"
 	tiny=/tiny
-	heavy_m="$heavy&mixed"
+	heavy_m="/cpu?iters=04000000"
 	tiny_m="/tiny?mixed"
 	probe="/tiny?probe"
 }
@@ -309,7 +309,7 @@ for kind in "${kinds[@]}"; do
 	fi
 	t0=$SECONDS
 	start_"$kind"
-	# the mixed run's targets differ from the alone runs' (an ignored query, a leading zero)
+	# the mixed run's targets differ from the alone runs' (a leading zero, an ignored query)
 	# but do the same work, so records of each run can be told apart by target
 	printf '%s\t%s\t%s\t%s\t%s\n' "$kind" "$heavy" "$tiny" "$heavy_m" "$tiny_m" >>"$tmp/classes.tsv"
 	start_collector "$kind"
