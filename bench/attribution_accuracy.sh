@@ -4,7 +4,8 @@
 # own CPU time × K:
 #  - truth: each request class run ALONE (closed loop), the server's on-CPU ns from
 #    /proc/PID/task/*/schedstat (all its threads; nginx: its one worker) over the run,
-#    divided by the responses, × K; the collector attached;
+#    divided by the responses and the requests in flight at the end, × K; the collector
+#    attached (one per server kind, for its three runs);
 #  - the mean X-Energy-Score per class alone, then with the classes MIXED on the same
 #    connections, and (when the build has --request-log) the mean record energy per class
 #    and the conservation check: Σ records + the not-a-request share = server CPU × K.
@@ -15,7 +16,9 @@
 # usage: bench/attribution_accuracy.sh [KIND...]   (root; KIND: workload nginx node go)
 # environment: DURATION (s per run, default 10), CONCURRENCY (default 8), K (µJ per ns,
 #   default 0.01), KEEP=1 keeps the temporary directory (logs, JSON, records)
-# Last line: worst |error| = X% (where) over all classes and servers, target <= 15%
+# Last line: worst |error| = X% (where) over all classes and servers, target <= 15%: met|NOT
+# met; conservation worst Y% (server), target <= 2% (or: conservation n/a)
+# Method and figures: docs/benchmarks.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
