@@ -76,7 +76,7 @@ stop_server() {
 	server=
 	# anything the server left in the cgroup (nginx's worker)
 	if [ -d "$cg" ]; then
-		for p in $(cat "$cg/cgroup.procs"); do kill -9 "$p" 2>/dev/null || true; done
+		while read -r p; do kill -9 "$p" 2>/dev/null || true; done <"$cg/cgroup.procs"
 	fi
 }
 cleanup() {
@@ -222,7 +222,7 @@ start_go() {
 	mkdir -p "$tmp/gosrc"
 	cp bench/servers/go_server.go "$tmp/gosrc/main.go"
 	printf 'module go_server\n\ngo 1.19\n' >"$tmp/gosrc/go.mod"
-	if ! (cd "$tmp/gosrc" && GOCACHE=$tmp/gocache GOPATH=$tmp/gopath GOPROXY=off GOFLAGS= \
+	if ! (cd "$tmp/gosrc" && GOCACHE=$tmp/gocache GOPATH=$tmp/gopath GOPROXY=off GOFLAGS='' \
 		GOTOOLCHAIN=local go build -o "$tmp/go_server" . >"$tmp/gobuild.log" 2>&1); then
 		echo "$me: go build of bench/servers/go_server.go failed:" >&2
 		cat "$tmp/gobuild.log" >&2

@@ -85,15 +85,18 @@ report() { "$PY" bench/attribution_accuracy.py "$@"; }
 
 make_runs "$tmp/a" 1 5000
 report "$tmp/a" 0.01 0 >"$tmp/a.out" 2>&1
-row() { grep -E "^$1 +$(sed 's/[?&]/\\&/g' <<<"$2") " "$tmp/$3.out"; }
+# row_has KIND CLASS OUT PATTERN: the table row of KIND and CLASS in OUT matches PATTERN
+row_has() {
+	grep -E "^$1 +${2//\?/\\?} " "$tmp/$3.out" | grep -q -- "$4"
+}
 check "truth counts the requests in flight at the end (heavy: 1e9 ns x 0.01 / (92 + 8) = 100000.0)" \
-	bash -c "$(declare -f row); tmp=$tmp; row node '/cpu?iters=9' a | grep -q ' 100000.0 '"
+	row_has node '/cpu?iters=9' a ' 100000.0 '
 check "header alone and mixed errors (+5.0%, -10.0%)" \
-	bash -c "$(declare -f row); tmp=$tmp; row node '/cpu?iters=9' a | grep -q '105000.0 (+5.0%) *90000.0 (-10.0%)'"
+	row_has node '/cpu?iters=9' a '105000.0 (+5.0%) *90000.0 (-10.0%)'
 check "the tiny class: truth 500.0, +0.0% alone, +100.0% mixed" \
-	bash -c "$(declare -f row); tmp=$tmp; row node /tiny a | grep -q ' 500.0 *500.0 (+0.0%) *1000.0 (+100.0%)'"
+	row_has node /tiny a ' 500.0 *500.0 (+0.0%) *1000.0 (+100.0%)'
 check "without --request-log the record columns say n/a" \
-	bash -c "$(declare -f row); tmp=$tmp; row node /tiny a | grep -q 'n/a (no --request-log) *n/a (no --request-log)\$'"
+	row_has node /tiny a 'n/a (no --request-log) *n/a (no --request-log)$'
 check "without --request-log, conservation is n/a" grep -q '^conservation (.*): n/a (no --request-log in this build)$' "$tmp/a.out"
 check "a server kind not measured is named" grep -q '^not measured: nginx (nginx not found)$' "$tmp/a.out"
 check "the last line: the worst error over all classes and servers, the target not met" \
@@ -101,9 +104,8 @@ check "the last line: the worst error over all classes and servers, the target n
 
 report "$tmp/a" 0.01 1 >"$tmp/b.out" 2>&1
 check "record means per class, alone and mixed told apart by target (+1.0%, -5.0%)" \
-	bash -c "$(declare -f row); tmp=$tmp; row node '/cpu?iters=9' b | grep -q '101000.0 (+1.0%) *95000.0 (-5.0%)\$'"
-check "tiny records (+2.0%, -10.0%)" \
-	bash -c "$(declare -f row); tmp=$tmp; row node /tiny b | grep -q '510.0 (+2.0%) *450.0 (-10.0%)\$'"
+	row_has node '/cpu?iters=9' b '101000.0 (+1.0%) *95000.0 (-5.0%)$'
+check "tiny records (+2.0%, -10.0%)" row_has node /tiny b '510.0 (+2.0%) *450.0 (-10.0%)$'
 check "conservation: records + not-a-request share = server CPU x K" \
 	grep -q '^conservation go: records + not-a-request = 20000000 uJ, server CPU x K = 20000000 uJ (+0.00%, ok)$' "$tmp/b.out"
 cp -r "$tmp/a" "$tmp/e"
