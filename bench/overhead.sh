@@ -288,6 +288,34 @@ prog_snapshot() {
 	echo "$1" >"$2.ids"
 }
 
+# bpf_stats_run WORKLOAD MODE: one more run of WORKLOAD with kernel.bpf_stats_enabled=1
+# while MODE is still attached; appends each of its programs' runs and run time to
+# stats.tsv.
+bpf_stats_run() {
+	local w=$1 m=$2 name=$1.stats.$2 ids n
+	ids=$(prog_ids "$mode_pid")
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	prog_snapshot "$ids" "$tmp/$name.before"
+	load "$w" "$tmp/$name" "$stats_secs"
+	prog_snapshot "$ids" "$tmp/$name.after"
+	sysctl -q -w kernel.bpf_stats_enabled="$old_stats"
+	read -r n _ <"$tmp/$name"
+	python3 - "$tmp/$name.before" "$tmp/$name.after" "$n" "$w" "$m" >>"$stats_tsv" <<'EOF'
+import json, sys
+before, after, n, w, m = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+ids = {int(x) for x in open(before + ".ids").read().split()}
+b = {p["id"]: p for p in json.load(open(before))}
+for p in json.load(open(after)):
+    if p["id"] not in ids or p["id"] not in b:
+        continue
+    runs = p.get("run_cnt", 0) - b[p["id"]].get("run_cnt", 0)
+    ns = p.get("run_time_ns", 0) - b[p["id"]].get("run_time_ns", 0)
+    if runs <= 0:
+        continue
+    print(f"{w}\t{m}\t{p['type']}\t{p['name']}\t{runs}\t{ns}\t{n}")
+EOF
+}
+
 # ---- servers and calibration ----
 want() { grep -qw "$1" <<<"$workloads"; }
 have_nginx=1
@@ -302,23 +330,28 @@ if want json || want cpu || want mixed; then start_ws; fi
 
 cpu_iters=0
 if want cpu; then
-	# N so that one request alone takes about CPU_TARGET_US (>= 200 us).
+	# N so that one request takes about CPU_TARGET_US (>= 200 us) of the server's CPU: the
+	# server cgroup's CPU time over requests (one connection), which other work on the
+	# host does not inflate the way it does latency.
 	cpu_iters=50000
 	for _ in 1 2 3; do
+		c0=$(awk '$1 == "usage_usec" { print $2 }' "$cg_srv/cpu.stat")
 		wrk -t1 -c1 -d1s -s "$tmp/done.lua" "http://127.0.0.1:$ws_port/cpu?iters=$cpu_iters" >"$tmp/calib.log" 2>&1 || true
-		p50=$(awk '$1 == "WRK" { print $5 }' "$tmp/calib.log")
-		[ -n "$p50" ] && [ "$p50" -gt 0 ] || die "calibrating /cpu failed: $(tail -2 "$tmp/calib.log")"
-		[ "$p50" -ge 200 ] && [ "$p50" -le $((cpu_target_us * 2)) ] && break
-		cpu_iters=$(((cpu_iters * cpu_target_us / p50 + 999) / 1000 * 1000))
+		c1=$(awk '$1 == "usage_usec" { print $2 }' "$cg_srv/cpu.stat")
+		n=$(awk '$1 == "WRK" { print $2 }' "$tmp/calib.log")
+		[ -n "$n" ] && [ "$n" -gt 0 ] || die "calibrating /cpu failed: $(tail -2 "$tmp/calib.log")"
+		cpu_req_us=$(((c1 - c0) / n))
+		[ "$cpu_req_us" -gt 0 ] || cpu_req_us=1
+		[ "$cpu_req_us" -ge 200 ] && [ "$cpu_req_us" -le $((cpu_target_us * 2)) ] && break
+		cpu_iters=$(((cpu_iters * cpu_target_us / cpu_req_us + 999) / 1000 * 1000))
 	done
-	cpu_p50=$p50
 fi
 
 wl_desc() {
 	case $1 in
 	nginx) echo "nginx 1-byte file (1 worker, wrk)" ;;
 	json) echo "workload_server /json?items=1 (wrk)" ;;
-	cpu) echo "workload_server /cpu?iters=$cpu_iters, ${cpu_p50} us p50 alone (wrk)" ;;
+	cpu) echo "workload_server /cpu?iters=$cpu_iters, ${cpu_req_us} us of server CPU a request (wrk)" ;;
 	mixed) echo "workload_server, bench_http --profile mixed" ;;
 	esac
 }
@@ -354,6 +387,10 @@ for w in $workloads; do
 			start_mode "$m" "$name"
 			t1=$EPOCHREALTIME
 			load "$w" "$tmp/$name"
+			# bpf_stats in the last round, while the mode is attached: no extra start-up
+			if [ "$stats" = 1 ] && [ "$r" = "$pairs" ] && [ "$m" != off ] && [ "$m" != sockops ]; then
+				bpf_stats_run "$w" "$m"
+			fi
 			stop_mode "$m" "$name"
 			note=$(cat "$tmp/$name.note")
 			[ "$(sysctl -n kernel.bpf_stats_enabled)" = 0 ] || note+=", bpf_stats was on (another tool?)"
@@ -366,42 +403,13 @@ for w in $workloads; do
 					(note != "" ? "  [" note "]" : "") }'
 		done
 	done
-	if [ "$stats" = 1 ]; then
-		for m in $avail_modes; do
-			[ "$m" = sockops ] && continue # no program runs per request
-			name=$w.stats.$m
-			sysctl -q -w kernel.bpf_stats_enabled=1
-			start_mode "$m" "$name"
-			ids=$(prog_ids "$mode_pid")
-			prog_snapshot "$ids" "$tmp/$name.before"
-			load "$w" "$tmp/$name" "$stats_secs"
-			prog_snapshot "$ids" "$tmp/$name.after"
-			stop_mode "$m" "$name"
-			sysctl -q -w kernel.bpf_stats_enabled="$old_stats"
-			read -r n _ <"$tmp/$name"
-			python3 - "$tmp/$name.before" "$tmp/$name.after" "$n" "$w" "$m" >>"$stats_tsv" <<'EOF'
-import json, sys
-before, after, n, w, m = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
-ids = {int(x) for x in open(before + ".ids").read().split()}
-b = {p["id"]: p for p in json.load(open(before))}
-for p in json.load(open(after)):
-    if p["id"] not in ids or p["id"] not in b:
-        continue
-    runs = p.get("run_cnt", 0) - b[p["id"]].get("run_cnt", 0)
-    ns = p.get("run_time_ns", 0) - b[p["id"]].get("run_time_ns", 0)
-    if runs <= 0:
-        continue
-    print(f"{w}\t{m}\t{p['type']}\t{p['name']}\t{runs}\t{ns}\t{n}")
-EOF
-		done
-	fi
 done
 
 # ---- figures ----
-python3 - "$runs" "$stats_tsv" "$workloads" "$modes" "$avail_modes" "$pairs" "$secs" "$conns" "$threads" <<'EOF'
+python3 - "$runs" "$stats_tsv" "$workloads" "$modes" "$avail_modes" "$pairs" "$secs" "$conns" "$threads" "$stats_secs" <<'EOF'
 import sys, statistics
 runs_f, stats_f, workloads, modes, avail = sys.argv[1:6]
-pairs, secs, conns, threads = (int(x) for x in sys.argv[6:10])
+pairs, secs, conns, threads, stats_secs = (int(x) for x in sys.argv[6:11])
 workloads, modes, avail = workloads.split(), modes.split(), avail.split()
 rows = {}
 for line in open(runs_f):
@@ -491,6 +499,13 @@ for w in workloads:
             continue
         print("%-9s %-12s %-26s %-24s %-26s %-26s %s" % (names[w], m, fig(f["ratio"], "{:.3f}"), fig(f["p99"], "{:+.1f}"),
               fig(f["dh"], "{:+.2f}"), fig(f["dc"], "{:+.2f}"), target(w, m, f)))
+    offs = [row for (ww, _, _), row in rows.items() if ww == w and row["m"] == "off"]
+    if len(offs) >= 2:
+        # how far "off" runs differ from each other: the noise every figure above carries
+        print("%-9s %-12s %-26s %-24s %-26s %-26s %s" % (names[w], "(off noise)",
+              "sd %.1f%%" % (100 * statistics.stdev(x["tput"] for x in offs) / statistics.mean(x["tput"] for x in offs)),
+              "", "sd %.2f" % statistics.stdev(x["h"] for x in offs), "sd %.2f" % statistics.stdev(x["c"] for x in offs),
+              "spread of the %d off runs" % len(offs)))
 
 # bpf_stats
 stats = {}
@@ -503,8 +518,9 @@ except FileNotFoundError:
 sched = {}
 if stats:
     print()
-    print("bpf_stats (one extra run per mode, kernel.bpf_stats_enabled=1): per program of that mode's process,")
-    print("ns per run, runs per request, ns per request; the sum is the BPF CPU per request")
+    print("bpf_stats (one more %ds run per mode in the last round, kernel.bpf_stats_enabled=1): per program" % stats_secs)
+    print("of that mode's process, ns per run, runs per request, ns per request; the sum is the BPF CPU")
+    print("per request")
     print("(sched_switch and the softirq hooks also run for every other task on the host)")
     for (w, m), progs in stats.items():
         n = progs[0][4]
