@@ -1,7 +1,8 @@
-# bench/: skmsg_floor, the socket-map floor bench/overhead.sh measures the collector against
-# (docs/overhead.md). A bench-only binary: `make programs` builds it into $(BUILD)/bin, but
-# `make install` leaves it out. Its BPF object follows bpf/module.mk's rules (same flags,
-# same vmlinux.h); its skeleton is build/gen/skmsg_floor.skel.h.
+# bench/overhead.sh (issue 14's figures, docs/overhead.md) and skmsg_floor, the socket-map
+# floor it measures the collector against. skmsg_floor is a bench-only binary: `make
+# programs` builds it into $(BUILD)/bin, `make install` leaves it out. Its BPF object
+# follows bpf/module.mk's rules (same flags, same vmlinux.h); its skeleton is
+# build/gen/skmsg_floor.skel.h.
 SKMSG_FLOOR_BIN := $(BUILD)/bin/skmsg_floor
 SKMSG_FLOOR_OBJ := $(BUILD)/bench-bpf/skmsg_floor.bpf.o
 
@@ -23,3 +24,5 @@ $(SKMSG_FLOOR_BIN): $(call obj_of,bench/skmsg_floor.c) $(BUILD)/libcommon.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lbpf -lelf -lz $(LDLIBS)
 
 programs: $(SKMSG_FLOOR_BIN)
+
+BENCH_SCRIPTS += bench/overhead.sh
