@@ -157,11 +157,10 @@ start_ws() {
 }
 
 start_nginx() {
-	local try
 	mkdir -p "$tmp/nginx/logs" "$tmp/www"
 	printf x >"$tmp/www/1b"
 	chmod 755 "$tmp/www" && chmod 644 "$tmp/www/1b"
-	for try in 1 2 3; do
+	for _ in 1 2 3; do
 		nginx_port=$(free_port)
 		cat >"$tmp/nginx/nginx.conf" <<EOF
 daemon off;
@@ -395,7 +394,7 @@ for w in $workloads; do
 			note=$(cat "$tmp/$name.note")
 			[ "$(sysctl -n kernel.bpf_stats_enabled)" = 0 ] || note+=", bpf_stats was on (another tool?)"
 			[ "$m" = off ] || note+=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf ", attach %.1fs", b - a }')
-			read -r n dur p99 p50 errs hcpu ccpu <"$tmp/$name"
+			read -r n dur p99 _ errs hcpu ccpu <"$tmp/$name"
 			printf '%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$r" "$k" "$m" "$n" "$dur" "$p99" "$errs" "$hcpu" "$ccpu" >>"$runs"
 			awk -v w="$w" -v r="$r" -v m="$m" -v n="$n" -v d="$dur" -v p="$p99" -v e="$errs" -v h="$hcpu" -v c="$ccpu" -v note="$note" 'BEGIN {
 				printf "  %-5s round %d %-11s %9.0f req/s  p99 %7d us  CPU/req host %6.2f us, cg %6.2f us%s%s\n",
