@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MIT
+/*
+ * skmsg_floor: attaches the socket-map floor of bench/skmsg_floor.bpf.c to a cgroup and
+ * holds it until SIGINT/SIGTERM (or --duration). A benchmark tool for bench/overhead.sh:
+ * it measures what the mechanism under request tracking's response rewriting costs by
+ * itself (sockops putting sockets in a sockhash, sk_msg returning SK_PASS), so the
+ * collector's cost can be read against it (docs/overhead.md).
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup2.h"
+#include "log.h"
+#include "parse.h"
+#include "skmsg_floor.skel.h"
+#include "version.h"
+
+#define DEFAULT_MAX_SOCKETS 65536
+
+struct options {
+	bool attach_msg;
+	bool insert;
+	uint64_t max_sockets;
+	double duration_s;
+	const char *cgroup_dir;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: skmsg_floor [options] CGROUP_DIR\n"
+		"\n"
+		"The floor of the socket-map mechanism (bench/overhead.sh): a sockops program on\n"
+		"the cgroup2 directory CGROUP_DIR puts every established TCP socket in a sockhash,\n"
+		"and an sk_msg program on that sockhash returns SK_PASS. Runs until SIGINT or\n"
+		"SIGTERM (or --duration), then detaches and prints how many sockets it saw.\n"
+		"\n"
+		"  --no-msg           sockops and the sockhash only: no sk_msg program\n"
+		"  --no-insert        sockops only: sockets are not put in the sockhash (and no\n"
+		"                     sk_msg program)\n"
+		"  --max-sockets N    sockhash size (default %d)\n"
+		"  --duration SEC     stop after SEC seconds (default 0: at SIGINT/SIGTERM)\n"
+		"  --verbose          libbpf's messages\n"
+		"  --help, --version\n"
+		"\n"
+		"Start-up prints 'skmsg_floor: attached ...' once everything is attached.\n"
+		"Exit status: 0 ok, 1 BPF refused or other runtime error, 2 usage error.\n",
+		DEFAULT_MAX_SOCKETS);
+}
+
+/* 0 to go on, -1 to exit 0 (--help, --version), or an exit status. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_NO_MSG = 256,
+		OPT_NO_INSERT,
+		OPT_MAX,
+		OPT_DURATION,
+		OPT_VERBOSE,
+		OPT_HELP,
+		OPT_VERSION
+	};
+	static const struct option longopts[] = {
+		{ "no-msg", no_argument, NULL, OPT_NO_MSG },
+		{ "no-insert", no_argument, NULL, OPT_NO_INSERT },
+		{ "max-sockets", required_argument, NULL, OPT_MAX },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ 0 },
+	};
+	int c, err;
+
+	*o = (struct options){ .attach_msg = true,
+			       .insert = true,
+			       .max_sockets = DEFAULT_MAX_SOCKETS };
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_NO_MSG:
+			o->attach_msg = false;
+			break;
+		case OPT_NO_INSERT:
+			o->insert = false;
+			o->attach_msg = false;
+			break;
+		case OPT_MAX:
+			err = parse_u64(optarg, 1, 1 << 24, &o->max_sockets);
+			if (err)
+				return log_usage_error("--max-sockets", optarg,
+						       err == -ERANGE ?
+							       "is out of range 1..16777216" :
+							       "is not a whole number");
+			break;
+		case OPT_DURATION:
+			err = parse_double(optarg, 0, 86400, &o->duration_s);
+			if (err)
+				return log_usage_error("--duration", optarg,
+						       err == -ERANGE ? "is out of range 0..86400" :
+									"is not a number");
+			break;
+		case OPT_VERBOSE:
+			log_set_verbose(true);
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return -1;
+		case OPT_VERSION:
+			printf("skmsg_floor %s\n", HTTP_ENERGY_VERSION);
+			return -1;
+		default:
+			if (optopt)
+				log_error("option -%c is unknown (see --help)", optopt);
+			else
+				log_error("option %s is unknown or needs a value (see --help)",
+					  argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		log_error("expected one CGROUP_DIR, got %d arguments (see --help)", argc - optind);
+		return 2;
+	}
+	o->cgroup_dir = argv[optind];
+	return 0;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!log_is_verbose())
+		return 0; /* failures are reported by us, once, with context */
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Waits for SIGINT/SIGTERM (blocked by the caller), or duration_s when it is not 0. */
+static void wait_for_stop(const sigset_t *set, double duration_s)
+{
+	struct timespec end, now, left;
+	int sig;
+
+	if (duration_s <= 0) {
+		while (sigwait(set, &sig) != 0)
+			;
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += (time_t)duration_s;
+	end.tv_nsec += (long)((duration_s - (double)(time_t)duration_s) * 1e9);
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left.tv_sec = end.tv_sec - now.tv_sec;
+		left.tv_nsec = end.tv_nsec - now.tv_nsec;
+		if (left.tv_nsec < 0) {
+			left.tv_sec--;
+			left.tv_nsec += 1000000000L;
+		}
+		if (left.tv_sec < 0)
+			return;
+		if (sigtimedwait(set, NULL, &left) >= 0 || errno == EAGAIN)
+			return;
+	}
+}
+
+static int run(const struct options *o)
+{
+	struct skmsg_floor_bpf *skel = NULL;
+	struct cgroup2_info cg;
+	bool msg_attached = false;
+	sigset_t set;
+	int cg_fd = -1, err;
+
+	err = cgroup2_resolve(o->cgroup_dir, &cg);
+	if (err)
+		return err;
+	cg_fd = open(cg.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0) {
+		err = -errno;
+		log_error("%s: cannot open: %s", cg.path, strerror(-err));
+		goto cleanup;
+	}
+
+	skel = skmsg_floor_bpf__open();
+	if (!skel) {
+		err = -errno;
+		log_error("opening the BPF object failed: %s", strerror(-err));
+		goto cleanup;
+	}
+	skel->rodata->insert_sockets = o->insert;
+	err = bpf_map__set_max_entries(skel->maps.sock_hash, (uint32_t)o->max_sockets);
+	if (!err && !o->attach_msg)
+		err = bpf_program__set_autoload(skel->progs.floor_msg, false);
+	if (err) {
+		log_error("configuring the BPF object failed: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = skmsg_floor_bpf__load(skel);
+	if (err) {
+		log_error("loading the BPF programs failed: %s (--verbose shows the verifier log)",
+			  strerror(-err));
+		goto cleanup;
+	}
+
+	/* sk_msg first: every socket sockops inserts then goes through it from the start. */
+	if (o->attach_msg) {
+		err = bpf_prog_attach(bpf_program__fd(skel->progs.floor_msg),
+				      bpf_map__fd(skel->maps.sock_hash), BPF_SK_MSG_VERDICT, 0);
+		if (err) {
+			err = -errno;
+			log_error("attaching sk_msg to the sockhash failed: %s", strerror(-err));
+			goto cleanup;
+		}
+		msg_attached = true;
+	}
+	skel->links.floor_sockops = bpf_program__attach_cgroup(skel->progs.floor_sockops, cg_fd);
+	if (!skel->links.floor_sockops) {
+		err = -errno;
+		log_error("%s: attaching sockops failed: %s", cg.path, strerror(-err));
+		goto cleanup;
+	}
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	log_info("attached: sockops on %s (%s)%s", cg.path,
+		 o->insert ? "sockets into the sockhash" : "sockhash unused",
+		 o->attach_msg ? ", sk_msg returning SK_PASS on the sockhash" : ", no sk_msg");
+	wait_for_stop(&set, o->duration_s);
+	log_info("%llu sockets put in the sockhash, %llu refused",
+		 (unsigned long long)skel->bss->inserted,
+		 (unsigned long long)skel->bss->insert_failed);
+	err = 0;
+
+cleanup:
+	if (msg_attached)
+		bpf_prog_detach2(bpf_program__fd(skel->progs.floor_msg),
+				 bpf_map__fd(skel->maps.sock_hash), BPF_SK_MSG_VERDICT);
+	skmsg_floor_bpf__destroy(skel);
+	if (cg_fd >= 0)
+		close(cg_fd);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	int ret;
+
+	ret = parse_options(argc, argv, &o);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	libbpf_set_print(libbpf_print);
+	return run(&o) ? 1 : 0;
+}
