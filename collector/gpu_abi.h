@@ -135,8 +135,8 @@ typedef int dcgmReturn_t;
 #define DCGM_FI_DEV_FB_USED 252	 /* MiB */
 
 /* Values at or above these are "blank" sentinels (no data, not found, not supported, ...). */
-#define DCGM_INT64_BLANK 0x7ffffff0LL
-#define DCGM_INT64_NOT_SUPPORTED 0x7ffffff2LL
+#define DCGM_INT64_BLANK 0x7ffffffffffffff0LL
+#define DCGM_INT64_NOT_SUPPORTED 0x7ffffffffffffff2LL
 #define DCGM_FP64_BLANK 140737488355328.0
 #define DCGM_FP64_NOT_SUPPORTED 140737488355330.0
 

@@ -36,19 +36,19 @@ static const char *dcgm_str(const struct dcgm_lib *l, dcgmReturn_t rc)
 int gpu_dcgm_load(struct dcgm_lib *l, const char *host, char *why, size_t why_size)
 {
 	dcgmReturn_t rc;
-	const char *err = NULL;
 
 	memset(l, 0, sizeof(*l));
 	for (size_t i = 0; i < sizeof(dcgm_sonames) / sizeof(dcgm_sonames[0]) && !l->dl; i++) {
 		l->dl = dlopen(dcgm_sonames[i], RTLD_NOW | RTLD_LOCAL);
 		l->soname = dcgm_sonames[i];
-		if (!l->dl && !err)
-			err = dlerror();
+		if (!l->dl && i == 0) {
+			const char *e = dlerror(); /* the newest DCGM's reason is the one to say */
+
+			snprintf(why, why_size, "%s", e ? e : "libdcgm.so.4: cannot be loaded");
+		}
 	}
-	if (!l->dl) {
-		snprintf(why, why_size, "%s", err ? err : "libdcgm.so.4: cannot be loaded");
+	if (!l->dl)
 		return -ENOENT;
-	}
 #define X(name, ret, args)                                                                  \
 	*(void **)&l->name = dlsym(l->dl, #name);                                            \
 	if (!l->name) {                                                                      \
@@ -154,7 +154,7 @@ static bool convert(const struct dcgm_lib *l, struct gpu_dev *d,
 
 	if (v->status != DCGM_ST_OK) {
 		snprintf(why, wsz, "field %u: %s", v->fieldId, dcgm_str(l, v->status));
-		if (v->status == DCGM_ST_GPU_IS_LOST) {
+		if (v->status == DCGM_ST_GPU_IS_LOST && !r->lost) {
 			r->lost = true;
 			snprintf(r->lost_why, sizeof(r->lost_why), "%s", why);
 		}
