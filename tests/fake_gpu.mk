@@ -3,8 +3,8 @@
 # by LD_LIBRARY_PATH. Built with the unit tests; nothing installs them.
 FAKE_GPU_CFLAGS := -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -O1 -g -fPIC -shared \
 	-fvisibility=hidden -I collector -I tests/fake_gpu
-FAKE_NVML := $(BUILD)/test/fake_nvml/libnvidia-ml.so.1
-FAKE_DCGM := $(BUILD)/test/fake_dcgm/libdcgm.so.4
+FAKE_NVML := $(BUILD)/fake_gpu/nvml/libnvidia-ml.so.1
+FAKE_DCGM := $(BUILD)/fake_gpu/dcgm/libdcgm.so.4
 
 $(FAKE_NVML): tests/fake_gpu/fake_nvml.c tests/fake_gpu/fake_script.c \
 		tests/fake_gpu/fake_script.h collector/gpu_abi.h

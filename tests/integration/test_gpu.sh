@@ -8,8 +8,8 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
 
-FAKE_NVML_DIR=$BUILD/test/fake_nvml
-FAKE_DCGM_DIR=$BUILD/test/fake_dcgm
+FAKE_NVML_DIR=$BUILD/fake_gpu/nvml
+FAKE_DCGM_DIR=$BUILD/fake_gpu/dcgm
 tmp=$(mktemp -d)
 on_exit "rm -rf $tmp"
 mkdir "$tmp/empty"
