@@ -46,7 +46,7 @@ typedef int nvmlReturn_t;
 #define NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE 80
 
 typedef struct nvmlUtilization_st {
-	unsigned int gpu;    /* % of time a kernel ran (SM) */
+	unsigned int gpu; /* % of time a kernel ran (SM) */
 	unsigned int memory; /* % of time memory was read or written */
 } nvmlUtilization_t;
 
@@ -125,14 +125,14 @@ typedef int dcgmReturn_t;
 #define DCGM_FI_DEV_SM_CLOCK 100
 #define DCGM_FI_DEV_MEM_CLOCK 101
 #define DCGM_FI_DEV_GPU_TEMP 150
-#define DCGM_FI_DEV_POWER_USAGE 155		/* W, double */
+#define DCGM_FI_DEV_POWER_USAGE 155 /* W, double */
 #define DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION 156 /* mJ since the driver loaded, int64 */
 #define DCGM_FI_DEV_GPU_UTIL 203
 #define DCGM_FI_DEV_MEM_COPY_UTIL 204
 #define DCGM_FI_DEV_ENC_UTIL 206
 #define DCGM_FI_DEV_DEC_UTIL 207
 #define DCGM_FI_DEV_FB_TOTAL 250 /* MiB */
-#define DCGM_FI_DEV_FB_USED 252	 /* MiB */
+#define DCGM_FI_DEV_FB_USED 252 /* MiB */
 
 /* Values at or above these are "blank" sentinels (no data, not found, not supported, ...). */
 #define DCGM_INT64_BLANK 0x7ffffffffffffff0LL
@@ -144,8 +144,8 @@ typedef struct {
 	unsigned int version; /* dcgmFieldValue_version1 */
 	unsigned short fieldId;
 	unsigned short fieldType; /* DCGM_FT_* */
-	int status;		  /* dcgmReturn_t of this value */
-	int64_t ts;		  /* µs since 1970 */
+	int status; /* dcgmReturn_t of this value */
+	int64_t ts; /* µs since 1970 */
 	union {
 		int64_t i64;
 		double dbl;
@@ -159,21 +159,21 @@ _Static_assert(offsetof(dcgmFieldValue_v1, ts) == 16, "dcgmFieldValue_v1.ts");
 _Static_assert(offsetof(dcgmFieldValue_v1, value) == 24, "dcgmFieldValue_v1.value");
 _Static_assert(sizeof(dcgmFieldValue_v1) == 4120, "dcgmFieldValue_v1");
 
-#define DCGM_FUNCTIONS(X)                                                                          \
-	X(dcgmInit, dcgmReturn_t, (void))                                                          \
-	X(dcgmShutdown, dcgmReturn_t, (void))                                                      \
-	X(errorString, const char *, (dcgmReturn_t))                                               \
-	X(dcgmConnect, dcgmReturn_t, (const char *, dcgmHandle_t *))                               \
-	X(dcgmDisconnect, dcgmReturn_t, (dcgmHandle_t))                                            \
-	X(dcgmGetAllSupportedDevices, dcgmReturn_t, (dcgmHandle_t, unsigned int *, int *))         \
-	X(dcgmFieldGroupCreate, dcgmReturn_t,                                                      \
-	  (dcgmHandle_t, int, unsigned short *, const char *, dcgmFieldGrp_t *))                   \
-	X(dcgmFieldGroupDestroy, dcgmReturn_t, (dcgmHandle_t, dcgmFieldGrp_t))                     \
-	X(dcgmWatchFields, dcgmReturn_t,                                                           \
-	  (dcgmHandle_t, dcgmGpuGrp_t, dcgmFieldGrp_t, long long, double, int))                    \
-	X(dcgmUnwatchFields, dcgmReturn_t, (dcgmHandle_t, dcgmGpuGrp_t, dcgmFieldGrp_t))           \
-	X(dcgmUpdateAllFields, dcgmReturn_t, (dcgmHandle_t, int))                                  \
-	X(dcgmGetLatestValuesForFields, dcgmReturn_t,                                              \
+#define DCGM_FUNCTIONS(X)                                                                  \
+	X(dcgmInit, dcgmReturn_t, (void))                                                  \
+	X(dcgmShutdown, dcgmReturn_t, (void))                                              \
+	X(errorString, const char *, (dcgmReturn_t))                                       \
+	X(dcgmConnect, dcgmReturn_t, (const char *, dcgmHandle_t *))                       \
+	X(dcgmDisconnect, dcgmReturn_t, (dcgmHandle_t))                                    \
+	X(dcgmGetAllSupportedDevices, dcgmReturn_t, (dcgmHandle_t, unsigned int *, int *)) \
+	X(dcgmFieldGroupCreate, dcgmReturn_t,                                              \
+	  (dcgmHandle_t, int, unsigned short *, const char *, dcgmFieldGrp_t *))           \
+	X(dcgmFieldGroupDestroy, dcgmReturn_t, (dcgmHandle_t, dcgmFieldGrp_t))             \
+	X(dcgmWatchFields, dcgmReturn_t,                                                   \
+	  (dcgmHandle_t, dcgmGpuGrp_t, dcgmFieldGrp_t, long long, double, int))            \
+	X(dcgmUnwatchFields, dcgmReturn_t, (dcgmHandle_t, dcgmGpuGrp_t, dcgmFieldGrp_t))   \
+	X(dcgmUpdateAllFields, dcgmReturn_t, (dcgmHandle_t, int))                          \
+	X(dcgmGetLatestValuesForFields, dcgmReturn_t,                                      \
 	  (dcgmHandle_t, int, unsigned short *, unsigned int, dcgmFieldValue_v1 *))
 
 #endif

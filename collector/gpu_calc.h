@@ -13,8 +13,8 @@
 #define GPU_MAX_POWER_MW 10000000ULL /* 10 kW */
 
 enum gpu_counter_step {
-	GPU_COUNTER_OK,	   /* now >= last: delta = now - last */
-	GPU_COUNTER_WRAP,  /* went past the top of its range: delta added back */
+	GPU_COUNTER_OK, /* now >= last: delta = now - last */
+	GPU_COUNTER_WRAP, /* went past the top of its range: delta added back */
 	GPU_COUNTER_RESET, /* went back (driver reloaded): delta unknown */
 };
 
@@ -33,7 +33,7 @@ uint64_t gpu_integrate_uj(uint64_t p0_mw, uint64_t p1_mw, uint64_t dt_ns);
 /* One per-process utilisation sample of the driver. */
 struct gpu_proc_sample {
 	uint32_t pid;
-	uint32_t sm_util;  /* % */
+	uint32_t sm_util; /* % */
 	uint32_t mem_util; /* % */
 };
 

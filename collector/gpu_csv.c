@@ -44,9 +44,10 @@ int gpu_csv_format_row(uint64_t interval, const struct gpu_sample *s, struct buf
 		else
 			err |= buf__append(out, ",", 1);
 		if (m == GPU_M_ENERGY_UJ)
-			err |= buf__appendf(out, ",%s", !(s->valid & 1u) ? "" :
-						       s->method == GPU_ENERGY_COUNTER ? "counter" :
-											"integrated");
+			err |= buf__appendf(out, ",%s",
+					    !(s->valid & 1u)		    ? "" :
+					    s->method == GPU_ENERGY_COUNTER ? "counter" :
+									      "integrated");
 	}
 	err |= buf__append(out, ",", 1);
 	for (size_t i = 0; s->procs_valid && i < s->num_procs; i++)
@@ -118,7 +119,8 @@ int gpu_csv__open(const char *path, struct gpu_csv **out)
 		err = header_matches(path);
 		if (err) {
 			log_error("%s:1: the file exists and its header is not the GPU CSV header; "
-				  "refusing to append to it", path);
+				  "refusing to append to it",
+				  path);
 			goto fail;
 		}
 		w->size = st.st_size;

@@ -16,12 +16,12 @@ static const char *const dcgm_sonames[] = { "libdcgm.so.4", "libdcgm.so.3", "lib
 
 /* The watched fields: UUID first, then one per metric (in enum gpu_metric order). */
 static unsigned short fields[] = {
-	DCGM_FI_DEV_UUID,	  DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION,
-	DCGM_FI_DEV_POWER_USAGE,  DCGM_FI_DEV_GPU_UTIL,
+	DCGM_FI_DEV_UUID,	   DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION,
+	DCGM_FI_DEV_POWER_USAGE,   DCGM_FI_DEV_GPU_UTIL,
 	DCGM_FI_DEV_MEM_COPY_UTIL, DCGM_FI_DEV_ENC_UTIL,
-	DCGM_FI_DEV_DEC_UTIL,	  DCGM_FI_DEV_GPU_TEMP,
-	DCGM_FI_DEV_FB_USED,	  DCGM_FI_DEV_FB_TOTAL,
-	DCGM_FI_DEV_SM_CLOCK,	  DCGM_FI_DEV_MEM_CLOCK,
+	DCGM_FI_DEV_DEC_UTIL,	   DCGM_FI_DEV_GPU_TEMP,
+	DCGM_FI_DEV_FB_USED,	   DCGM_FI_DEV_FB_TOTAL,
+	DCGM_FI_DEV_SM_CLOCK,	   DCGM_FI_DEV_MEM_CLOCK,
 };
 #define NUM_FIELDS (sizeof(fields) / sizeof(fields[0]))
 _Static_assert(NUM_FIELDS == 1 + GPU_M_COUNT, "one field per metric");
@@ -49,11 +49,11 @@ int gpu_dcgm_load(struct dcgm_lib *l, const char *host, char *why, size_t why_si
 	}
 	if (!l->dl)
 		return -ENOENT;
-#define X(name, ret, args)                                                                  \
-	*(void **)&l->name = dlsym(l->dl, #name);                                            \
-	if (!l->name) {                                                                      \
+#define X(name, ret, args)                                                                    \
+	*(void **)&l->name = dlsym(l->dl, #name);                                             \
+	if (!l->name) {                                                                       \
 		snprintf(why, why_size, "%s: no symbol %s (DCGM too old)", l->soname, #name); \
-		goto fail;                                                                   \
+		goto fail;                                                                    \
 	}
 	DCGM_FUNCTIONS(X)
 #undef X
@@ -145,8 +145,8 @@ int gpu_dcgm_enumerate(struct gpu_source *g)
 }
 
 /* Converts one value into r->v[m]: false (with r->why[m]) when it is missing. */
-static bool convert(const struct dcgm_lib *l, struct gpu_dev *d,
-		    const dcgmFieldValue_v1 *v, enum gpu_metric m, struct gpu_reading *r)
+static bool convert(const struct dcgm_lib *l, struct gpu_dev *d, const dcgmFieldValue_v1 *v,
+		    enum gpu_metric m, struct gpu_reading *r)
 {
 	char *why = r->why[m];
 	size_t wsz = sizeof(r->why[m]);
@@ -163,7 +163,8 @@ static bool convert(const struct dcgm_lib *l, struct gpu_dev *d,
 	if (v->fieldType == DCGM_FT_DOUBLE) {
 		if (!(v->value.dbl < DCGM_FP64_BLANK) || v->value.dbl < 0) {
 			snprintf(why, wsz, "field %u: %s", v->fieldId,
-				 v->value.dbl == DCGM_FP64_NOT_SUPPORTED ? "Not Supported" : "blank");
+				 v->value.dbl == DCGM_FP64_NOT_SUPPORTED ? "Not Supported" :
+									   "blank");
 			return false;
 		}
 		/* W to mW (power is the only double field here). */
@@ -171,7 +172,8 @@ static bool convert(const struct dcgm_lib *l, struct gpu_dev *d,
 	} else if (v->fieldType == DCGM_FT_INT64) {
 		if (v->value.i64 >= DCGM_INT64_BLANK || v->value.i64 < 0) {
 			snprintf(why, wsz, "field %u: %s", v->fieldId,
-				 v->value.i64 == DCGM_INT64_NOT_SUPPORTED ? "Not Supported" : "blank");
+				 v->value.i64 == DCGM_INT64_NOT_SUPPORTED ? "Not Supported" :
+									    "blank");
 			return false;
 		}
 		out = (uint64_t)v->value.i64;
@@ -207,8 +209,8 @@ void gpu_dcgm_read(struct gpu_source *g, struct gpu_dev *d, struct gpu_reading *
 		return;
 	}
 	memset(v, 0, sizeof(v));
-	rc = l->dcgmGetLatestValuesForFields(l->handle, (int)d->dcgm_id, fields + 1,
-					     NUM_FIELDS - 1, v);
+	rc = l->dcgmGetLatestValuesForFields(l->handle, (int)d->dcgm_id, fields + 1, NUM_FIELDS - 1,
+					     v);
 	if (rc != DCGM_ST_OK) {
 		for (int m = 0; m < GPU_M_COUNT; m++)
 			snprintf(r->why[m], sizeof(r->why[m]), "dcgmGetLatestValuesForFields: %s",

@@ -55,18 +55,19 @@ int gpu_nvml_load(struct nvml_lib *l, char *why, size_t why_size)
 		snprintf(why, why_size, "%s", e ? e : NVML_SONAME ": cannot be loaded");
 		return -ENOENT;
 	}
-#define X(name, ret, args)                                                                 \
-	*(void **)&l->name = dlsym(l->dl, #name);                                           \
-	if (!l->name && !optional_symbol(#name)) {                                          \
+#define X(name, ret, args)                                                                        \
+	*(void **)&l->name = dlsym(l->dl, #name);                                                 \
+	if (!l->name && !optional_symbol(#name)) {                                                \
 		snprintf(why, why_size, "%s: no symbol %s (driver too old)", NVML_SONAME, #name); \
-		goto fail;                                                                  \
+		goto fail;                                                                        \
 	}
 	NVML_FUNCTIONS(X)
 #undef X
 	rc = l->nvmlInit_v2();
 	if (rc != NVML_SUCCESS) {
 		snprintf(why, why_size, "%s: nvmlInit: %s%s", NVML_SONAME, nvml_str(l, rc),
-			 rc == NVML_ERROR_DRIVER_NOT_LOADED ? " (is the nvidia driver loaded?)" : "");
+			 rc == NVML_ERROR_DRIVER_NOT_LOADED ? " (is the nvidia driver loaded?)" :
+							      "");
 		goto fail;
 	}
 	return 0;
@@ -196,8 +197,8 @@ void gpu_nvml_attach(struct gpu_source *g, struct gpu_dev *d)
 }
 
 /* Records one call's outcome for the fields it fills; true when it worked. */
-static bool got(const struct nvml_lib *l, struct gpu_reading *r, nvmlReturn_t rc,
-		const char *call, enum gpu_metric a, enum gpu_metric b)
+static bool got(const struct nvml_lib *l, struct gpu_reading *r, nvmlReturn_t rc, const char *call,
+		enum gpu_metric a, enum gpu_metric b)
 {
 	enum gpu_metric m[2] = { a, b };
 
@@ -227,9 +228,9 @@ void gpu_nvml_read(struct gpu_source *g, struct gpu_dev *d, struct gpu_reading *
 
 	memset(r, 0, sizeof(*r));
 	if (d->mig_instance < 0) {
-		rc = l->nvmlDeviceGetTotalEnergyConsumption
-			     ? l->nvmlDeviceGetTotalEnergyConsumption(h, &e)
-			     : NVML_ERROR_NOT_SUPPORTED;
+		rc = l->nvmlDeviceGetTotalEnergyConsumption ?
+			     l->nvmlDeviceGetTotalEnergyConsumption(h, &e) :
+			     NVML_ERROR_NOT_SUPPORTED;
 		if (got(l, r, rc, "nvmlDeviceGetTotalEnergyConsumption", GPU_M_ENERGY_UJ,
 			GPU_M_ENERGY_UJ))
 			r->v[GPU_M_ENERGY_UJ] = e;
@@ -243,15 +244,17 @@ void gpu_nvml_read(struct gpu_source *g, struct gpu_dev *d, struct gpu_reading *
 			r->v[GPU_M_SM_UTIL] = u.gpu;
 			r->v[GPU_M_MEM_UTIL] = u.memory;
 		}
-		rc = l->nvmlDeviceGetEncoderUtilization
-			     ? l->nvmlDeviceGetEncoderUtilization(h, &x, &period)
-			     : NVML_ERROR_NOT_SUPPORTED;
-		if (got(l, r, rc, "nvmlDeviceGetEncoderUtilization", GPU_M_ENC_UTIL, GPU_M_ENC_UTIL))
+		rc = l->nvmlDeviceGetEncoderUtilization ?
+			     l->nvmlDeviceGetEncoderUtilization(h, &x, &period) :
+			     NVML_ERROR_NOT_SUPPORTED;
+		if (got(l, r, rc, "nvmlDeviceGetEncoderUtilization", GPU_M_ENC_UTIL,
+			GPU_M_ENC_UTIL))
 			r->v[GPU_M_ENC_UTIL] = x;
-		rc = l->nvmlDeviceGetDecoderUtilization
-			     ? l->nvmlDeviceGetDecoderUtilization(h, &x, &period)
-			     : NVML_ERROR_NOT_SUPPORTED;
-		if (got(l, r, rc, "nvmlDeviceGetDecoderUtilization", GPU_M_DEC_UTIL, GPU_M_DEC_UTIL))
+		rc = l->nvmlDeviceGetDecoderUtilization ?
+			     l->nvmlDeviceGetDecoderUtilization(h, &x, &period) :
+			     NVML_ERROR_NOT_SUPPORTED;
+		if (got(l, r, rc, "nvmlDeviceGetDecoderUtilization", GPU_M_DEC_UTIL,
+			GPU_M_DEC_UTIL))
 			r->v[GPU_M_DEC_UTIL] = x;
 		rc = l->nvmlDeviceGetTemperature(h, NVML_TEMPERATURE_GPU, &x);
 		if (got(l, r, rc, "nvmlDeviceGetTemperature", GPU_M_TEMPERATURE_C,
@@ -275,8 +278,7 @@ void gpu_nvml_read(struct gpu_source *g, struct gpu_dev *d, struct gpu_reading *
 	}
 }
 
-int gpu_nvml_procs(struct gpu_source *g, struct gpu_dev *d, size_t *n, char *why,
-		   size_t why_size)
+int gpu_nvml_procs(struct gpu_source *g, struct gpu_dev *d, size_t *n, char *why, size_t why_size)
 {
 	struct nvml_lib *l = &g->nvml;
 	nvmlProcessUtilizationSample_t *buf = NULL;
@@ -286,9 +288,10 @@ int gpu_nvml_procs(struct gpu_source *g, struct gpu_dev *d, size_t *n, char *why
 
 	*n = 0;
 	if (!g->have_nvml || !d->nvml || !l->nvmlDeviceGetProcessUtilization) {
-		snprintf(why, why_size, "%s", g->have_nvml ? "nvmlDeviceGetProcessUtilization: "
-							     "not in this driver" :
-							     "NVML is not loaded");
+		snprintf(why, why_size, "%s",
+			 g->have_nvml ? "nvmlDeviceGetProcessUtilization: "
+					"not in this driver" :
+					"NVML is not loaded");
 		return -EOPNOTSUPP;
 	}
 	/* Asks for the size first; samples arriving in between make it grow: retry once. */

@@ -106,14 +106,29 @@ int gpu_source__open(enum gpu_kind kind, const struct gpu_source_opts *opts,
 			goto fail;
 		g->kind = GPU_KIND_NVML;
 	}
-	err = g->kind == GPU_KIND_DCGM ? gpu_dcgm_enumerate(g) : gpu_nvml_enumerate(g);
+	err = 0; /* NVML is optional beside DCGM */
+	if (g->kind == GPU_KIND_DCGM && kind == GPU_KIND_AUTO && gpu_dcgm_enumerate(g)) {
+		/* Said above; auto goes on with NVML. */
+		snprintf(dcgm_why, sizeof(dcgm_why), "%s: enumerating or watching failed",
+			 g->dcgm.soname);
+		gpu_dcgm_unload(&g->dcgm);
+		g->n = 0;
+		if (!g->have_nvml)
+			goto fail;
+		g->kind = GPU_KIND_NVML;
+	}
+	if (g->kind == GPU_KIND_DCGM && kind == GPU_KIND_DCGM)
+		err = gpu_dcgm_enumerate(g);
+	else if (g->kind == GPU_KIND_NVML)
+		err = gpu_nvml_enumerate(g);
 	if (err)
 		goto fail_said;
 	describe_devices(g, devs, sizeof(devs));
 	if (g->kind == GPU_KIND_DCGM)
 		log_info("gpu: dcgm (%s, nv-hostengine at %s; %s%s%s)", g->dcgm.soname, host, devs,
 			 g->have_nvml ? "; MIG instances and per-process utilisation from " : "",
-			 g->have_nvml ? g->nvml.soname : "; no NVML: no MIG rows, no per-process split");
+			 g->have_nvml ? g->nvml.soname :
+					"; no NVML: no MIG rows, no per-process split");
 	else
 		log_info("gpu: nvml (%s; %s%s%s)", g->nvml.soname, devs,
 			 kind == GPU_KIND_AUTO ? "; DCGM not used: " : "",
@@ -157,9 +172,11 @@ static void mark_lost(struct gpu_source *g, size_t i, const char *why)
 	char name[160];
 
 	g->dev[i].lost = true;
-	log_info("%s: lost (%s): its rows are empty from now on%s", dev_name(&g->dev[i], name,
-		 sizeof(name)), why, g->dev[i].mig_instance < 0 ?
-		 "; gpu_energy_uj covers the other GPUs after this interval" : "");
+	log_info("%s: lost (%s): its rows are empty from now on%s",
+		 dev_name(&g->dev[i], name, sizeof(name)), why,
+		 g->dev[i].mig_instance < 0 ?
+			 "; gpu_energy_uj covers the other GPUs after this interval" :
+			 "");
 	/* Its MIG instances go with it. */
 	for (size_t j = 0; j < g->n; j++)
 		if (g->dev[j].parent == (int)i && !g->dev[j].lost) {
@@ -168,11 +185,14 @@ static void mark_lost(struct gpu_source *g, size_t i, const char *why)
 		}
 }
 
-/* Says once per device and field that a field is missing. */
+/*
+ * Says once per device and field that a field is missing: fields missing for the same
+ * reason (a whole call failing, a host engine gone) share one line.
+ */
 static void say_missing(struct gpu_dev *d, const struct gpu_reading *r)
 {
-	uint32_t expected = d->mig_instance >= 0 ? MIG_METRICS : ~0u;
-	char name[160];
+	uint32_t expected = d->mig_instance >= 0 ? MIG_METRICS : ~0u, news = 0;
+	char name[160], fields[256];
 
 	for (int m = 0; m < GPU_M_COUNT; m++) {
 		uint32_t bit = 1u << m;
@@ -183,9 +203,26 @@ static void say_missing(struct gpu_dev *d, const struct gpu_reading *r)
 			continue; /* said once as the energy method */
 		if (m == GPU_M_POWER_MW && !d->has_counter && !d->has_power)
 			continue;
-		d->said |= bit;
-		log_info("%s: %s missing (%s): an empty cell whenever it is", dev_name(d, name,
-			 sizeof(name)), metric_names[m], r->why[m][0] ? r->why[m] : "no value");
+		news |= bit;
+	}
+	for (int m = 0; m < GPU_M_COUNT; m++) {
+		size_t len = 0;
+
+		if (!(news & (1u << m)))
+			continue;
+		for (int k = m; k < GPU_M_COUNT; k++) {
+			if (!(news & (1u << k)) || strcmp(r->why[k], r->why[m]))
+				continue;
+			news &= ~(1u << k);
+			d->said |= 1u << k;
+			len += (size_t)snprintf(fields + len, sizeof(fields) - len, "%s%s",
+						len ? ", " : "", metric_names[k]);
+			if (len >= sizeof(fields))
+				len = sizeof(fields) - 1;
+		}
+		log_info("%s: %s missing (%s): an empty cell whenever it is",
+			 dev_name(d, name, sizeof(name)), fields,
+			 r->why[m][0] ? r->why[m] : "no value");
 	}
 }
 
@@ -200,10 +237,12 @@ static void choose_method(struct gpu_dev *d, const struct gpu_reading *r)
 		return;
 	if (d->has_power)
 		log_info("%s: no energy counter (%s): energy integrated from power at the "
-			 "boundaries", dev_name(d, name, sizeof(name)), r->why[GPU_M_ENERGY_UJ]);
+			 "boundaries",
+			 dev_name(d, name, sizeof(name)), r->why[GPU_M_ENERGY_UJ]);
 	else
 		log_info("%s: no energy counter and no power reading (%s): no energy; left out of "
-			 "gpu_energy_uj", dev_name(d, name, sizeof(name)), r->why[GPU_M_POWER_MW]);
+			 "gpu_energy_uj",
+			 dev_name(d, name, sizeof(name)), r->why[GPU_M_POWER_MW]);
 }
 
 /* The process samples since the last boundary: false when there are none to split by. */
@@ -223,9 +262,11 @@ static bool take_procs(struct gpu_source *g, struct gpu_dev *d, size_t *n)
 		d->procs_ok = false;
 	if (!d->said_procs) {
 		d->said_procs = true;
-		log_info("%s: per-process utilisation %s (%s): its energy is not split per process%s",
-			 dev_name(d, name, sizeof(name)), err == -EOPNOTSUPP ? "unavailable" : "failed",
-			 why, err == -EOPNOTSUPP ? "" : " while it fails");
+		log_info(
+			"%s: per-process utilisation %s (%s): its energy is not split per process%s",
+			dev_name(d, name, sizeof(name)),
+			err == -EOPNOTSUPP ? "unavailable" : "failed", why,
+			err == -EOPNOTSUPP ? "" : " while it fails");
 	}
 	return false;
 }
@@ -271,9 +312,11 @@ static bool interval_energy(const struct gpu_source *g, struct gpu_dev *d,
 		if (!(r->valid & e) || !(d->last.valid & e))
 			return false;
 		switch (gpu_counter_delta(d->last.v[GPU_M_ENERGY_UJ], r->v[GPU_M_ENERGY_UJ],
-					  g->kind == GPU_KIND_DCGM ? 1ULL << 63 : 0, dt_ns, &delta)) {
+					  g->kind == GPU_KIND_DCGM ? 1ULL << 63 : 0, dt_ns,
+					  &delta)) {
 		case GPU_COUNTER_WRAP:
-			log_info("%s: energy counter wrapped (%" PRIu64 " -> %" PRIu64 " mJ); counted",
+			log_info("%s: energy counter wrapped (%" PRIu64 " -> %" PRIu64
+				 " mJ); counted",
 				 dev_name(d, name, sizeof(name)), d->last.v[GPU_M_ENERGY_UJ],
 				 r->v[GPU_M_ENERGY_UJ]);
 			/* fallthrough */
@@ -282,7 +325,8 @@ static bool interval_energy(const struct gpu_source *g, struct gpu_dev *d,
 			*method = GPU_ENERGY_COUNTER;
 			return true;
 		case GPU_COUNTER_RESET:
-			log_info("%s: energy counter went back (%" PRIu64 " -> %" PRIu64 " mJ; driver "
+			log_info("%s: energy counter went back (%" PRIu64 " -> %" PRIu64
+				 " mJ; driver "
 				 "reloaded?): this interval's energy integrated from power",
 				 dev_name(d, name, sizeof(name)), d->last.v[GPU_M_ENERGY_UJ],
 				 r->v[GPU_M_ENERGY_UJ]);
@@ -312,8 +356,10 @@ int gpu_source__sample(struct gpu_source *g, uint64_t t_start_ns, uint64_t t_end
 		bool counts = d->mig_instance < 0 && !d->lost && (d->has_counter || d->has_power);
 		size_t np = 0;
 
-		*s = (struct gpu_sample){ .index = d->index, .mig_instance = d->mig_instance,
-					  .t_start_ns = t_start_ns, .t_end_ns = t_end_ns,
+		*s = (struct gpu_sample){ .index = d->index,
+					  .mig_instance = d->mig_instance,
+					  .t_start_ns = t_start_ns,
+					  .t_end_ns = t_end_ns,
 					  .lost = d->lost };
 		memcpy(s->uuid, d->uuid, sizeof(s->uuid));
 		if (counts)

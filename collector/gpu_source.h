@@ -42,7 +42,7 @@ enum gpu_metric {
 };
 
 enum gpu_energy_method {
-	GPU_ENERGY_COUNTER,    /* the driver's cumulative energy counter */
+	GPU_ENERGY_COUNTER, /* the driver's cumulative energy counter */
 	GPU_ENERGY_INTEGRATED, /* power at both boundaries, trapezoid */
 };
 
@@ -50,14 +50,14 @@ enum gpu_energy_method {
 
 /* One GPU (or MIG instance) over one interval. */
 struct gpu_sample {
-	uint32_t index;	      /* the physical GPU's NVML index (DCGM: its GPU id) */
+	uint32_t index; /* the physical GPU's NVML index (DCGM: its GPU id) */
 	int32_t mig_instance; /* the MIG GPU-instance id; -1 for a physical GPU */
 	char uuid[GPU_UUID_MAX];
 	uint64_t t_start_ns, t_end_ns; /* CLOCK_MONOTONIC, the interval's */
-	uint32_t valid;		       /* 1 << enum gpu_metric */
+	uint32_t valid; /* 1 << enum gpu_metric */
 	uint64_t v[GPU_M_COUNT];
 	enum gpu_energy_method method; /* when energy is valid */
-	bool lost;		       /* the GPU is gone: nothing is measured any more */
+	bool lost; /* the GPU is gone: nothing is measured any more */
 	/* Per-process shares of energy_uj, sorted by pid; procs_valid is false when this
 	 * GPU gives no per-process utilisation (or energy is missing). */
 	bool procs_valid;

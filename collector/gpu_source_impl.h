@@ -43,19 +43,19 @@ struct dcgm_lib {
 struct gpu_dev {
 	uint32_t index;
 	int32_t mig_instance; /* -1: physical */
-	int parent;	      /* MIG: the physical device's slot; -1 else */
+	int parent; /* MIG: the physical device's slot; -1 else */
 	char uuid[GPU_UUID_MAX];
 	nvmlDevice_t nvml; /* NULL where NVML is not loaded */
 	unsigned int dcgm_id;
 	bool has_counter, has_power; /* decided at the first reading */
-	bool procs_ok;		     /* per-process utilisation works */
+	bool procs_ok; /* per-process utilisation works */
 	bool lost;
 	uint32_t said; /* 1 << metric: its absence has been said */
 	bool said_procs;
 	struct gpu_reading last;
 	bool have_last;
 	unsigned long long procs_seen_us; /* NVML's lastSeenTimeStamp */
-	int64_t dcgm_ts[GPU_M_COUNT];	  /* DCGM: the newest timestamp seen per field */
+	int64_t dcgm_ts[GPU_M_COUNT]; /* DCGM: the newest timestamp seen per field */
 	struct gpu_proc_sample *proc_buf;
 	size_t proc_cap;
 	struct gpu_proc_energy *shares;
@@ -84,8 +84,7 @@ void gpu_nvml_attach(struct gpu_source *g, struct gpu_dev *d);
 int gpu_nvml_add_migs(struct gpu_source *g, size_t parent);
 void gpu_nvml_read(struct gpu_source *g, struct gpu_dev *d, struct gpu_reading *r);
 /* Per-process samples since the last call: 0, -EOPNOTSUPP, -ENODEV (lost) or -EIO. */
-int gpu_nvml_procs(struct gpu_source *g, struct gpu_dev *d, size_t *n, char *why,
-		   size_t why_size);
+int gpu_nvml_procs(struct gpu_source *g, struct gpu_dev *d, size_t *n, char *why, size_t why_size);
 
 int gpu_dcgm_load(struct dcgm_lib *l, const char *host, char *why, size_t why_size);
 void gpu_dcgm_unload(struct dcgm_lib *l);

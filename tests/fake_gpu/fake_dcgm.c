@@ -16,8 +16,8 @@ DCGM_FUNCTIONS(X)
 #undef X
 
 static bool initialised, connected, watched;
-static unsigned steps[FAKE_MAX_GPUS];			/* value fetches so far per GPU */
-static int64_t last_ts[FAKE_MAX_GPUS][FF_COUNT];	/* for STALE */
+static unsigned steps[FAKE_MAX_GPUS]; /* value fetches so far per GPU */
+static int64_t last_ts[FAKE_MAX_GPUS][FF_COUNT]; /* for STALE */
 static uint64_t last_value[FAKE_MAX_GPUS][FF_COUNT];
 
 EXPORT dcgmReturn_t dcgmInit(void)
@@ -35,12 +35,18 @@ EXPORT dcgmReturn_t dcgmShutdown(void)
 EXPORT const char *errorString(dcgmReturn_t rc)
 {
 	switch (rc) {
-	case DCGM_ST_OK: return "Success";
-	case DCGM_ST_NOT_SUPPORTED: return "This request is not supported";
-	case DCGM_ST_NO_DATA: return "No data is available";
-	case DCGM_ST_GPU_IS_LOST: return "GPU is lost";
-	case DCGM_ST_CONNECTION_NOT_VALID: return "Host engine connection invalid/disconnected";
-	default: return "Unknown error";
+	case DCGM_ST_OK:
+		return "Success";
+	case DCGM_ST_NOT_SUPPORTED:
+		return "This request is not supported";
+	case DCGM_ST_NO_DATA:
+		return "No data is available";
+	case DCGM_ST_GPU_IS_LOST:
+		return "GPU is lost";
+	case DCGM_ST_CONNECTION_NOT_VALID:
+		return "Host engine connection invalid/disconnected";
+	default:
+		return "Unknown error";
 	}
 }
 
@@ -110,18 +116,30 @@ EXPORT dcgmReturn_t dcgmUpdateAllFields(dcgmHandle_t h, int wait)
 static int field_of(unsigned short id)
 {
 	switch (id) {
-	case DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION: return FF_ENERGY_MJ;
-	case DCGM_FI_DEV_POWER_USAGE: return FF_POWER_MW;
-	case DCGM_FI_DEV_GPU_UTIL: return FF_SM_UTIL;
-	case DCGM_FI_DEV_MEM_COPY_UTIL: return FF_MEM_UTIL;
-	case DCGM_FI_DEV_ENC_UTIL: return FF_ENC_UTIL;
-	case DCGM_FI_DEV_DEC_UTIL: return FF_DEC_UTIL;
-	case DCGM_FI_DEV_GPU_TEMP: return FF_TEMP_C;
-	case DCGM_FI_DEV_FB_USED: return FF_MEM_USED;
-	case DCGM_FI_DEV_FB_TOTAL: return FF_MEM_TOTAL;
-	case DCGM_FI_DEV_SM_CLOCK: return FF_SM_CLOCK;
-	case DCGM_FI_DEV_MEM_CLOCK: return FF_MEM_CLOCK;
-	default: return -1;
+	case DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION:
+		return FF_ENERGY_MJ;
+	case DCGM_FI_DEV_POWER_USAGE:
+		return FF_POWER_MW;
+	case DCGM_FI_DEV_GPU_UTIL:
+		return FF_SM_UTIL;
+	case DCGM_FI_DEV_MEM_COPY_UTIL:
+		return FF_MEM_UTIL;
+	case DCGM_FI_DEV_ENC_UTIL:
+		return FF_ENC_UTIL;
+	case DCGM_FI_DEV_DEC_UTIL:
+		return FF_DEC_UTIL;
+	case DCGM_FI_DEV_GPU_TEMP:
+		return FF_TEMP_C;
+	case DCGM_FI_DEV_FB_USED:
+		return FF_MEM_USED;
+	case DCGM_FI_DEV_FB_TOTAL:
+		return FF_MEM_TOTAL;
+	case DCGM_FI_DEV_SM_CLOCK:
+		return FF_SM_CLOCK;
+	case DCGM_FI_DEV_MEM_CLOCK:
+		return FF_MEM_CLOCK;
+	default:
+		return -1;
 	}
 }
 
@@ -166,7 +184,9 @@ static void fill(unsigned gpu, unsigned step, unsigned short id, dcgmFieldValue_
 		else
 			v->value.i64 = DCGM_INT64_NOT_SUPPORTED;
 		break;
-	case FV_LOST: v->status = DCGM_ST_GPU_IS_LOST; break;
+	case FV_LOST:
+		v->status = DCGM_ST_GPU_IS_LOST;
+		break;
 	case FV_STALE:
 		/* The previous value again, with its old timestamp. */
 		v->ts = last_ts[gpu][f];
@@ -175,7 +195,9 @@ static void fill(unsigned gpu, unsigned step, unsigned short id, dcgmFieldValue_
 		else
 			v->value.i64 = (int64_t)(last_value[gpu][f] / scale);
 		break;
-	default: v->status = DCGM_ST_NO_DATA; break;
+	default:
+		v->status = DCGM_ST_NO_DATA;
+		break;
 	}
 }
 

@@ -26,8 +26,19 @@ static struct nvmlDevice_st mig_handles[FAKE_MAX_GPUS][FAKE_MAX_MIGS];
 static bool initialised;
 
 /* Calls so far per GPU and getter: the step the next call answers for. */
-enum getter { G_ENERGY, G_POWER, G_UTIL, G_ENC, G_DEC, G_TEMP, G_MEM, G_SM_CLK, G_MEM_CLK,
-	      G_PROCS, G_COUNT };
+enum getter {
+	G_ENERGY,
+	G_POWER,
+	G_UTIL,
+	G_ENC,
+	G_DEC,
+	G_TEMP,
+	G_MEM,
+	G_SM_CLK,
+	G_MEM_CLK,
+	G_PROCS,
+	G_COUNT
+};
 static unsigned calls[FAKE_MAX_GPUS][G_COUNT];
 static unsigned mig_calls[FAKE_MAX_GPUS][FAKE_MAX_MIGS];
 
@@ -43,10 +54,14 @@ static const struct fake_gpu *gpu_of(nvmlDevice_t d)
 static nvmlReturn_t rc_of(const struct fake_value *v)
 {
 	switch (v->kind) {
-	case FV_VALUE: return NVML_SUCCESS;
-	case FV_NS: return NVML_ERROR_NOT_SUPPORTED;
-	case FV_LOST: return NVML_ERROR_GPU_IS_LOST;
-	default: return NVML_ERROR_UNKNOWN; /* ERR, STALE, or not scripted */
+	case FV_VALUE:
+		return NVML_SUCCESS;
+	case FV_NS:
+		return NVML_ERROR_NOT_SUPPORTED;
+	case FV_LOST:
+		return NVML_ERROR_GPU_IS_LOST;
+	default:
+		return NVML_ERROR_UNKNOWN; /* ERR, STALE, or not scripted */
 	}
 }
 
@@ -99,13 +114,20 @@ EXPORT nvmlReturn_t nvmlShutdown(void)
 EXPORT const char *nvmlErrorString(nvmlReturn_t rc)
 {
 	switch (rc) {
-	case NVML_SUCCESS: return "Success";
-	case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
-	case NVML_ERROR_GPU_IS_LOST: return "GPU is lost";
-	case NVML_ERROR_NOT_FOUND: return "Not Found";
-	case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
-	case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
-	default: return "Unknown Error";
+	case NVML_SUCCESS:
+		return "Success";
+	case NVML_ERROR_NOT_SUPPORTED:
+		return "Not Supported";
+	case NVML_ERROR_GPU_IS_LOST:
+		return "GPU is lost";
+	case NVML_ERROR_NOT_FOUND:
+		return "Not Found";
+	case NVML_ERROR_DRIVER_NOT_LOADED:
+		return "Driver Not Loaded";
+	case NVML_ERROR_INSUFFICIENT_SIZE:
+		return "Insufficient Size";
+	default:
+		return "Unknown Error";
 	}
 }
 
@@ -301,7 +323,8 @@ EXPORT nvmlReturn_t nvmlDeviceGetGpuInstanceId(nvmlDevice_t d, unsigned int *id)
 /* A size query (NULL buffer) does not use up a step; every other answer does. */
 EXPORT nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t d,
 						    nvmlProcessUtilizationSample_t *buf,
-						    unsigned int *count, unsigned long long last_seen)
+						    unsigned int *count,
+						    unsigned long long last_seen)
 {
 	const struct fake_gpu *gpu = gpu_of(d);
 	const struct fake_procs *p;

@@ -71,7 +71,8 @@ static void parse_procs(const char *path, int line, char *tok, struct fake_procs
 	for (item = strtok_r(tok, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
 		struct fake_proc *q = &p->p[p->n];
 
-		if (p->n == FAKE_MAX_PROCS || sscanf(item, "%u:%u:%u", &q->pid, &q->sm, &q->mem) != 3)
+		if (p->n == FAKE_MAX_PROCS ||
+		    sscanf(item, "%u:%u:%u", &q->pid, &q->sm, &q->mem) != 3)
 			die(path, line, "bad process sample (pid:sm:mem)");
 		p->n++;
 	}
@@ -109,7 +110,8 @@ static void load(void)
 			snprintf(script.gpu[g].uuid, sizeof(script.gpu[g].uuid), "%s", uuid);
 			script.num_gpus++;
 		} else if (!strcmp(kw, "mig")) {
-			unsigned g = num(path, line, strtok_r(NULL, " \t\n", &save), script.num_gpus);
+			unsigned g =
+				num(path, line, strtok_r(NULL, " \t\n", &save), script.num_gpus);
 			unsigned s = num(path, line, strtok_r(NULL, " \t\n", &save), FAKE_MAX_MIGS);
 			unsigned gi = num(path, line, strtok_r(NULL, " \t\n", &save), 1000);
 			char *uuid = strtok_r(NULL, " \t\n", &save);
@@ -121,23 +123,29 @@ static void load(void)
 			m->gi = gi;
 			snprintf(m->uuid, sizeof(m->uuid), "%s", uuid);
 		} else if (!strcmp(kw, "b")) {
-			unsigned st = num(path, line, strtok_r(NULL, " \t\n", &save), FAKE_MAX_STEPS);
-			unsigned g = num(path, line, strtok_r(NULL, " \t\n", &save), script.num_gpus);
+			unsigned st =
+				num(path, line, strtok_r(NULL, " \t\n", &save), FAKE_MAX_STEPS);
+			unsigned g =
+				num(path, line, strtok_r(NULL, " \t\n", &save), script.num_gpus);
 
 			for (int i = 0; i < FF_COUNT; i++)
 				script.gpu[g].f[st][i] =
 					value(path, line, strtok_r(NULL, " \t\n", &save));
 		} else if (!strcmp(kw, "mb")) {
-			unsigned st = num(path, line, strtok_r(NULL, " \t\n", &save), FAKE_MAX_STEPS);
-			unsigned g = num(path, line, strtok_r(NULL, " \t\n", &save), script.num_gpus);
+			unsigned st =
+				num(path, line, strtok_r(NULL, " \t\n", &save), FAKE_MAX_STEPS);
+			unsigned g =
+				num(path, line, strtok_r(NULL, " \t\n", &save), script.num_gpus);
 			unsigned s = num(path, line, strtok_r(NULL, " \t\n", &save), FAKE_MAX_MIGS);
 
 			for (int i = 0; i < 2; i++)
 				script.gpu[g].mig[s].mem[st][i] =
 					value(path, line, strtok_r(NULL, " \t\n", &save));
 		} else if (!strcmp(kw, "p")) {
-			unsigned st = num(path, line, strtok_r(NULL, " \t\n", &save), FAKE_MAX_STEPS);
-			unsigned g = num(path, line, strtok_r(NULL, " \t\n", &save), script.num_gpus);
+			unsigned st =
+				num(path, line, strtok_r(NULL, " \t\n", &save), FAKE_MAX_STEPS);
+			unsigned g =
+				num(path, line, strtok_r(NULL, " \t\n", &save), script.num_gpus);
 
 			parse_procs(path, line, strtok_r(NULL, " \t\n", &save),
 				    &script.gpu[g].procs[st]);

@@ -89,7 +89,17 @@ fi
 check "DCGM: a stale value is an empty cell, said once" \
 	once "$tmp/dcgm.log" 'GPU-fake-0000): temperature_c missing (.*stale'
 
-# 3. Fallbacks and refusals.
+# 3. DCGM without NVML: device rows only, said at start.
+collect dcgm_only_lib "$FAKE_DCGM_DIR" dcgm 1 --gpu-csv "$tmp/dcgm_only_lib.gpu.csv"
+rc=$?
+check "DCGM without NVML: exit 0 (got $rc), the start-up line says what is missing" \
+	bash -c "[ $rc = 0 ] && grep -q 'gpu: dcgm (libdcgm.so.4, .*2 GPUs; no NVML: no MIG rows, no per-process split)' $tmp/dcgm_only_lib.log"
+rows=$(($(wc -l <"$tmp/dcgm_only_lib.gpu.csv") - 1))
+intervals=$(($(wc -l <"$tmp/dcgm_only_lib.csv") - 1))
+check "... two rows per interval ($rows rows, $intervals intervals), none split" \
+	bash -c "[ $intervals -ge 5 ] && [ $rows = $((2 * intervals)) ] && [ \$(cut -d, -f19 $tmp/dcgm_only_lib.gpu.csv | grep -c .) = 1 ]"
+
+# 4. Fallbacks and refusals.
 python3 tests/integration/gpu_fake.py script nvml >"$tmp/nohe.script"
 echo dcgm_no_hostengine >>"$tmp/nohe.script"
 HTTP_ENERGY_FAKE_GPU_SCRIPT=$tmp/nohe.script LD_LIBRARY_PATH=$FAKE_NVML_DIR:$FAKE_DCGM_DIR \

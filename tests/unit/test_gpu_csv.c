@@ -23,8 +23,12 @@ static int count_commas(const char *s)
 
 static struct gpu_sample full_sample(void)
 {
-	struct gpu_sample s = { .index = 1, .mig_instance = -1, .uuid = "GPU-b",
-				.t_start_ns = 100, .t_end_ns = 200, .method = GPU_ENERGY_COUNTER };
+	struct gpu_sample s = { .index = 1,
+				.mig_instance = -1,
+				.uuid = "GPU-b",
+				.t_start_ns = 100,
+				.t_end_ns = 200,
+				.method = GPU_ENERGY_COUNTER };
 
 	for (int m = 0; m < GPU_M_COUNT; m++) {
 		s.valid |= 1u << m;
@@ -53,8 +57,8 @@ static void test_full_row(void **state)
 	s.procs = shares;
 	s.num_procs = 2;
 	assert_int_equal(gpu_csv_format_row(3, &s, &b), 0);
-	assert_string_equal(b.data,
-			    "3,100,200,1,GPU-b,,10,counter,11,12,13,14,15,16,17,18,19,20,42:6;77:4\n");
+	assert_string_equal(
+		b.data, "3,100,200,1,GPU-b,,10,counter,11,12,13,14,15,16,17,18,19,20,42:6;77:4\n");
 	assert_int_equal(count_commas(b.data), count_commas(gpu_csv_header()));
 	buf__free(&b);
 }
@@ -67,11 +71,13 @@ static void test_missing_fields_mig_and_lost_rows_are_empty_cells(void **state)
 	s.valid &= ~(1u << GPU_M_TEMPERATURE_C);
 	s.method = GPU_ENERGY_INTEGRATED;
 	assert_int_equal(gpu_csv_format_row(0, &s, &b), 0);
-	assert_string_equal(b.data, "0,100,200,1,GPU-b,,10,integrated,11,12,13,14,15,,17,18,19,20,\n");
+	assert_string_equal(b.data,
+			    "0,100,200,1,GPU-b,,10,integrated,11,12,13,14,15,,17,18,19,20,\n");
 	buf__clear(&b);
 
-	s = (struct gpu_sample){ .index = 0, .mig_instance = 2, .uuid = "MIG-x,y", .t_start_ns = 1,
-				 .t_end_ns = 2 };
+	s = (struct gpu_sample){
+		.index = 0, .mig_instance = 2, .uuid = "MIG-x,y", .t_start_ns = 1, .t_end_ns = 2
+	};
 	s.valid = (1u << GPU_M_MEMORY_USED_BYTES) | (1u << GPU_M_MEMORY_TOTAL_BYTES);
 	s.v[GPU_M_MEMORY_USED_BYTES] = 1024;
 	s.v[GPU_M_MEMORY_TOTAL_BYTES] = 4096;
