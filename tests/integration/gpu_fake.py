@@ -96,7 +96,8 @@ def split(energy, samples):
     total = sum(v[idx] for v in w.values())
     if not total:
         return ""
-    shares = {p: [energy * v[idx] // total, energy * v[idx] % total] for p, v in w.items() if v[idx]}
+    shares = {p: [energy * v[idx] // total, energy * v[idx] % total]
+              for p, v in w.items() if v[idx]}
     left = energy - sum(s[0] for s in shares.values())
     for pid in sorted(shares, key=lambda p: (-shares[p][1], p))[:left]:
         shares[pid][0] += 1
