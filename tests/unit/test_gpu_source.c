@@ -24,20 +24,19 @@ static char script_path[] = "/tmp/test_gpu_source.XXXXXX";
 
 /* GPU 0: counter, wraps at boundary 2, power unsupported; 1 MIG instance. GPU 1: no
  * counter (integrated), processes split, lost at boundary 3. */
-static const char script[] =
-	"gpu 0 GPU-a\n"
-	"gpu 1 GPU-b\n"
-	"mig 0 3 9 MIG-a\n"
-	"b 0 0 18446744073709551000 NS 1 2 3 4 50 100 1000 1500 7000\n"
-	"b 1 0 18446744073709551500 NS 1 2 3 4 50 100 1000 1500 7000\n"
-	"b 2 0 400 NS 1 2 3 4 50 100 1000 1500 7000\n"
-	"b 3 0 900 NS 1 2 3 4 ERR 100 1000 1500 7000\n"
-	"b 0 1 NS 100000 5 6 7 8 60 200 2000 1600 7100\n"
-	"b 1 1 NS 300000 5 6 7 8 60 200 2000 1600 7100\n"
-	"b 2 1 NS 100000 5 6 NS 8 60 200 2000 1600 7100\n"
-	"b 3 1 LOST LOST LOST LOST LOST LOST LOST LOST LOST LOST LOST\n"
-	"mb 0 0 3 10 20\nmb 1 0 3 11 20\nmb 2 0 3 12 20\nmb 3 0 3 ERR ERR\n"
-	"p 0 1 1:1:1\np 1 1 7:30:0,9:10:0\np 2 1 -\n";
+static const char script[] = "gpu 0 GPU-a\n"
+			     "gpu 1 GPU-b\n"
+			     "mig 0 3 9 MIG-a\n"
+			     "b 0 0 18446744073709551000 NS 1 2 3 4 50 100 1000 1500 7000\n"
+			     "b 1 0 18446744073709551500 NS 1 2 3 4 50 100 1000 1500 7000\n"
+			     "b 2 0 400 NS 1 2 3 4 50 100 1000 1500 7000\n"
+			     "b 3 0 900 NS 1 2 3 4 ERR 100 1000 1500 7000\n"
+			     "b 0 1 NS 100000 5 6 7 8 60 200 2000 1600 7100\n"
+			     "b 1 1 NS 300000 5 6 7 8 60 200 2000 1600 7100\n"
+			     "b 2 1 NS 100000 5 6 NS 8 60 200 2000 1600 7100\n"
+			     "b 3 1 LOST LOST LOST LOST LOST LOST LOST LOST LOST LOST LOST\n"
+			     "mb 0 0 3 10 20\nmb 1 0 3 11 20\nmb 2 0 3 12 20\nmb 3 0 3 ERR ERR\n"
+			     "p 0 1 1:1:1\np 1 1 7:30:0,9:10:0\np 2 1 -\n";
 
 static int setup(void **state)
 {
@@ -94,8 +93,8 @@ static void test_intervals_over_the_fake_nvml(void **state)
 	assert_int_equal(s[0].method, GPU_ENERGY_COUNTER);
 	assert_false(HAS(&s[0], GPU_M_POWER_MW));
 	assert_int_equal(V(&s[0], GPU_M_TEMPERATURE_C), 50);
-	assert_int_equal(s[1].valid, (1u << GPU_M_MEMORY_USED_BYTES) |
-					     (1u << GPU_M_MEMORY_TOTAL_BYTES));
+	assert_int_equal(s[1].valid,
+			 (1u << GPU_M_MEMORY_USED_BYTES) | (1u << GPU_M_MEMORY_TOTAL_BYTES));
 	assert_int_equal(V(&s[1], GPU_M_MEMORY_USED_BYTES), 11);
 	assert_int_equal(V(&s[2], GPU_M_ENERGY_UJ), 20000000);
 	assert_int_equal(s[2].method, GPU_ENERGY_INTEGRATED);
