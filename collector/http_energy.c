@@ -19,6 +19,8 @@
 #include "cgroup2.h"
 #include "config.h"
 #include "energy_source.h"
+#include "gpu_csv.h"
+#include "gpu_source.h"
 #include "attribution.h"
 #include "interval_csv.h"
 #include "kernel_signals.h"
@@ -40,6 +42,8 @@ struct options {
 	bool verbose;
 	bool no_realtime;
 	bool no_requests;
+	enum gpu_kind gpu;
+	const char *gpu_csv_path;
 };
 
 struct collector {
@@ -49,6 +53,8 @@ struct collector {
 	struct energy_source *energy;
 	struct kernel_signals *signals;
 	struct interval_csv *csv;
+	struct gpu_source *gpu;
+	struct gpu_csv *gpu_csv;
 	struct request_tracking *requests;
 	struct request_totals last_totals;
 	uint64_t *proc_uj;	/* per process entry, this interval */
@@ -99,6 +105,8 @@ static void usage(FILE *out)
 		"  --max-processes N      processes tracked per interval (default 8192)\n"
 		"  --max-connections N    connections tracked at once (default 65536)\n"
 		"  --no-requests          host-wide signals only: no request tracking, no header\n"
+		"  --gpu auto|nvml|dcgm|none  GPU energy and telemetry source (default auto)\n"
+		"  --gpu-csv FILE         write one row per GPU per interval (docs/gpu.md)\n"
 		"  --no-realtime          keep the sampler at normal priority (default:\n"
 		"                         SCHED_FIFO 1, so a loaded host cannot delay boundaries)\n"
 		"  --verbose              libbpf's messages and per-interval lines\n"
@@ -118,6 +126,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "no-realtime", no_argument, NULL, 'R' },
 		{ "no-requests", no_argument, NULL, 'N' },
 		{ "max-connections", required_argument, NULL, 'C' },
+		{ "gpu", required_argument, NULL, 'G' },
+		{ "gpu-csv", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -139,6 +149,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			o->max_conns = (uint32_t)v;
 			break;
+		case 'G':
+			if (gpu_kind_parse(optarg, &o->gpu)) {
+				log_usage_error("--gpu", optarg, "is not auto, nvml, dcgm or none");
+				return -EINVAL;
+			}
+			break;
+		case 'g': o->gpu_csv_path = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("http_energy %s\n", HTTP_ENERGY_VERSION); exit(0);
 		case 'd':
@@ -269,6 +286,11 @@ static int finish_interval(struct collector *c)
 		idle_uj = interval_idle_uj(c->cfg.idle_power_uw, sig.t_end_ns - sig.t_start_ns);
 		active = (int64_t)(energy_uj - c->last_energy_uj) - (int64_t)idle_uj;
 	}
+	if (c->gpu) {
+		err = gpu_source__sample(c->gpu, sig.t_start_ns, sig.t_end_ns);
+		if (err)
+			return err;
+	}
 	/* Requests counted before attribution: tracking may attach during it. */
 	bool had_requests = c->requests != NULL;
 
@@ -294,6 +316,7 @@ static int finish_interval(struct collector *c)
 		.request_energy_uj = totals.energy_uj - c->last_totals.energy_uj,
 		.attributed_uj = attributed,
 	};
+	row.have_gpu_energy = gpu_source__total_uj(c->gpu, &row.gpu_energy_uj);
 	if (had_requests)
 		c->last_totals = totals;
 	c->last_energy_uj = energy_uj;
@@ -311,6 +334,14 @@ static int finish_interval(struct collector *c)
 		  sig.num_procs, row.requests);
 	if (c->csv) {
 		err = interval_csv__append(c->csv, &row);
+		if (err)
+			return err;
+	}
+	if (c->gpu_csv) {
+		const struct gpu_sample *gs;
+		size_t n = gpu_source__samples(c->gpu, &gs);
+
+		err = gpu_csv__append(c->gpu_csv, c->intervals, gs, n);
 		if (err)
 			return err;
 	}
@@ -460,6 +491,17 @@ int main(int argc, char **argv)
 		if (err)
 			goto cleanup;
 	}
+	err = gpu_source__open(c.opt.gpu, NULL, &c.gpu);
+	if (err)
+		goto cleanup;
+	if (c.opt.gpu_csv_path) {
+		if (!c.gpu)
+			log_info("--gpu-csv %s: no GPU source: the file gets its header only",
+				 c.opt.gpu_csv_path);
+		err = gpu_csv__open(c.opt.gpu_csv_path, &c.gpu_csv);
+		if (err)
+			goto cleanup;
+	}
 	so.cgroup_id = c.cgroup.id;
 	so.cgroup_level = c.cgroup.level;
 	so.max_procs = c.opt.max_procs;
@@ -474,6 +516,9 @@ int main(int argc, char **argv)
 		if (err)
 			goto cleanup;
 	}
+	err = gpu_source__begin(c.gpu, now_ns());
+	if (err)
+		goto cleanup;
 	if (!c.opt.no_requests && c.cfg.attribution_mode == ATTRIBUTION_MODEL) {
 		err = attach_requests(&c);
 		if (err)
@@ -498,5 +543,7 @@ cleanup:
 			 c.opt.csv_path);
 	interval_csv__close(c.csv);
 	energy_source__close(c.energy);
+	gpu_csv__close(c.gpu_csv);
+	gpu_source__close(c.gpu);
 	return err ? 1 : 0;
 }

@@ -17,6 +17,9 @@ PROGRAMS += http_energy
 http_energy_SRCS = collector/http_energy.c collector/interval_csv.c $(HTTP_ENERGY_CORE_SRCS) \
 	$(ENERGY_SOURCE_SRCS)
 http_energy_LIBS := -lbpf -lelf -lz
+# The GPU source (collector/gpu.mk; dlopen, hence -ldl).
+http_energy_SRCS += $(GPU_SOURCE_SRCS)
+http_energy_LIBS += -ldl
 
 INTEGRATION_TESTS += tests/integration/test_http_energy_signals.sh
 BENCH_SCRIPTS += bench/collector_overhead.sh

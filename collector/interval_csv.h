@@ -27,6 +27,8 @@ struct interval_row {
 	uint64_t requests;
 	uint64_t request_energy_uj;
 	uint64_t attributed_uj;
+	bool have_gpu_energy; /* false: an empty gpu_energy_uj (no GPU source, or unknown) */
+	uint64_t gpu_energy_uj;
 };
 
 /* µJ used by idle_power_uw over duration_ns, rounded to nearest. */

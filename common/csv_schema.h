@@ -34,13 +34,14 @@ enum csv_column {
 	CSV_REQUESTS,
 	CSV_REQUEST_ENERGY_UJ,
 	CSV_ATTRIBUTED_UJ,
+	CSV_GPU_ENERGY_UJ,
 	CSV_COLUMNS,
 };
 
 const char *csv_column_name(enum csv_column col);
 /* The column with this name, or -1. */
 int csv_column_find(const char *name);
-/* The header line, without a newline: "interval,label,...,attributed_uj". */
+/* The header line, without a newline: "interval,label,...,gpu_energy_uj". */
 const char *csv_header(void);
 
 /*

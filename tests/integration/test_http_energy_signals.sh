@@ -75,12 +75,12 @@ check "start-up names the energy source and says synthetic is a model" \
 check "start-up has one line per hook decision" grep -q 'signals: irq_ns .*PMU ' "$tmp/collector.log"
 
 check "the CSV header is exactly the documented one" \
-	[ "$(head -n 1 "$tmp/run.csv")" = "interval,label,t_start_ns,t_end_ns,energy_source,interval_psys_uj,idle_uj,active_psys_uj,runtime_ns,wakeups,cycles,instructions,cache_misses,migrations,freq_runtime_ns,idle_ns,irq_ns,softirq_ns,kthread_runtime_ns,page_cache_hits,writebacks,cgroup_runtime_ns,requests,request_energy_uj,attributed_uj" ]
+	[ "$(head -n 1 "$tmp/run.csv")" = "interval,label,t_start_ns,t_end_ns,energy_source,interval_psys_uj,idle_uj,active_psys_uj,runtime_ns,wakeups,cycles,instructions,cache_misses,migrations,freq_runtime_ns,idle_ns,irq_ns,softirq_ns,kthread_runtime_ns,page_cache_hits,writebacks,cgroup_runtime_ns,requests,request_energy_uj,attributed_uj,gpu_energy_uj" ]
 rows=$(($(wc -l <"$tmp/run.csv") - 1))
 check "one row per 100 ms interval over 6 s (60 +-1, got $rows)" [ "$rows" -ge 59 ] && [ "$rows" -le 61 ]
 check "rows are numbered 0.. without gaps" \
 	bash -c "csv_col() { $(declare -f csv_col | tail -n +2); }; [ \"\$(csv_col $tmp/run.csv interval | tr '\n' ' ')\" = \"\$(seq 0 $((rows - 1)) | tr '\n' ' ')\" ]"
-check "every row has 25 cells" [ "$(awk -F, 'NR > 1 && NF != 25' "$tmp/run.csv" | wc -l)" = 0 ]
+check "every row has 26 cells" [ "$(awk -F, 'NR > 1 && NF != 26' "$tmp/run.csv" | wc -l)" = 0 ]
 check "intervals are contiguous (each starts where the last ended)" \
 	[ "$(awk -F, 'NR > 2 && $3 != prev { bad++ } { prev = $4 } END { print bad + 0 }' "$tmp/run.csv")" = 0 ]
 check "no PMU here: cycles, instructions, cache_misses are empty cells" \

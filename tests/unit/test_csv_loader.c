@@ -81,8 +81,8 @@ static void test_collector_header_and_values(void **state)
 	snprintf(text, sizeof(text),
 		 "%s\n"
 		 "0,base,1000,201000,synthetic,500,100,-7,900,12,,,,3,0:10;800000:40;2400000:0,"
-		 "5,6,7,8,9,10,11,,,\n"
-		 "1,base,201000,401000,psys,,100,,5,6,7,8,9,10,,1,1,1,1,1,1,1,1,1,1\n",
+		 "5,6,7,8,9,10,11,,,,\n"
+		 "1,base,201000,401000,psys,,100,,5,6,7,8,9,10,,1,1,1,1,1,1,1,1,1,1,7\n",
 		 csv_header());
 	expect_ok(text, &ds);
 	assert_int_equal(ds.rows, 2);

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+#include "gpu_csv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "csv_schema.h"
+#include "log.h"
+
+struct gpu_csv {
+	int fd;
+	char *path;
+	off_t size;
+	struct buf line;
+};
+
+const char *gpu_csv_header(void)
+{
+	return "interval,t_start_ns,t_end_ns,gpu,uuid,mig_instance,energy_uj,energy_method,"
+	       "power_mw,sm_util_pct,mem_util_pct,enc_util_pct,dec_util_pct,temperature_c,"
+	       "memory_used_bytes,memory_total_bytes,sm_clock_mhz,mem_clock_mhz,"
+	       "process_energy_uj";
+}
+
+int gpu_csv_format_row(uint64_t interval, const struct gpu_sample *s, struct buf *out)
+{
+	char uuid[2 * GPU_UUID_MAX + 3];
+	int err = 0;
+
+	if (csv_quote(s->uuid, uuid, sizeof(uuid)) < 0)
+		return -E2BIG;
+	err |= buf__appendf(out, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%s,", interval,
+			    s->t_start_ns, s->t_end_ns, s->index, uuid);
+	if (s->mig_instance >= 0)
+		err |= buf__appendf(out, "%" PRId32, s->mig_instance);
+	for (int m = 0; m < GPU_M_COUNT; m++) {
+		if (s->valid & (1u << m))
+			err |= buf__appendf(out, ",%" PRIu64, s->v[m]);
+		else
+			err |= buf__append(out, ",", 1);
+		if (m == GPU_M_ENERGY_UJ)
+			err |= buf__appendf(out, ",%s",
+					    !(s->valid & 1u)		    ? "" :
+					    s->method == GPU_ENERGY_COUNTER ? "counter" :
+									      "integrated");
+	}
+	err |= buf__append(out, ",", 1);
+	for (size_t i = 0; s->procs_valid && i < s->num_procs; i++)
+		err |= buf__appendf(out, "%s%" PRIu32 ":%" PRIu64, i ? ";" : "", s->procs[i].pid,
+				    s->procs[i].energy_uj);
+	err |= buf__append(out, "\n", 1);
+	return err ? -ENOMEM : 0;
+}
+
+static int write_whole(struct gpu_csv *w, const char *data, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(w->fd, data + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int err = n < 0 ? -errno : -EIO;
+
+			if (ftruncate(w->fd, w->size) == 0)
+				lseek(w->fd, w->size, SEEK_SET);
+			return err;
+		}
+		done += (size_t)n;
+	}
+	w->size += (off_t)len;
+	return 0;
+}
+
+static int header_matches(const char *path)
+{
+	size_t hlen = strlen(gpu_csv_header());
+	char *first = malloc(hlen + 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int err = 0;
+
+	if (!first || fd < 0) {
+		err = !first ? -ENOMEM : -errno;
+		goto cleanup;
+	}
+	if (pread(fd, first, hlen + 1, 0) != (ssize_t)hlen + 1 ||
+	    memcmp(first, gpu_csv_header(), hlen) || first[hlen] != '\n')
+		err = -EINVAL;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	free(first);
+	return err;
+}
+
+int gpu_csv__open(const char *path, struct gpu_csv **out)
+{
+	struct gpu_csv *w = calloc(1, sizeof(*w));
+	struct stat st;
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	w->path = strdup(path);
+	w->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (!w->path || w->fd < 0 || fstat(w->fd, &st)) {
+		err = w->path ? -errno : -ENOMEM;
+		log_error("%s: %s", path, strerror(-err));
+		goto fail;
+	}
+	if (st.st_size > 0) {
+		err = header_matches(path);
+		if (err) {
+			log_error("%s:1: the file exists and its header is not the GPU CSV header; "
+				  "refusing to append to it",
+				  path);
+			goto fail;
+		}
+		w->size = st.st_size;
+		lseek(w->fd, 0, SEEK_END);
+		*out = w;
+		return 0;
+	}
+	err = buf__appendf(&w->line, "%s\n", gpu_csv_header());
+	if (!err)
+		err = write_whole(w, w->line.data, w->line.len);
+	if (err) {
+		log_error("%s: writing the header: %s", path, strerror(-err));
+		goto fail;
+	}
+	*out = w;
+	return 0;
+fail:
+	gpu_csv__close(w);
+	return err;
+}
+
+int gpu_csv__append(struct gpu_csv *w, uint64_t interval, const struct gpu_sample *s, size_t n)
+{
+	int err = 0;
+
+	buf__clear(&w->line);
+	for (size_t i = 0; i < n && !err; i++)
+		err = gpu_csv_format_row(interval, &s[i], &w->line);
+	if (!err && w->line.len)
+		err = write_whole(w, w->line.data, w->line.len);
+	if (err)
+		log_error("%s: writing interval %" PRIu64 ": %s", w->path, interval,
+			  strerror(-err));
+	return err;
+}
+
+void gpu_csv__close(struct gpu_csv *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	buf__free(&w->line);
+	free(w->path);
+	free(w);
+}
