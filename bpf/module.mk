@@ -39,3 +39,4 @@ test_http_head_SRCS := tests/unit/test_http_head.c
 
 FUZZERS += fuzz_http_head
 fuzz_http_head_SRCS := tests/fuzz/fuzz_http_head.c
+INTEGRATION_TESTS += tests/integration/test_requests_ingress.sh
