@@ -29,7 +29,9 @@
  *                are exact, in order, with their kinds: sk_msg may answer them. While
  *                the flag is set, ingress counts no head, so a response the server
  *                writes while heads == responses answers a request nobody counted:
- *                sk_msg leaves it alone (and must not take its framing from it).
+ *                sk_msg leaves it alone. Its kind is unknown (a lost HEAD's response has
+ *                no body whatever its Content-Length says), so sk_msg cannot be sure
+ *                where it ends: when unsure, no header.
  *                Ingress clears the flag, then counts the head, only when (1) every
  *                head counted so far had its response started (heads == responses)
  *                when a segment arrived, (2) that segment starts with "METHOD " (upper

@@ -20,7 +20,7 @@ start_peer() {
 	shift
 	(in_cgroup "$@") &
 	on_exit "kill $! 2>/dev/null"
-	wait_for "a peer's port" 10 test -s "$portfile" || return 1
+	wait_for "a peer's port" 20 test -s "$portfile" || return 1
 	PEER_PORT=$(cat "$portfile")
 }
 # netstat_counter NAME: a TcpExt counter of this network namespace
@@ -97,7 +97,7 @@ on_exit "kill $! 2>/dev/null"
 wait_for "the outbound connections" 10 test -s "$tmp/outbound.ready"
 after=$(conn_entries)
 check "outbound connections from the cgroup do not enter the conns map ($before -> $after entries)" \
-	[ -n "$conns_map" ] && [ "$after" = "$before" ]
+	test -n "$conns_map" -a "$after" = "$before"
 wait_for "the listener's bytes" 10 test -s "$tmp/listen.out"
 python3 -c 'import sys; sys.stdout.buffer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello" * 8)' >"$tmp/listen.want"
 check "bytes the server writes on them arrive untouched" cmp -s "$tmp/listen.want" "$tmp/listen.out"
