@@ -381,8 +381,9 @@ int on_ingress(struct __sk_buff *skb)
 	} else if (!(c->flags & CONN_PASSIVE)) {
 		return 1;
 	}
-	if (c->flags & (CONN_NOT_HTTP | CONN_DESYNC | CONN_UNFRAMED))
-		return 1;
+	if ((c->flags & (CONN_NOT_HTTP | CONN_DESYNC | CONN_UNFRAMED)) ||
+	    c->hp.state == HH_TUNNEL)
+		return 1; /* for good: not even a gap makes a tunnel's bytes requests again */
 	ahead = (__s32)(seq - c->next_seq);
 	ctr = get_counters();
 	if (!ctr)
