@@ -2,9 +2,14 @@
 """Peers for test_requests_ingress.sh: small servers and clients that exercise the ingress
 side of request tracking in ways workload_server cannot.
 
-  server PORTFILE [--defer] [--tfo]   HTTP/1.1 keep-alive server on 127.0.0.1 (CRLF heads,
+  server PORTFILE [--defer] [--tfo] [--connect]
+                                      HTTP/1.1 keep-alive server on 127.0.0.1 (CRLF heads,
                                       Content-Length bodies); each response's body is
                                       "resp <path>"; writes its port to PORTFILE
+                                      (--connect: answers CONNECT 200, then answers
+                                      requests in the tunnel as an upstream would)
+  tunnel-client PORT                  CONNECT, then requests through the tunnel; prints
+                                      "tunnel intact" when their answers are unchanged
   outbound PORT COUNT READYFILE       opens COUNT connections to 127.0.0.1:PORT, sends a
                                       response-shaped message on each, keeps them open
   listen PORTFILE OUTFILE COUNT       accepts COUNT connections, sends each a request, and
@@ -24,6 +29,7 @@ import time
 HOST = "127.0.0.1"
 STATUS_MSG = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 REQUEST_MSG = b"GET /from-peer HTTP/1.1\r\nHost: x\r\n\r\n"
+TUNNEL_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
 
 
 def read_head(conn, buf):
@@ -60,6 +66,23 @@ def serve(conn):
     conn.close()
 
 
+def tunnel(conn):
+    """A CONNECT proxy stand-in: 200, then the "upstream" answers every request that
+    comes through the tunnel with TUNNEL_RESPONSE (bytes that are not ours to touch)."""
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    head, buf = read_head(conn, b"")
+    if head is None or not head.startswith(b"CONNECT "):
+        conn.close()
+        return
+    conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    while True:
+        head, buf = read_head(conn, buf)
+        if head is None:
+            break
+        conn.sendall(TUNNEL_RESPONSE)
+    conn.close()
+
+
 def cmd_server(args):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -75,7 +98,8 @@ def cmd_server(args):
     os.rename(args[0] + ".tmp", args[0])
     while True:
         c, _ = s.accept()
-        threading.Thread(target=serve, args=(c,), daemon=True).start()
+        threading.Thread(target=tunnel if "--connect" in args else serve, args=(c,),
+                         daemon=True).start()
 
 
 def cmd_outbound(args):
@@ -122,6 +146,27 @@ def cmd_listen(args):
     time.sleep(30)
 
 
+def cmd_tunnel_client(args):
+    """CONNECT, then requests through the tunnel: their answers must arrive unchanged."""
+    s = socket.create_connection((HOST, int(args[0])))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.settimeout(20)
+    s.sendall(b"CONNECT upstream:80 HTTP/1.1\r\nHost: upstream:80\r\n\r\n")
+    head, buf = read_head(s, b"")
+    ok = head is not None and head.startswith(b"HTTP/1.1 200 ")
+    for i in range(3):
+        s.sendall(b"GET /in-tunnel%d HTTP/1.1\r\nHost: upstream\r\n\r\n" % i)
+        while len(buf) < len(TUNNEL_RESPONSE):
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+        ok = ok and buf == TUNNEL_RESPONSE
+        print("through the tunnel: %r" % buf, flush=True)
+        buf = b""
+    print("tunnel intact" if ok else "tunnel CORRUPT", flush=True)
+
+
 def cmd_client(args):
     port, n = int(args[0]), int(args[1])
     tfo = "--tfo" in args
@@ -164,4 +209,4 @@ def cmd_client(args):
 
 if __name__ == "__main__":
     {"server": cmd_server, "outbound": cmd_outbound, "listen": cmd_listen,
-     "client": cmd_client}[sys.argv[1]](sys.argv[2:])
+     "client": cmd_client, "tunnel-client": cmd_tunnel_client}[sys.argv[1]](sys.argv[2:])

@@ -79,6 +79,14 @@ python3 $peers client "$PEER_PORT" 2 --pipeline >"$tmp/pipe2.out" 2>&1
 check "2 pipelined requests on a new connection still get their headers" \
 	[ "$(tr '\n' ';' <"$tmp/pipe2.out")" = "/r0 1 intact;/r1 1 intact;" ]
 
+# ---- after CONNECT the connection is a tunnel: requests inside it are not requests to us
+start_peer "$tmp/connect.port" python3 $peers server "$tmp/connect.port" --connect ||
+	{ not_ok "the CONNECT server starts"; finish; }
+python3 $peers tunnel-client "$PEER_PORT" >"$tmp/tunnel.out" 2>&1
+check "answers to requests inside a CONNECT tunnel arrive unchanged" \
+	grep -q '^tunnel intact$' "$tmp/tunnel.out"
+grep -q '^tunnel intact$' "$tmp/tunnel.out" || sed 's/^/# /' "$tmp/tunnel.out"
+
 # ---- connections the server opens itself stay out of conns and the sockhash
 conns_map=
 for o in $(bpf_objects_of $collector); do
