@@ -32,10 +32,10 @@
 #ifndef HTTP_ENERGY_HTTP_HEAD_H
 #define HTTP_ENERGY_HTTP_HEAD_H
 
-#define HH_MAX_EMPTY_LINES 4	/* before a request line (RFC 9112 2.2; http_parser.c) */
-#define HH_MAX_CL_DIGITS 18	/* http_framing_parse() */
-#define HH_MAX_SIZE_DIGITS 32	/* http_chunked.c */
-#define HH_MAX_CHUNK_LINE 4096	/* HTTP_CHUNKED_MAX_LINE */
+#define HH_MAX_EMPTY_LINES 4 /* before a request line (RFC 9112 2.2; http_parser.c) */
+#define HH_MAX_CL_DIGITS 18 /* http_framing_parse() */
+#define HH_MAX_SIZE_DIGITS 32 /* http_chunked.c */
+#define HH_MAX_CHUNK_LINE 4096 /* HTTP_CHUNKED_MAX_LINE */
 
 enum hh_event {
 	HH_MORE = 0,
@@ -50,20 +50,20 @@ enum hh_kind {
 };
 
 enum hh_state {
-	HH_START = 0,	/* before a request line: empty lines allowed */
-	HH_START_LF,	/* CR of an empty line seen */
+	HH_START = 0, /* before a request line: empty lines allowed */
+	HH_START_LF, /* CR of an empty line seen */
 	HH_METHOD,
-	HH_TARGET0,	/* first byte of the request target */
+	HH_TARGET0, /* first byte of the request target */
 	HH_TARGET,
-	HH_VERSION,	/* "HTTP/1.d" then CR; pos counts */
+	HH_VERSION, /* "HTTP/1.d" then CR; pos counts */
 	HH_RLINE_LF,
-	HH_LINE_START,	/* a header line or the blank line */
+	HH_LINE_START, /* a header line or the blank line */
 	HH_BLANK_LF,
 	HH_NAME,
 	HH_VALUE,
 	HH_VALUE_LF,
-	HH_BODY,	/* Content-Length bytes to skip */
-	HH_CH_SIZE,	/* chunked body: the states of http_chunked.c */
+	HH_BODY, /* Content-Length bytes to skip */
+	HH_CH_SIZE, /* chunked body: the states of http_chunked.c */
 	HH_CH_SIZE_WS,
 	HH_CH_EXT,
 	HH_CH_SIZE_LF,
@@ -75,32 +75,32 @@ enum hh_state {
 	HH_CH_TRAILER_VALUE,
 	HH_CH_TRAILER_LF,
 	HH_CH_END_LF,
-	HH_TUNNEL,	/* after CONNECT: not parsed any more */
+	HH_TUNNEL, /* after CONNECT: not parsed any more */
 	HH_REJECTED,
 };
 
 /* hh.flags: the head being read */
 #define HH_F_HAS_CL (1u << 0)
 #define HH_F_HAS_TE (1u << 1)
-#define HH_F_CHUNKED (1u << 2)	/* the last Transfer-Encoding's last coding */
-#define HH_F_M_HEAD (1u << 3)	/* the method so far is a prefix of "HEAD" */
+#define HH_F_CHUNKED (1u << 2) /* the last Transfer-Encoding's last coding */
+#define HH_F_M_HEAD (1u << 3) /* the method so far is a prefix of "HEAD" */
 #define HH_F_M_CONNECT (1u << 4)
-#define HH_F_N_CL (1u << 5)	/* the field name so far is a prefix of "content-length" */
-#define HH_F_N_TE (1u << 6)	/* ... of "transfer-encoding" */
+#define HH_F_N_CL (1u << 5) /* the field name so far is a prefix of "content-length" */
+#define HH_F_N_TE (1u << 6) /* ... of "transfer-encoding" */
 
 /* hh.field: which value is being read */
 enum { HH_FIELD_OTHER, HH_FIELD_CL, HH_FIELD_TE };
 
 struct http_head_parser {
-	unsigned long long value;     /* Content-Length or chunk size being read */
+	unsigned long long value; /* Content-Length or chunk size being read */
 	unsigned long long body_left; /* Content-Length body or chunk-data bytes to skip */
-	unsigned int state;	      /* enum hh_state */
-	unsigned int pos;	      /* bytes into the token or line */
-	unsigned int flags;	      /* HH_F_* */
-	unsigned int field;	      /* HH_FIELD_* */
-	unsigned int match;	      /* value sub-state (see hh_value_byte) */
-	unsigned int count;	      /* empty lines before a request line; size digits */
-	unsigned int kind;	      /* enum hh_kind of the last head that ended */
+	unsigned int state; /* enum hh_state */
+	unsigned int pos; /* bytes into the token or line */
+	unsigned int flags; /* HH_F_* */
+	unsigned int field; /* HH_FIELD_* */
+	unsigned int match; /* value sub-state (see hh_value_byte) */
+	unsigned int count; /* empty lines before a request line; size digits */
+	unsigned int kind; /* enum hh_kind of the last head that ended */
 	unsigned int pad;
 };
 
@@ -124,8 +124,21 @@ static inline int hh_is_tchar(unsigned char c)
 	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
 		return 1;
 	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-	case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+	case '!':
+	case '#':
+	case '$':
+	case '%':
+	case '&':
+	case '\'':
+	case '*':
+	case '+':
+	case '-':
+	case '.':
+	case '^':
+	case '_':
+	case '`':
+	case '|':
+	case '~':
 		return 1;
 	}
 	return 0;
@@ -184,10 +197,10 @@ static inline int hh_reject(struct http_head_parser *p)
 
 /* Value sub-states (p->match) */
 enum {
-	HH_V_LEAD = 0,	/* optional whitespace before the value */
-	HH_V_IN,	/* Content-Length: digits; Transfer-Encoding: a coding */
-	HH_V_WS,	/* whitespace after the digits or the coding */
-	HH_V_SEP,	/* Transfer-Encoding: after a ',' */
+	HH_V_LEAD = 0, /* optional whitespace before the value */
+	HH_V_IN, /* Content-Length: digits; Transfer-Encoding: a coding */
+	HH_V_WS, /* whitespace after the digits or the coding */
+	HH_V_SEP, /* Transfer-Encoding: after a ',' */
 };
 
 /*

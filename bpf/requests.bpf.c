@@ -32,7 +32,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define HEADER_MAX (HEADER_NAME_LEN + 20 + 2)
 #define STATUS_SCAN_MAX 256
 
-
 static __always_inline void v4_to_ip(__u32 ip, unsigned int out[4])
 {
 	out[0] = 0;
@@ -288,9 +287,8 @@ static long parse_step(__u32 i, void *data)
 
 /* The state ingress parses into for a segment without a connection: only a listener's
  * (the handshake is being completed), kept in early_conns. */
-static __always_inline struct conn_state *early_state(struct __sk_buff *skb,
-						      const struct conn_key *key,
-						      const struct tcphdr *tcp, __u32 pseq)
+static __always_inline struct conn_state *
+early_state(struct __sk_buff *skb, const struct conn_key *key, const struct tcphdr *tcp, __u32 pseq)
 {
 	struct bpf_sock *sk = skb->sk;
 	struct early_conn *e, fresh = {};
@@ -381,8 +379,7 @@ int on_ingress(struct __sk_buff *skb)
 	} else if (!(c->flags & CONN_PASSIVE)) {
 		return 1;
 	}
-	if ((c->flags & (CONN_NOT_HTTP | CONN_DESYNC | CONN_UNFRAMED)) ||
-	    c->hp.state == HH_TUNNEL)
+	if ((c->flags & (CONN_NOT_HTTP | CONN_DESYNC | CONN_UNFRAMED)) || c->hp.state == HH_TUNNEL)
 		return 1; /* for good: not even a gap makes a tunnel's bytes requests again */
 	ahead = (__s32)(seq - c->next_seq);
 	ctr = get_counters();

@@ -24,10 +24,10 @@
 #define HD_MAX_HEADS 512
 
 enum hd_end {
-	HD_CLEAN,      /* the stream ends between messages */
+	HD_CLEAN, /* the stream ends between messages */
 	HD_INCOMPLETE, /* ends inside a head or a body */
 	HD_REJECTED,
-	HD_TUNNEL,     /* a CONNECT head, then opaque bytes */
+	HD_TUNNEL, /* a CONNECT head, then opaque bytes */
 };
 
 struct hd_trace {
@@ -50,8 +50,8 @@ static inline void hd_add(struct hd_trace *t, size_t end, unsigned int kind)
  * The kernel's way through a segment (requests.bpf.c parse_step): body bytes skipped in
  * bulk, the rest stepped byte by byte in chunks of up to 64.
  */
-static inline void hd_kernel_segment(struct http_head_parser *p, const uint8_t *seg,
-				     size_t len, size_t base, struct hd_trace *t)
+static inline void hd_kernel_segment(struct http_head_parser *p, const uint8_t *seg, size_t len,
+				     size_t base, struct hd_trace *t)
 {
 	size_t off = 0;
 
@@ -77,8 +77,8 @@ static inline void hd_kernel_segment(struct http_head_parser *p, const uint8_t *
 }
 
 /* The whole stream, cut into segments at cuts[0..ncuts) (ascending, each < len). */
-static inline void hd_kernel_trace(const uint8_t *buf, size_t len, const size_t *cuts,
-				   size_t ncuts, struct hd_trace *t)
+static inline void hd_kernel_trace(const uint8_t *buf, size_t len, const size_t *cuts, size_t ncuts,
+				   struct hd_trace *t)
 {
 	struct http_head_parser p;
 	size_t start = 0;
@@ -139,7 +139,8 @@ static inline void hd_reference_trace(const uint8_t *buf, size_t len, struct hd_
 			break;
 		}
 		/* a server answers these 400/505 and closes: not a head to frame a response for */
-		if (rc < 0 || http_framing_parse(headers, req.num_headers, req.version_minor, &fr) ||
+		if (rc < 0 ||
+		    http_framing_parse(headers, req.num_headers, req.version_minor, &fr) ||
 		    req.version_major != 1 ||
 		    (fr.has_transfer_encoding && !fr.chunked &&
 		     hd_method_kind(&req) != HH_KIND_CONNECT)) {

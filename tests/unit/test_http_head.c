@@ -19,9 +19,9 @@
 struct head_case {
 	const char *name;
 	const char *bytes;
-	size_t heads;	       /* heads the state machine must count */
-	int end;	       /* enum hd_end */
-	unsigned int kind0;    /* the first head's kind, when there is one */
+	size_t heads; /* heads the state machine must count */
+	int end; /* enum hd_end */
+	unsigned int kind0; /* the first head's kind, when there is one */
 };
 
 #define CRLF "\r\n"
@@ -62,60 +62,78 @@ static const struct head_case cases[] = {
 	{ "a DEL in a value", "GET / HTTP/1.1" CRLF "A: \x7f" CRLF CRLF, 0, HD_REJECTED, 0 },
 	{ "obs-text in a value", "GET / HTTP/1.1" CRLF "A: \xe9t\xe9" CRLF CRLF, 1, HD_CLEAN, 0 },
 	/* bodies */
-	{ "a body holding heads", "POST / HTTP/1.1" CRLF "Content-Length: 18" CRLF CRLF
-	  "GET / HTTP/1.1" CRLF CRLF GET, 2, HD_CLEAN, 0 },
-	{ "a body holding CRLFCRLF", "POST / HTTP/1.1" CRLF "content-LENGTH:4" CRLF CRLF
-	  CRLF CRLF GET, 2, HD_CLEAN, 0 },
+	{ "a body holding heads",
+	  "POST / HTTP/1.1" CRLF "Content-Length: 18" CRLF CRLF "GET / HTTP/1.1" CRLF CRLF GET, 2,
+	  HD_CLEAN, 0 },
+	{ "a body holding CRLFCRLF",
+	  "POST / HTTP/1.1" CRLF "content-LENGTH:4" CRLF CRLF CRLF CRLF GET, 2, HD_CLEAN, 0 },
 	{ "Content-Length: 0", "POST / HTTP/1.1" CRLF "Content-Length: 0" CRLF CRLF GET, 2,
 	  HD_CLEAN, 0 },
-	{ "Content-Length with leading zeros", "POST / HTTP/1.1" CRLF "Content-Length: 0004" CRLF
-	  CRLF "abcd" GET, 2, HD_CLEAN, 0 },
-	{ "Content-Length with spaces and tabs around", "POST / HTTP/1.1" CRLF
-	  "Content-Length: \t 2 \t" CRLF CRLF "ab" GET, 2, HD_CLEAN, 0 },
-	{ "Content-Length with a space inside", "POST / HTTP/1.1" CRLF "Content-Length: 1 2" CRLF
-	  CRLF, 0, HD_REJECTED, 0 },
+	{ "Content-Length with leading zeros",
+	  "POST / HTTP/1.1" CRLF "Content-Length: 0004" CRLF CRLF "abcd" GET, 2, HD_CLEAN, 0 },
+	{ "Content-Length with spaces and tabs around",
+	  "POST / HTTP/1.1" CRLF "Content-Length: \t 2 \t" CRLF CRLF "ab" GET, 2, HD_CLEAN, 0 },
+	{ "Content-Length with a space inside",
+	  "POST / HTTP/1.1" CRLF "Content-Length: 1 2" CRLF CRLF, 0, HD_REJECTED, 0 },
 	{ "Content-Length empty", "POST / HTTP/1.1" CRLF "Content-Length:  " CRLF CRLF, 0,
 	  HD_REJECTED, 0 },
-	{ "Content-Length signed", "POST / HTTP/1.1" CRLF "Content-Length: +2" CRLF CRLF "ab",
+	{ "Content-Length signed", "POST / HTTP/1.1" CRLF "Content-Length: +2" CRLF CRLF "ab", 0,
+	  HD_REJECTED, 0 },
+	{ "Content-Length list", "POST / HTTP/1.1" CRLF "Content-Length: 2, 2" CRLF CRLF "ab", 0,
+	  HD_REJECTED, 0 },
+	{ "Content-Length twice, equal",
+	  "POST / HTTP/1.1" CRLF "Content-Length: 2" CRLF "Content-Length: 2" CRLF CRLF "ab", 0,
+	  HD_REJECTED, 0 },
+	{ "Content-Length 18 digits",
+	  "POST / HTTP/1.1" CRLF "Content-Length: 999999999999999999" CRLF CRLF "ab", 1,
+	  HD_INCOMPLETE, 0 },
+	{ "Content-Length 19 digits",
+	  "POST / HTTP/1.1" CRLF "Content-Length: 0000000000000000001" CRLF CRLF "a", 0,
+	  HD_REJECTED, 0 },
+	{ "Content-Length-X is another field",
+	  "POST / HTTP/1.1" CRLF "Content-Length-X: 5" CRLF CRLF GET, 2, HD_CLEAN, 0 },
+	{ "X-Content-Length is another field",
+	  "POST / HTTP/1.1" CRLF "X-Content-Length: 5" CRLF CRLF GET, 2, HD_CLEAN, 0 },
+	{ "Content-Length and Transfer-Encoding",
+	  "POST / HTTP/1.1" CRLF "Content-Length: 3" CRLF "Transfer-Encoding: chunked" CRLF CRLF
+	  "0" CRLF CRLF,
 	  0, HD_REJECTED, 0 },
-	{ "Content-Length list", "POST / HTTP/1.1" CRLF "Content-Length: 2, 2" CRLF CRLF "ab",
-	  0, HD_REJECTED, 0 },
-	{ "Content-Length twice, equal", "POST / HTTP/1.1" CRLF "Content-Length: 2" CRLF
-	  "Content-Length: 2" CRLF CRLF "ab", 0, HD_REJECTED, 0 },
-	{ "Content-Length 18 digits", "POST / HTTP/1.1" CRLF "Content-Length: 999999999999999999"
-	  CRLF CRLF "ab", 1, HD_INCOMPLETE, 0 },
-	{ "Content-Length 19 digits", "POST / HTTP/1.1" CRLF "Content-Length: 0000000000000000001"
-	  CRLF CRLF "a", 0, HD_REJECTED, 0 },
-	{ "Content-Length-X is another field", "POST / HTTP/1.1" CRLF "Content-Length-X: 5" CRLF
-	  CRLF GET, 2, HD_CLEAN, 0 },
-	{ "X-Content-Length is another field", "POST / HTTP/1.1" CRLF "X-Content-Length: 5" CRLF
-	  CRLF GET, 2, HD_CLEAN, 0 },
-	{ "Content-Length and Transfer-Encoding", "POST / HTTP/1.1" CRLF "Content-Length: 3" CRLF
-	  "Transfer-Encoding: chunked" CRLF CRLF "0" CRLF CRLF, 0, HD_REJECTED, 0 },
 	/* chunked request bodies */
-	{ "chunked", "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked" CRLF CRLF
-	  "5;ext=1" CRLF "GET /" CRLF "1A" CRLF "GET / HTTP/1.1\r\n\r\n\r\n\r\nxxxx" CRLF
-	  "0" CRLF "Trailer: x" CRLF CRLF GET, 2, HD_CLEAN, 0 },
-	{ "chunked, codings before it", "POST / HTTP/1.1" CRLF "Transfer-Encoding: gzip, CHUNKED "
-	  CRLF CRLF "0" CRLF CRLF GET, 2, HD_CLEAN, 0 },
-	{ "chunked not last (400)", "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked, gzip"
-	  CRLF CRLF "0" CRLF CRLF GET, 0, HD_REJECTED, 0 },
-	{ "chunked then a trailing comma", "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked,"
-	  CRLF CRLF "0" CRLF CRLF, 0, HD_REJECTED, 0 },
-	{ "a second Transfer-Encoding decides", "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked"
-	  CRLF "Transfer-Encoding: gzip" CRLF CRLF, 0, HD_REJECTED, 0 },
-	{ "chunkedx is not chunked", "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunkedx" CRLF
-	  CRLF, 0, HD_REJECTED, 0 },
-	{ "a bad chunk size", "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked" CRLF CRLF
-	  "g" CRLF, 1, HD_REJECTED, 0 },
-	{ "chunk data without its CRLF", "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked" CRLF
-	  CRLF "2" CRLF "abX", 1, HD_REJECTED, 0 },
-	{ "33 size digits", "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked" CRLF CRLF
-	  "000000000000000000000000000000001" CRLF "a" CRLF "0" CRLF CRLF, 1, HD_REJECTED, 0 },
-	{ "a chunk size over 2^64", "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked" CRLF CRLF
-	  "10000000000000000" CRLF, 1, HD_REJECTED, 0 },
-	{ "unfinished chunked body", "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked" CRLF CRLF
-	  "5" CRLF "ab", 1, HD_INCOMPLETE, 0 },
+	{ "chunked",
+	  "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked" CRLF CRLF "5;ext=1" CRLF "GET /" CRLF
+	  "1A" CRLF "GET / HTTP/1.1\r\n\r\n\r\n\r\nxxxx" CRLF "0" CRLF "Trailer: x" CRLF CRLF GET,
+	  2, HD_CLEAN, 0 },
+	{ "chunked, codings before it",
+	  "POST / HTTP/1.1" CRLF "Transfer-Encoding: gzip, CHUNKED " CRLF CRLF "0" CRLF CRLF GET, 2,
+	  HD_CLEAN, 0 },
+	{ "chunked not last (400)",
+	  "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked, gzip" CRLF CRLF "0" CRLF CRLF GET, 0,
+	  HD_REJECTED, 0 },
+	{ "chunked then a trailing comma",
+	  "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked," CRLF CRLF "0" CRLF CRLF, 0,
+	  HD_REJECTED, 0 },
+	{ "a second Transfer-Encoding decides",
+	  "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked" CRLF
+	  "Transfer-Encoding: gzip" CRLF CRLF,
+	  0, HD_REJECTED, 0 },
+	{ "chunkedx is not chunked", "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunkedx" CRLF CRLF,
+	  0, HD_REJECTED, 0 },
+	{ "a bad chunk size",
+	  "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked" CRLF CRLF "g" CRLF, 1, HD_REJECTED,
+	  0 },
+	{ "chunk data without its CRLF",
+	  "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked" CRLF CRLF "2" CRLF "abX", 1,
+	  HD_REJECTED, 0 },
+	{ "33 size digits",
+	  "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked" CRLF CRLF
+	  "000000000000000000000000000000001" CRLF "a" CRLF "0" CRLF CRLF,
+	  1, HD_REJECTED, 0 },
+	{ "a chunk size over 2^64",
+	  "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked" CRLF CRLF "10000000000000000" CRLF, 1,
+	  HD_REJECTED, 0 },
+	{ "unfinished chunked body",
+	  "POST / HTTP/1.1" CRLF "Transfer-Encoding: chunked" CRLF CRLF "5" CRLF "ab", 1,
+	  HD_INCOMPLETE, 0 },
 	{ "incomplete head", "GET / HTTP/1.1" CRLF "Host:", 0, HD_INCOMPLETE, 0 },
 };
 
@@ -127,8 +145,7 @@ static void check_case(const struct head_case *c, const uint8_t *buf, size_t len
 	hd_kernel_trace(buf, len, NULL, 0, &k);
 	hd_reference_trace(buf, len, &r);
 	why = hd_disagreement(&k, &r);
-	if (why || k.n != c->heads || k.end != c->end ||
-	    (c->heads && k.kinds[0] != c->kind0)) {
+	if (why || k.n != c->heads || k.end != c->end || (c->heads && k.kinds[0] != c->kind0)) {
 		print_error("case \"%s\": %s\n", c->name, why ? why : "not what the table says");
 		hd_print(stderr, "state machine", &k);
 		hd_print(stderr, "http_parser  ", &r);
@@ -180,8 +197,8 @@ static void test_at_guard_page(void **state)
 /* The head ends at the blank line's LF, wherever the segments are cut. */
 static void test_head_end_offsets(void **state)
 {
-	static const char s[] = "POST /p HTTP/1.1" CRLF "Content-Length: 3" CRLF CRLF "abc"
-				CRLF "HEAD /h HTTP/1.0" CRLF CRLF;
+	static const char s[] = "POST /p HTTP/1.1" CRLF "Content-Length: 3" CRLF CRLF "abc" CRLF
+				"HEAD /h HTTP/1.0" CRLF CRLF;
 	struct hd_trace k;
 
 	hd_kernel_trace((const uint8_t *)s, sizeof(s) - 1, NULL, 0, &k);
@@ -232,10 +249,8 @@ static void test_reject_is_sticky(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_adversarial_table),
-		cmocka_unit_test(test_at_guard_page),
-		cmocka_unit_test(test_head_end_offsets),
-		cmocka_unit_test(test_bulk_skip),
+		cmocka_unit_test(test_adversarial_table), cmocka_unit_test(test_at_guard_page),
+		cmocka_unit_test(test_head_end_offsets),  cmocka_unit_test(test_bulk_skip),
 		cmocka_unit_test(test_reject_is_sticky),
 	};
 
