@@ -161,8 +161,10 @@ int on_sockops(struct bpf_sock_ops *skops)
 		if (skops->rcv_nxt == early->start_seq || skops->rcv_nxt == early->c.next_seq) {
 			fresh = early->c;
 			ctr = get_counters();
-			if (ctr)
+			if (ctr) {
+				ctr->heads += early->c.heads; /* counted here, once */
 				ctr->early_heads += early->c.heads;
+			}
 		}
 		bpf_map_delete_elem(&early_conns, &key);
 	}
@@ -287,8 +289,8 @@ static long parse_step(__u32 i, void *data)
 
 /* The state ingress parses into for a segment without a connection: only a listener's
  * (the handshake is being completed), kept in early_conns. */
-static __always_inline struct conn_state *
-early_state(struct __sk_buff *skb, const struct conn_key *key, const struct tcphdr *tcp, __u32 pseq)
+static __always_inline struct conn_state *early_state(struct __sk_buff *skb,
+						      const struct conn_key *key, __u32 pseq)
 {
 	struct bpf_sock *sk = skb->sk;
 	struct early_conn *e, fresh = {};
@@ -372,7 +374,7 @@ int on_ingress(struct __sk_buff *skb)
 	seq = bpf_ntohl(tcp.seq) + (tcp.syn ? 1 : 0); /* data on a SYN follows the SYN */
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c) {
-		c = early_state(skb, &key, &tcp, seq);
+		c = early_state(skb, &key, seq);
 		if (!c)
 			return 1;
 		early = true;
