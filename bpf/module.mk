@@ -31,3 +31,12 @@ $(BUILD)/gen/%.skel.h: $(BUILD)/bpf/%.bpf.o
 
 BPF_SKELETONS := $(patsubst %,$(BUILD)/gen/%.skel.h,$(BPF_OBJS))
 .SECONDARY: $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_OBJS)) $(patsubst %,$(BUILD)/bpf/%.o,$(BPF_SRCS))
+
+# The request-head state machine (bpf/http_head.h) is plain C: tested and fuzzed host-side,
+# differentially against common/http_parser.c.
+UNIT_TESTS += test_http_head
+test_http_head_SRCS := tests/unit/test_http_head.c
+
+FUZZERS += fuzz_http_head
+fuzz_http_head_SRCS := tests/fuzz/fuzz_http_head.c
+INTEGRATION_TESTS += tests/integration/test_requests_ingress.sh

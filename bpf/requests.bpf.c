@@ -2,9 +2,14 @@
 /*
  * Request tracking for the tracked cgroup's HTTP/1.x servers:
  *
- *   sockops            adds established TCP sockets to sock_hash and conns; drops them on close
- *   cgroup_skb/ingress finds request heads in the byte stream (CRLFCRLF, across segments,
- *                      skipping Content-Length bodies) and counts them as awaiting a response
+ *   sockops            adds accepted (passive) TCP sockets to sock_hash and conns; drops them
+ *                      on close; never the connections the server opens itself
+ *   cgroup_skb/ingress finds where request heads end in the byte stream with the state
+ *                      machine of http_head.h (across segments, skipping Content-Length and
+ *                      chunked bodies, strict like common/http_parser.c), records each
+ *                      head's method kind and counts it as awaiting a response; resyncs
+ *                      after a sequence gap (CONN_RESYNC); parses the segment completing a
+ *                      handshake (TCP_DEFER_ACCEPT, Fast Open) too (early_conns)
  *   recv binding       the thread that reads from a tracked connection serves its requests:
  *                      fexit/tcp_recvmsg, else tp_btf/sock_recv_length, else kprobe
  *   sk_msg             on the first write of a response to an awaiting request, closes the
@@ -26,11 +31,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define HEADER_NAME_LEN 16
 #define HEADER_MAX (HEADER_NAME_LEN + 20 + 2)
 #define STATUS_SCAN_MAX 256
-
-static const char content_length[16] = "content-length:";
-/* "HTTP/1.0" and "HTTP/1.1" as the last 8 bytes of a request line, big-endian */
-#define HTTP10_TAIL 0x485454502f312e30ULL
-#define HTTP11_TAIL 0x485454502f312e31ULL
 
 static __always_inline void v4_to_ip(__u32 ip, unsigned int out[4])
 {
@@ -108,12 +108,35 @@ static __always_inline bool key_from_sock(struct sock *sk, struct conn_key *k)
 	return true;
 }
 
+/*
+ * Connections seen by ingress before sockops adds them: the segment that completes the
+ * handshake can carry the first request (TCP_DEFER_ACCEPT: the client's data segment
+ * creates the socket; TCP Fast Open: data on the SYN). cgroup_skb runs on that segment
+ * with the listener, before the child socket exists and before
+ * BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB, so its bytes are parsed into an entry here, which
+ * sockops adopts. LRU: a segment to a listener that never becomes a connection (a spoofed
+ * ACK) only ever evicts another such entry.
+ */
+struct early_conn {
+	struct conn_state c;
+	__u32 start_seq; /* the first payload byte's sequence number */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct conn_key);
+	__type(value, struct early_conn);
+} early_conns SEC(".maps");
+
 SEC("sockops")
 int on_sockops(struct bpf_sock_ops *skops)
 {
 	struct conn_key key = {};
 	struct conn_state fresh = {};
 	struct request_counters *ctr;
+	struct early_conn *early;
 	__u32 op = skops->op;
 
 	if (op == BPF_SOCK_OPS_STATE_CB) {
@@ -121,14 +144,31 @@ int on_sockops(struct bpf_sock_ops *skops)
 			bpf_map_delete_elem(&conns, &key);
 		return 1;
 	}
-	if (op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)
+	/* Only connections the server accepts carry requests to it. One it opens itself
+	 * (to a database, an upstream) stays out of conns and the sockhash: its bytes are
+	 * never looked at. */
+	if (op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
 		return 1;
 	if (!key_from_sockops(skops, &key))
 		return 1;
-	if (op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
-		fresh.flags = CONN_PASSIVE | CONN_SEQ_VALID;
-		fresh.next_seq = skops->rcv_nxt; /* the first byte of the request stream */
+	fresh.next_seq = skops->rcv_nxt; /* the first byte of the request stream */
+	hh_init(&fresh.hp);
+	early = bpf_map_lookup_elem(&early_conns, &key);
+	if (early) {
+		/* Its bytes were parsed on ingress: continue from there, if they are the
+		 * stream's first (rcv_nxt is that byte, or past it where the kernel queued
+		 * the data before this callback). */
+		if (skops->rcv_nxt == early->start_seq || skops->rcv_nxt == early->c.next_seq) {
+			fresh = early->c;
+			ctr = get_counters();
+			if (ctr) {
+				ctr->heads += early->c.heads; /* counted here, once */
+				ctr->early_heads += early->c.heads;
+			}
+		}
+		bpf_map_delete_elem(&early_conns, &key);
 	}
+	fresh.flags |= CONN_PASSIVE | CONN_SEQ_VALID;
 	if (bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY)) {
 		ctr = get_counters();
 		if (ctr)
@@ -142,113 +182,41 @@ int on_sockops(struct bpf_sock_ops *skops)
 
 /* ---- ingress: where request heads end ---- */
 
-static __always_inline void end_of_head(struct conn_state *c, struct request_counters *ctr)
+/* flags has one writer once the connection is in conns: ingress. (sk_msg only reads it;
+ * clang 14 cannot emit a 32-bit atomic OR for BPF, so a flag sk_msg sets needs a field of
+ * its own.) */
+static __always_inline void conn_set_flags(struct conn_state *c, __u32 f)
 {
-	/* The request's kind is in place before the sk_msg side can see it counted. */
-	c->req_kind[c->heads & (CONN_KINDS - 1)] = REQ_KIND_PLAIN;
-	asm volatile("" ::: "memory");
-	c->heads++;
-	ctr->heads++;
-	if (c->cl_state && c->cl_value) {
-		c->body_left = c->cl_value;
-		c->pstate = PS_BODY;
-	} else {
-		c->pstate = PS_REQUEST_START;
-	}
-	c->cl_state = 0;
-	c->cl_value = 0;
+	c->flags |= f;
 }
 
-/* One byte of a request head. Case-insensitive "content-length:" at a line start opens
- * the value; the blank line ends the head. */
-static __always_inline void feed_byte(struct conn_state *c, __u8 b, struct request_counters *ctr)
+/* A head ended: count it, with its kind in place before sk_msg can see it counted. */
+static __always_inline bool count_head(struct conn_state *c, struct request_counters *ctr,
+				       bool early)
 {
-	__u8 lc = (b >= 'A' && b <= 'Z') ? b + 32 : b;
+	__u32 heads = c->heads;
+	__u32 responses = *(volatile __u32 *)&c->responses;
+	__u8 kind = c->hp.kind == HH_KIND_HEAD	  ? REQ_KIND_HEAD :
+		    c->hp.kind == HH_KIND_CONNECT ? REQ_KIND_CONNECT :
+						    REQ_KIND_PLAIN;
 
-	switch (c->pstate) {
-	case PS_REQUEST_START:
-		if (b == '\r' || b == '\n')
-			return; /* empty lines between requests are allowed */
-		if (b < 'A' || b > 'Z') {
-			c->flags |= CONN_NOT_HTTP; /* TLS, HTTP/2 frames, binary protocols */
-			ctr->not_http++;
-			return;
-		}
-		c->pstate = PS_IN_LINE;
-		c->line_len = 1;
-		c->match = 0;
-		c->cl_state = 0;
-		c->cl_value = b; /* the request line's last 8 bytes, rolling */
-		return;
-	case PS_LINE_START:
-		if (b == '\r') {
-			c->pstate = PS_CR_AT_LINE_START;
-			return;
-		}
-		c->pstate = PS_IN_LINE;
-		c->match = lc == 'c' ? 1 : 0;
-		if (c->cl_state == 1)
-			c->cl_state = 2;
-		return;
-	case PS_CR_AT_LINE_START:
-		if (b == '\n') {
-			end_of_head(c, ctr);
-			return;
-		}
-		c->pstate = PS_IN_LINE;
-		c->match = 0;
-		return;
-	case PS_IN_LINE:
-		break;
-	default:
-		return;
+	if (c->flags & CONN_RESYNC) {
+		/* the first whole head after a gap: in step again */
+		c->flags &= ~CONN_RESYNC;
+		ctr->resynced++;
 	}
-	if (c->line_len) {
-		/* The request line must end in " HTTP/1.0" or " HTTP/1.1"; anything else (a
-		 * status line echoed back, the HTTP/2 preface) is not an HTTP/1.x request. */
-		if (b == '\n') {
-			if (c->cl_value != HTTP10_TAIL && c->cl_value != HTTP11_TAIL) {
-				c->flags |= CONN_NOT_HTTP;
-				ctr->not_http++;
-				return;
-			}
-			c->line_len = 0;
-			c->cl_value = 0;
-			c->pstate = PS_LINE_START;
-		} else if (b != '\r') {
-			c->cl_value = (c->cl_value << 8) | b; /* the line's last 8 bytes */
-		}
-		return;
+	if (heads - responses >= CONN_KINDS) {
+		/* its kind would overwrite one still awaited: no framing from here on */
+		conn_set_flags(c, CONN_UNFRAMED);
+		ctr->unframed++;
+		return false;
 	}
-	if (b == '\n') {
-		c->pstate = PS_LINE_START;
-		return;
-	}
-	if (b == '\r')
-		return;
-	if (c->cl_state == 1) {
-		if (b >= '0' && b <= '9') {
-			if (c->cl_value < (1ULL << 40))
-				c->cl_value = c->cl_value * 10 + (b - '0');
-		} else if (b != ' ' && b != '\t') {
-			c->cl_state = 2;
-		}
-		return;
-	}
-	__u64 m = c->match;
-
-	opaque(m);
-	if (m && m < 15) {
-		if (lc == (__u8)content_length[m]) {
-			c->match++;
-			if (c->match == 15) {
-				c->cl_state = 1;
-				c->cl_value = 0;
-			}
-		} else {
-			c->match = 0;
-		}
-	}
+	c->req_kind[heads & (CONN_KINDS - 1)] = kind;
+	asm volatile("" ::: "memory");
+	*(volatile __u32 *)&c->heads = heads + 1;
+	if (!early)
+		ctr->heads++;
+	return true;
 }
 
 struct parse_ctx {
@@ -257,9 +225,21 @@ struct parse_ctx {
 	struct request_counters *ctr;
 	__u32 off;
 	__u32 end;
+	bool early;
 };
 
 #define PARSE_CHUNK 64
+
+/*
+ * One byte through the state machine. A global function: the verifier checks it once,
+ * on its own, instead of once per unrolled byte of parse_step.
+ */
+__noinline int ingress_step(struct http_head_parser *hp, __u8 b)
+{
+	if (!hp)
+		return HH_REJECT;
+	return hh_step(hp, b);
+}
 
 static long parse_step(__u32 i, void *data)
 {
@@ -268,16 +248,10 @@ static long parse_step(__u32 i, void *data)
 	__u8 buf[PARSE_CHUNK];
 	__u32 n;
 
-	if (p->off >= p->end || (c->flags & CONN_NOT_HTTP))
+	if (p->off >= p->end || c->hp.state == HH_REJECTED || c->hp.state == HH_TUNNEL)
 		return 1;
-	if (c->pstate == PS_BODY) {
-		n = p->end - p->off;
-		if (c->body_left < n)
-			n = c->body_left;
-		c->body_left -= n;
-		p->off += n;
-		if (!c->body_left)
-			c->pstate = PS_REQUEST_START;
+	if (hh_skipping(&c->hp)) {
+		p->off += (__u32)hh_skip(&c->hp, p->end - p->off);
 		return 0;
 	}
 	__u64 len = p->end - p->off;
@@ -289,16 +263,69 @@ static long parse_step(__u32 i, void *data)
 		return 1;
 	n = (__u32)len;
 	for (__u32 j = 0; j < PARSE_CHUNK; j++) {
+		int ev;
+
 		if (j >= n)
 			break;
-		feed_byte(c, buf[j], p->ctr);
-		if (c->pstate == PS_BODY || (c->flags & CONN_NOT_HTTP)) {
+		ev = ingress_step(&c->hp, buf[j]);
+		if (ev == HH_HEAD_END && !count_head(c, p->ctr, p->early))
+			return 1;
+		if (ev == HH_REJECT) {
+			/* After a gap a doubtful resync point just goes on waiting. */
+			if (!(c->flags & CONN_RESYNC)) {
+				conn_set_flags(c, CONN_NOT_HTTP);
+				p->ctr->not_http++;
+			}
+			return 1;
+		}
+		if (hh_skipping(&c->hp) || c->hp.state == HH_TUNNEL) {
 			p->off += j + 1;
 			return 0;
 		}
 	}
 	p->off += n;
 	return 0;
+}
+
+/* The state ingress parses into for a segment without a connection: only a listener's
+ * (the handshake is being completed), kept in early_conns. */
+static __always_inline struct conn_state *early_state(struct __sk_buff *skb,
+						      const struct conn_key *key, __u32 pseq)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct early_conn *e, fresh = {};
+
+	if (!sk || sk->state != BPF_TCP_LISTEN)
+		return NULL;
+	e = bpf_map_lookup_elem(&early_conns, key);
+	if (e && e->start_seq == pseq)
+		return &e->c; /* a retransmission: the sequence checks below sort it out */
+	fresh.start_seq = pseq;
+	fresh.c.next_seq = pseq;
+	hh_init(&fresh.c.hp);
+	if (bpf_map_update_elem(&early_conns, key, &fresh, BPF_ANY))
+		return NULL;
+	e = bpf_map_lookup_elem(&early_conns, key);
+	return e ? &e->c : NULL;
+}
+
+/* After a gap: may this segment be where requests start again? (See CONN_RESYNC.) */
+static __always_inline bool resync_point(struct __sk_buff *skb, struct conn_state *c, __u32 off,
+					 __u32 len)
+{
+	__u8 b[8];
+	__u32 i;
+
+	if (c->heads != *(volatile __u32 *)&c->responses || len < 8 ||
+	    bpf_skb_load_bytes(skb, off, b, 8))
+		return false;
+	for (i = 0; i < 8; i++) {
+		if (b[i] == ' ')
+			return i > 0;
+		if (b[i] < 'A' || b[i] > 'Z')
+			return false;
+	}
+	return false;
 }
 
 SEC("cgroup_skb/ingress")
@@ -310,6 +337,7 @@ int on_ingress(struct __sk_buff *skb)
 	struct conn_state *c;
 	struct tcphdr tcp;
 	__u32 off, len, seq;
+	bool early = false;
 	__s32 ahead;
 	__u8 ver;
 
@@ -342,20 +370,32 @@ int on_ingress(struct __sk_buff *skb)
 		return 1; /* no payload (ACK, FIN): nothing to look up */
 	key.local_port = bpf_ntohs(tcp.dest);
 	key.remote_port = bpf_ntohs(tcp.source);
-	c = bpf_map_lookup_elem(&conns, &key);
-	if (!c || !(c->flags & CONN_PASSIVE) || (c->flags & (CONN_NOT_HTTP | CONN_DESYNC)))
-		return 1;
 	len = skb->len - off;
-	seq = bpf_ntohl(tcp.seq);
+	seq = bpf_ntohl(tcp.seq) + (tcp.syn ? 1 : 0); /* data on a SYN follows the SYN */
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c) {
+		c = early_state(skb, &key, seq);
+		if (!c)
+			return 1;
+		early = true;
+	} else if (!(c->flags & CONN_PASSIVE)) {
+		return 1;
+	}
+	if ((c->flags & (CONN_NOT_HTTP | CONN_DESYNC | CONN_UNFRAMED)) || c->hp.state == HH_TUNNEL)
+		return 1; /* for good: not even a gap makes a tunnel's bytes requests again */
 	ahead = (__s32)(seq - c->next_seq);
 	ctr = get_counters();
 	if (!ctr)
 		return 1;
 	if (ahead > 0) {
-		/* A gap: bytes we never saw. Parsing on would guess; stop rewriting instead. */
-		c->flags |= CONN_DESYNC;
-		ctr->desynced++;
-		return 1;
+		/* A gap: bytes we never saw. Count nothing until a safe point to resync. */
+		if (!(c->flags & CONN_RESYNC)) {
+			conn_set_flags(c, CONN_RESYNC);
+			ctr->desynced++;
+		}
+		c->hp.state = HH_REJECTED; /* waiting for a resync point */
+		c->next_seq = seq;
+		ahead = 0;
 	}
 	if (ahead < 0) {
 		__u32 seen = (__u32)(-ahead);
@@ -364,13 +404,19 @@ int on_ingress(struct __sk_buff *skb)
 			return 1; /* a retransmission of bytes already parsed */
 		off += seen;
 		len -= seen;
+	} else if ((c->flags & CONN_RESYNC) && c->hp.state == HH_REJECTED &&
+		   resync_point(skb, c, off, len)) {
+		hh_init(&c->hp); /* try: a whole valid head must follow */
 	}
 	c->next_seq += len;
+	if (c->hp.state == HH_REJECTED || c->hp.state == HH_TUNNEL)
+		return 1;
 	pctx.skb = skb;
 	pctx.c = c;
 	pctx.ctr = ctr;
 	pctx.off = off;
 	pctx.end = off + len;
+	pctx.early = early;
 	bpf_loop(1 << 16, parse_step, &pctx, 0);
 	return 1;
 }
@@ -471,8 +517,8 @@ int on_msg(struct sk_msg_md *msg)
 	if (!track_requests || !key_from_msg(msg, &key))
 		return SK_PASS;
 	c = bpf_map_lookup_elem(&conns, &key);
-	if (!c || !(c->flags & CONN_PASSIVE) || (c->flags & (CONN_NOT_HTTP | CONN_DESYNC)) ||
-	    c->heads == c->responses)
+	if (!c || !(c->flags & CONN_PASSIVE) ||
+	    (c->flags & (CONN_NOT_HTTP | CONN_DESYNC | CONN_UNFRAMED)) || c->heads == c->responses)
 		return SK_PASS;
 	ctr = get_counters();
 	if (!ctr)

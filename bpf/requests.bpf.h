@@ -12,12 +12,36 @@
 #define HTTP_ENERGY_REQUESTS_BPF_H
 
 #include "http_energy.bpf.h"
+#include "http_head.h"
 
 /* conn_state.flags */
 #define CONN_PASSIVE (1u << 0) /* accepted by the server: requests come in */
 #define CONN_NOT_HTTP (1u << 1)
 #define CONN_DESYNC (1u << 2)  /* lost TCP sequence sync: no more rewrites */
 #define CONN_SEQ_VALID (1u << 3)
+/*
+ * Set by ingress (after creation the only writer of flags), read by sk_msg:
+ *
+ * CONN_UNFRAMED  for good: a head arrived while CONN_KINDS requests already awaited a
+ *                response, so req_kind[] cannot hold its kind. heads stops counting;
+ *                sk_msg leaves every later write on the connection alone.
+ * CONN_RESYNC    ingress lost bytes (a TCP sequence gap). Heads counted before the gap
+ *                are exact, in order, with their kinds: sk_msg may answer them. While
+ *                the flag is set, ingress counts no head, so a response the server
+ *                writes while heads == responses answers a request nobody counted:
+ *                sk_msg leaves it alone. Its kind is unknown (a lost HEAD's response has
+ *                no body whatever its Content-Length says), so sk_msg cannot be sure
+ *                where it ends: when unsure, no header.
+ *                Ingress clears the flag, then counts the head, only when (1) every
+ *                head counted so far had its response started (heads == responses)
+ *                when a segment arrived, (2) that segment starts with "METHOD " (upper
+ *                case), and (3) a whole valid head parses from its first byte. A head
+ *                counted after the flag clears is a request the server will answer
+ *                next. Any doubt (a parse error, another gap) and the flag stays set:
+ *                no header rather than a wrong one.
+ */
+#define CONN_UNFRAMED (1u << 4)
+#define CONN_RESYNC (1u << 5)
 
 #define CONN_KINDS 8 /* requests that may await a response at once (pipelining depth) */
 
@@ -28,20 +52,9 @@ enum req_kind {
 	REQ_KIND_CONNECT = 2, /* a 2xx response ends HTTP on the connection */
 };
 
-/* conn_state.pstate: the ingress head parser */
-enum {
-	PS_REQUEST_START, /* before a request line */
-	PS_LINE_START,	  /* at the start of a header line */
-	PS_IN_LINE,
-	PS_CR_AT_LINE_START,
-	PS_BODY,
-};
-
 struct conn_state {
 	__u64 cur_uj;	   /* the request being served: µJ so far */
 	__u64 cur_score;   /* and score units (psys mode) */
-	__u64 body_left;   /* request body bytes still to skip */
-	__u64 cl_value;	   /* Content-Length being read */
 	__u32 next_seq;	   /* next TCP sequence number expected on ingress */
 	__u32 flags;
 	/*
@@ -53,11 +66,8 @@ struct conn_state {
 	__u32 heads;	   /* request heads received (ingress only) */
 	__u32 responses;   /* responses started (sk_msg only) */
 	__u8 req_kind[CONN_KINDS];
-	__u32 pstate;
-	__u32 match;	   /* bytes of "content-length:" matched on this line */
-	__u32 line_len;	   /* bytes into the request line (to spot "PRI ") */
-	__u32 cl_state;	   /* 0 none, 1 reading the value, 2 done */
 	__u32 pad;
+	struct http_head_parser hp; /* ingress only: where request heads end (http_head.h) */
 };
 
 struct thread_binding {

@@ -140,9 +140,13 @@ struct request_counters {
 	unsigned long long skipped[SKIP_REASONS];
 	unsigned long long energy_uj;	   /* µJ of every response started */
 	unsigned long long informational;  /* 1xx responses passed untouched */
-	unsigned long long desynced;	   /* connections that lost TCP sequence sync */
+	unsigned long long desynced;	   /* TCP sequence gaps (each starts a resync) */
 	unsigned long long not_http;	   /* connections found not to speak HTTP/1.x */
 	unsigned long long conn_overflows; /* connections the map had no room for */
+	/* ingress (requests.bpf.c): */
+	unsigned long long unframed;	   /* connections with more than CONN_KINDS awaiting */
+	unsigned long long resynced;	   /* connections back in step after a gap */
+	unsigned long long early_heads;	   /* heads in the segment completing a handshake */
 };
 
 #endif

@@ -358,10 +358,11 @@ static void report_requests(struct collector *c)
 	log_info("requests: %" PRIu64 " heads, %" PRIu64 " responses, %" PRIu64
 		 " X-Energy-Score headers written; skipped: %" PRIu64 " status line split, %" PRIu64
 		 " pull failed, %" PRIu64 " push failed; %" PRIu64 " connections lost sync, %" PRIu64
-		 " not HTTP/1.x, %" PRIu64 " over --max-connections",
+		 " not HTTP/1.x, %" PRIu64 " over --max-connections, %" PRIu64
+		 " pipelined too deep; %" PRIu64 " resynced, %" PRIu64 " heads on handshake",
 		 t.heads, t.responses, t.injected, t.skipped[SKIP_STATUS_SPLIT],
 		 t.skipped[SKIP_PULL_FAILED], t.skipped[SKIP_PUSH_FAILED], t.desynced, t.not_http,
-		 t.conn_overflows);
+		 t.conn_overflows, t.unframed, t.resynced, t.early_heads);
 }
 
 /*

@@ -247,6 +247,9 @@ int request_tracking__totals(struct request_tracking *rt, struct request_totals 
 		out->desynced += c->desynced;
 		out->not_http += c->not_http;
 		out->conn_overflows += c->conn_overflows;
+		out->unframed += c->unframed;
+		out->resynced += c->resynced;
+		out->early_heads += c->early_heads;
 	}
 	return 0;
 }

@@ -32,6 +32,9 @@ struct request_totals {
 	uint64_t desynced;
 	uint64_t not_http;
 	uint64_t conn_overflows;
+	uint64_t unframed;    /* connections with more than CONN_KINDS requests awaiting */
+	uint64_t resynced;    /* connections back in step after a sequence gap */
+	uint64_t early_heads; /* heads in the segment that completed a handshake */
 };
 
 /* The model BPF evaluates, from a config (weights as fixed point). 0 or -ERANGE. Pure. */

@@ -12,6 +12,7 @@ PACKAGES=(
 	libjansson-dev libgsl-dev libcsv-dev
 	# tests (cmocka, sanitizers, libFuzzer runtime) and their tools
 	libcmocka-dev libclang-rt-14-dev curl iproute2 procps python3 bc
+	nftables # test_requests_ingress.sh: drops one segment in a network namespace
 	# benchmarks, plots and peers
 	wrk nginx-light gnuplot-nox linux-perf python3-numpy python3-pandas
 )
