@@ -146,7 +146,7 @@ define fuzzer_rule
 $(BUILD)/fuzz/$(1): $$($(1)_SRCS) $(COMMON_SRCS) $(BUILD)/gen/version.h | $(DEPS_STAMP)
 	$$(Q)mkdir -p $$(dir $$@)
 	$$(call msg,FUZZ-CC,$$@)
-	$$(Q)$$(CLANG) $$(filter-out -MMD -MP,$(BASE_CFLAGS)) $(FUZZ_CFLAGS) -o $$@ \
+	$$(Q)$$(CLANG) $$(filter-out -MMD -MP,$(BASE_CFLAGS)) $(FUZZ_CFLAGS) $$($(1)_CFLAGS) -o $$@ \
 		$$($(1)_SRCS) $(COMMON_SRCS) $$($(1)_LIBS) $(LDLIBS)
 endef
 $(foreach f,$(FUZZERS),$(eval $(call fuzzer_rule,$(f))))

@@ -33,10 +33,12 @@ BPF_SKELETONS := $(patsubst %,$(BUILD)/gen/%.skel.h,$(BPF_OBJS))
 .SECONDARY: $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_OBJS)) $(patsubst %,$(BUILD)/bpf/%.o,$(BPF_SRCS))
 
 # The request-head state machine (bpf/http_head.h) is plain C: tested and fuzzed host-side,
-# differentially against common/http_parser.c.
+# differentially against common/http_parser.c and bench/http_chunked.c.
 UNIT_TESTS += test_http_head
-test_http_head_SRCS := tests/unit/test_http_head.c
+test_http_head_SRCS := tests/unit/test_http_head.c bench/http_chunked.c
+test_http_head_CFLAGS := -I bench
 
 FUZZERS += fuzz_http_head
-fuzz_http_head_SRCS := tests/fuzz/fuzz_http_head.c
+fuzz_http_head_SRCS := tests/fuzz/fuzz_http_head.c bench/http_chunked.c
+fuzz_http_head_CFLAGS := -I bench
 INTEGRATION_TESTS += tests/integration/test_requests_ingress.sh
