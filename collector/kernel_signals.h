@@ -17,6 +17,7 @@
 #include "signals.h" /* bpf/: shared with the BPF side */
 
 #define SIGNALS_MAX_FREQS 64 /* distinct kHz values reported per interval */
+#define SIGNALS_OVERFLOW_ENTRIES 8 /* kHz values of the process-map overflow bucket */
 
 struct signals_opts {
 	uint64_t cgroup_id; /* 0: no tracked cgroup */
@@ -56,7 +57,11 @@ struct interval_signals {
 	struct freq_runtime freqs[SIGNALS_MAX_FREQS];
 	bool freqs_truncated;	 /* more kHz values than slots: some runtime is in freqs[0] */
 	size_t num_procs;	 /* per (tgid, kHz); valid until the next cut */
-	const struct proc_interval *procs;
+	const struct proc_interval *procs; /* the overflow entries last, if any */
+	/* What found the process map full (host.proc_overflows charges), as process
+	 * PROC_OVERFLOW_TGID by kHz: also included in procs[]. */
+	size_t num_overflow;
+	struct proc_interval overflow[SIGNALS_OVERFLOW_ENTRIES];
 };
 
 struct kernel_signals;
