@@ -52,7 +52,7 @@ struct collector {
 	struct request_tracking *requests;
 	struct request_totals last_totals;
 	uint64_t *proc_uj;	/* per process entry, this interval */
-	double *scratch;
+	struct attribution_item *scratch;
 	size_t proc_cap;
 	uint64_t last_energy_uj;
 	uint64_t intervals;
@@ -211,7 +211,7 @@ static int attribute(struct collector *c, const struct interval_signals *sig, in
 	if (sig->num_procs > c->proc_cap) {
 		size_t cap = sig->num_procs * 2;
 		uint64_t *uj = realloc(c->proc_uj, cap * sizeof(*uj));
-		double *scratch;
+		struct attribution_item *scratch;
 
 		if (!uj)
 			return -ENOMEM;
