@@ -55,6 +55,7 @@ struct collector {
 	struct attribution_item *scratch;
 	size_t proc_cap;
 	uint64_t last_energy_uj;
+	uint64_t cut_energy_uj; /* a measured source, read at the last cut */
 	uint64_t intervals;
 	uint64_t overruns;
 };
@@ -245,7 +246,24 @@ static int attribute(struct collector *c, const struct interval_signals *sig, in
 	return err;
 }
 
-/* Ends the running interval now: cut the signals, read the energy, write the row. */
+/*
+ * At each boundary, before the CPUs are flushed and the maps drained: a measured energy
+ * source is read here, so that its reading belongs to the same instant as t_end_ns (the
+ * flush and drain take a millisecond or more). The synthetic source is a model of the
+ * interval's signals and is read once they are known.
+ */
+static int read_energy_at_cut(void *ctx, uint64_t t_ns)
+{
+	struct collector *c = ctx;
+	uint64_t read_t_ns;
+
+	if (!c->energy || !energy_source__is_measured(c->energy))
+		return 0;
+	return energy_source__read(c->energy, &c->cut_energy_uj, &read_t_ns);
+}
+
+/* Ends the running interval now: cut the signals (reading a meter at the cut), take the
+ * energy, write the row. */
 static int finish_interval(struct collector *c)
 {
 	const struct signals_available *av = kernel_signals__available(c->signals);
@@ -260,12 +278,16 @@ static int finish_interval(struct collector *c)
 	err = kernel_signals__cut(c->signals, &sig);
 	if (err)
 		return err;
-	if (c->energy) {
+	if (c->energy && energy_source__is_measured(c->energy)) {
+		energy_uj = c->cut_energy_uj;
+	} else if (c->energy) {
 		to_host_signals(&sig, av, &host);
 		energy_source__feed_signals(c->energy, &host);
 		err = energy_source__read(c->energy, &energy_uj, &t_ns);
 		if (err)
 			return err;
+	}
+	if (c->energy) {
 		idle_uj = interval_idle_uj(c->cfg.idle_power_uw, sig.t_end_ns - sig.t_start_ns);
 		active = (int64_t)(energy_uj - c->last_energy_uj) - (int64_t)idle_uj;
 	}
@@ -465,11 +487,16 @@ int main(int argc, char **argv)
 	so.max_procs = c.opt.max_procs;
 	so.track_requests = !c.opt.no_requests;
 	so.max_conns = c.opt.max_conns;
+	so.at_cut = read_energy_at_cut;
+	so.at_cut_ctx = &c;
 	err = kernel_signals__open(&so, &c.signals);
 	if (err)
 		goto cleanup;
-	/* The first interval starts at the signals' start: read the energy there too. */
-	if (c.energy) {
+	/* The first interval starts at the signals' start: a meter was read there (at the
+	 * open's cut); the synthetic source starts here. */
+	if (c.energy && energy_source__is_measured(c.energy)) {
+		c.last_energy_uj = c.cut_energy_uj;
+	} else if (c.energy) {
 		err = energy_source__read(c.energy, &c.last_energy_uj, &t_ns);
 		if (err)
 			goto cleanup;

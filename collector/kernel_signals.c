@@ -34,6 +34,8 @@ struct kernel_signals {
 	uint32_t max_procs;
 	bool batch_ok;
 	bool wakeup_pc; /* wakeup hooks read preempt_count (else our handler depths) */
+	int (*at_cut)(void *ctx, uint64_t t_ns);
+	void *at_cut_ctx;
 };
 
 static uint64_t now_ns(void)
@@ -505,6 +507,11 @@ int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out)
 	int err;
 
 	memset(out, 0, sizeof(*out));
+	if (s->at_cut) {
+		err = s->at_cut(s->at_cut_ctx, t);
+		if (err)
+			return err;
+	}
 	s->epoch++;
 	s->skel->bss->epoch = s->epoch;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -551,6 +558,8 @@ int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals 
 	if (!s)
 		return -ENOMEM;
 	s->batch_ok = true;
+	s->at_cut = opts->at_cut;
+	s->at_cut_ctx = opts->at_cut_ctx;
 	s->max_procs = opts->max_procs ? opts->max_procs : DEFAULT_MAX_PROCS;
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0 || s->ncpus > SIGNALS_MAX_CPUS) {

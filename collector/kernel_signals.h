@@ -26,6 +26,13 @@ struct signals_opts {
 	const char *root;	/* below which sysfs and procfs are read; NULL: "/" */
 	bool track_requests;	/* load the request programs (request_tracking.h attaches) */
 	uint32_t max_conns;	/* tracked connections; 0: default 65536 */
+	/*
+	 * Called at every cut (the first one inside kernel_signals__open too) right after the
+	 * boundary's timestamp is taken (t_ns, which becomes t_end_ns) and before any CPU is
+	 * flushed: to read a meter at the boundary itself. An error fails the cut. May be NULL.
+	 */
+	int (*at_cut)(void *ctx, uint64_t t_ns);
+	void *at_cut_ctx;
 };
 
 /* Which signals this kernel and host can measure; the others are empty CSV cells. */
