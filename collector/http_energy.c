@@ -5,6 +5,7 @@
  */
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <sched.h>
@@ -40,6 +41,7 @@ struct options {
 	bool verbose;
 	bool no_realtime;
 	bool no_requests;
+	int ready_fd; /* --ready-fd: -1 for none */
 };
 
 struct collector {
@@ -102,6 +104,8 @@ static void usage(FILE *out)
 		"  --no-requests          host-wide signals only: no request tracking, no header\n"
 		"  --no-realtime          keep the sampler at normal priority (default:\n"
 		"                         SCHED_FIFO 1, so a loaded host cannot delay boundaries)\n"
+		"  --ready-fd N           write \"ready\\n\" to the open file descriptor N, then close\n"
+		"                         it, once everything is attached and collecting\n"
 		"  --verbose              libbpf's messages and per-interval lines\n"
 		"  --help, --version\n");
 }
@@ -119,6 +123,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "no-realtime", no_argument, NULL, 'R' },
 		{ "no-requests", no_argument, NULL, 'N' },
 		{ "max-connections", required_argument, NULL, 'C' },
+		{ "ready-fd", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -126,7 +131,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	uint64_t v;
 	int c;
 
-	*o = (struct options){ .label = "default", .seed = 1 };
+	*o = (struct options){ .label = "default", .seed = 1, .ready_fd = -1 };
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->csv_path = optarg; break;
@@ -139,6 +144,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if (parse_option_u64("--max-connections", optarg, 16, 1 << 24, &v))
 				return -EINVAL;
 			o->max_conns = (uint32_t)v;
+			break;
+		case 'r':
+			if (parse_option_u64("--ready-fd", optarg, 0, INT32_MAX, &v))
+				return -EINVAL;
+			o->ready_fd = (int)v;
 			break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("http_energy %s\n", HTTP_ENERGY_VERSION); exit(0);
@@ -161,6 +171,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (optind >= argc) {
 		log_error("CGROUP_DIR is required (see --help)");
 		return -EINVAL;
+	}
+	if (o->ready_fd >= 0) {
+		int fl = fcntl(o->ready_fd, F_GETFL);
+		char num[16];
+
+		snprintf(num, sizeof(num), "%d", o->ready_fd);
+		if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+			log_usage_error("--ready-fd", num,
+					fl < 0 ? "is not an open file descriptor"
+					       : "is not open for writing");
+			return -EINVAL;
+		}
+		fcntl(o->ready_fd, F_SETFD, FD_CLOEXEC);
 	}
 	o->cgroup_dir = argv[optind++];
 	if (optind < argc)
@@ -356,6 +379,24 @@ static void report_requests(struct collector *c)
 }
 
 /*
+ * --ready-fd: once everything this run measures is attached and an interval is open, i.e.
+ * at "collecting", or with request tracking in psys mode once it attached (after the first
+ * interval gave a uJ/score factor). Written once, then closed: a reader sees "ready\n", or
+ * end of file if the collector exits first.
+ */
+static void maybe_ready(struct collector *c)
+{
+	static const char msg[] = "ready\n";
+
+	if (c->opt.ready_fd < 0 || (!c->opt.no_requests && !c->requests))
+		return;
+	if (write(c->opt.ready_fd, msg, sizeof(msg) - 1) != (ssize_t)sizeof(msg) - 1)
+		log_info("--ready-fd %d: %s", c->opt.ready_fd, strerror(errno));
+	close(c->opt.ready_fd);
+	c->opt.ready_fd = -1;
+}
+
+/*
  * The sampler sleeps almost all the time and works for well under a millisecond per
  * interval; at SCHED_FIFO 1 a host saturated by normal tasks cannot delay a boundary.
  */
@@ -403,6 +444,7 @@ static int run_sampler(struct collector *c)
 		err = finish_interval(c);
 		if (err)
 			return err;
+		maybe_ready(c);
 		if (stop_at && now_ns() >= stop_at)
 			return 0;
 		deadline += period;
@@ -464,6 +506,10 @@ int main(int argc, char **argv)
 	log_info("tracking cgroup %s (id %" PRIu64 ", level %u; cgroup2 at %s), %s mode, "
 		 "interval %u ms", c.cgroup.path, c.cgroup.id, c.cgroup.level, c.cgroup.mount,
 		 config_mode_name(c.cfg.attribution_mode), c.cfg.psys_interval_ms);
+	if (c.cfg.attribution_mode == ATTRIBUTION_PSYS && c.cfg.idle_power_uw == 0)
+		log_info("idle_power_uw is 0: the host's idle power is attributed too, so processes "
+			 "and requests get far more than they cost (measure it with "
+			 "measure_idle_power and set idle_power_uw in the config)");
 
 	/* Handlers before anything is attached, so a signal never skips the clean-up. */
 	sigemptyset(&sa.sa_mask);
@@ -513,6 +559,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	raise_priority(&c.opt);
 	log_info("collecting%s%s", c.csv ? " into " : "", c.csv ? c.opt.csv_path : "");
+	maybe_ready(&c);
 	err = run_sampler(&c);
 cleanup:
 	report_requests(&c);
