@@ -68,6 +68,15 @@ struct {
 	__type(value, __u32);
 } cpu_khz SEC(".maps") __weak;
 
+/* cpu_frequency events per CPU (cumulative): user space re-reads scaling_cur_freq for the
+ * CPUs whose count does not move (drivers that emit no events). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SIGNALS_MAX_CPUS);
+	__type(key, __u32);
+	__type(value, __u64);
+} cpu_freq_events SEC(".maps") __weak;
+
 /* Per-process signals, one map per epoch parity so the idle one can be drained whole. */
 struct proc_map {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);

@@ -180,8 +180,12 @@ int BPF_PROG(on_cpu_frequency, unsigned int state, unsigned int cpu_id)
 {
 	struct model_params *m = get_model();
 	__u32 cpu = cpu_id;
+	__u64 *events;
 
 	bpf_map_update_elem(&cpu_khz, &cpu, &state, BPF_ANY);
+	events = bpf_map_lookup_elem(&cpu_freq_events, &cpu);
+	if (events)
+		__sync_fetch_and_add(events, 1);
 	if (track_requests && m)
 		bpf_map_update_elem(&cpu_freq_weight, &cpu, freq_weight(m, state), BPF_ANY);
 	return 0;

@@ -285,6 +285,15 @@ static int read_energy_at_cut(void *ctx, uint64_t t_ns)
 	return energy_source__read(c->energy, &c->cut_energy_uj, &read_t_ns);
 }
 
+/* A CPU's kHz re-read as changed at a cut: its request-model weight follows. */
+static void cpu_khz_changed(void *ctx, uint32_t cpu, uint32_t khz)
+{
+	struct collector *c = ctx;
+
+	if (c->requests)
+		request_tracking__set_cpu_khz(c->requests, &c->cfg, cpu, khz);
+}
+
 /* Ends the running interval now: cut the signals (reading a meter at the cut), take the
  * energy, write the row. */
 static int finish_interval(struct collector *c)
@@ -535,6 +544,8 @@ int main(int argc, char **argv)
 	so.max_conns = c.opt.max_conns;
 	so.at_cut = read_energy_at_cut;
 	so.at_cut_ctx = &c;
+	so.on_freq_change = cpu_khz_changed;
+	so.on_freq_change_ctx = &c;
 	err = kernel_signals__open(&so, &c.signals);
 	if (err)
 		goto cleanup;

@@ -36,6 +36,14 @@ struct kernel_signals {
 	bool wakeup_pc; /* wakeup hooks read preempt_count (else our handler depths) */
 	int (*at_cut)(void *ctx, uint64_t t_ns);
 	void *at_cut_ctx;
+	/* Frequencies re-read each interval where cpufreq exists (cpu_freq_refresh). */
+	bool freq_refresh;
+	const char *root;
+	uint32_t *khz;
+	uint64_t *freq_events, *freq_seen;
+	bool *freq_changed;
+	void (*on_freq_change)(void *ctx, uint32_t cpu, uint32_t khz);
+	void *on_freq_change_ctx;
 };
 
 static uint64_t now_ns(void)
@@ -116,22 +124,51 @@ static void close_pmu(struct kernel_signals *s)
 
 static int seed_frequencies(struct kernel_signals *s, const char *root)
 {
-	uint32_t *khz = calloc((size_t)s->ncpus, sizeof(*khz));
+	uint32_t *khz = s->khz;
 	enum cpu_freq_origin origin;
 	int fd = bpf_map__fd(s->skel->maps.cpu_khz);
 
-	if (!khz)
-		return -ENOMEM;
 	origin = cpu_freq_seed(root, khz, s->ncpus);
+	s->freq_refresh = origin == CPU_FREQ_CPUFREQ;
 	for (int cpu = 0; cpu < s->ncpus && cpu < SIGNALS_MAX_CPUS; cpu++) {
 		uint32_t key = (uint32_t)cpu;
 
 		bpf_map_update_elem(fd, &key, &khz[cpu], BPF_ANY);
 	}
-	log_info("signals: CPU frequency at start from %s (CPU 0: %u kHz)",
-		 cpu_freq_origin_name(origin), khz[0]);
-	free(khz);
+	log_info("signals: CPU frequency at start from %s (CPU 0: %u kHz)%s",
+		 cpu_freq_origin_name(origin), khz[0],
+		 s->freq_refresh ? "; re-read each interval on CPUs without cpu_frequency events"
+				 : "");
 	return 0;
+}
+
+/* After a cut: CPUs whose cpu_frequency did not fire get scaling_cur_freq re-read. */
+static void refresh_frequencies(struct kernel_signals *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.cpu_freq_events), khz_fd;
+
+	if (!s->freq_refresh)
+		return;
+	for (int cpu = 0; cpu < s->ncpus && cpu < SIGNALS_MAX_CPUS; cpu++) {
+		uint32_t key = (uint32_t)cpu;
+
+		if (bpf_map_lookup_elem(fd, &key, &s->freq_events[cpu]))
+			s->freq_events[cpu] = s->freq_seen[cpu] + 1; /* unknown: leave it alone */
+	}
+	if (!cpu_freq_refresh(s->root, s->ncpus, s->freq_events, s->freq_seen, s->khz,
+			      s->freq_changed))
+		return;
+	khz_fd = bpf_map__fd(s->skel->maps.cpu_khz);
+	for (int cpu = 0; cpu < s->ncpus && cpu < SIGNALS_MAX_CPUS; cpu++) {
+		uint32_t key = (uint32_t)cpu;
+
+		if (!s->freq_changed[cpu])
+			continue;
+		bpf_map_update_elem(khz_fd, &key, &s->khz[cpu], BPF_ANY);
+		log_debug("signals: CPU %d now at %u kHz (scaling_cur_freq)", cpu, s->khz[cpu]);
+		if (s->on_freq_change)
+			s->on_freq_change(s->on_freq_change_ctx, key, s->khz[cpu]);
+	}
 }
 
 /* Attaches an optional hook; on failure its signal is unavailable, which is said once. */
@@ -529,7 +566,11 @@ int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out)
 		log_error("signals: reading cpu_bins: %s", strerror(-err));
 		return err;
 	}
-	return drain_procs(s, (old & 1) ? s->skel->maps.procs1 : s->skel->maps.procs0, out);
+	err = drain_procs(s, (old & 1) ? s->skel->maps.procs1 : s->skel->maps.procs0, out);
+	if (err)
+		return err;
+	refresh_frequencies(s);
+	return 0;
 }
 
 const struct signals_available *kernel_signals__available(const struct kernel_signals *s)
@@ -560,6 +601,9 @@ int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals 
 	s->batch_ok = true;
 	s->at_cut = opts->at_cut;
 	s->at_cut_ctx = opts->at_cut_ctx;
+	s->on_freq_change = opts->on_freq_change;
+	s->on_freq_change_ctx = opts->on_freq_change_ctx;
+	s->root = opts->root ? opts->root : "";
 	s->max_procs = opts->max_procs ? opts->max_procs : DEFAULT_MAX_PROCS;
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0 || s->ncpus > SIGNALS_MAX_CPUS) {
@@ -572,7 +616,12 @@ int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals 
 	s->keys = calloc(s->max_procs, sizeof(*s->keys));
 	s->proc_vals = calloc((size_t)s->max_procs * (size_t)s->ncpus, sizeof(*s->proc_vals));
 	s->procs = calloc(s->max_procs + SIGNALS_OVERFLOW_ENTRIES, sizeof(*s->procs));
-	if (!s->cpu_vals || !s->keys || !s->proc_vals || !s->procs) {
+	s->khz = calloc((size_t)s->ncpus, sizeof(*s->khz));
+	s->freq_events = calloc((size_t)s->ncpus, sizeof(*s->freq_events));
+	s->freq_seen = calloc((size_t)s->ncpus, sizeof(*s->freq_seen));
+	s->freq_changed = calloc((size_t)s->ncpus, sizeof(*s->freq_changed));
+	if (!s->cpu_vals || !s->keys || !s->proc_vals || !s->procs || !s->khz ||
+	    !s->freq_events || !s->freq_seen || !s->freq_changed) {
 		err = -ENOMEM;
 		log_error("signals: out of memory for %u processes", s->max_procs);
 		goto cleanup;
@@ -639,5 +688,9 @@ void kernel_signals__close(struct kernel_signals *s)
 	free(s->keys);
 	free(s->proc_vals);
 	free(s->procs);
+	free(s->khz);
+	free(s->freq_events);
+	free(s->freq_seen);
+	free(s->freq_changed);
 	free(s);
 }

@@ -33,6 +33,10 @@ struct signals_opts {
 	 */
 	int (*at_cut)(void *ctx, uint64_t t_ns);
 	void *at_cut_ctx;
+	/* Called after a cut for each CPU whose kHz was re-read as changed (scaling_cur_freq,
+	 * where cpu_frequency events do not come); cpu_khz is already updated. May be NULL. */
+	void (*on_freq_change)(void *ctx, uint32_t cpu, uint32_t khz);
+	void *on_freq_change_ctx;
 };
 
 /* Which signals this kernel and host can measure; the others are empty CSV cells. */
