@@ -257,6 +257,30 @@ int BPF_PROG(on_softirq_exit, unsigned int vec)
 	return 0;
 }
 
+/*
+ * Processes that ended, with the epoch they ended in: user space then drops their entry
+ * of proc_energy_uj (after one more interval, for the last slice of the last thread), so
+ * the map holds live processes only and a reused PID starts from zero.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} exited_tgids SEC(".maps");
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_process_exit, struct task_struct *task)
+{
+	__u32 tgid = task->tgid, e = epoch;
+
+	/* The last thread of the group: signal->live drops to 0 before this event. */
+	if (!track_requests || BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	bpf_map_update_elem(&exited_tgids, &tgid, &e, BPF_ANY);
+	return 0;
+}
+
 /* hrtimer callbacks (most timer-driven wakeups) run in hard IRQ or softirq context. */
 SEC("tp_btf/hrtimer_expire_entry")
 int BPF_PROG(on_hrtimer_entry, struct hrtimer *timer, ktime_t *now)

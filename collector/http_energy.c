@@ -249,11 +249,13 @@ static int attribute(struct collector *c, const struct interval_signals *sig, in
 	attribution_split(&c->cfg, sig->procs, sig->num_procs, active_uj, av->pmu, c->proc_uj,
 			  c->scratch, &res);
 	*attributed_uj = res.attributed_uj;
-	if (c->requests)
+	if (c->requests) {
 		for (size_t i = 0; i < sig->num_procs; i++)
 			if (c->proc_uj[i])
 				request_tracking__add_process_energy(c->requests, sig->procs[i].tgid,
 								     c->proc_uj[i]);
+		kernel_signals__forget_exited(c->signals);
+	}
 	if (c->opt.no_requests || c->cfg.attribution_mode != ATTRIBUTION_PSYS || !res.factor_valid)
 		return 0;
 	if (!c->requests) {
@@ -351,10 +353,17 @@ static int finish_interval(struct collector *c)
 	if (had_requests)
 		c->last_totals = totals;
 	c->last_energy_uj = energy_uj;
-	if (sig.host.proc_overflows)
-		log_info("interval %" PRIu64 ": process map full; %" PRIu64 " charges kept "
-			 "host-wide only (raise --max-processes)", c->intervals,
-			 (uint64_t)sig.host.proc_overflows);
+	if (sig.host.proc_overflows) {
+		uint64_t overflow_uj = 0;
+
+		for (size_t i = 0; i < sig.num_procs; i++)
+			if (sig.procs[i].tgid == PROC_OVERFLOW_TGID)
+				overflow_uj += c->proc_uj[i];
+		log_info("interval %" PRIu64 ": process map full; %" PRIu64 " charges went to the "
+			 "overflow bucket (process %u), %" PRIu64 " uJ attributed to it (raise "
+			 "--max-processes)", c->intervals, (uint64_t)sig.host.proc_overflows,
+			 PROC_OVERFLOW_TGID, overflow_uj);
+	}
 	if (sig.freqs_truncated)
 		log_info("interval %" PRIu64 ": over %d CPU frequencies; the rest merged into "
 			 "the lowest", c->intervals, SIGNALS_FREQ_SLOTS);

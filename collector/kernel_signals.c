@@ -37,6 +37,7 @@ struct kernel_signals {
 	int (*at_cut)(void *ctx, uint64_t t_ns);
 	void *at_cut_ctx;
 	/* Frequencies re-read each interval where cpufreq exists (cpu_freq_refresh). */
+	bool exits; /* on_process_exit attached */
 	bool freq_refresh;
 	const char *root;
 	uint32_t *khz;
@@ -337,6 +338,10 @@ static int attach_all(struct kernel_signals *s, enum page_cache_hook page_hook,
 			 "not readable: no CONFIG_KALLSYMS_ALL)",
 			 s->avail.irq ? "IRQ handlers, " : "", s->avail.softirq ? "softirqs, " : "",
 			 timer ? "hrtimer callbacks" : "(no timer hook)");
+	if (bpf_program__autoload(skel->progs.on_process_exit))
+		s->exits = attach_optional(skel->progs.on_process_exit,
+					   "tp_btf/sched_process_exit",
+					   "pruning of exited processes from proc_energy_uj");
 	s->avail.writebacks = attach_optional(skel->progs.on_writeback_dirty_folio,
 					      "tp_btf/writeback_dirty_folio", "writebacks");
 	s->avail.page_cache = attach_page_cache(s, page_hook, page_func);
@@ -573,6 +578,31 @@ int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out)
 	return 0;
 }
 
+int kernel_signals__forget_exited(struct kernel_signals *s)
+{
+	enum { BATCH = 4096 };
+	int fd = bpf_map__fd(s->skel->maps.exited_tgids);
+	int energy_fd = bpf_map__fd(s->skel->maps.proc_energy_uj);
+	uint32_t key, next, e, done[BATCH];
+	uint32_t *prev = NULL;
+	int n = 0;
+
+	if (!s->exits)
+		return 0;
+	/* Ended in epoch e: its last slices were drained by the cut that left epoch e + 1. */
+	while (n < BATCH && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &e) == 0 && (int32_t)(s->epoch - e) >= 2)
+			done[n++] = key;
+	}
+	for (int i = 0; i < n; i++) {
+		bpf_map_delete_elem(energy_fd, &done[i]);
+		bpf_map_delete_elem(fd, &done[i]);
+	}
+	return n;
+}
+
 const struct signals_available *kernel_signals__available(const struct kernel_signals *s)
 {
 	return &s->avail;
@@ -642,6 +672,7 @@ int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals 
 	bpf_map__set_max_entries(s->skel->maps.procs0, s->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.procs1, s->max_procs);
 	page_hook = choose_page_cache_hook(s, &page_func);
+	bpf_program__set_autoload(s->skel->progs.on_process_exit, opts->track_requests);
 	choose_wakeup_hooks(s, opts->root ? opts->root : "");
 	err = request_tracking__prepare(s->skel, opts->track_requests, opts->max_conns);
 	if (err)

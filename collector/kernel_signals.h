@@ -81,6 +81,13 @@ struct http_energy_bpf;
 int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals **out);
 int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out);
 const struct signals_available *kernel_signals__available(const struct kernel_signals *s);
+/*
+ * Drops the proc_energy_uj entries (request tracking's per-process totals) of processes
+ * that ended at least one whole interval ago, as sched_process_exit recorded them: the
+ * map keeps live processes only, and a reused PID starts again from 0. Call after each
+ * cut's energy was added. Returns how many were dropped.
+ */
+int kernel_signals__forget_exited(struct kernel_signals *s);
 /* The sched_switch program's fd, for run_time_ns/run_cnt statistics. */
 int kernel_signals__switch_prog_fd(const struct kernel_signals *s);
 /* The loaded object, for request_tracking__attach(). */
