@@ -51,14 +51,19 @@ if [ -z "$pid" ]; then
 fi
 
 # Its hash maps by name (ids from its descriptors: other collectors may run too).
-declare -A map_id
-for o in $(grep -hE '^map_id:' /proc/"$pid"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u); do
-	name=$(bpftool map show id "$o" 2>/dev/null | sed -n 's/.* name \([^ ]*\) .*/\1/p' | head -1)
-	case $name in conns | proc_energy_uj | exited_tgids) map_id[$name]=$o ;; esac
-done
+declare -A map_id map_cap
+ids=$(grep -hE '^map_id:' /proc/"$pid"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u)
+while read -r id name cap; do
+	case $name in conns | proc_energy_uj | exited_tgids) map_id[$name]=$id map_cap[$name]=$cap ;; esac
+done < <(bpftool map show -j | jq -r --argjson ids "[$(echo $ids | tr ' ' ',')]" \
+	'.[] | select(.id as $i | $ids | index($i)) | "\(.id) \(.name) \(.max_entries)"')
 maps="conns proc_energy_uj exited_tgids"
-entries() { bpftool map dump id "$1" -j 2>/dev/null | jq 'length' 2>/dev/null || echo -1; }
-max_entries() { bpftool map show id "$1" -j 2>/dev/null | jq '.max_entries'; }
+# entries ID: a hash map's entry count (-1 when it cannot be read).
+entries() {
+	local n
+	n=$(bpftool map dump id "$1" 2>/dev/null | grep -cE '^[[:space:]]*"?key"?:') || true
+	echo "${n:--1}"
+}
 
 # Samples: "t rss_kb conns proc_energy_uj exited_tgids", every SAMPLE_S until the end.
 while kill -0 "$pid" 2>/dev/null; do
@@ -66,7 +71,8 @@ while kill -0 "$pid" 2>/dev/null; do
 	[ -n "$rss" ] || break
 	line="$SECONDS $rss"
 	for m in $maps; do line="$line $([ -n "${map_id[$m]:-}" ] && entries "${map_id[$m]}" || echo -1)"; done
-	echo "$line" >>"$tmp/samples"
+	# Only whole samples: the collector may have exited while this one was taken.
+	kill -0 "$pid" 2>/dev/null && echo "$line" >>"$tmp/samples"
 	sleep "$SAMPLE_S"
 done
 wait "$cs"
@@ -81,7 +87,7 @@ bad() { echo "soak: FAILED: $*"; fail=1; }
 read -r rows gaps breaks span_ns < <(awk -F, 'NR == 1 { next }
 	{ n++; if ($1 != n - 1) gaps++; if (n > 1 && $3 != prev) breaks++; prev = $4
 	  if (n == 1) first = $3; last = $4 }
-	END { printf "%d %d %d %d\n", n, gaps + 0, breaks + 0, last - first }' "$tmp/run.csv")
+	END { printf "%d %d %d %.0f\n", n, gaps + 0, breaks + 0, last - first }' "$tmp/run.csv")
 expect=$(awk -v s="$span_ns" 'BEGIN { printf "%d", s / 200000000 + 0.5 }')
 [ "$gaps" = 0 ] || bad "$gaps rows out of sequence"
 [ "$breaks" = 0 ] || bad "$breaks rows do not start where the previous ended"
@@ -114,7 +120,7 @@ for m in $maps; do
 		map_fig="$map_fig $m n/a;"
 		continue
 	fi
-	cap=$(max_entries "${map_id[$m]}")
+	cap=${map_cap[$m]}
 	map_fig="$map_fig $m max $mx of $cap;"
 	[ "$mx" -lt "$cap" ] || bad "map $m filled up ($mx of $cap entries)"
 	[ "$last" -le $((first * 2 + 64)) ] || bad "map $m keeps growing ($first -> $last entries)"
