@@ -19,6 +19,11 @@ http_energy_SRCS = collector/http_energy.c collector/interval_csv.c $(HTTP_ENERG
 http_energy_LIBS := -lbpf -lelf -lz
 
 INTEGRATION_TESTS += tests/integration/test_http_energy_signals.sh
+INTEGRATION_TESTS += tests/integration/test_http_energy_irq.sh
+INTEGRATION_TESTS += tests/integration/test_http_energy_cut.sh
+INTEGRATION_TESTS += tests/integration/test_http_energy_ready.sh
+INTEGRATION_TESTS += tests/integration/test_http_energy_procs.sh
+INTEGRATION_TESTS += tests/integration/test_http_energy_wakeups.sh
 BENCH_SCRIPTS += bench/collector_overhead.sh
 
 UNIT_TESTS += test_attribution

@@ -26,7 +26,7 @@ CONF
 "$BIN/http_energy" --collect-csv "$tmp/run.csv" "$CGROUP" "$tmp/e.conf" 2>"$tmp/collector.log" &
 collector=$!
 on_exit "kill -INT $collector 2>/dev/null; wait $collector 2>/dev/null"
-wait_for "request tracking (proc_energy_uj written)" 60 grep -q 'requests: sockops' "$tmp/collector.log" ||
+wait_for "request tracking (proc_energy_uj written)" 180 grep -q 'requests: sockops' "$tmp/collector.log" ||
 	{ not_ok "http_energy starts"; sed 's/^/  /' "$tmp/collector.log"; finish; }
 energy_map=""
 for o in $(bpf_objects_of $collector); do
@@ -55,8 +55,10 @@ taskset -c 0 python3 -c '
 import os, time
 r1, w1 = os.pipe(); r2, w2 = os.pipe()
 if os.fork() == 0:
+    os.close(w1); os.close(r2)
     while os.read(r1, 1): os.write(w2, b"x")
     os._exit(0)
+os.close(r1); os.close(w2)
 end = time.monotonic() + 4
 while time.monotonic() < end:
     os.write(w1, b"x"); os.read(r2, 1)
