@@ -60,7 +60,7 @@ for run in $(seq "$STARTS"); do
 	collector=$!
 	on_exit "kill -INT $collector 2>/dev/null"
 	# Attached under traffic; then 1 s more of it, and 2 s without.
-	wait_for "the first CSV row" 60 bash -c "[ \$(wc -l < $tmp/run$run.csv 2>/dev/null || echo 0) -ge 2 ]"
+	wait_for "the first CSV row" 180 bash -c "[ \$(wc -l < $tmp/run$run.csv 2>/dev/null || echo 0) -ge 2 ]"
 	sleep 1
 	touch "$tmp/stop$run"
 	wait $flood

@@ -20,7 +20,7 @@ start_collector() {
 		2>"$tmp/collector.log" &
 	collector=$!
 	on_exit "kill -INT $collector 2>/dev/null; wait $collector 2>/dev/null"
-	[ "$(timeout 60 cat "$tmp/ready.fifo")" = ready ] || return 1
+	[ "$(timeout 180 cat "$tmp/ready.fifo")" = ready ] || return 1
 	rm -f "$tmp/ready.fifo"
 	energy_map=""
 	local o

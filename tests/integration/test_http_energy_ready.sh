@@ -19,7 +19,7 @@ mkfifo "$tmp/ready.fifo"
 	7>"$tmp/ready.fifo" 2>"$tmp/collector.log" &
 collector=$!
 on_exit "kill -INT $collector 2>/dev/null; wait $collector 2>/dev/null"
-got=$(timeout 60 cat "$tmp/ready.fifo")
+got=$(timeout 180 cat "$tmp/ready.fifo")
 # What was true when "ready" came: the log and the CSV as they were then.
 attached=$(grep -c 'requests: sockops and cgroup_skb/ingress on' "$tmp/collector.log")
 rows=$(($(wc -l <"$tmp/run.csv") - 1))
@@ -36,7 +36,7 @@ check "SIGINT after ready: exit 0" [ "$?" = 0 ]
 "$BIN/http_energy" --no-requests --ready-fd 7 --collect-csv "$tmp/run.csv" --duration 3 \
 	"$CGROUP" "$tmp/idle.conf" 7>"$tmp/ready.fifo" 2>"$tmp/collector2.log" &
 collector=$!
-got=$(timeout 60 cat "$tmp/ready.fifo")
+got=$(timeout 180 cat "$tmp/ready.fifo")
 hooks=$(grep -c 'signals: irq_ns' "$tmp/collector2.log")
 wait $collector
 check "--no-requests: \"ready\" once the hooks are attached" test "$got" = ready -a "$hooks" = 1
