@@ -3,6 +3,27 @@
  * What signals.bpf.c and requests.bpf.c share: maps and globals (declared __weak here so
  * the static linker merges the two objects' copies into one) and the slice accounting
  * both the scheduler hooks and the response writer use.
+ *
+ * Interrupt safety. Per-CPU state (struct cpu_state, the cache slots, the bins and the
+ * process hash entries reached through them) is read-modify-written with plain loads and
+ * stores, which is only correct while nothing else on the CPU can run in between:
+ *   - sched_switch runs with interrupts off (inside __schedule, rq lock held);
+ *   - flush_cpu runs either in the flush IPI (interrupts off) or, on the CPU of the
+ *     sampler itself, in process context with only preemption off: there interrupts and
+ *     softirqs can run inside it, so it raises st->flushing while it works;
+ *   - sched_migrate_task runs under the rq or pi lock, so with interrupts off, but it can
+ *     interrupt an in-process flush_cpu: it leaves the slots alone while st->flushing.
+ * Every other hook can be interrupted (softirqs run with interrupts on; page-cache hooks,
+ * writeback and a task waking itself run in process context) and the flush IPI can land
+ * in the middle of it. Those hooks write nothing but the pend_* counters of cpu_state, and
+ * only with atomic adds (one instruction: an interrupt is wholly before or after it). The
+ * next slice charge, with interrupts off, moves the pending counts into the bins and the
+ * running task's slot: a plain single-writer hand-over, and no new map lookup on
+ * sched_switch. The choice over a re-entrancy guard: a guard has to drop or defer what
+ * arrives while it is held, and sched_switch cannot be deferred; the hand-over loses
+ * nothing and makes the interruptible hooks cheaper (no bins or slot lookups at all).
+ * IRQ and softirq ends are pending too; softirq_exit raises st->softirq_exiting so that a
+ * flush landing inside it does not also charge the handler that is being closed.
  */
 #ifndef HTTP_ENERGY_BPF_H
 #define HTTP_ENERGY_BPF_H
@@ -47,6 +68,15 @@ struct {
 	__type(value, __u32);
 } cpu_khz SEC(".maps") __weak;
 
+/* cpu_frequency events per CPU (cumulative): user space re-reads scaling_cur_freq for the
+ * CPUs whose count does not move (drivers that emit no events). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SIGNALS_MAX_CPUS);
+	__type(key, __u32);
+	__type(value, __u64);
+} cpu_freq_events SEC(".maps") __weak;
+
 /* Per-process signals, one map per epoch parity so the idle one can be drained whole. */
 struct proc_map {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -67,6 +97,49 @@ struct pmu_map pmu_instructions SEC(".maps") __weak;
 struct pmu_map pmu_cache_misses SEC(".maps") __weak;
 
 static const struct proc_signals zero_proc = {};
+
+/*
+ * Interrupt context. Best: preempt_count (CO-RE): per-CPU __preempt_count on x86 (Linux
+ * 6.15+ and before 6.2), pcpu_hot.preempt_count in between; the task's on arm64. The
+ * kernel resolves a per-CPU variable only when it is in kallsyms (CONFIG_KALLSYMS_ALL), so
+ * the programs that read it (the *_pc wakeup hooks) are loaded only then; otherwise
+ * in_handler() tells from this CPU's own IRQ, softirq and hrtimer-callback depths.
+ */
+#define HE_SOFTIRQ_OFFSET 0x00000100u /* serving a softirq (not just BH disabled) */
+#define HE_HARDIRQ_MASK 0x000f0000u
+#define HE_NMI_MASK 0x00f00000u
+
+#if defined(__TARGET_ARCH_x86)
+extern const int __preempt_count __ksym __weak;
+struct pcpu_hot___he {
+	int preempt_count;
+} __attribute__((preserve_access_index));
+extern struct pcpu_hot___he pcpu_hot __ksym __weak;
+#endif
+
+static __always_inline bool in_interrupt_context(void)
+{
+	unsigned int pc = 0;
+
+#if defined(__TARGET_ARCH_x86)
+	if (&__preempt_count)
+		pc = *(int *)bpf_this_cpu_ptr(&__preempt_count);
+	else if (bpf_core_field_exists(pcpu_hot.preempt_count))
+		pc = ((struct pcpu_hot___he *)bpf_this_cpu_ptr(&pcpu_hot))->preempt_count;
+#elif defined(__TARGET_ARCH_arm64)
+	pc = BPF_CORE_READ(bpf_get_current_task_btf(), thread_info.preempt.count);
+#endif
+	return pc & (HE_NMI_MASK | HE_HARDIRQ_MASK | HE_SOFTIRQ_OFFSET);
+}
+
+/* Inside a device IRQ handler, a softirq or an hrtimer callback, as our hooks saw them. */
+static __always_inline bool in_handler(const struct cpu_state *st)
+{
+	return st->irq_depth | st->softirq_depth | st->timer_depth;
+}
+
+/* The atomic add the interruptible hooks use (see "Interrupt safety" above). */
+#define pend_add(field, n) __sync_fetch_and_add(&(field), (n))
 
 static __always_inline struct cpu_state *get_state(void)
 {
@@ -118,7 +191,11 @@ static __always_inline struct proc_signals *lookup_proc(void *map, struct proc_k
 	return bpf_map_lookup_elem(map, key);
 }
 
-/* The process hash entry of (tgid, khz) in this CPU's epoch; NULL (counted) when full. */
+/*
+ * The process hash entry of (tgid, khz) in this CPU's epoch. When the map is full: the
+ * overflow bucket of the bins (user space reports it as process PROC_OVERFLOW_TGID, so
+ * its energy is attributed there, visibly, and never moved to another process).
+ */
 static __always_inline struct proc_signals *hash_proc(const struct cpu_state *st,
 						      struct cpu_signals *bins,
 						      const struct proc_key *key)
@@ -130,9 +207,11 @@ static __always_inline struct proc_signals *hash_proc(const struct cpu_state *st
 		p = lookup_proc(&procs1, &k);
 	else
 		p = lookup_proc(&procs0, &k);
-	if (!p)
-		bins->proc_overflows++;
-	return p;
+	if (p)
+		return p;
+	bins->proc_overflows++;
+	bins->overflow_khz = key->khz;
+	return &bins->overflow;
 }
 
 /* Moves a cache slot's counts into the process hash and frees the slot. */
@@ -144,7 +223,7 @@ static __always_inline void spill_slot(const struct cpu_state *st, struct cpu_si
 	if (!slot->used)
 		return;
 	p = hash_proc(st, bins, &slot->key);
-	if (p) {
+	{
 		p->runtime_ns += slot->s.runtime_ns;
 		p->wakeups += slot->s.wakeups;
 		p->migrations += slot->s.migrations;
@@ -235,14 +314,68 @@ struct slice {
  * at a flush, or the thread writing a response) and starts the next slice. Returns false
  * when there was no slice to charge (idle, or the first event on this CPU).
  */
+/* The pending counts of the interruptible hooks (see "Interrupt safety"). */
+struct pending {
+	__u64 task_wakeups;
+	__u64 page_cache_hits;
+	__u64 writebacks;
+};
+
+/*
+ * Takes the pending counts: host-wide ones into the bins now, the running task's into
+ * *task for its slot. Subtracting exactly what was read (atomically) keeps anything added
+ * in between, should a caller ever be interruptible.
+ */
+static __always_inline void take_pending(struct cpu_state *st, struct cpu_signals *bins,
+					 struct pending *task)
+{
+	__u64 wakeups = st->pend_wakeups, migrations = st->pend_migrations;
+	__u64 irq_ns = st->pend_irq_ns, softirq_ns = st->pend_softirq_ns;
+
+	task->task_wakeups = st->pend_task_wakeups;
+	task->page_cache_hits = st->pend_page_cache_hits;
+	task->writebacks = st->pend_writebacks;
+	if (!(wakeups | migrations | irq_ns | softirq_ns | task->task_wakeups |
+	      task->page_cache_hits | task->writebacks))
+		return;
+	if (wakeups) {
+		pend_add(st->pend_wakeups, -wakeups);
+		bins->wakeups += wakeups;
+	}
+	if (migrations) {
+		pend_add(st->pend_migrations, -migrations);
+		bins->migrations += migrations;
+	}
+	if (irq_ns) {
+		pend_add(st->pend_irq_ns, -irq_ns);
+		bins->irq_ns += irq_ns;
+	}
+	if (softirq_ns) {
+		pend_add(st->pend_softirq_ns, -softirq_ns);
+		bins->softirq_ns += softirq_ns;
+	}
+	if (task->task_wakeups)
+		pend_add(st->pend_task_wakeups, -task->task_wakeups);
+	if (task->page_cache_hits) {
+		pend_add(st->pend_page_cache_hits, -task->page_cache_hits);
+		bins->page_cache_hits += task->page_cache_hits;
+	}
+	if (task->writebacks) {
+		pend_add(st->pend_writebacks, -task->writebacks);
+		bins->writebacks += task->writebacks;
+	}
+}
+
 static __always_inline bool charge_slice(struct cpu_state *st, struct cpu_signals *bins,
 					 const struct slice_owner *owner, struct slice *out,
 					 bool read_counters)
 {
 	__u64 now = bpf_ktime_get_ns(), delta, pmu[PMU_COUNTERS] = {};
+	struct pending pend;
 	struct proc_signals *p;
 	__u32 khz;
 
+	take_pending(st, bins, &pend);
 	/* sk_msg programs may not read perf events: their slices leave the PMU deltas to
 	 * the next switch. */
 	if (has_pmu && read_counters)
@@ -267,6 +400,9 @@ static __always_inline bool charge_slice(struct cpu_state *st, struct cpu_signal
 	add_freq_runtime(st, bins, khz, delta);
 	p = get_proc(st, bins, owner->tgid, khz);
 	p->runtime_ns += delta;
+	p->wakeups += pend.task_wakeups;
+	p->page_cache_hits += pend.page_cache_hits;
+	p->writebacks += pend.writebacks;
 	if (has_pmu) {
 		for (int i = 0; i < PMU_COUNTERS; i++) {
 			bins->pmu[i] += pmu[i];

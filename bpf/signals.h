@@ -12,7 +12,11 @@
 
 #define SIGNALS_FREQ_SLOTS 16 /* distinct kHz per CPU per interval; more go to slot 0 */
 #define SIGNALS_MAX_CPUS 1024
-#define PROC_OVERFLOW_TGID 0xffffffffu /* charges that found the process map full */
+/*
+ * The visible bucket for charges that found the process map full: user space reports it
+ * as a process entry with this tgid (so its energy is attributed, not moved to others).
+ */
+#define PROC_OVERFLOW_TGID 0xffffffffu
 
 enum pmu_counter {
 	PMU_CYCLES,
@@ -58,6 +62,11 @@ struct cpu_signals {
 	unsigned long long proc_overflows; /* charges that found the process map full */
 	unsigned long long switches;
 	struct freq_slot freq[SIGNALS_FREQ_SLOTS];
+	/* What those charges carried: reported as the process PROC_OVERFLOW_TGID at
+	 * overflow_khz (the kHz of the latest one on this CPU). */
+	struct proc_signals overflow;
+	unsigned int overflow_khz;
+	unsigned int overflow_pad;
 };
 
 #define PROC_CACHE_SLOTS 64 /* per CPU; a power of two */
@@ -74,7 +83,14 @@ struct proc_cache_slot {
 	struct proc_signals s;
 };
 
-/* Per-CPU bookkeeping, never read as a signal. */
+/*
+ * Per-CPU bookkeeping, never read as a signal.
+ *
+ * Who writes what: see "Interrupt safety" in http_energy.bpf.h. In short, only the slice
+ * charge (sched_switch, flush_cpu) and sched_migrate_task touch the cache slots and the
+ * bins; every other hook only adds to the pend_* counters with atomic instructions, and
+ * the next slice charge moves them into the bins and the running task's slot.
+ */
 struct cpu_state {
 	unsigned long long slice_start_ns; /* 0: nothing known yet on this CPU */
 	unsigned long long irq_start_ns;
@@ -84,6 +100,17 @@ struct cpu_state {
 	unsigned int irq_depth;
 	unsigned int softirq_depth;
 	unsigned int freq_hint; /* slot index last used */
+	unsigned int softirq_exiting; /* softirq_exit is charging: the flush leaves it alone */
+	unsigned int flushing;	      /* flush_cpu runs (interruptible when run in-process) */
+	unsigned int timer_depth;     /* inside an hrtimer callback (interrupt context) */
+	unsigned int timer_pad;
+	unsigned long long pend_wakeups;	 /* host-wide, any context */
+	unsigned long long pend_migrations;	 /* host-wide */
+	unsigned long long pend_irq_ns;		 /* outermost hard IRQ handlers that ended */
+	unsigned long long pend_softirq_ns;	 /* outermost softirq handlers that ended */
+	unsigned long long pend_task_wakeups;	 /* caused by the running task itself */
+	unsigned long long pend_page_cache_hits; /* by the running task */
+	unsigned long long pend_writebacks;	 /* by the running task */
 	struct proc_cache_slot cache[PROC_CACHE_SLOTS];
 };
 

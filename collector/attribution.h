@@ -28,12 +28,22 @@ struct attribution_result {
 	uint64_t attributed_uj; /* sum of uj_out[] */
 };
 
+/* Working space of attribution_split(): one per entry. */
+struct attribution_item {
+	double frac; /* the score, then the fractional part of the share */
+	size_t index;
+};
+
 /*
  * Fills uj_out[0 .. n) with each entry's µJ. active_uj is the interval's measured active
- * energy (psys mode; ignored in model mode). scratch must hold n doubles.
+ * energy (psys mode; ignored in model mode). scratch must hold n items.
+ *
+ * psys mode: largest remainder, O(n log n): every share is floored, then the µJ left over
+ * go one each to the largest fractional parts (ties: the lower index first), and anything
+ * beyond n (rounding error only) to entry 0.
  */
 void attribution_split(const struct energy_config *cfg, const struct proc_interval *procs,
 		       size_t n, int64_t active_uj, bool with_pmu, uint64_t *uj_out,
-		       double *scratch, struct attribution_result *out);
+		       struct attribution_item *scratch, struct attribution_result *out);
 
 #endif

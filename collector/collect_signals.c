@@ -6,6 +6,7 @@
  * failure, SIGINT or SIGTERM every child is still stopped and the cgroup removed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -126,7 +127,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_BENCH_JSON,
 		O_DURATION,
 		O_CONCURRENCY,
-		O_PATH,
+		O_URL_PATH,
 		O_PROFILE,
 		O_MIX,
 		O_WARMUP,
@@ -149,7 +150,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "benchmark-json", required_argument, NULL, O_BENCH_JSON },
 		{ "duration", required_argument, NULL, O_DURATION },
 		{ "concurrency", required_argument, NULL, O_CONCURRENCY },
-		{ "path", required_argument, NULL, O_PATH },
+		{ "path", required_argument, NULL, O_URL_PATH },
 		{ "profile", required_argument, NULL, O_PROFILE },
 		{ "mix-file", required_argument, NULL, O_MIX },
 		{ "warmup", required_argument, NULL, O_WARMUP },
@@ -199,7 +200,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			have_conc = true;
 			break;
-		case O_PATH:
+		case O_URL_PATH:
 			if (o->num_paths == MAX_PATHS) {
 				log_error("--path: more than %d paths", MAX_PATHS);
 				return -EINVAL;
@@ -584,12 +585,37 @@ static int start_server(struct run *r)
 	return 0;
 }
 
+/*
+ * Reads http_energy's --ready-fd pipe without blocking: 1 when "ready" arrived, 0 for not
+ * yet, -1 at end of file (the collector closed it without being ready: it is exiting).
+ */
+static int ready_from_pipe(int fd, char *buf, size_t *len, size_t cap)
+{
+	for (;;) {
+		ssize_t got = read(fd, buf + *len, cap - 1 - *len);
+
+		if (got > 0) {
+			*len += (size_t)got;
+			buf[*len] = '\0';
+			if (strstr(buf, "ready\n"))
+				return 1;
+			if (*len >= cap - 1)
+				return -1;
+			continue;
+		}
+		if (got == 0)
+			return -1;
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	}
+}
+
 static int start_collector(struct run *r)
 {
 	const struct options *o = &r->opt;
-	char bin[PATH_MAX + 32], line[1024];
-	char *argv[16];
-	int n = 0;
+	char bin[PATH_MAX + 32], line[1024], fd_arg[16], ready_buf[64];
+	char *argv[18];
+	int n = 0, pipe_fd[2], ready = 0, err;
+	size_t ready_len = 0;
 	uint64_t deadline = now_ms() + READY_TIMEOUT_MS, rows, reqs;
 
 	snprintf(bin, sizeof(bin), "%s/http_energy", r->bin_dir);
@@ -602,39 +628,64 @@ static int start_collector(struct run *r)
 		argv[n++] = "--energy-source";
 		argv[n++] = (char *)o->energy_source;
 	}
+	/*
+	 * Ready: http_energy says so on --ready-fd (a pipe whose write end only it holds)
+	 * once everything is attached, request tracking included. Its log wording is not
+	 * relied on.
+	 */
+	if (pipe2(pipe_fd, O_CLOEXEC)) {
+		err = errno;
+		return fail(r, "pipe for http_energy --ready-fd: %s", strerror(err)), -1;
+	}
+	fcntl(pipe_fd[0], F_SETFL, O_NONBLOCK);
+	fcntl(pipe_fd[1], F_SETFD, 0); /* inherited by http_energy across exec */
+	snprintf(fd_arg, sizeof(fd_arg), "%d", pipe_fd[1]);
+	argv[n++] = "--ready-fd";
+	argv[n++] = fd_arg;
 	argv[n++] = r->cgroup;
 	if (o->config)
 		argv[n++] = (char *)o->config;
 	argv[n] = NULL;
 	r->collector.name = "http_energy";
-	if (child_proc__start(&r->collector, argv, r->collector_log, NULL))
+	err = child_proc__start(&r->collector, argv, r->collector_log, NULL);
+	close(pipe_fd[1]); /* now only http_energy holds it: its exit gives end of file */
+	if (err) {
+		close(pipe_fd[0]);
 		return fail(r, "http_energy did not start"), -1;
-	log_info("http_energy: pid %d started; waiting for its first interval",
+	}
+	log_info("http_energy: pid %d started; waiting until it is ready",
 		 (int)r->collector.pid);
-	/*
-	 * Ready: the first row is written, and request tracking is on (psys mode turns it on
-	 * after the first interval; model mode before "collecting").
-	 */
 	for (;;) {
-		csv_progress(o->output_csv, &rows, &reqs);
-		if (rows > 0 && file_has(r->collector_log, "collecting", NULL, 0) &&
-		    (!file_has(r->collector_log, "requests: psys mode", NULL, 0) ||
-		     file_has(r->collector_log, "requests: first", NULL, 0)))
+		ready = ready_from_pipe(pipe_fd[0], ready_buf, &ready_len, sizeof(ready_buf));
+		if (ready == 1)
 			break;
-		if (stop_signal)
+		if (stop_signal) {
+			close(pipe_fd[0]);
 			return -EINTR;
+		}
+		if (ready < 0 || child_proc__exited(&r->collector)) {
+			/* end of file: it is exiting; give it a moment to be reaped */
+			for (int i = 0; i < 100 && !child_proc__exited(&r->collector); i++)
+				sleep_ms(20);
+		}
 		if (child_proc__exited(&r->collector)) {
+			close(pipe_fd[0]);
 			last_line(r->collector_log, line, sizeof(line));
 			fail(r, "http_energy exited with status %d before it was ready: %s",
 			     child_proc__code(&r->collector), line);
 			return -1;
 		}
-		if (now_ms() > deadline)
+		if (ready < 0 || now_ms() > deadline) {
+			close(pipe_fd[0]);
 			return fail(r, "http_energy: not ready after %d s (see %s)",
-				    READY_TIMEOUT_MS / 1000, r->collector_log),
+				    (int)((now_ms() + READY_TIMEOUT_MS - deadline) / 1000),
+				    r->collector_log),
 			       -1;
+		}
 		sleep_ms(20);
 	}
+	close(pipe_fd[0]);
+	csv_progress(o->output_csv, &rows, &reqs);
 	if (!file_has(r->collector_log, "energy source ", line, sizeof(line)))
 		snprintf(line, sizeof(line), "energy source unknown");
 	log_info("http_energy: pid %d ready (%" PRIu64 " interval rows so far); %s",

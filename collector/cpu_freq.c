@@ -56,23 +56,55 @@ int cpu_freq_from_cpuinfo(const char *text, uint32_t *khz, int ncpus)
 	return found;
 }
 
-enum cpu_freq_origin cpu_freq_seed(const char *root, uint32_t *khz, int ncpus)
+int cpu_freq_read_cur(const char *root, int cpu, uint32_t *khz)
 {
 	char path[4096], buf[64];
+	uint64_t v;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/sys/devices/system/cpu/cpu%d/cpufreq/scaling_cur_freq",
+		 root, cpu);
+	err = read_small_file(path, buf, sizeof(buf));
+	if (err)
+		return err;
+	if (parse_u64(buf, 1, UINT32_MAX, &v))
+		return -EINVAL;
+	*khz = (uint32_t)v;
+	return 0;
+}
+
+int cpu_freq_refresh(const char *root, int ncpus, const uint64_t *events, uint64_t *seen,
+		     uint32_t *khz, bool *changed)
+{
+	int n = 0;
+
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		uint32_t now;
+
+		changed[cpu] = false;
+		if (events[cpu] != seen[cpu]) {
+			seen[cpu] = events[cpu]; /* the tracepoint keeps this CPU current */
+			continue;
+		}
+		if (cpu_freq_read_cur(root, cpu, &now) || now == khz[cpu])
+			continue;
+		khz[cpu] = now;
+		changed[cpu] = true;
+		n++;
+	}
+	return n;
+}
+
+enum cpu_freq_origin cpu_freq_seed(const char *root, uint32_t *khz, int ncpus)
+{
+	char path[4096];
 	int from_cpufreq = 0;
 	FILE *f;
 
 	for (int cpu = 0; cpu < ncpus; cpu++) {
-		uint64_t v;
-
 		khz[cpu] = 0;
-		snprintf(path, sizeof(path), "%s/sys/devices/system/cpu/cpu%d/cpufreq/scaling_cur_freq",
-			 root, cpu);
-		if (read_small_file(path, buf, sizeof(buf)) == 0 &&
-		    parse_u64(buf, 1, UINT32_MAX, &v) == 0) {
-			khz[cpu] = (uint32_t)v;
+		if (cpu_freq_read_cur(root, cpu, &khz[cpu]) == 0)
 			from_cpufreq++;
-		}
 	}
 	if (from_cpufreq)
 		return CPU_FREQ_CPUFREQ;

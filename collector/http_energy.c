@@ -5,6 +5,7 @@
  */
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <sched.h>
@@ -44,6 +45,7 @@ struct options {
 	bool no_requests;
 	enum gpu_kind gpu;
 	const char *gpu_csv_path;
+	int ready_fd; /* --ready-fd: -1 for none */
 };
 
 struct collector {
@@ -58,9 +60,10 @@ struct collector {
 	struct request_tracking *requests;
 	struct request_totals last_totals;
 	uint64_t *proc_uj;	/* per process entry, this interval */
-	double *scratch;
+	struct attribution_item *scratch;
 	size_t proc_cap;
 	uint64_t last_energy_uj;
+	uint64_t cut_energy_uj; /* a measured source, read at the last cut */
 	uint64_t intervals;
 	uint64_t overruns;
 };
@@ -109,6 +112,8 @@ static void usage(FILE *out)
 		"  --gpu-csv FILE         write one row per GPU per interval (docs/gpu.md)\n"
 		"  --no-realtime          keep the sampler at normal priority (default:\n"
 		"                         SCHED_FIFO 1, so a loaded host cannot delay boundaries)\n"
+		"  --ready-fd N           write \"ready\\n\" to the open file descriptor N, then close\n"
+		"                         it, once everything is attached and collecting\n"
 		"  --verbose              libbpf's messages and per-interval lines\n"
 		"  --help, --version\n");
 }
@@ -128,6 +133,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-connections", required_argument, NULL, 'C' },
 		{ "gpu", required_argument, NULL, 'G' },
 		{ "gpu-csv", required_argument, NULL, 'g' },
+		{ "ready-fd", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -135,7 +141,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	uint64_t v;
 	int c;
 
-	*o = (struct options){ .label = "default", .seed = 1 };
+	*o = (struct options){ .label = "default", .seed = 1, .ready_fd = -1 };
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->csv_path = optarg; break;
@@ -156,6 +162,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 			}
 			break;
 		case 'g': o->gpu_csv_path = optarg; break;
+		case 'r':
+			if (parse_option_u64("--ready-fd", optarg, 0, INT32_MAX, &v))
+				return -EINVAL;
+			o->ready_fd = (int)v;
+			break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("http_energy %s\n", HTTP_ENERGY_VERSION); exit(0);
 		case 'd':
@@ -177,6 +188,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (optind >= argc) {
 		log_error("CGROUP_DIR is required (see --help)");
 		return -EINVAL;
+	}
+	if (o->ready_fd >= 0) {
+		int fl = fcntl(o->ready_fd, F_GETFL);
+		char num[16];
+
+		snprintf(num, sizeof(num), "%d", o->ready_fd);
+		if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+			log_usage_error("--ready-fd", num,
+					fl < 0 ? "is not an open file descriptor"
+					       : "is not open for writing");
+			return -EINVAL;
+		}
+		fcntl(o->ready_fd, F_SETFD, FD_CLOEXEC);
 	}
 	o->cgroup_dir = argv[optind++];
 	if (optind < argc)
@@ -228,7 +252,7 @@ static int attribute(struct collector *c, const struct interval_signals *sig, in
 	if (sig->num_procs > c->proc_cap) {
 		size_t cap = sig->num_procs * 2;
 		uint64_t *uj = realloc(c->proc_uj, cap * sizeof(*uj));
-		double *scratch;
+		struct attribution_item *scratch;
 
 		if (!uj)
 			return -ENOMEM;
@@ -242,11 +266,13 @@ static int attribute(struct collector *c, const struct interval_signals *sig, in
 	attribution_split(&c->cfg, sig->procs, sig->num_procs, active_uj, av->pmu, c->proc_uj,
 			  c->scratch, &res);
 	*attributed_uj = res.attributed_uj;
-	if (c->requests)
+	if (c->requests) {
 		for (size_t i = 0; i < sig->num_procs; i++)
 			if (c->proc_uj[i])
 				request_tracking__add_process_energy(c->requests, sig->procs[i].tgid,
 								     c->proc_uj[i]);
+		kernel_signals__forget_exited(c->signals);
+	}
 	if (c->opt.no_requests || c->cfg.attribution_mode != ATTRIBUTION_PSYS || !res.factor_valid)
 		return 0;
 	if (!c->requests) {
@@ -262,7 +288,33 @@ static int attribute(struct collector *c, const struct interval_signals *sig, in
 	return err;
 }
 
-/* Ends the running interval now: cut the signals, read the energy, write the row. */
+/*
+ * At each boundary, before the CPUs are flushed and the maps drained: a measured energy
+ * source is read here, so that its reading belongs to the same instant as t_end_ns (the
+ * flush and drain take a millisecond or more). The synthetic source is a model of the
+ * interval's signals and is read once they are known.
+ */
+static int read_energy_at_cut(void *ctx, uint64_t t_ns)
+{
+	struct collector *c = ctx;
+	uint64_t read_t_ns;
+
+	if (!c->energy || !energy_source__is_measured(c->energy))
+		return 0;
+	return energy_source__read(c->energy, &c->cut_energy_uj, &read_t_ns);
+}
+
+/* A CPU's kHz re-read as changed at a cut: its request-model weight follows. */
+static void cpu_khz_changed(void *ctx, uint32_t cpu, uint32_t khz)
+{
+	struct collector *c = ctx;
+
+	if (c->requests)
+		request_tracking__set_cpu_khz(c->requests, &c->cfg, cpu, khz);
+}
+
+/* Ends the running interval now: cut the signals (reading a meter at the cut), take the
+ * energy, write the row. */
 static int finish_interval(struct collector *c)
 {
 	const struct signals_available *av = kernel_signals__available(c->signals);
@@ -277,12 +329,16 @@ static int finish_interval(struct collector *c)
 	err = kernel_signals__cut(c->signals, &sig);
 	if (err)
 		return err;
-	if (c->energy) {
+	if (c->energy && energy_source__is_measured(c->energy)) {
+		energy_uj = c->cut_energy_uj;
+	} else if (c->energy) {
 		to_host_signals(&sig, av, &host);
 		energy_source__feed_signals(c->energy, &host);
 		err = energy_source__read(c->energy, &energy_uj, &t_ns);
 		if (err)
 			return err;
+	}
+	if (c->energy) {
 		idle_uj = interval_idle_uj(c->cfg.idle_power_uw, sig.t_end_ns - sig.t_start_ns);
 		active = (int64_t)(energy_uj - c->last_energy_uj) - (int64_t)idle_uj;
 	}
@@ -320,10 +376,17 @@ static int finish_interval(struct collector *c)
 	if (had_requests)
 		c->last_totals = totals;
 	c->last_energy_uj = energy_uj;
-	if (sig.host.proc_overflows)
-		log_info("interval %" PRIu64 ": process map full; %" PRIu64 " charges kept "
-			 "host-wide only (raise --max-processes)", c->intervals,
-			 (uint64_t)sig.host.proc_overflows);
+	if (sig.host.proc_overflows) {
+		uint64_t overflow_uj = 0;
+
+		for (size_t i = 0; i < sig.num_procs; i++)
+			if (sig.procs[i].tgid == PROC_OVERFLOW_TGID)
+				overflow_uj += c->proc_uj[i];
+		log_info("interval %" PRIu64 ": process map full; %" PRIu64 " charges went to the "
+			 "overflow bucket (process %u), %" PRIu64 " uJ attributed to it (raise "
+			 "--max-processes)", c->intervals, (uint64_t)sig.host.proc_overflows,
+			 PROC_OVERFLOW_TGID, overflow_uj);
+	}
 	if (sig.freqs_truncated)
 		log_info("interval %" PRIu64 ": over %d CPU frequencies; the rest merged into "
 			 "the lowest", c->intervals, SIGNALS_FREQ_SLOTS);
@@ -363,6 +426,24 @@ static void report_requests(struct collector *c)
 		 t.heads, t.responses, t.injected, t.skipped[SKIP_STATUS_SPLIT],
 		 t.skipped[SKIP_PULL_FAILED], t.skipped[SKIP_PUSH_FAILED], t.desynced, t.not_http,
 		 t.conn_overflows, t.unframed, t.resynced, t.early_heads);
+}
+
+/*
+ * --ready-fd: once everything this run measures is attached and an interval is open, i.e.
+ * at "collecting", or with request tracking in psys mode once it attached (after the first
+ * interval gave a uJ/score factor). Written once, then closed: a reader sees "ready\n", or
+ * end of file if the collector exits first.
+ */
+static void maybe_ready(struct collector *c)
+{
+	static const char msg[] = "ready\n";
+
+	if (c->opt.ready_fd < 0 || (!c->opt.no_requests && !c->requests))
+		return;
+	if (write(c->opt.ready_fd, msg, sizeof(msg) - 1) != (ssize_t)sizeof(msg) - 1)
+		log_info("--ready-fd %d: %s", c->opt.ready_fd, strerror(errno));
+	close(c->opt.ready_fd);
+	c->opt.ready_fd = -1;
 }
 
 /*
@@ -413,6 +494,7 @@ static int run_sampler(struct collector *c)
 		err = finish_interval(c);
 		if (err)
 			return err;
+		maybe_ready(c);
 		if (stop_at && now_ns() >= stop_at)
 			return 0;
 		deadline += period;
@@ -474,6 +556,10 @@ int main(int argc, char **argv)
 	log_info("tracking cgroup %s (id %" PRIu64 ", level %u; cgroup2 at %s), %s mode, "
 		 "interval %u ms", c.cgroup.path, c.cgroup.id, c.cgroup.level, c.cgroup.mount,
 		 config_mode_name(c.cfg.attribution_mode), c.cfg.psys_interval_ms);
+	if (c.cfg.attribution_mode == ATTRIBUTION_PSYS && c.cfg.idle_power_uw == 0)
+		log_info("idle_power_uw is 0: the host's idle power is attributed too, so processes "
+			 "and requests get far more than they cost (measure it with "
+			 "measure_idle_power and set idle_power_uw in the config)");
 
 	/* Handlers before anything is attached, so a signal never skips the clean-up. */
 	sigemptyset(&sa.sa_mask);
@@ -508,11 +594,18 @@ int main(int argc, char **argv)
 	so.max_procs = c.opt.max_procs;
 	so.track_requests = !c.opt.no_requests;
 	so.max_conns = c.opt.max_conns;
+	so.at_cut = read_energy_at_cut;
+	so.at_cut_ctx = &c;
+	so.on_freq_change = cpu_khz_changed;
+	so.on_freq_change_ctx = &c;
 	err = kernel_signals__open(&so, &c.signals);
 	if (err)
 		goto cleanup;
-	/* The first interval starts at the signals' start: read the energy there too. */
-	if (c.energy) {
+	/* The first interval starts at the signals' start: a meter was read there (at the
+	 * open's cut); the synthetic source starts here. */
+	if (c.energy && energy_source__is_measured(c.energy)) {
+		c.last_energy_uj = c.cut_energy_uj;
+	} else if (c.energy) {
 		err = energy_source__read(c.energy, &c.last_energy_uj, &t_ns);
 		if (err)
 			goto cleanup;
@@ -532,6 +625,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	raise_priority(&c.opt);
 	log_info("collecting%s%s", c.csv ? " into " : "", c.csv ? c.opt.csv_path : "");
+	maybe_ready(&c);
 	err = run_sampler(&c);
 cleanup:
 	report_requests(&c);

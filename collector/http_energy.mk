@@ -22,6 +22,11 @@ http_energy_SRCS += $(GPU_SOURCE_SRCS)
 http_energy_LIBS += -ldl
 
 INTEGRATION_TESTS += tests/integration/test_http_energy_signals.sh
+INTEGRATION_TESTS += tests/integration/test_http_energy_irq.sh
+INTEGRATION_TESTS += tests/integration/test_http_energy_cut.sh
+INTEGRATION_TESTS += tests/integration/test_http_energy_ready.sh
+INTEGRATION_TESTS += tests/integration/test_http_energy_procs.sh
+INTEGRATION_TESTS += tests/integration/test_http_energy_wakeups.sh
 BENCH_SCRIPTS += bench/collector_overhead.sh
 
 UNIT_TESTS += test_attribution

@@ -33,6 +33,18 @@ struct kernel_signals {
 	struct proc_interval *procs;	/* the last interval's processes */
 	uint32_t max_procs;
 	bool batch_ok;
+	bool wakeup_pc; /* wakeup hooks read preempt_count (else our handler depths) */
+	int (*at_cut)(void *ctx, uint64_t t_ns);
+	void *at_cut_ctx;
+	/* Frequencies re-read each interval where cpufreq exists (cpu_freq_refresh). */
+	bool exits; /* on_process_exit attached */
+	bool freq_refresh;
+	const char *root;
+	uint32_t *khz;
+	uint64_t *freq_events, *freq_seen;
+	bool *freq_changed;
+	void (*on_freq_change)(void *ctx, uint32_t cpu, uint32_t khz);
+	void *on_freq_change_ctx;
 };
 
 static uint64_t now_ns(void)
@@ -113,22 +125,51 @@ static void close_pmu(struct kernel_signals *s)
 
 static int seed_frequencies(struct kernel_signals *s, const char *root)
 {
-	uint32_t *khz = calloc((size_t)s->ncpus, sizeof(*khz));
+	uint32_t *khz = s->khz;
 	enum cpu_freq_origin origin;
 	int fd = bpf_map__fd(s->skel->maps.cpu_khz);
 
-	if (!khz)
-		return -ENOMEM;
 	origin = cpu_freq_seed(root, khz, s->ncpus);
+	s->freq_refresh = origin == CPU_FREQ_CPUFREQ;
 	for (int cpu = 0; cpu < s->ncpus && cpu < SIGNALS_MAX_CPUS; cpu++) {
 		uint32_t key = (uint32_t)cpu;
 
 		bpf_map_update_elem(fd, &key, &khz[cpu], BPF_ANY);
 	}
-	log_info("signals: CPU frequency at start from %s (CPU 0: %u kHz)",
-		 cpu_freq_origin_name(origin), khz[0]);
-	free(khz);
+	log_info("signals: CPU frequency at start from %s (CPU 0: %u kHz)%s",
+		 cpu_freq_origin_name(origin), khz[0],
+		 s->freq_refresh ? "; re-read each interval on CPUs without cpu_frequency events"
+				 : "");
 	return 0;
+}
+
+/* After a cut: CPUs whose cpu_frequency did not fire get scaling_cur_freq re-read. */
+static void refresh_frequencies(struct kernel_signals *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.cpu_freq_events), khz_fd;
+
+	if (!s->freq_refresh)
+		return;
+	for (int cpu = 0; cpu < s->ncpus && cpu < SIGNALS_MAX_CPUS; cpu++) {
+		uint32_t key = (uint32_t)cpu;
+
+		if (bpf_map_lookup_elem(fd, &key, &s->freq_events[cpu]))
+			s->freq_events[cpu] = s->freq_seen[cpu] + 1; /* unknown: leave it alone */
+	}
+	if (!cpu_freq_refresh(s->root, s->ncpus, s->freq_events, s->freq_seen, s->khz,
+			      s->freq_changed))
+		return;
+	khz_fd = bpf_map__fd(s->skel->maps.cpu_khz);
+	for (int cpu = 0; cpu < s->ncpus && cpu < SIGNALS_MAX_CPUS; cpu++) {
+		uint32_t key = (uint32_t)cpu;
+
+		if (!s->freq_changed[cpu])
+			continue;
+		bpf_map_update_elem(khz_fd, &key, &s->khz[cpu], BPF_ANY);
+		log_debug("signals: CPU %d now at %u kHz (scaling_cur_freq)", cpu, s->khz[cpu]);
+		if (s->on_freq_change)
+			s->on_freq_change(s->on_freq_change_ctx, key, s->khz[cpu]);
+	}
 }
 
 /* Attaches an optional hook; on failure its signal is unavailable, which is said once. */
@@ -143,6 +184,43 @@ static bool attach_optional(struct bpf_program *prog, const char *what, const ch
 	}
 	log_debug("signals: hook %s attached", what);
 	return true;
+}
+
+/*
+ * Wakeups in interrupt context are told from preempt_count where the kernel resolves the
+ * per-CPU variable (it must be in kallsyms: CONFIG_KALLSYMS_ALL), else from the depths our
+ * IRQ, softirq and hrtimer hooks keep. Chosen before load: only one pair loads.
+ */
+static bool kernel_has_preempt_count_symbol(const char *root)
+{
+	char path[4096], line[256];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/proc/kallsyms", root);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		const char *name = strrchr(line, ' ');
+
+		if (name && (strcmp(name + 1, "__preempt_count\n") == 0 ||
+			     strcmp(name + 1, "pcpu_hot\n") == 0))
+			found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+static void choose_wakeup_hooks(struct kernel_signals *s, const char *root)
+{
+	bool pc = kernel_has_preempt_count_symbol(root);
+
+	s->wakeup_pc = pc;
+	bpf_program__set_autoload(s->skel->progs.on_sched_wakeup, !pc);
+	bpf_program__set_autoload(s->skel->progs.on_sched_wakeup_new, !pc);
+	bpf_program__set_autoload(s->skel->progs.on_sched_wakeup_pc, pc);
+	bpf_program__set_autoload(s->skel->progs.on_sched_wakeup_new_pc, pc);
 }
 
 enum page_cache_hook { PAGE_HOOK_NONE, PAGE_HOOK_FENTRY, PAGE_HOOK_KPROBE, PAGE_HOOK_TRACEPOINT };
@@ -213,10 +291,13 @@ static int attach_all(struct kernel_signals *s, enum page_cache_hook page_hook,
 	struct bpf_link *link;
 
 	/* Required: without these there is no runtime to report. */
-	struct bpf_program *required[] = { skel->progs.on_sched_switch,
-					   skel->progs.on_sched_wakeup,
-					   skel->progs.on_sched_wakeup_new,
-					   skel->progs.on_sched_migrate_task };
+	struct bpf_program *required[] = {
+		skel->progs.on_sched_switch,
+		s->wakeup_pc ? skel->progs.on_sched_wakeup_pc : skel->progs.on_sched_wakeup,
+		s->wakeup_pc ? skel->progs.on_sched_wakeup_new_pc : skel->progs.on_sched_wakeup_new,
+		skel->progs.on_sched_migrate_task
+	};
+	bool timer;
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		link = bpf_program__attach(required[i]);
 		if (!link) {
@@ -232,14 +313,35 @@ static int attach_all(struct kernel_signals *s, enum page_cache_hook page_hook,
 
 	s->avail.cpu_frequency = attach_optional(skel->progs.on_cpu_frequency,
 						 "tp_btf/cpu_frequency", "frequency changes");
-	s->avail.irq = attach_optional(skel->progs.on_irq_entry, "tp_btf/irq_handler_entry",
+	/*
+	 * Exits before entries: a handler running while the hooks attach then shows at most
+	 * an exit without an entry, which is ignored; the other order left a CPU "inside an
+	 * interrupt" for the whole run (and sched_switch now forgets such a depth anyway).
+	 */
+	s->avail.irq = attach_optional(skel->progs.on_irq_exit, "tp_btf/irq_handler_exit",
 				       "irq_ns") &&
-		       attach_optional(skel->progs.on_irq_exit, "tp_btf/irq_handler_exit",
+		       attach_optional(skel->progs.on_irq_entry, "tp_btf/irq_handler_entry",
 				       "irq_ns");
-	s->avail.softirq = attach_optional(skel->progs.on_softirq_entry, "tp_btf/softirq_entry",
+	s->avail.softirq = attach_optional(skel->progs.on_softirq_exit, "tp_btf/softirq_exit",
 					   "softirq_ns") &&
-			   attach_optional(skel->progs.on_softirq_exit, "tp_btf/softirq_exit",
+			   attach_optional(skel->progs.on_softirq_entry, "tp_btf/softirq_entry",
 					   "softirq_ns");
+	timer = attach_optional(skel->progs.on_hrtimer_exit, "tp_btf/hrtimer_expire_exit",
+				"timer-context wakeups") &&
+		attach_optional(skel->progs.on_hrtimer_entry, "tp_btf/hrtimer_expire_entry",
+				"timer-context wakeups");
+	if (s->wakeup_pc)
+		log_info("signals: wakeups from interrupt context (preempt_count) count host-wide "
+			 "only");
+	else
+		log_info("signals: wakeups inside %s%s%s count host-wide only (preempt_count is "
+			 "not readable: no CONFIG_KALLSYMS_ALL)",
+			 s->avail.irq ? "IRQ handlers, " : "", s->avail.softirq ? "softirqs, " : "",
+			 timer ? "hrtimer callbacks" : "(no timer hook)");
+	if (bpf_program__autoload(skel->progs.on_process_exit))
+		s->exits = attach_optional(skel->progs.on_process_exit,
+					   "tp_btf/sched_process_exit",
+					   "pruning of exited processes from proc_energy_uj");
 	s->avail.writebacks = attach_optional(skel->progs.on_writeback_dirty_folio,
 					      "tp_btf/writeback_dirty_folio", "writebacks");
 	s->avail.page_cache = attach_page_cache(s, page_hook, page_func);
@@ -294,6 +396,40 @@ static void merge_freqs(struct interval_signals *out, const struct freq_slot *sl
 	out->num_freqs++;
 }
 
+static bool proc_signals_empty(const struct proc_signals *p)
+{
+	static const struct proc_signals zero;
+
+	return memcmp(p, &zero, sizeof(zero)) == 0;
+}
+
+/* A CPU's overflow bucket joins out->overflow[] by kHz (see PROC_OVERFLOW_TGID). */
+static void add_overflow(struct interval_signals *out, const struct cpu_signals *c)
+{
+	struct proc_interval *o = NULL;
+	const struct proc_signals *v = &c->overflow;
+
+	if (proc_signals_empty(v))
+		return;
+	for (size_t i = 0; i < out->num_overflow; i++)
+		if (out->overflow[i].khz == c->overflow_khz)
+			o = &out->overflow[i];
+	if (!o && out->num_overflow < SIGNALS_OVERFLOW_ENTRIES) {
+		o = &out->overflow[out->num_overflow++];
+		o->tgid = PROC_OVERFLOW_TGID;
+		o->khz = c->overflow_khz;
+	}
+	if (!o)
+		o = &out->overflow[0]; /* more kHz values than entries: merged */
+	o->s.runtime_ns += v->runtime_ns;
+	o->s.wakeups += v->wakeups;
+	o->s.migrations += v->migrations;
+	for (int i = 0; i < PMU_COUNTERS; i++)
+		o->s.pmu[i] += v->pmu[i];
+	o->s.page_cache_hits += v->page_cache_hits;
+	o->s.writebacks += v->writebacks;
+}
+
 static int drain_bins(struct kernel_signals *s, uint32_t parity, struct interval_signals *out)
 {
 	int fd = bpf_map__fd(s->skel->maps.cpu_bins);
@@ -317,6 +453,7 @@ static int drain_bins(struct kernel_signals *s, uint32_t parity, struct interval
 		h->page_cache_hits += c->page_cache_hits;
 		h->writebacks += c->writebacks;
 		h->proc_overflows += c->proc_overflows;
+		add_overflow(out, c);
 		h->switches += c->switches;
 		for (int i = 0; i < SIGNALS_FREQ_SLOTS; i++)
 			merge_freqs(out, &c->freq[i]);
@@ -397,6 +534,9 @@ static int drain_procs(struct kernel_signals *s, struct bpf_map *map, struct int
 			bpf_map_delete_elem(fd, &key);
 		}
 	}
+	/* The overflow bucket is a process entry too (room kept for it: see open). */
+	for (size_t i = 0; i < out->num_overflow; i++)
+		s->procs[n++] = out->overflow[i];
 	out->num_procs = n;
 	out->procs = s->procs;
 	return 0;
@@ -409,6 +549,11 @@ int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out)
 	int err;
 
 	memset(out, 0, sizeof(*out));
+	if (s->at_cut) {
+		err = s->at_cut(s->at_cut_ctx, t);
+		if (err)
+			return err;
+	}
 	s->epoch++;
 	s->skel->bss->epoch = s->epoch;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -426,7 +571,36 @@ int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out)
 		log_error("signals: reading cpu_bins: %s", strerror(-err));
 		return err;
 	}
-	return drain_procs(s, (old & 1) ? s->skel->maps.procs1 : s->skel->maps.procs0, out);
+	err = drain_procs(s, (old & 1) ? s->skel->maps.procs1 : s->skel->maps.procs0, out);
+	if (err)
+		return err;
+	refresh_frequencies(s);
+	return 0;
+}
+
+int kernel_signals__forget_exited(struct kernel_signals *s)
+{
+	enum { BATCH = 4096 };
+	int fd = bpf_map__fd(s->skel->maps.exited_tgids);
+	int energy_fd = bpf_map__fd(s->skel->maps.proc_energy_uj);
+	uint32_t key, next, e, done[BATCH];
+	uint32_t *prev = NULL;
+	int n = 0;
+
+	if (!s->exits)
+		return 0;
+	/* Ended in epoch e: its last slices were drained by the cut that left epoch e + 1. */
+	while (n < BATCH && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &e) == 0 && (int32_t)(s->epoch - e) >= 2)
+			done[n++] = key;
+	}
+	for (int i = 0; i < n; i++) {
+		bpf_map_delete_elem(energy_fd, &done[i]);
+		bpf_map_delete_elem(fd, &done[i]);
+	}
+	return n;
 }
 
 const struct signals_available *kernel_signals__available(const struct kernel_signals *s)
@@ -455,6 +629,11 @@ int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals 
 	if (!s)
 		return -ENOMEM;
 	s->batch_ok = true;
+	s->at_cut = opts->at_cut;
+	s->at_cut_ctx = opts->at_cut_ctx;
+	s->on_freq_change = opts->on_freq_change;
+	s->on_freq_change_ctx = opts->on_freq_change_ctx;
+	s->root = opts->root ? opts->root : "";
 	s->max_procs = opts->max_procs ? opts->max_procs : DEFAULT_MAX_PROCS;
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0 || s->ncpus > SIGNALS_MAX_CPUS) {
@@ -466,8 +645,13 @@ int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals 
 	s->cpu_vals = calloc((size_t)s->ncpus, sizeof(*s->cpu_vals));
 	s->keys = calloc(s->max_procs, sizeof(*s->keys));
 	s->proc_vals = calloc((size_t)s->max_procs * (size_t)s->ncpus, sizeof(*s->proc_vals));
-	s->procs = calloc(s->max_procs, sizeof(*s->procs));
-	if (!s->cpu_vals || !s->keys || !s->proc_vals || !s->procs) {
+	s->procs = calloc(s->max_procs + SIGNALS_OVERFLOW_ENTRIES, sizeof(*s->procs));
+	s->khz = calloc((size_t)s->ncpus, sizeof(*s->khz));
+	s->freq_events = calloc((size_t)s->ncpus, sizeof(*s->freq_events));
+	s->freq_seen = calloc((size_t)s->ncpus, sizeof(*s->freq_seen));
+	s->freq_changed = calloc((size_t)s->ncpus, sizeof(*s->freq_changed));
+	if (!s->cpu_vals || !s->keys || !s->proc_vals || !s->procs || !s->khz ||
+	    !s->freq_events || !s->freq_seen || !s->freq_changed) {
 		err = -ENOMEM;
 		log_error("signals: out of memory for %u processes", s->max_procs);
 		goto cleanup;
@@ -488,6 +672,8 @@ int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals 
 	bpf_map__set_max_entries(s->skel->maps.procs0, s->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.procs1, s->max_procs);
 	page_hook = choose_page_cache_hook(s, &page_func);
+	bpf_program__set_autoload(s->skel->progs.on_process_exit, opts->track_requests);
+	choose_wakeup_hooks(s, opts->root ? opts->root : "");
 	err = request_tracking__prepare(s->skel, opts->track_requests, opts->max_conns);
 	if (err)
 		goto cleanup;
@@ -533,5 +719,9 @@ void kernel_signals__close(struct kernel_signals *s)
 	free(s->keys);
 	free(s->proc_vals);
 	free(s->procs);
+	free(s->khz);
+	free(s->freq_events);
+	free(s->freq_seen);
+	free(s->freq_changed);
 	free(s);
 }

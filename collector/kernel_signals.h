@@ -17,6 +17,7 @@
 #include "signals.h" /* bpf/: shared with the BPF side */
 
 #define SIGNALS_MAX_FREQS 64 /* distinct kHz values reported per interval */
+#define SIGNALS_OVERFLOW_ENTRIES 8 /* kHz values of the process-map overflow bucket */
 
 struct signals_opts {
 	uint64_t cgroup_id; /* 0: no tracked cgroup */
@@ -25,6 +26,17 @@ struct signals_opts {
 	const char *root;	/* below which sysfs and procfs are read; NULL: "/" */
 	bool track_requests;	/* load the request programs (request_tracking.h attaches) */
 	uint32_t max_conns;	/* tracked connections; 0: default 65536 */
+	/*
+	 * Called at every cut (the first one inside kernel_signals__open too) right after the
+	 * boundary's timestamp is taken (t_ns, which becomes t_end_ns) and before any CPU is
+	 * flushed: to read a meter at the boundary itself. An error fails the cut. May be NULL.
+	 */
+	int (*at_cut)(void *ctx, uint64_t t_ns);
+	void *at_cut_ctx;
+	/* Called after a cut for each CPU whose kHz was re-read as changed (scaling_cur_freq,
+	 * where cpu_frequency events do not come); cpu_khz is already updated. May be NULL. */
+	void (*on_freq_change)(void *ctx, uint32_t cpu, uint32_t khz);
+	void *on_freq_change_ctx;
 };
 
 /* Which signals this kernel and host can measure; the others are empty CSV cells. */
@@ -56,7 +68,11 @@ struct interval_signals {
 	struct freq_runtime freqs[SIGNALS_MAX_FREQS];
 	bool freqs_truncated;	 /* more kHz values than slots: some runtime is in freqs[0] */
 	size_t num_procs;	 /* per (tgid, kHz); valid until the next cut */
-	const struct proc_interval *procs;
+	const struct proc_interval *procs; /* the overflow entries last, if any */
+	/* What found the process map full (host.proc_overflows charges), as process
+	 * PROC_OVERFLOW_TGID by kHz: also included in procs[]. */
+	size_t num_overflow;
+	struct proc_interval overflow[SIGNALS_OVERFLOW_ENTRIES];
 };
 
 struct kernel_signals;
@@ -65,6 +81,13 @@ struct http_energy_bpf;
 int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals **out);
 int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out);
 const struct signals_available *kernel_signals__available(const struct kernel_signals *s);
+/*
+ * Drops the proc_energy_uj entries (request tracking's per-process totals) of processes
+ * that ended at least one whole interval ago, as sched_process_exit recorded them: the
+ * map keeps live processes only, and a reused PID starts again from 0. Call after each
+ * cut's energy was added. Returns how many were dropped.
+ */
+int kernel_signals__forget_exited(struct kernel_signals *s);
 /* The sched_switch program's fd, for run_time_ns/run_cnt statistics. */
 int kernel_signals__switch_prog_fd(const struct kernel_signals *s);
 /* The loaded object, for request_tracking__attach(). */

@@ -114,6 +114,20 @@ static int seed_cpu_weights(struct request_tracking *rt, const struct energy_con
 	return 0;
 }
 
+int request_tracking__set_cpu_khz(struct request_tracking *rt, const struct energy_config *cfg,
+				  uint32_t cpu, uint32_t khz)
+{
+	struct model_weight w;
+	int err = encode(config_freq_weight(cfg, khz), &w, "freq_khz");
+
+	if (err)
+		return err;
+	if (bpf_map__update_elem(rt->skel->maps.cpu_freq_weight, &cpu, sizeof(cpu), &w, sizeof(w),
+				 BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 static struct bpf_program *recv_hook(struct http_energy_bpf *skel, const char **name)
 {
 	if (bpf_program__autoload(skel->progs.recv_fexit)) {

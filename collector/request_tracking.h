@@ -45,6 +45,10 @@ int request_tracking__attach(struct http_energy_bpf *skel, const char *cgroup_pa
 			     const struct energy_config *cfg, struct request_tracking **out);
 int request_tracking__set_factor(struct request_tracking *rt, double uj_per_score);
 int request_tracking__totals(struct request_tracking *rt, struct request_totals *out);
+/* A CPU's model weight after its kHz changed without a cpu_frequency event (the kernel
+ * keeps cpu_freq_weight current itself when events come). 0 or a negative errno. */
+int request_tracking__set_cpu_khz(struct request_tracking *rt, const struct energy_config *cfg,
+				  uint32_t cpu, uint32_t khz);
 /* Adds µJ to a process's cumulative total in the proc_energy_uj map. */
 void request_tracking__add_process_energy(struct request_tracking *rt, uint32_t tgid,
 					  uint64_t uj);

@@ -112,8 +112,16 @@ still_loaded() {
 	return 0
 }
 # gone_after_exit "OBJECTS": true when OBJECTS is not empty (so it can fail) and none is left.
+# The kernel frees some objects after the process has exited (socket-map programs are
+# released from a deferred work item): poll, bounded (10 s).
 gone_after_exit() {
-	[ -n "$1" ] && [ -z "$(still_loaded "$1")" ]
+	[ -n "$1" ] || return 1
+	local i
+	for i in $(seq 50); do
+		[ -z "$(still_loaded "$1")" ] && return 0
+		sleep 0.2
+	done
+	return 1
 }
 
 

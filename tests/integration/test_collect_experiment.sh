@@ -28,7 +28,12 @@ reap() {
 }
 on_exit reap
 
-make --no-print-directory -s experiment BUILD="$BUILD" DURATION=5 CONCURRENCY=4 \
+# FORCE=1 (fit_energy --force): this checks the pipeline, not the quality of a 5 s fit.
+# Under a load that keeps the CPUs saturated every 200 ms row costs about the same, so the
+# test rows (the last 20%) hardly vary, and their R^2 clears the gate only when the last,
+# shortened interval (cut at the stop) is short enough to stand out: that depends on when
+# the stop lands within the 200 ms grid, and "make fit" failed now and then on it.
+make --no-print-directory -s experiment BUILD="$BUILD" DURATION=5 CONCURRENCY=4 FORCE=1 \
 	RUNS_DIR="$tmp/runs" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 check "make experiment exits 0" test $rc -eq 0
@@ -78,10 +83,11 @@ check "experiment index.html links both runs" \
 	grep -q "href=\"$(basename "$model")/index.html\"" "$exp/index.html"
 
 # make fit with no RUN fits the latest run.
-make --no-print-directory -s fit BUILD="$BUILD" RUNS_DIR="$exp" >"$tmp/fit.out" 2>&1
+make --no-print-directory -s fit BUILD="$BUILD" RUNS_DIR="$exp" FORCE=1 >"$tmp/fit.out" 2>&1
 rc=$?
 check "make fit (latest run) exits 0 and writes into the model run" \
 	test $rc -eq 0 -a -s "$model/fitted.conf" -a -s "$model/measured_vs_predicted.png"
+[ $rc -eq 0 ] || sed 's/^/  /' "$tmp/fit.out" | tail -20
 make --no-print-directory -s fit BUILD="$BUILD" RUN="$tmp/nope" >"$tmp/fit2.out" 2>&1
 rc=$?
 check "make fit RUN=missing: fails with one line naming it" \

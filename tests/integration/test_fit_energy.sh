@@ -22,6 +22,19 @@ show() {
 # conf_key FILE KEY: the value of a scalar key; conf_freq FILE KHZ: that entry's weight.
 conf_key() { sed -n "s/^$2 = //p" "$1"; }
 conf_freq() { awk -v k="$2" '$1 == "freq_khz" && $3 == k { print $4 }' "$1"; }
+# host_khz: CPU 0's kHz as the collector seeds it (cpufreq's scaling_cur_freq, else
+# /proc/cpuinfo's "cpu MHz"): machines of one kind differ (2096 or 2596 MHz, ...).
+host_khz() {
+	local f=/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq
+	if [ -r "$f" ]; then cat "$f"; return; fi
+	awk -F: '/^cpu MHz/ { printf "%d\n", $2 * 1000 + 0.5; exit }' /proc/cpuinfo
+}
+# model_weight CONF KHZ: the weight CONF's model uses at KHZ (its nearest freq_khz entry
+# at or below KHZ, as config_freq_weight() picks it).
+model_weight() {
+	awk -v k="$2" '$1 == "freq_khz" && $3 + 0 <= k + 0 && $3 + 0 >= best { best = $3 + 0; w = $4 }
+		BEGIN { best = -1 } END { print w }' "$1"
+}
 # near GOT WANT REL: |GOT - WANT| <= REL * |WANT|
 near() { awk -v g="$1" -v w="$2" -v r="$3" 'BEGIN { d = g - w; if (d < 0) d = -d; a = w < 0 ? -w : w; exit !(g != "" && d <= r * a) }'; }
 
@@ -273,15 +286,16 @@ collect() {
 }
 printf 'attribution_mode = psys\nenergy_source = synthetic\nidle_power_uw = 0\n' >"$tmp/zero-idle.conf"
 if collect exact 6 synthetic:tests/fixtures/synthetic_nonoise.conf "$tmp/zero-idle.conf"; then
-	# No noise: interval energy = 2 W idle + 0.003 uJ/ns (2095996 kHz falls under the
-	# 2000000 entry) + 3 uJ per wakeup + 7 per migration. No idle was subtracted, so fit it.
+	# No noise: interval energy = 2 W idle + the fixture's weight at this host's kHz per ns
+	# + 3 uJ per wakeup + 7 per migration. No idle was subtracted, so fit it.
+	want=$(model_weight tests/fixtures/synthetic_nonoise.conf "$(host_khz)")
 	run "$tmp/exact.csv" -o "$tmp/exact.conf" --target interval_psys_uj
 	khz=$(awk '$1 == "freq_khz" { print $3; exit }' "$tmp/exact.conf")
-	if [ "$rc" -eq 0 ] && near "$(conf_freq "$tmp/exact.conf" "$khz")" 0.003 0.01 &&
+	if [ "$rc" -eq 0 ] && near "$(conf_freq "$tmp/exact.conf" "$khz")" "$want" 0.01 &&
 		near "$(conf_key "$tmp/exact.conf" idle_power_uw)" 2000000 0.01; then
-		ok "http_energy CSV, no noise: runtime weight within 1% of 0.003 uJ/ns, idle within 1% of 2 W"
+		ok "http_energy CSV, no noise: runtime weight within 1% of $want uJ/ns ($(host_khz) kHz), idle within 1% of 2 W"
 	else
-		not_ok "http_energy CSV, no noise: runtime weight within 1% of 0.003 uJ/ns, idle within 1% of 2 W"
+		not_ok "http_energy CSV, no noise: runtime weight within 1% of $want uJ/ns ($(host_khz) kHz), idle within 1% of 2 W"
 		show
 	fi
 	check "http_energy CSV, no noise: test R^2 above 0.999" \
@@ -291,17 +305,19 @@ else
 fi
 printf 'attribution_mode = psys\nenergy_source = synthetic\nidle_power_uw = 9500000\n' >"$tmp/idle.conf"
 if collect noisy 10 synthetic "$tmp/idle.conf"; then
-	# configs/synthetic_host.conf: 0.0021 uJ/ns at 2096000 kHz (its 1600000 entry), noise
-	# 0.12 W; the collector subtracted the 9.5 W idle, so active_psys_uj is the default.
+	# configs/synthetic_host.conf: its weight at this host's kHz (0.0021 uJ/ns at 2096 MHz,
+	# 0.0036 at 2596 MHz), noise 0.12 W; the collector subtracted the 9.5 W idle, so
+	# active_psys_uj is the default target.
+	want=$(model_weight configs/synthetic_host.conf "$(host_khz)")
 	# --force: on a host kept busy by other work, the last 2 s (the test rows) can vary so
 	# little that noise alone puts their R^2 below 0; this checks the weight, not the gate.
 	run "$tmp/noisy.csv" -o "$tmp/noisy.conf" --force
 	khz=$(awk '$1 == "freq_khz" { print $3; exit }' "$tmp/noisy.conf")
-	if [ "$rc" -eq 0 ] && near "$(conf_freq "$tmp/noisy.conf" "$khz")" 0.0021 0.15 &&
+	if [ "$rc" -eq 0 ] && near "$(conf_freq "$tmp/noisy.conf" "$khz")" "$want" 0.15 &&
 		[ "$(conf_key "$tmp/noisy.conf" idle_power_uw)" = 9500000 ]; then
-		ok "http_energy CSV, synthetic_host.conf: runtime weight within 15% of 0.0021 uJ/ns"
+		ok "http_energy CSV, synthetic_host.conf: runtime weight within 15% of $want uJ/ns ($(host_khz) kHz)"
 	else
-		not_ok "http_energy CSV, synthetic_host.conf: runtime weight within 15% of 0.0021 uJ/ns"
+		not_ok "http_energy CSV, synthetic_host.conf: runtime weight within 15% of $want uJ/ns ($(host_khz) kHz)"
 		show
 	fi
 else
