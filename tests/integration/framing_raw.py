@@ -131,14 +131,16 @@ CASES["close_delimited"] = [
               STATUS_BODY + b"\r\n"]),
 ]
 
-# What cannot be framed leaves the connection alone for good (and is counted).
+# What cannot be framed leaves the connection alone for good (and is counted). A response
+# whose status line was seen starts at a known offset, so it has its header; what follows
+# its unframable head is never touched.
 CASES["unframed_transfer_coding"] = [
     ("req", req(b"/gz") + req(b"/next")),
-    ("resp", [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", STATUS_BODY]),
+    ("resp", [b"HTTP/1.1 200 OK\r\n" + H + b"Transfer-Encoding: gzip\r\n\r\n", STATUS_BODY]),
 ]
 CASES["unframed_conflicting_length"] = [
     ("req", req(b"/cl") + req(b"/next")),
-    ("resp", [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nab",
+    ("resp", [b"HTTP/1.1 200 OK\r\n" + H + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\nab",
               STATUS_BODY]),
 ]
 CASES["unframed_not_http1"] = [
@@ -159,9 +161,10 @@ EXPECTED_COUNTS = {
     "status not HTTP/1.x": 1,
     "head too long": 1,
     "upgraded": 1,
-    "tunnel": 1,
-    "close-delimited": 1,
 }
+# With the ingress side telling CONNECT apart: 1 tunnel and 1 close-delimited; without it
+# the CONNECT's 200 (no length) counts as close-delimited too.
+EXPECTED_ENDED_TOTAL = 2
 
 
 def writes_of(item):

@@ -41,7 +41,7 @@ python3 tests/integration/framing_raw.py check "$tmp/ports" "$tmp/traced" --expe
 # response's Content-Length frames a body that never comes: nothing is corrupted, but the
 # next response goes without its header.
 if grep -q '^not ok - head:' "$tmp/traced.tap"; then
-	if grep -q '= REQ_KIND_HEAD' bpf/requests.bpf.c; then
+	if grep -qE '[^=!]= *REQ_KIND_HEAD' bpf/requests.bpf.c; then
 		grep '^not ok - head:' "$tmp/traced.tap"
 		failures=$((failures + $(grep -c '^not ok - head:' "$tmp/traced.tap")))
 	else
@@ -70,5 +70,10 @@ import importlib.util, sys
 spec = importlib.util.spec_from_file_location("f", "tests/integration/framing_raw.py")
 m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
 for k, v in m.EXPECTED_COUNTS.items(): print(v, k)')
+tunnel=$(sed -n 's/.* \([0-9]*\) tunnel.*/\1/p' <<<"$summary")
+closed=$(sed -n 's/.* \([0-9]*\) close-delimited.*/\1/p' <<<"$summary")
+if grep -qE '[^=!]= *REQ_KIND_CONNECT' bpf/requests.bpf.c; then want_tunnel=1; else want_tunnel=0; fi
+check "the exit summary counts $want_tunnel tunnel (CONNECT) and $((2 - want_tunnel)) close-delimited ($tunnel, $closed)" \
+	[ "$tunnel" = $want_tunnel ] && [ "$closed" = $((2 - want_tunnel)) ]
 check "no push or pull failed" grep -q ' 0 pull failed, 0 push failed' <<<"$summary"
 finish
