@@ -76,4 +76,65 @@ if grep -qE '[^=!]= *REQ_KIND_CONNECT' bpf/requests.bpf.c; then want_tunnel=1; e
 check "the exit summary counts $want_tunnel tunnel (CONNECT) and $((2 - want_tunnel)) close-delimited ($tunnel, $closed)" \
 	[ "$tunnel" = $want_tunnel ] && [ "$closed" = $((2 - want_tunnel)) ]
 check "no push or pull failed" grep -q ' 0 pull failed, 0 push failed' <<<"$summary"
+
+# ---- --header-ports and --header-quantum-uj: the header only on one port, rounded
+short_port=$(awk '$1 == "short_status_write" { print $2 }' "$tmp/ports")
+"$BIN/http_energy" --header-ports "1-$((short_port - 1)),$short_port" --header-quantum-uj 1000 \
+	"$CGROUP" "$tmp/model.conf" 2>"$tmp/ports.log" &
+collector=$!
+wait_for "request tracking" 20 grep -q 'requests: sockops' "$tmp/ports.log" ||
+	{ not_ok "request tracking attaches with --header-ports"; cat "$tmp/ports.log"; finish; }
+mkdir -p "$tmp/ports_out"
+python3 tests/integration/framing_raw.py check "$tmp/ports" "$tmp/ports_out" --expect-headers \
+	--only=short_status_write || not_ok "--header-ports: the listed port's responses get headers"
+values=$(grep -ao 'X-Energy-Score: [0-9]*' "$tmp/ports_out/short_status_write.bin" | sed 's/.*: //' | tr '\n' ' ')
+check "--header-quantum-uj 1000: every value is a multiple of 1000 ($values)" \
+	awk -v v="$values" 'BEGIN { n = split(v, a, " "); if (n != 3) exit 1; for (i = 1; i <= n; i++) if (a[i] % 1000) exit 1 }'
+python3 tests/integration/framing_raw.py check "$tmp/ports" "$tmp/ports_out" --only=chunked,no_content |
+	sed 's/^ok - /ok - --header-ports: another port: /' | tee "$tmp/ports.tap"
+failures=$((failures + $(grep -c '^not ok' "$tmp/ports.tap")))
+kill -INT $collector
+wait $collector
+summary=$(grep 'requests: .* heads' "$tmp/ports.log")
+echo "# $summary"
+check "--header-ports: the other ports' 5 responses are counted, not rewritten" \
+	grep -q ' 8 responses, 3 X-Energy-Score headers written; not rewritten: 0 batched, 5 other port,' <<<"$summary"
+
+# ---- --no-header: nothing goes through sk_msg; bytes as without the collector
+"$BIN/http_energy" --no-header "$CGROUP" "$tmp/model.conf" 2>"$tmp/noheader.log" &
+collector=$!
+wait_for "request tracking" 20 grep -q 'requests: sockops' "$tmp/noheader.log" ||
+	{ not_ok "request tracking attaches with --no-header"; cat "$tmp/noheader.log"; finish; }
+check "--no-header: the start-up line says there is no sk_msg" grep -q 'no sk_msg (--no-header' "$tmp/noheader.log"
+mkdir -p "$tmp/noheader_out"
+python3 tests/integration/framing_raw.py check "$tmp/ports" "$tmp/noheader_out" |
+	sed 's/^\(not \)\?ok - /&--no-header: /' | tee "$tmp/noheader.tap"
+failures=$((failures + $(grep -c '^not ok' "$tmp/noheader.tap")))
+# While connections are open: the collector's sockhash holds none of them.
+python3 - "$tmp/ports" <<'PY' &
+import socket, sys, time
+port = int(open(sys.argv[1]).read().split()[1])
+s = socket.create_connection(("127.0.0.1", port)); time.sleep(2)
+PY
+holder=$!
+sleep 1
+sockhash=""
+for o in $(bpf_objects_of $collector); do
+	[ "${o%%:*}" = map ] && bpftool map show id "${o#*:}" 2>/dev/null | grep -q sockhash && sockhash=${o#*:}
+done
+check "--no-header: the sockhash is empty while a connection is open (map ${sockhash:-?})" \
+	[ -n "$sockhash" ] && [ "$(bpftool map dump id "$sockhash" 2>/dev/null | grep -c key)" = 0 ]
+wait $holder 2>/dev/null
+kill -INT $collector
+wait $collector
+summary=$(grep 'requests: .* heads' "$tmp/noheader.log")
+echo "# $summary"
+check "--no-header: heads are counted, no response is (no sk_msg)" \
+	grep -qE ' [1-9][0-9]* heads, 0 responses, 0 X-Energy-Score' <<<"$summary"
+check "--no-header with --header-ports is a usage error (exit 2)" \
+	bash -c "'$BIN/http_energy' --no-header --header-ports 80 '$CGROUP' 2>/dev/null; [ \$? = 2 ]"
+check "--header-ports 0 is a usage error (exit 2) naming the option" \
+	bash -c "'$BIN/http_energy' --header-ports 0 '$CGROUP' 2>&1 | grep -q '^http_energy: --header-ports: \"0\" '; '$BIN/http_energy' --header-ports 0 '$CGROUP' 2>/dev/null; [ \$? = 2 ]"
+check "--header-quantum-uj 0 is a usage error (exit 2)" \
+	bash -c "'$BIN/http_energy' --header-quantum-uj 0 '$CGROUP' 2>/dev/null; [ \$? = 2 ]"
 finish
