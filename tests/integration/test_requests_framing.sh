@@ -79,7 +79,7 @@ check "no push or pull failed" grep -q ' 0 pull failed, 0 push failed' <<<"$summ
 
 # ---- --header-ports and --header-quantum-uj: the header only on one port, rounded
 short_port=$(awk '$1 == "short_status_write" { print $2 }' "$tmp/ports")
-"$BIN/http_energy" --header-ports "1-$((short_port - 1)),$short_port" --header-quantum-uj 1000 \
+"$BIN/http_energy" --header-ports "1-2,$short_port-$short_port" --header-quantum-uj 1000 \
 	"$CGROUP" "$tmp/model.conf" 2>"$tmp/ports.log" &
 collector=$!
 wait_for "request tracking" 20 grep -q 'requests: sockops' "$tmp/ports.log" ||
