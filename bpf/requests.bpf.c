@@ -457,8 +457,10 @@ static const char chunked_name[8] = "chunked";	    /* 7 */
 
 /* What the framing of one write decides about the header. */
 struct out_work {
-	__u32 insert_at; /* 0: no header; else the offset right after a final status line */
+	__u32 insert;	 /* a header goes into this write */
+	__u32 insert_at; /* at this offset: right after a final status line */
 	__u32 want_header;
+	__u32 pad;
 	__u64 insert_uj;
 };
 
@@ -538,9 +540,10 @@ static __always_inline bool start_response(struct out_ctx *o, __u32 pos)
 		return true; /* interim in kind: no header */
 	if (!o->w->want_header) {
 		o->ctr->skipped[SKIP_PORT]++;
-	} else if (o->w->insert_at) {
+	} else if (o->w->insert) {
 		o->ctr->skipped[SKIP_BATCHED]++; /* one header per write: the first response's */
 	} else {
+		o->w->insert = 1;
 		o->w->insert_at = pos + 1;
 		o->w->insert_uj = uj;
 	}
@@ -1023,11 +1026,25 @@ int on_msg(struct sk_msg_md *msg)
 	p.ctr = ctr;
 	p.end = msg->size;
 	p.w.want_header = header_port(key.local_port);
+	if (c->out_pending) {
+		/* The last write ended right after a status line: its header goes first here. */
+		c->out_pending = 0;
+		p.w.insert = 1;
+		p.w.insert_at = 0;
+		p.w.insert_uj = c->out_pending_uj;
+	}
 	bpf_loop(OUT_STEPS, out_step, &p, 0);
 	if (p.off < p.end && c->out_state != OUT_DONE)
 		step_unframe(&p, UNFRAMED_TOO_COMPLEX);
-	if (p.w.insert_at)
-		insert_header(msg, ctr, p.w.insert_at,
-			      req_quantize(p.w.insert_uj, header_quantum_uj));
+	if (!p.w.insert)
+		return SK_PASS;
+	if (p.w.insert_at >= p.end) {
+		/* The kernel cannot push at a write's end: owe it to the next write, whose first
+		 * byte is the same place in the stream (the rest of this head). */
+		c->out_pending = 1;
+		c->out_pending_uj = p.w.insert_uj;
+		return SK_PASS;
+	}
+	insert_header(msg, ctr, p.w.insert_at, req_quantize(p.w.insert_uj, header_quantum_uj));
 	return SK_PASS;
 }

@@ -96,7 +96,8 @@ struct conn_state {
 	__u8 out_match;	    /* bytes of that name, value or CRLF matched */
 	__u8 out_phase;	    /* in a value: 0 before it, 1 in it, 2 after it */
 	__u8 out_framing;   /* OUT_F_*: framing headers seen in this head */
-	__u8 out_pad;
+	__u8 out_pending;   /* a header is owed at the start of the next write */
+	__u64 out_pending_uj; /* its value */
 };
 
 /* A response writer's watermark: the scheduler hooks charge its connection's request only

@@ -55,6 +55,15 @@ CASES["status_split_crlf"] = [
     ("resp", [cl_resp(b"cd")]),
 ]
 
+# The status line alone in its write (the kernel cannot insert at a write's end: the header
+# goes at the start of the next one, the same place in the stream).
+CASES["status_line_alone"] = [
+    ("req", req(b"/alone")),
+    ("resp", [b"HTTP/1.1 200 OK\r\n", H + b"Content-Length: 2\r\n\r\nab"]),
+    ("req", req(b"/alone2")),
+    ("resp", [b"HTTP/1.1 200 OK\r", b"\n", H + b"Content-Length: 2\r\n\r\ncd"]),
+]
+
 # Two pipelined responses in one writev: the first gets the header, the second is counted
 # ("batched"); the connection stays in step, so the third response gets its header.
 _second = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nxyz"
