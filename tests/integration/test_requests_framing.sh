@@ -101,7 +101,8 @@ check "--header-ports: the other ports' 5 responses are counted, not rewritten" 
 	grep -q ' 8 responses, 3 X-Energy-Score headers written; not rewritten: 0 batched, 5 other port,' <<<"$summary"
 
 # ---- --no-header: nothing goes through sk_msg; bytes as without the collector
-"$BIN/http_energy" --no-header "$CGROUP" "$tmp/model.conf" 2>"$tmp/noheader.log" &
+"$BIN/http_energy" --no-header --collect-csv "$tmp/noheader.csv" --energy-source synthetic \
+	"$CGROUP" "$tmp/model.conf" 2>"$tmp/noheader.log" &
 collector=$!
 wait_for "request tracking" 20 grep -q 'requests: sockops' "$tmp/noheader.log" ||
 	{ not_ok "request tracking attaches with --no-header"; cat "$tmp/noheader.log"; finish; }
@@ -131,6 +132,10 @@ summary=$(grep 'requests: .* heads' "$tmp/noheader.log")
 echo "# $summary"
 check "--no-header: heads are counted, no response is (no sk_msg)" \
 	grep -qE ' [1-9][0-9]* heads, 0 responses, 0 X-Energy-Score' <<<"$summary"
+check "--no-header: the CSV's requests and request_energy_uj are empty, attributed_uj is not" \
+	[ "$(csv_col "$tmp/noheader.csv" requests | sort -u | tr -d '\n')" = "" ] &&
+	[ "$(csv_col "$tmp/noheader.csv" request_energy_uj | sort -u | tr -d '\n')" = "" ] &&
+	[ -n "$(csv_col "$tmp/noheader.csv" attributed_uj | sort -u | tr -d '\n')" ]
 check "--no-header with --header-ports is a usage error (exit 2)" \
 	bash -c "'$BIN/http_energy' --no-header --header-ports 80 '$CGROUP' 2>/dev/null; [ \$? = 2 ]"
 check "--header-ports 0 is a usage error (exit 2) naming the option" \
