@@ -12,8 +12,8 @@ static int port_of(const char *s, size_t len, unsigned *out, const char **why)
 	int err = parse_u64_n(s, len, 1, 65535, &v);
 
 	if (err) {
-		*why = err == -ERANGE ? "has a port out of range 1..65535"
-				      : "is not a list of ports and ranges (e.g. 80,8000-8099)";
+		*why = err == -ERANGE ? "has a port out of range 1..65535" :
+					"is not a list of ports and ranges (e.g. 80,8000-8099)";
 		return -EINVAL;
 	}
 	*out = (unsigned)v;

@@ -78,7 +78,8 @@ static inline __u64 req_factor_pack(const struct fixed_weight *w)
 static inline struct fixed_weight req_factor_unpack(__u64 word)
 {
 	struct fixed_weight w = { .mantissa = word >> REQ_FACTOR_SHIFT_BITS,
-				  .shift = (__u32)(word & 63), .pad = 0 };
+				  .shift = (__u32)(word & 63),
+				  .pad = 0 };
 
 	return w;
 }
