@@ -30,7 +30,15 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define HEADER_NAME "X-Energy-Score: "
 #define HEADER_NAME_LEN 16
 #define HEADER_MAX (HEADER_NAME_LEN + 20 + 2)
-#define STATUS_SCAN_MAX 256
+
+/*
+ * Header options, set by user space through the mmap'ed .bss before anything is attached
+ * (zero: every port, quantum 1, sk_msg in use).
+ */
+__u64 header_port_bits[1024];	/* with header_ports_filter: local ports that get the header */
+__u32 header_ports_filter;
+__u32 header_quantum_uj;
+__u32 no_sk_msg;		/* --no-header: sockops puts no socket into sock_hash */
 
 static __always_inline void v4_to_ip(__u32 ip, unsigned int out[4])
 {
@@ -175,7 +183,8 @@ int on_sockops(struct bpf_sock_ops *skops)
 			ctr->conn_overflows++;
 		return 1;
 	}
-	bpf_sock_hash_update(skops, &sock_hash, &key, BPF_ANY);
+	if (!no_sk_msg)
+		bpf_sock_hash_update(skops, &sock_hash, &key, BPF_ANY);
 	bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_STATE_CB_FLAG);
 	return 1;
 }
@@ -208,7 +217,7 @@ static __always_inline bool count_head(struct conn_state *c, struct request_coun
 	if (heads - responses >= CONN_KINDS) {
 		/* its kind would overwrite one still awaited: no framing from here on */
 		conn_set_flags(c, CONN_UNFRAMED);
-		ctr->unframed++;
+		ctr->too_deep++;
 		return false;
 	}
 	c->req_kind[heads & (CONN_KINDS - 1)] = kind;
@@ -479,89 +488,518 @@ int BPF_KPROBE(recv_kprobe, struct sock *sk)
 
 /* ---- responses ---- */
 
-/* The writer's running slice ends now and belongs to the response being written. */
-static __always_inline void close_writer_slice(struct conn_state *c)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct slice_owner owner = { .pid = (__u32)pid_tgid, .tgid = pid_tgid >> 32,
-				     .kthread = false, .in_cgroup = true };
-	struct model_params *m;
-	struct cpu_signals *bins;
-	struct cpu_state *st;
-	struct slice s = {};
+#define RESP_HEAD_MAX 16384	/* a longer response head (or trailer section) is not framed */
+#define OUT_CHUNK 64		/* bytes walked per bpf_loop step */
+#define OUT_STEPS (1 << 16)	/* bpf_loop steps per sk_msg run */
+#define BODY_MAX (1ULL << 50)	/* a larger Content-Length or chunk size is not believed */
 
-	if (!get_cpu(&st, &bins) || !charge_slice(st, bins, &owner, &s, false))
+enum { OUT_HDR_NONE, OUT_HDR_CL, OUT_HDR_TE };
+#define OUT_F_CL (1u << 0)
+#define OUT_F_TE (1u << 1)
+
+static const char content_length[16] = "content-length:"; /* its name, with the colon */
+static const char te_name[18] = "transfer-encoding"; /* 17 */
+static const char chunked_name[8] = "chunked";	    /* 7 */
+
+/* What the framing of one write decides about the header. */
+struct out_work {
+	__u32 insert;	 /* a header goes into this write */
+	__u32 insert_at; /* at this offset: right after a final status line */
+	__u32 want_header;
+	__u32 pad;
+	__u64 insert_uj;
+};
+
+/* The byte state machine's view: one connection, its counters, the write's decisions. */
+struct out_ctx {
+	struct conn_state *c;
+	struct request_counters *ctr;
+	struct out_work *w;
+};
+
+static __always_inline void unframe(struct out_ctx *o, int reason)
+{
+	o->c->out_state = OUT_DONE;
+	if (reason >= 0 && reason < UNFRAMED_REASONS)
+		o->ctr->unframed[reason]++;
+}
+
+static __always_inline void end_http(struct out_ctx *o, int how)
+{
+	o->c->out_state = OUT_DONE;
+	if (how >= 0 && how < END_REASONS)
+		o->ctr->ended[how]++;
+}
+
+/*
+ * The writer's running slice up to now belongs to the response it is writing. This runs
+ * outside the scheduler hooks (preemptible, interruptible), so it writes no per-CPU state:
+ * it reads the slice's start (a racing switch or flush makes it later than now: nothing is
+ * added), and leaves a watermark in task storage so that the next switch charges the
+ * request only with what follows it. The process still gets its whole slice there.
+ */
+static __always_inline void give_writer_slice(struct out_ctx *o)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct writer_mark *wm;
+	struct model_params *m;
+	struct cpu_state *st;
+	__u64 now, start;
+
+	wm = bpf_task_storage_get(&writer_mark, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!wm)
+		return; /* without a watermark the switch would charge this part again */
+	now = bpf_ktime_get_ns();
+	wm->mark_ns = now;
+	asm volatile("" ::: "memory");
+	st = get_state();
+	if (!st)
+		return;
+	start = *(volatile __u64 *)&st->slice_start_ns;
+	if (!start || start >= now)
 		return;
 	m = get_model();
 	if (m)
-		add_to_request(c, m, slice_score(m, &s));
+		add_to_request(o->c, m, runtime_score(now - start));
 }
 
-static __always_inline bool is_digit(char ch)
+/* A final response (or 101) starts: its request's energy is closed and counted. */
+static __always_inline bool start_response(struct out_ctx *o, __u32 pos)
 {
-	return ch >= '0' && ch <= '9';
+	struct conn_state *c = o->c;
+	__s32 awaiting = (__s32)(c->heads - c->responses);
+	__u64 fx, uj;
+
+	if (awaiting <= 0 || awaiting > CONN_KINDS) {
+		unframe(o, UNFRAMED_UNSOLICITED); /* which request it answers is unknown */
+		return false;
+	}
+	c->out_kind = c->req_kind[c->responses & (CONN_KINDS - 1)];
+	give_writer_slice(o);
+	fx = *(volatile __u64 *)&c->cur_uj_fx;
+	__sync_fetch_and_add(&c->cur_uj_fx, -fx); /* work charged meanwhile stays for the next */
+	uj = req_uj_of_fx(fx);
+	c->responses++;
+	o->ctr->responses++;
+	o->ctr->energy_uj += uj;
+	if (c->out_status == 101)
+		return true; /* interim in kind: no header */
+	if (!o->w->want_header) {
+		o->ctr->skipped[SKIP_PORT]++;
+	} else if (o->w->insert) {
+		o->ctr->skipped[SKIP_BATCHED]++; /* one header per write: the first response's */
+	} else {
+		o->w->insert = 1;
+		o->w->insert_at = pos + 1;
+		o->w->insert_uj = uj;
+	}
+	return true;
 }
 
-SEC("sk_msg")
-int on_msg(struct sk_msg_md *msg)
+/* The blank line after a head: how the response's body is framed. */
+static __always_inline void end_of_response_head(struct out_ctx *o)
 {
-	char hdr[HEADER_MAX] = HEADER_NAME;
-	struct request_counters *ctr;
-	struct conn_key key = {};
+	struct conn_state *c = o->c;
+	__u32 st = c->out_status;
+
+	if (st < 200 && st != 101) {
+		c->out_state = OUT_IDLE; /* interim: the final response follows */
+		return;
+	}
+	if (st == 101) {
+		end_http(o, END_UPGRADED);
+		return;
+	}
+	if (c->out_kind == REQ_KIND_CONNECT && st < 300) {
+		end_http(o, END_TUNNEL);
+		return;
+	}
+	if (c->out_kind == REQ_KIND_HEAD || st == 204 || st == 304) {
+		c->out_state = OUT_IDLE;
+		return;
+	}
+	if (c->out_framing & OUT_F_TE) {
+		if (c->out_framing & OUT_F_CL) {
+			unframe(o, UNFRAMED_LENGTH);
+			return;
+		}
+		c->out_state = OUT_CHUNK_SIZE;
+		c->out_left = 0;
+		c->out_match = 0;
+		c->out_head_len = 0;
+		return;
+	}
+	if (c->out_framing & OUT_F_CL) {
+		c->out_left = c->out_cl;
+		c->out_state = c->out_cl ? OUT_BODY : OUT_IDLE;
+		return;
+	}
+	end_http(o, END_CLOSE_DELIMITED);
+}
+
+static __always_inline __u32 lower(__u32 b)
+{
+	return (b >= 'A' && b <= 'Z') ? b + 32 : b;
+}
+
+/* The end of a Content-Length or Transfer-Encoding value. */
+static __always_inline void end_of_value(struct out_ctx *o)
+{
+	struct conn_state *c = o->c;
+
+	if (c->out_hdr == OUT_HDR_CL) {
+		if (c->out_phase == 0 || ((c->out_framing & OUT_F_CL) && c->out_cl != c->out_left)) {
+			unframe(o, UNFRAMED_LENGTH);
+			return;
+		}
+		c->out_cl = c->out_left;
+		c->out_framing |= OUT_F_CL;
+	} else {
+		if (c->out_phase != 2) {
+			unframe(o, UNFRAMED_TRANSFER_CODING);
+			return;
+		}
+		c->out_framing |= OUT_F_TE;
+	}
+	c->out_state = OUT_LINE_START;
+}
+
+static __always_inline void value_byte(struct out_ctx *o, __u32 b)
+{
+	struct conn_state *c = o->c;
+	bool space = b == ' ' || b == '\t' || b == '\r';
+
+	if (b == '\n') {
+		end_of_value(o);
+		return;
+	}
+	if (c->out_hdr == OUT_HDR_CL) {
+		if (space) {
+			if (c->out_phase == 1)
+				c->out_phase = 2;
+		} else if (b >= '0' && b <= '9' && c->out_phase < 2 && c->out_left < BODY_MAX) {
+			c->out_left = c->out_left * 10 + (b - '0');
+			c->out_phase = 1;
+		} else {
+			unframe(o, UNFRAMED_LENGTH); /* a list, a sign, garbage, or too large */
+		}
+		return;
+	}
+	/* Transfer-Encoding: exactly "chunked" (case-insensitive), spaces around it */
+	if (space) {
+		if (c->out_phase == 1)
+			unframe(o, UNFRAMED_TRANSFER_CODING);
+		return;
+	}
+	__u64 m = c->out_match;
+
+	opaque(m);
+	if (c->out_phase < 2 && m < 7 && lower(b) == (__u8)chunked_name[m]) {
+		c->out_match++;
+		c->out_phase = c->out_match == 7 ? 2 : 1;
+		return;
+	}
+	unframe(o, UNFRAMED_TRANSFER_CODING);
+}
+
+static __always_inline void name_byte(struct out_ctx *o, __u32 b)
+{
+	struct conn_state *c = o->c;
+	__u32 lc = lower(b);
+	__u64 m = c->out_match;
+
+	if (b == ':') {
+		if ((c->out_hdr == OUT_HDR_CL && m == 14) || (c->out_hdr == OUT_HDR_TE && m == 17)) {
+			if (c->out_hdr == OUT_HDR_TE && (c->out_framing & OUT_F_TE)) {
+				unframe(o, UNFRAMED_TRANSFER_CODING); /* a second one */
+				return;
+			}
+			c->out_state = OUT_VALUE;
+			c->out_phase = 0;
+			c->out_match = 0;
+			c->out_left = 0;
+		} else {
+			c->out_state = OUT_SKIP_LINE;
+		}
+		return;
+	}
+	if (b == '\n' || b == '\r' || b == ' ' || b == '\t') {
+		unframe(o, UNFRAMED_BAD_HEAD); /* no ':' on the line, or space before it */
+		return;
+	}
+	opaque(m);
+	if (c->out_hdr == OUT_HDR_CL && m < 14 && lc == (__u8)content_length[m])
+		c->out_match++;
+	else if (c->out_hdr == OUT_HDR_TE && m < 17 && lc == (__u8)te_name[m])
+		c->out_match++;
+	else
+		c->out_hdr = OUT_HDR_NONE;
+}
+
+static __always_inline void status_byte(struct out_ctx *o, __u32 b, __u32 pos)
+{
+	struct conn_state *c = o->c;
+	__u32 i = c->out_match;
+
+	/* "HTTP/1." digit ' ' digit digit digit, then ' ' or the line's end */
+	if (i < 7) {
+		if (b != (__u32)"HTTP/1."[i & 7]) {
+			unframe(o, UNFRAMED_NOT_A_STATUS);
+			return;
+		}
+	} else if (i == 7 || (i >= 9 && i <= 11)) {
+		if (b < '0' || b > '9') {
+			unframe(o, UNFRAMED_NOT_A_STATUS);
+			return;
+		}
+		if (i >= 9)
+			c->out_status = c->out_status * 10 + (b - '0');
+	} else if (i == 8) {
+		if (b != ' ') {
+			unframe(o, UNFRAMED_NOT_A_STATUS);
+			return;
+		}
+	} else if (b == ' ' || b == '\r') {
+		c->out_state = OUT_REASON;
+		return;
+	} else if (b != '\n') {
+		unframe(o, UNFRAMED_NOT_A_STATUS);
+		return;
+	}
+	if (i < 12) {
+		c->out_match++;
+		return;
+	}
+	c->out_state = OUT_REASON; /* "HTTP/1.1 200\n": the line ends here */
+}
+
+/* The status line's LF: an interim response is noted, a final one starts. */
+static __always_inline void end_of_status_line(struct out_ctx *o, __u32 pos)
+{
+	struct conn_state *c = o->c;
+
+	c->out_state = OUT_LINE_START;
+	c->out_framing = 0;
+	c->out_cl = 0;
+	if (c->out_status < 200 && c->out_status != 101) {
+		o->ctr->informational++;
+		return;
+	}
+	start_response(o, pos);
+}
+
+/* One byte of the framing state machine, at offset pos of the write. */
+static __always_inline void out_byte(struct out_ctx *o, __u32 b, __u32 pos)
+{
+	struct conn_state *c = o->c;
+
+	switch (c->out_state) {
+	case OUT_IDLE:
+		c->out_state = OUT_STATUS;
+		c->out_match = 0;
+		c->out_status = 0;
+		c->out_head_len = 0;
+		status_byte(o, b, pos);
+		break;
+	case OUT_STATUS:
+		status_byte(o, b, pos);
+		if (c->out_state == OUT_REASON && b == '\n')
+			end_of_status_line(o, pos);
+		break;
+	case OUT_REASON:
+		if (b == '\n')
+			end_of_status_line(o, pos);
+		break;
+	case OUT_LINE_START:
+		if (b == '\r') {
+			c->out_state = OUT_HEAD_CR;
+		} else if (b == '\n') {
+			end_of_response_head(o);
+		} else if (b == ' ' || b == '\t' || b == ':') {
+			unframe(o, UNFRAMED_BAD_HEAD); /* obs-fold, or an empty name */
+		} else {
+			__u32 lc = lower(b);
+
+			c->out_hdr = lc == 'c' ? OUT_HDR_CL : lc == 't' ? OUT_HDR_TE : OUT_HDR_NONE;
+			c->out_match = 1;
+			c->out_state = OUT_NAME;
+		}
+		break;
+	case OUT_NAME:
+		name_byte(o, b);
+		break;
+	case OUT_VALUE:
+		value_byte(o, b);
+		break;
+	case OUT_SKIP_LINE:
+		if (b == '\n')
+			c->out_state = OUT_LINE_START;
+		break;
+	case OUT_HEAD_CR:
+		if (b == '\n')
+			end_of_response_head(o);
+		else
+			unframe(o, UNFRAMED_BAD_HEAD);
+		break;
+	case OUT_CHUNK_SIZE: {
+		__u32 v = b >= '0' && b <= '9' ? b - '0'
+			: lower(b) >= 'a' && lower(b) <= 'f' ? lower(b) - 'a' + 10 : 16;
+
+		if (v < 16 && c->out_left < BODY_MAX) {
+			c->out_left = c->out_left * 16 + v;
+			c->out_match = 1; /* a digit seen */
+		} else if (v < 16 || !c->out_match || (b != ';' && b != ' ' && b != '\t' &&
+							b != '\r' && b != '\n')) {
+			unframe(o, UNFRAMED_BAD_CHUNK);
+		} else if (b == '\n') {
+			goto chunk_size_done;
+		} else {
+			c->out_state = OUT_CHUNK_EXT;
+		}
+		break;
+	}
+	case OUT_CHUNK_EXT:
+		if (b == '\n')
+			goto chunk_size_done;
+		break;
+	case OUT_CHUNK_CRLF:
+		if (b == '\r' && !c->out_match) {
+			c->out_match = 1;
+		} else if (b == '\n') {
+			c->out_state = OUT_CHUNK_SIZE;
+			c->out_left = 0;
+			c->out_match = 0;
+		} else {
+			unframe(o, UNFRAMED_BAD_CHUNK);
+		}
+		break;
+	case OUT_TRAILER_START:
+		if (b == '\r')
+			c->out_state = OUT_TRAILER_CR;
+		else if (b == '\n')
+			c->out_state = OUT_IDLE;
+		else
+			c->out_state = OUT_TRAILER_LINE;
+		break;
+	case OUT_TRAILER_LINE:
+		if (b == '\n')
+			c->out_state = OUT_TRAILER_START;
+		break;
+	case OUT_TRAILER_CR:
+		if (b == '\n')
+			c->out_state = OUT_IDLE;
+		else
+			unframe(o, UNFRAMED_BAD_CHUNK);
+		break;
+	default:
+		break;
+	}
+	return;
+chunk_size_done:
+	c->out_state = c->out_left ? OUT_CHUNK_DATA : OUT_TRAILER_START;
+	c->out_head_len = 0;
+}
+
+/*
+ * A global function: the verifier checks it once, not once per byte of the 64-byte loop
+ * that calls it (which made the program too large to verify). Returns the new state.
+ */
+__noinline int out_byte_global(struct conn_state *c, struct request_counters *ctr,
+			       struct out_work *w, __u32 b, __u32 pos)
+{
+	struct out_ctx o = { .c = c, .ctr = ctr, .w = w };
+
+	if (!c || !ctr || !w)
+		return OUT_DONE;
+	out_byte(&o, b & 0xff, pos);
+	return c->out_state;
+}
+
+/* True in the states whose bytes are walked one by one (a head, a chunk line, trailers). */
+static __always_inline bool walked(__u32 state)
+{
+	return state != OUT_BODY && state != OUT_CHUNK_DATA && state != OUT_DONE;
+}
+
+struct step_ctx {
+	struct sk_msg_md *msg;
 	struct conn_state *c;
-	__u32 size = msg->size, pull, eol = 0, hlen, ndig = 0;
-	char digits[20];
-	char *d, *e;
-	__u64 uj;
+	struct request_counters *ctr;
+	__u32 off; /* where in the write the framing is */
+	__u32 end; /* the write's size */
+	struct out_work w;
+};
 
-	if (!track_requests || !key_from_msg(msg, &key))
-		return SK_PASS;
-	c = bpf_map_lookup_elem(&conns, &key);
-	if (!c || !(c->flags & CONN_PASSIVE) ||
-	    (c->flags & (CONN_NOT_HTTP | CONN_DESYNC | CONN_UNFRAMED)) || c->heads == c->responses)
-		return SK_PASS;
-	ctr = get_counters();
-	if (!ctr)
-		return SK_PASS;
-	pull = size < STATUS_SCAN_MAX ? size : STATUS_SCAN_MAX;
-	if (pull < 13)
-		return SK_PASS; /* too short to be a status line start: body bytes */
-	if (bpf_msg_pull_data(msg, 0, pull, 0)) {
-		ctr->skipped[SKIP_PULL_FAILED]++;
-		return SK_PASS;
+static __always_inline void step_unframe(struct step_ctx *p, int reason)
+{
+	p->c->out_state = OUT_DONE;
+	if (reason >= 0 && reason < UNFRAMED_REASONS)
+		p->ctr->unframed[reason]++;
+}
+
+static long out_step(__u32 i, void *data)
+{
+	struct step_ctx *p = data;
+	struct conn_state *c = p->c;
+	__u32 n, len;
+	char *d, *e;
+
+	if (p->off >= p->end || c->out_state == OUT_DONE)
+		return 1;
+	if (c->out_state == OUT_BODY || c->out_state == OUT_CHUNK_DATA) {
+		/* bytes of known length: passed by count, never looked at */
+		n = p->end - p->off;
+		if (c->out_left < n)
+			n = c->out_left;
+		c->out_left -= n;
+		p->off += n;
+		if (!c->out_left) {
+			c->out_state = c->out_state == OUT_BODY ? OUT_IDLE : OUT_CHUNK_CRLF;
+			c->out_match = 0;
+		}
+		return 0;
 	}
-	d = msg->data;
-	e = msg->data_end;
-	if (d + 13 > e)
-		return SK_PASS;
-	if (d[0] != 'H' || d[1] != 'T' || d[2] != 'T' || d[3] != 'P' || d[4] != '/' ||
-	    d[5] != '1' || d[6] != '.' || d[8] != ' ' || !is_digit(d[9]) || !is_digit(d[10]) ||
-	    !is_digit(d[11]))
-		return SK_PASS; /* the rest of an earlier response's body */
-	if (d[9] == '1') {
-		ctr->informational++; /* 100 Continue: the final response is still to come */
-		return SK_PASS;
+	len = p->end - p->off;
+	if (len > OUT_CHUNK)
+		len = OUT_CHUNK;
+	if (bpf_msg_pull_data(p->msg, p->off, p->off + len, 0)) {
+		step_unframe(p, UNFRAMED_PULL_FAILED);
+		return 1;
 	}
-	for (__u32 i = 12; i < STATUS_SCAN_MAX - 1; i++) {
-		if (d + i + 2 > e)
+	d = (char *)(long)p->msg->data;
+	e = (char *)(long)p->msg->data_end;
+	for (__u32 j = 0; j < OUT_CHUNK; j++) {
+		int state;
+
+		if (j >= len || d + j + 1 > e)
 			break;
-		if (d[i] == '\r' && d[i + 1] == '\n') {
-			eol = i;
-			break;
+		if (++c->out_head_len > RESP_HEAD_MAX) {
+			step_unframe(p, UNFRAMED_HEAD_TOO_LONG);
+			return 1;
+		}
+		state = out_byte_global(c, p->ctr, &p->w, (__u8)d[j], p->off + j);
+		if (!walked(state)) {
+			p->off += j + 1;
+			return 0;
 		}
 	}
-
-	close_writer_slice(c);
-	uj = c->cur_uj;
-	c->cur_uj = 0;
-	c->cur_score = 0;
-	c->responses++;
-	ctr->responses++;
-	ctr->energy_uj += uj;
-	if (!eol) {
-		ctr->skipped[SKIP_STATUS_SPLIT]++;
-		return SK_PASS;
+	if (d + len > e) {
+		/* the kernel gave fewer bytes than asked: the rest is unseen */
+		step_unframe(p, UNFRAMED_PULL_FAILED);
+		return 1;
 	}
+	p->off += len;
+	return 0;
+}
+
+/* Inserts "X-Energy-Score: <uj>\r\n" at offset at; the bytes are untouched on failure. */
+static __always_inline void insert_header(struct sk_msg_md *msg, struct request_counters *ctr,
+					  __u32 at, __u64 uj)
+{
+	char hdr[HEADER_MAX] = HEADER_NAME;
+	__u32 hlen, ndig = 0;
+	char digits[20];
+	char *d, *e;
 
 	do {
 		digits[ndig++ & 19] = '0' + uj % 10;
@@ -577,16 +1015,14 @@ int on_msg(struct sk_msg_md *msg)
 	hdr[(hlen + 1) & 63] = '\n';
 	hlen += 2;
 
-	if (bpf_msg_push_data(msg, eol + 2, hlen, 0)) {
+	if (bpf_msg_push_data(msg, at, hlen, 0)) {
 		ctr->skipped[SKIP_PUSH_FAILED]++;
-		return SK_PASS;
+		return;
 	}
-	if (bpf_msg_pull_data(msg, eol + 2, eol + 2 + hlen, 0))
+	if (bpf_msg_pull_data(msg, at, at + hlen, 0))
 		goto undo;
 	d = msg->data;
 	e = msg->data_end;
-	if (d + HEADER_MAX > e && d + hlen > e)
-		goto undo;
 	for (__u32 i = 0; i < HEADER_MAX; i++) {
 		if (i >= hlen)
 			break;
@@ -595,10 +1031,66 @@ int on_msg(struct sk_msg_md *msg)
 		d[i] = hdr[i];
 	}
 	ctr->injected++;
-	return SK_PASS;
+	return;
 undo:
 	/* Never send the gap push_data opened: take it out again. */
-	bpf_msg_pop_data(msg, eol + 2, hlen, 0);
-	ctr->skipped[SKIP_PUSH_FAILED]++;
+	bpf_msg_pop_data(msg, at, hlen, 0);
+	ctr->skipped[SKIP_PULL_FAILED]++;
+}
+
+static __always_inline bool header_port(__u32 port)
+{
+	if (!header_ports_filter)
+		return true;
+	return (header_port_bits[(port >> 6) & 1023] >> (port & 63)) & 1;
+}
+
+SEC("sk_msg")
+int on_msg(struct sk_msg_md *msg)
+{
+	struct request_counters *ctr;
+	struct conn_key key = {};
+	struct step_ctx p = {};
+	struct conn_state *c;
+
+	if (!track_requests || !key_from_msg(msg, &key))
+		return SK_PASS;
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c || !(c->flags & CONN_PASSIVE) || c->out_state == OUT_DONE)
+		return SK_PASS;
+	if (c->flags & (CONN_NOT_HTTP | CONN_DESYNC | CONN_UNFRAMED)) {
+		/* Ingress lost the requests: which request a response answers (and whether it
+		 * has a body, after HEAD) is unknown from here on. Ingress counted why. */
+		c->out_state = OUT_DONE;
+		return SK_PASS;
+	}
+	ctr = get_counters();
+	if (!ctr)
+		return SK_PASS;
+	p.msg = msg;
+	p.c = c;
+	p.ctr = ctr;
+	p.end = msg->size;
+	p.w.want_header = header_port(key.local_port);
+	if (c->out_pending) {
+		/* The last write ended right after a status line: its header goes first here. */
+		c->out_pending = 0;
+		p.w.insert = 1;
+		p.w.insert_at = 0;
+		p.w.insert_uj = c->out_pending_uj;
+	}
+	bpf_loop(OUT_STEPS, out_step, &p, 0);
+	if (p.off < p.end && c->out_state != OUT_DONE)
+		step_unframe(&p, UNFRAMED_TOO_COMPLEX);
+	if (!p.w.insert)
+		return SK_PASS;
+	if (p.w.insert_at >= p.end) {
+		/* The kernel cannot push at a write's end: owe it to the next write, whose first
+		 * byte is the same place in the stream (the rest of this head). */
+		c->out_pending = 1;
+		c->out_pending_uj = p.w.insert_uj;
+		return SK_PASS;
+	}
+	insert_header(msg, ctr, p.w.insert_at, req_quantize(p.w.insert_uj, header_quantum_uj));
 	return SK_PASS;
 }

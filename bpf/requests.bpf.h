@@ -13,6 +13,7 @@
 
 #include "http_energy.bpf.h"
 #include "http_head.h"
+#include "request_energy.h"
 
 /* conn_state.flags */
 #define CONN_PASSIVE (1u << 0) /* accepted by the server: requests come in */
@@ -52,9 +53,31 @@ enum req_kind {
 	REQ_KIND_CONNECT = 2, /* a 2xx response ends HTTP on the connection */
 };
 
+/* conn_state.out_state: where sk_msg is in the response stream (requests.bpf.c) */
+enum out_state {
+	OUT_IDLE,	   /* at a response boundary: the next byte starts a status line */
+	OUT_STATUS,	   /* in "HTTP/1.x NNN": out_match bytes of it seen */
+	OUT_REASON,	   /* in the rest of the status line */
+	OUT_LINE_START,	   /* at the start of a header line, or of the blank line */
+	OUT_NAME,	   /* in a header name */
+	OUT_VALUE,	   /* in a Content-Length or Transfer-Encoding value */
+	OUT_SKIP_LINE,	   /* in a value nobody needs */
+	OUT_HEAD_CR,	   /* the CR of the blank line */
+	OUT_BODY,	   /* out_left body bytes to pass, by count */
+	OUT_CHUNK_SIZE,	   /* in a chunk-size line's hex digits */
+	OUT_CHUNK_EXT,	   /* after them, up to the line's end */
+	OUT_CHUNK_DATA,	   /* out_left chunk bytes to pass, by count */
+	OUT_CHUNK_CRLF,	   /* the CRLF after chunk data */
+	OUT_TRAILER_START, /* at the start of a trailer line, or of the final blank line */
+	OUT_TRAILER_LINE,
+	OUT_TRAILER_CR,
+	OUT_DONE,	   /* HTTP ended, or framing lost: the connection is left alone for good */
+};
+
 struct conn_state {
-	__u64 cur_uj;	   /* the request being served: µJ so far */
-	__u64 cur_score;   /* and score units (psys mode) */
+	/* The request being served, in 1/2^REQ_FRAC_BITS units (request_energy.h): added to
+	 * atomically by the scheduler hooks, taken by sk_msg with an atomic subtraction. */
+	__u64 cur_uj_fx;
 	__u32 next_seq;	   /* next TCP sequence number expected on ingress */
 	__u32 flags;
 	/*
@@ -68,6 +91,28 @@ struct conn_state {
 	__u8 req_kind[CONN_KINDS];
 	__u32 pad;
 	struct http_head_parser hp; /* ingress only: where request heads end (http_head.h) */
+	/*
+	 * Egress: written by sk_msg only (sendmsg holds the socket lock, so one run at a time
+	 * per connection). Each response is followed from its status line to its end.
+	 */
+	__u64 out_left;	    /* OUT_BODY, OUT_CHUNK_DATA: bytes to pass; else a number read */
+	__u64 out_cl;	    /* this head's Content-Length */
+	__u32 out_state;    /* enum out_state */
+	__u32 out_head_len; /* bytes of this head (or of the trailers) so far */
+	__u16 out_status;   /* this head's status code */
+	__u8 out_kind;	    /* enum req_kind of the request this response answers */
+	__u8 out_hdr;	    /* OUT_HDR_*: the header whose name or value is being read */
+	__u8 out_match;	    /* bytes of that name, value or CRLF matched */
+	__u8 out_phase;	    /* in a value: 0 before it, 1 in it, 2 after it */
+	__u8 out_framing;   /* OUT_F_*: framing headers seen in this head */
+	__u8 out_pending;   /* a header is owed at the start of the next write */
+	__u64 out_pending_uj; /* its value */
+};
+
+/* A response writer's watermark: the scheduler hooks charge its connection's request only
+ * with the part of its running slice after mark_ns (sk_msg gave the rest to a response). */
+struct writer_mark {
+	__u64 mark_ns;
 };
 
 struct thread_binding {
@@ -100,11 +145,22 @@ struct {
 } thread_conn SEC(".maps") __weak;
 
 struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct writer_mark);
+} writer_mark SEC(".maps") __weak;
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct model_params);
 } model SEC(".maps") __weak;
+
+/* psys mode: µJ per score unit as req_factor_pack() packs it (0: none yet). User space
+ * stores it with one aligned 64-bit write through the mmap'ed .bss; BPF reads it once. */
+__u64 uj_per_score_word __weak = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -189,26 +245,48 @@ static __always_inline const struct model_weight *freq_weight(const struct model
 	return &m->freq[idx];
 }
 
-/* Adds score units (µJ in model mode) to a connection's current request. */
+/* Adds score (1/2^REQ_FRAC_BITS units; µJ in model mode) to a connection's request. */
 static __always_inline void add_to_request(struct conn_state *c, const struct model_params *m,
-					   __u64 score)
+					   __u64 score_fx)
 {
-	c->cur_score += score;
-	if (m->mode == ATTRIB_MODEL)
-		c->cur_uj += score;
-	else
-		c->cur_uj += apply(&m->uj_per_score, score);
+	__u64 uj_fx = score_fx;
+
+	if (m->mode != ATTRIB_MODEL) {
+		struct fixed_weight f = req_factor_unpack(*(volatile __u64 *)&uj_per_score_word);
+
+		uj_fx = req_scale_fx(&f, score_fx);
+	}
+	if (uj_fx)
+		__sync_fetch_and_add(&c->cur_uj_fx, uj_fx);
 }
 
-static __always_inline __u64 slice_score(const struct model_params *m, const struct slice *s)
+/* The score of ns of this CPU's running at its frequency, in 1/2^REQ_FRAC_BITS units. */
+static __always_inline __u64 runtime_score(__u64 ns)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct model_weight *w = bpf_map_lookup_elem(&cpu_freq_weight, &cpu);
-	__u64 score = w ? apply(w, s->ns) : 0;
 
-	if (has_pmu) {
-		for (int i = 0; i < PMU_COUNTERS; i++)
-			score += apply(&m->pmu[i], s->pmu[i]);
+	if (ns > FIXED_SIGNAL_MAX)
+		ns = FIXED_SIGNAL_MAX;
+	return w ? req_apply_fx((const struct fixed_weight *)w, ns) : 0;
+}
+
+/* The part ns of a slice of s->ns: its runtime, and its PMU deltas pro rata. */
+static __always_inline __u64 slice_score(const struct model_params *m, const struct slice *s,
+					 __u64 ns)
+{
+	__u64 score = runtime_score(ns);
+
+	if (has_pmu && s->ns) {
+		/* share in 1/2^16; a slice under 2^47 ns (39 hours) keeps it exact enough */
+		__u64 share = ns >= s->ns ? 1ULL << 16 : (ns << 16) / s->ns;
+
+		for (int i = 0; i < PMU_COUNTERS; i++) {
+			__u64 d = s->pmu[i] > FIXED_SIGNAL_MAX ? FIXED_SIGNAL_MAX : s->pmu[i];
+
+			score += req_apply_fx((const struct fixed_weight *)&m->pmu[i],
+					      (d * share) >> 16);
+		}
 	}
 	return score;
 }
@@ -225,18 +303,37 @@ static __always_inline struct conn_state *bound_conn(struct task_struct *task)
 	return bpf_map_lookup_elem(&conns, &b->key);
 }
 
-/* A slice of a thread that serves a request goes to that request. */
+/*
+ * A slice of a thread that serves a request goes to that request: the part after the
+ * thread's response watermark, if the watermark falls inside the slice (the part before it
+ * went to the response sk_msg was writing). Called from the scheduler hooks right after
+ * charge_slice(), which left this CPU's slice_start_ns at the slice's end.
+ */
 static __always_inline void charge_request_of_task(struct task_struct *task,
 						   const struct slice *s)
 {
 	struct conn_state *c = bound_conn(task);
+	struct writer_mark *wm;
 	struct model_params *m;
+	struct cpu_state *st;
+	__u64 ns = s->ns;
 
 	if (!c)
 		return;
 	m = get_model();
-	if (m)
-		add_to_request(c, m, slice_score(m, s));
+	if (!m)
+		return;
+	wm = bpf_task_storage_get(&writer_mark, task, NULL, 0);
+	st = get_state();
+	if (wm && st && wm->mark_ns) {
+		__u64 end = st->slice_start_ns, mark = wm->mark_ns;
+
+		if (mark >= end)
+			ns = 0;
+		else if (end - mark < ns)
+			ns = end - mark;
+	}
+	add_to_request(c, m, slice_score(m, s, ns));
 }
 
 enum { REQ_EVENT_WAKEUP, REQ_EVENT_MIGRATION };
@@ -250,7 +347,11 @@ static __always_inline void charge_request_event(struct task_struct *task, int e
 		return;
 	m = get_model();
 	if (m)
-		add_to_request(c, m, apply(event == REQ_EVENT_WAKEUP ? &m->wakeup : &m->migration, 1));
+		add_to_request(c, m,
+			       req_apply_fx((const struct fixed_weight *)(event == REQ_EVENT_WAKEUP
+									   ? &m->wakeup
+									   : &m->migration),
+					    1));
 }
 
 #endif

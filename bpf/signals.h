@@ -128,7 +128,7 @@ struct conn_key {
 };
 
 enum attribution {
-	ATTRIB_PSYS = 0,  /* weights make score units; uj_per_score turns them into µJ */
+	ATTRIB_PSYS = 0,  /* weights make score units; uj_per_score_word turns them into µJ */
 	ATTRIB_MODEL = 1, /* weights are µJ */
 };
 
@@ -148,32 +148,58 @@ struct model_params {
 	struct model_weight wakeup;
 	struct model_weight migration;
 	struct model_weight pmu[PMU_COUNTERS];
-	struct model_weight uj_per_score; /* psys mode: set by user space each interval */
+	/* psys mode's µJ per score unit is not here: see uj_per_score_word (requests.bpf.h) */
 };
 
+/* Responses that go without a header, the connection staying framed (requests.bpf.c). */
 enum skip_reason {
-	SKIP_STATUS_SPLIT,   /* the status line is not wholly in the response's first write */
-	SKIP_PULL_FAILED,    /* bpf_msg_pull_data refused */
-	SKIP_PUSH_FAILED,    /* bpf_msg_push_data refused */
-	SKIP_NOT_A_RESPONSE, /* a request was awaiting but the write is not "HTTP/1.x NNN" */
+	SKIP_BATCHED,	  /* began in a write after another response began in it */
+	SKIP_PORT,	  /* the local port is not in --header-ports */
+	SKIP_PULL_FAILED, /* bpf_msg_pull_data refused to make the header's room linear */
+	SKIP_PUSH_FAILED, /* bpf_msg_push_data refused */
 	SKIP_REASONS,
+};
+
+/* Why sk_msg left a connection alone for good: its responses could not be framed. */
+enum unframed_reason {
+	UNFRAMED_NOT_A_STATUS,	/* a response does not start with "HTTP/1.x NNN" */
+	UNFRAMED_HEAD_TOO_LONG, /* a response head over RESP_HEAD_MAX bytes */
+	UNFRAMED_TRANSFER_CODING, /* Transfer-Encoding other than exactly "chunked" */
+	UNFRAMED_LENGTH,	/* conflicting or malformed Content-Length (or with chunked) */
+	UNFRAMED_BAD_HEAD,	/* a header line without ':', obs-fold, a bare CR */
+	UNFRAMED_BAD_CHUNK,	/* a malformed chunk size or chunk end */
+	UNFRAMED_UNSOLICITED,	/* a response with no request (or over CONN_KINDS) awaiting */
+	UNFRAMED_PULL_FAILED,	/* bpf_msg_pull_data refused bytes the framing needed */
+	UNFRAMED_TOO_COMPLEX,	/* a write with more framing steps than one run can take */
+	UNFRAMED_REASONS,
+};
+
+/* How HTTP ended on a connection (sk_msg leaves it alone from then on). */
+enum http_end {
+	END_UPGRADED,	     /* 101 Switching Protocols */
+	END_TUNNEL,	     /* a 2xx response to CONNECT */
+	END_CLOSE_DELIMITED, /* a body without Content-Length or chunked runs to the close */
+	END_REASONS,
 };
 
 /* Cumulative, per CPU; user space takes differences. */
 struct request_counters {
 	unsigned long long heads;	   /* request heads seen on ingress */
-	unsigned long long responses;	   /* responses started (injected or skipped) */
+	unsigned long long responses;	   /* final responses started (with or without header) */
 	unsigned long long injected;
 	unsigned long long skipped[SKIP_REASONS];
 	unsigned long long energy_uj;	   /* µJ of every response started */
-	unsigned long long informational;  /* 1xx responses passed untouched */
+	unsigned long long informational;  /* 1xx interim responses (101 excepted) */
 	unsigned long long desynced;	   /* TCP sequence gaps (each starts a resync) */
 	unsigned long long not_http;	   /* connections found not to speak HTTP/1.x */
 	unsigned long long conn_overflows; /* connections the map had no room for */
 	/* ingress (requests.bpf.c): */
-	unsigned long long unframed;	   /* connections with more than CONN_KINDS awaiting */
+	unsigned long long too_deep;	   /* connections with more than CONN_KINDS awaiting */
 	unsigned long long resynced;	   /* connections back in step after a gap */
 	unsigned long long early_heads;	   /* heads in the segment completing a handshake */
+	/* egress framing (sk_msg) */
+	unsigned long long unframed[UNFRAMED_REASONS];
+	unsigned long long ended[END_REASONS];
 };
 
 #endif

@@ -23,6 +23,7 @@
 #include "gpu_csv.h"
 #include "gpu_source.h"
 #include "attribution.h"
+#include "header_ports.h"
 #include "interval_csv.h"
 #include "kernel_signals.h"
 #include "log.h"
@@ -46,6 +47,10 @@ struct options {
 	enum gpu_kind gpu;
 	const char *gpu_csv_path;
 	int ready_fd; /* --ready-fd: -1 for none */
+	bool no_header;
+	bool header_ports_set;
+	uint32_t header_quantum_uj;
+	uint64_t header_ports[HEADER_PORT_WORDS];
 };
 
 struct collector {
@@ -110,6 +115,12 @@ static void usage(FILE *out)
 		"  --no-requests          host-wide signals only: no request tracking, no header\n"
 		"  --gpu auto|nvml|dcgm|none  GPU energy and telemetry source (default auto)\n"
 		"  --gpu-csv FILE         write one row per GPU per interval (docs/gpu.md)\n"
+		"  --no-header            track requests without rewriting any response (no\n"
+		"                         sk_msg: per-response counts and energy are unavailable)\n"
+		"  --header-ports LIST    X-Energy-Score only on these local ports, e.g.\n"
+		"                         80,8000-8099 (others are counted, not rewritten)\n"
+		"  --header-quantum-uj N  round the header value to the nearest multiple of N uJ\n"
+		"                         (default 1; docs/attribution.md: what it reveals)\n"
 		"  --no-realtime          keep the sampler at normal priority (default:\n"
 		"                         SCHED_FIFO 1, so a loaded host cannot delay boundaries)\n"
 		"  --ready-fd N           write \"ready\\n\" to the open file descriptor N, then close\n"
@@ -134,14 +145,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "gpu", required_argument, NULL, 'G' },
 		{ "gpu-csv", required_argument, NULL, 'g' },
 		{ "ready-fd", required_argument, NULL, 'r' },
+		{ "no-header", no_argument, NULL, 'H' },
+		{ "header-ports", required_argument, NULL, 'P' },
+		{ "header-quantum-uj", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
+	const char *why;
 	uint64_t v;
 	int c;
 
-	*o = (struct options){ .label = "default", .seed = 1, .ready_fd = -1 };
+	*o = (struct options){ .label = "default", .seed = 1, .ready_fd = -1,
+				.header_quantum_uj = 1 };
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->csv_path = optarg; break;
@@ -150,6 +166,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'v': o->verbose = true; break;
 		case 'R': o->no_realtime = true; break;
 		case 'N': o->no_requests = true; break;
+		case 'H': o->no_header = true; break;
+		case 'P':
+			if (header_ports_parse(optarg, o->header_ports, &why)) {
+				log_usage_error("--header-ports", optarg, why);
+				return -EINVAL;
+			}
+			o->header_ports_set = true;
+			break;
+		case 'Q':
+			if (parse_option_u64("--header-quantum-uj", optarg, 1, 1000000000, &v))
+				return -EINVAL;
+			o->header_quantum_uj = (uint32_t)v;
+			break;
 		case 'C':
 			if (parse_option_u64("--max-connections", optarg, 16, 1 << 24, &v))
 				return -EINVAL;
@@ -202,6 +231,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		}
 		fcntl(o->ready_fd, F_SETFD, FD_CLOEXEC);
 	}
+	if (o->no_header && o->header_ports_set) {
+		log_error("--header-ports: no header is written with --no-header (see --help)");
+		return -EINVAL;
+	}
 	o->cgroup_dir = argv[optind++];
 	if (optind < argc)
 		o->config_path = argv[optind++];
@@ -233,8 +266,12 @@ static void to_host_signals(const struct interval_signals *sig,
 
 static int attach_requests(struct collector *c)
 {
+	struct header_opts h = { .no_header = c->opt.no_header,
+				 .port_bits = c->opt.header_ports_set ? c->opt.header_ports : NULL,
+				 .quantum_uj = c->opt.header_quantum_uj };
+
 	return request_tracking__attach(kernel_signals__bpf(c->signals), c->cgroup.path, &c->cfg,
-					&c->requests);
+					&h, &c->requests);
 }
 
 /*
@@ -368,6 +405,7 @@ static int finish_interval(struct collector *c)
 		.sig = &sig,
 		.avail = av,
 		.have_requests = !c->opt.no_requests,
+		.no_responses = c->opt.no_header,
 		.requests = totals.responses - c->last_totals.responses,
 		.request_energy_uj = totals.energy_uj - c->last_totals.energy_uj,
 		.attributed_uj = attributed,
@@ -412,20 +450,49 @@ static int finish_interval(struct collector *c)
 	return 0;
 }
 
+/* "N name, N name" for the counters of one group. */
+static void counts(char *buf, size_t size, const uint64_t *v, int n, const char *(*name)(int))
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%" PRIu64 " %s", i ? ", " : "",
+					v[i], name(i));
+}
+
+static const char *skip_name(int i)
+{
+	return skip_reason_name((enum skip_reason)i);
+}
+
+static const char *unframed_name(int i)
+{
+	return unframed_reason_name((enum unframed_reason)i);
+}
+
+static const char *end_name(int i)
+{
+	return http_end_name((enum http_end)i);
+}
+
 static void report_requests(struct collector *c)
 {
+	char skipped[256], unframed[512], ended[256];
 	struct request_totals t;
 
 	if (!c->requests || request_tracking__totals(c->requests, &t))
 		return;
+	counts(skipped, sizeof(skipped), t.skipped, SKIP_REASONS, skip_name);
+	counts(unframed, sizeof(unframed), t.unframed, UNFRAMED_REASONS, unframed_name);
+	counts(ended, sizeof(ended), t.ended, END_REASONS, end_name);
 	log_info("requests: %" PRIu64 " heads, %" PRIu64 " responses, %" PRIu64
-		 " X-Energy-Score headers written; skipped: %" PRIu64 " status line split, %" PRIu64
-		 " pull failed, %" PRIu64 " push failed; %" PRIu64 " connections lost sync, %" PRIu64
+		 " X-Energy-Score headers written; not rewritten: %s; connections left alone: "
+		 "unframed: %s; HTTP ended: %s; %" PRIu64 " connections lost sync, %" PRIu64
 		 " not HTTP/1.x, %" PRIu64 " over --max-connections, %" PRIu64
 		 " pipelined too deep; %" PRIu64 " resynced, %" PRIu64 " heads on handshake",
-		 t.heads, t.responses, t.injected, t.skipped[SKIP_STATUS_SPLIT],
-		 t.skipped[SKIP_PULL_FAILED], t.skipped[SKIP_PUSH_FAILED], t.desynced, t.not_http,
-		 t.conn_overflows, t.unframed, t.resynced, t.early_heads);
+		 t.heads, t.responses, t.injected, skipped, unframed, ended, t.desynced, t.not_http,
+		 t.conn_overflows, t.too_deep, t.resynced, t.early_heads);
 }
 
 /*

@@ -1,7 +1,7 @@
 # collector/: http_energy (the collector). The energy sources and measure_idle_power are in
 # collector/module.mk.
 HTTP_ENERGY_CORE_SRCS := collector/kernel_signals.c collector/kernel_features.c collector/cpu_freq.c \
-	collector/request_tracking.c collector/attribution.c
+	collector/request_tracking.c collector/attribution.c collector/header_ports.c
 $(call obj_of,collector/kernel_signals.c collector/request_tracking.c): $(BUILD)/gen/http_energy.skel.h
 
 UNIT_TESTS += test_cpu_freq
@@ -33,3 +33,8 @@ UNIT_TESTS += test_attribution
 test_attribution_SRCS := tests/unit/test_attribution.c collector/attribution.c
 test_attribution_CFLAGS := -I collector
 INTEGRATION_TESTS += tests/integration/test_http_energy_requests.sh
+
+UNIT_TESTS += test_header_ports
+test_header_ports_SRCS := tests/unit/test_header_ports.c collector/header_ports.c
+test_header_ports_CFLAGS := -I collector
+INTEGRATION_TESTS += tests/integration/test_requests_framing.sh

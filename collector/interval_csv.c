@@ -76,8 +76,8 @@ int interval_csv_format_row(const struct interval_row *row, struct buf *out)
 	err |= put_u64(out, h->page_cache_hits, av->page_cache);
 	err |= put_u64(out, h->writebacks, av->writebacks);
 	err |= put_u64(out, h->cgroup_runtime_ns, true);
-	err |= put_u64(out, row->requests, row->have_requests);
-	err |= put_u64(out, row->request_energy_uj, row->have_requests);
+	err |= put_u64(out, row->requests, row->have_requests && !row->no_responses);
+	err |= put_u64(out, row->request_energy_uj, row->have_requests && !row->no_responses);
 	err |= put_u64(out, row->attributed_uj, row->have_requests);
 	err |= put_u64(out, row->gpu_energy_uj, row->have_gpu_energy);
 	err |= buf__append(out, "\n", 1);

@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "fixed_point.h"
+#include "header_ports.h"
 #include "http_energy.skel.h"
 #include "kernel_features.h"
 #include "log.h"
+#include "request_energy.h"
 
 #define DEFAULT_MAX_CONNS 65536
 
@@ -142,8 +144,20 @@ static struct bpf_program *recv_hook(struct http_energy_bpf *skel, const char **
 	return skel->progs.recv_kprobe;
 }
 
+/* Before anything is attached: nothing reads the .bss yet. */
+static void set_header_opts(struct http_energy_bpf *skel, const struct header_opts *h)
+{
+	skel->bss->no_sk_msg = h->no_header;
+	skel->bss->header_quantum_uj = h->quantum_uj;
+	skel->bss->header_ports_filter = h->port_bits != NULL;
+	if (h->port_bits)
+		memcpy(skel->bss->header_port_bits, h->port_bits,
+		       sizeof(skel->bss->header_port_bits));
+}
+
 int request_tracking__attach(struct http_energy_bpf *skel, const char *cgroup_path,
-			     const struct energy_config *cfg, struct request_tracking **out)
+			     const struct energy_config *cfg, const struct header_opts *hopts,
+			     struct request_tracking **out)
 {
 	struct request_tracking *rt = calloc(1, sizeof(*rt));
 	const char *recv_name;
@@ -171,6 +185,7 @@ int request_tracking__attach(struct http_energy_bpf *skel, const char *cgroup_pa
 	err = seed_cpu_weights(rt, cfg);
 	if (err)
 		goto fail;
+	set_header_opts(skel, hopts);
 	cg_fd = open(cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg_fd < 0) {
 		err = -errno;
@@ -190,14 +205,16 @@ int request_tracking__attach(struct http_energy_bpf *skel, const char *cgroup_pa
 			  strerror(errno));
 		goto fail;
 	}
-	err = bpf_prog_attach(bpf_program__fd(skel->progs.on_msg),
-			      bpf_map__fd(skel->maps.sock_hash), BPF_SK_MSG_VERDICT, 0);
-	if (err) {
-		err = -errno;
-		log_error("requests: attaching sk_msg to the sockhash: %s", strerror(errno));
-		goto fail;
+	if (!hopts->no_header) {
+		err = bpf_prog_attach(bpf_program__fd(skel->progs.on_msg),
+				      bpf_map__fd(skel->maps.sock_hash), BPF_SK_MSG_VERDICT, 0);
+		if (err) {
+			err = -errno;
+			log_error("requests: attaching sk_msg to the sockhash: %s", strerror(errno));
+			goto fail;
+		}
+		rt->sk_msg_attached = 1;
 	}
-	rt->sk_msg_attached = 1;
 	recv = recv_hook(skel, &recv_name);
 	if (recv == skel->progs.recv_kprobe)
 		rt->links[2] = bpf_program__attach_kprobe(recv, false, "tcp_recvmsg");
@@ -209,9 +226,16 @@ int request_tracking__attach(struct http_energy_bpf *skel, const char *cgroup_pa
 			  "be bound to requests", recv_name, strerror(errno));
 		goto fail;
 	}
-	log_info("requests: sockops and cgroup_skb/ingress on %s, sk_msg on the sockhash, "
-		 "threads bound by %s; %s mode", cgroup_path, recv_name,
-		 config_mode_name(cfg->attribution_mode));
+	log_info("requests: sockops and cgroup_skb/ingress on %s, %s, threads bound by %s; "
+		 "%s mode", cgroup_path,
+		 hopts->no_header ? "no sk_msg (--no-header: responses are not rewritten or "
+				    "counted)"
+				  : "sk_msg on the sockhash",
+		 recv_name, config_mode_name(cfg->attribution_mode));
+	if (!hopts->no_header && (hopts->port_bits || hopts->quantum_uj > 1))
+		log_info("requests: X-Energy-Score on %s, rounded to a multiple of %u uJ",
+			 hopts->port_bits ? "the --header-ports only" : "every port",
+			 hopts->quantum_uj > 1 ? hopts->quantum_uj : 1);
 	close(cg_fd);
 	*out = rt;
 	return 0;
@@ -225,18 +249,15 @@ fail:
 int request_tracking__set_factor(struct request_tracking *rt, double uj_per_score)
 {
 	struct fixed_weight fw;
-	int zero = 0;
 
 	if (uj_per_score > FIXED_WEIGHT_MAX)
 		uj_per_score = FIXED_WEIGHT_MAX;
 	if (uj_per_score < 0 || fixed_weight_encode(uj_per_score, &fw))
 		return -ERANGE;
-	rt->params.uj_per_score.mantissa = fw.mantissa;
-	rt->params.uj_per_score.shift = fw.shift;
-	/* The kernel reads the whole struct while we write it; only this field changes. */
-	if (bpf_map__update_elem(rt->skel->maps.model, &zero, sizeof(zero), &rt->params,
-				 sizeof(rt->params), BPF_ANY))
-		return -errno;
+	/* One aligned 64-bit store into the mmap'ed .bss: BPF reads old or new, never a mix
+	 * (rewriting {mantissa, shift} in the model map could be read half-way). */
+	__atomic_store_n(&rt->skel->bss->uj_per_score_word, req_factor_pack(&fw),
+			 __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -261,9 +282,13 @@ int request_tracking__totals(struct request_tracking *rt, struct request_totals 
 		out->desynced += c->desynced;
 		out->not_http += c->not_http;
 		out->conn_overflows += c->conn_overflows;
-		out->unframed += c->unframed;
+		out->too_deep += c->too_deep;
 		out->resynced += c->resynced;
 		out->early_heads += c->early_heads;
+		for (int i = 0; i < UNFRAMED_REASONS; i++)
+			out->unframed[i] += c->unframed[i];
+		for (int i = 0; i < END_REASONS; i++)
+			out->ended[i] += c->ended[i];
 	}
 	return 0;
 }
@@ -283,10 +308,36 @@ void request_tracking__add_process_energy(struct request_tracking *rt, uint32_t 
 const char *skip_reason_name(enum skip_reason reason)
 {
 	switch (reason) {
-	case SKIP_STATUS_SPLIT: return "status line split";
+	case SKIP_BATCHED: return "batched";
+	case SKIP_PORT: return "other port";
 	case SKIP_PULL_FAILED: return "pull failed";
 	case SKIP_PUSH_FAILED: return "push failed";
-	case SKIP_NOT_A_RESPONSE: return "not a response";
+	default: return "?";
+	}
+}
+
+const char *unframed_reason_name(enum unframed_reason reason)
+{
+	switch (reason) {
+	case UNFRAMED_NOT_A_STATUS: return "status not HTTP/1.x";
+	case UNFRAMED_HEAD_TOO_LONG: return "head too long";
+	case UNFRAMED_TRANSFER_CODING: return "transfer coding";
+	case UNFRAMED_LENGTH: return "conflicting lengths";
+	case UNFRAMED_BAD_HEAD: return "bad head";
+	case UNFRAMED_BAD_CHUNK: return "bad chunk";
+	case UNFRAMED_UNSOLICITED: return "unsolicited";
+	case UNFRAMED_PULL_FAILED: return "unreadable";
+	case UNFRAMED_TOO_COMPLEX: return "too complex";
+	default: return "?";
+	}
+}
+
+const char *http_end_name(enum http_end how)
+{
+	switch (how) {
+	case END_UPGRADED: return "upgraded";
+	case END_TUNNEL: return "tunnel";
+	case END_CLOSE_DELIMITED: return "close-delimited";
 	default: return "?";
 	}
 }

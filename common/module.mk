@@ -21,5 +21,8 @@ test_config_SRCS := tests/unit/test_config.c
 UNIT_TESTS += test_fixed_point
 test_fixed_point_SRCS := tests/unit/test_fixed_point.c
 
+UNIT_TESTS += test_request_energy
+test_request_energy_SRCS := tests/unit/test_request_energy.c
+
 FUZZERS += fuzz_config
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c

@@ -84,6 +84,12 @@ static void test_unavailable_signals_are_empty_cells(void **state)
 		commas += *p == ',';
 	assert_int_equal(commas, CSV_COLUMNS - 1 + 1); /* one comma is inside the quoted label */
 	buf__free(&b);
+	/* --no-header: no response is seen, so those two cells are unmeasured, not 0 */
+	row.no_responses = true;
+	assert_int_equal(interval_csv_format_row(&row, &b), 0);
+	assert_string_equal(b.data, "0,\"a,b\",1000000000,1200000000,replay:x,5,0,5,150000000,42,,,,3,,"
+				    "250000000,,,13,,,16,,,4\n");
+	buf__free(&b);
 }
 
 static char *slurp(const char *path)

@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""Response framing under sk_msg: a scripted raw HTTP/1.1 server and its client.
+
+  framing_raw.py serve PORTFILE        serves every case on its own port (PORTFILE: lines
+                                       "NAME PORT"), forever
+  framing_raw.py check PORTFILE OUTDIR runs every case; writes OUTDIR/NAME.bin (bytes as
+                                       received); prints "ok - "/"not ok - " lines when
+                                       --expect-headers is given (the collector attached)
+
+Each case is a script of steps on one connection: ("req", bytes) the client sends (the
+server waits for exactly those bytes), ("resp", [write, write, ...]) the server sends with
+one send() (or, for a tuple, one sendmsg() of several buffers: a writev) per item, then
+the server closes. In the scripts, the marker H stands where the collector must insert
+"X-Energy-Score: N\\r\\n" (right after the CRLF of a final status line); the server strips
+it. The client compares what it received with the script: without the collector, byte for
+byte; with it, byte for byte once each header is taken out again, and with each header at a
+marker and nowhere else.
+"""
+import re
+import socket
+import sys
+import time
+
+H = b"\x00H\x00"
+
+
+def req(path, method=b"GET", extra=b""):
+    return b"%s %s HTTP/1.1\r\nHost: framing\r\n%s\r\n" % (method, path, extra)
+
+
+STATUS_BODY = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"  # a body that looks like a response
+
+
+def cl_resp(body, status=b"200 OK"):
+    return b"HTTP/1.1 " + status + b"\r\n" + H + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+CASES = {}
+
+# 1. The reported corruption: the status line's first write is short ("HTTP/1.1"), and the
+# body starts with a status line. Three keep-alive requests: all three bodies intact.
+CASES["short_status_write"] = [
+    s for i in range(3) for s in (
+        ("req", req(b"/short/%d" % i)),
+        ("resp", [b"HTTP/1.1",
+                  b" 200 OK\r\n" + H + b"Content-Length: %d\r\n\r\n" % len(STATUS_BODY),
+                  STATUS_BODY]))
+]
+
+# The status line split in the middle of the reason phrase and of the CRLF.
+CASES["status_split_crlf"] = [
+    ("req", req(b"/a")),
+    ("resp", [b"HTTP/1.1 200 O", b"K\r", b"\n" + H + b"Content-Length: 2\r\n\r\nab"]),
+    ("req", req(b"/b")),
+    ("resp", [cl_resp(b"cd")]),
+]
+
+# The status line alone in its write (the kernel cannot insert at a write's end: the header
+# goes at the start of the next one, the same place in the stream).
+CASES["status_line_alone"] = [
+    ("req", req(b"/alone")),
+    ("resp", [b"HTTP/1.1 200 OK\r\n", H + b"Content-Length: 2\r\n\r\nab"]),
+    ("req", req(b"/alone2")),
+    ("resp", [b"HTTP/1.1 200 OK\r", b"\n", H + b"Content-Length: 2\r\n\r\ncd"]),
+]
+
+# Two pipelined responses in one writev: the first gets the header, the second is counted
+# ("batched"); the connection stays in step, so the third response gets its header.
+_second = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nxyz"
+CASES["writev_pipelined"] = [
+    ("req", req(b"/p1") + req(b"/p2")),
+    ("resp", [(cl_resp(STATUS_BODY), _second)]),
+    ("req", req(b"/p3")),
+    ("resp", [cl_resp(b"ok")]),
+]
+
+# An interim response and the final one in one write; then one interim with headers
+# (103 Early Hints) in its own write.
+CASES["interim_and_final"] = [
+    ("req", req(b"/c", b"POST", b"Expect: 100-continue\r\nContent-Length: 0\r\n")),
+    ("resp", [b"HTTP/1.1 100 Continue\r\n\r\n" + cl_resp(STATUS_BODY)]),
+    ("req", req(b"/d")),
+    ("resp", [b"HTTP/1.1 103 Early Hints\r\nLink: </x.css>; rel=preload\r\n\r\n",
+              cl_resp(b"done")]),
+]
+
+# 101 Switching Protocols ends HTTP on the connection: nothing after it is touched, even
+# bytes that look like requests and responses.
+CASES["switching_protocols"] = [
+    ("req", req(b"/ws", extra=b"Upgrade: websocket\r\nConnection: Upgrade\r\n")),
+    ("resp", [b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"]),
+    ("req", req(b"/tunnelled")),
+    ("resp", [STATUS_BODY, STATUS_BODY]),
+]
+
+# A 2xx to CONNECT ends HTTP on the connection (the tunnel's bytes are never touched).
+CASES["connect"] = [
+    ("req", b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n"),
+    ("resp", [b"HTTP/1.1 200 Connection established\r\n" + H + b"\r\n"]),
+    ("req", req(b"/inside")),
+    ("resp", [STATUS_BODY, STATUS_BODY]),
+]
+
+# HEAD: a Content-Length but no body; the next response gets its own header.
+CASES["head"] = [
+    ("req", req(b"/h", b"HEAD")),
+    ("resp", [b"HTTP/1.1 200 OK\r\n" + H + b"Content-Length: 1234\r\n\r\n"]),
+    ("req", req(b"/after-head")),
+    ("resp", [cl_resp(b"after")]),
+]
+
+# 204 and 304 have no body, whatever their headers say.
+CASES["no_content"] = [
+    ("req", req(b"/204")),
+    ("resp", [b"HTTP/1.1 204 No Content\r\n" + H + b"\r\n"]),
+    ("req", req(b"/304")),
+    ("resp", [b"HTTP/1.1 304 Not Modified\r\n" + H + b"Content-Length: 1234\r\n\r\n"]),
+    ("req", req(b"/after")),
+    ("resp", [cl_resp(b"after")]),
+]
+
+# A chunked body full of status lines, split at awkward places (in the size line, in the
+# data, in the CRLF after the data, in the trailers); then the next response.
+_chunk1 = STATUS_BODY + b"\r\n"  # 0x2a bytes, itself ending in CRLF
+CASES["chunked"] = [
+    ("req", req(b"/chunked")),
+    ("resp", [b"HTTP/1.1 200 OK\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n",
+              b"2", b"a;ext=1\r\n" + _chunk1[:10], _chunk1[10:] + b"\r", b"\n",
+              b"%x\r\n" % len(STATUS_BODY) + STATUS_BODY + b"\r\n0\r\nX-Trailer: HTTP/1.1 200 OK\r",
+              b"\n\r\n"]),
+    ("req", req(b"/after-chunked")),
+    ("resp", [cl_resp(b"after")]),
+]
+
+# No Content-Length, not chunked: the body runs until the close; nothing in it is touched
+# although two more requests await.
+CASES["close_delimited"] = [
+    ("req", req(b"/close") + req(b"/x") + req(b"/y")),
+    ("resp", [b"HTTP/1.1 200 OK\r\n" + H + b"Connection: close\r\n\r\n", STATUS_BODY,
+              STATUS_BODY + b"\r\n"]),
+]
+
+# What cannot be framed leaves the connection alone for good (and is counted). A response
+# whose status line was seen starts at a known offset, so it has its header; what follows
+# its unframable head is never touched.
+CASES["unframed_transfer_coding"] = [
+    ("req", req(b"/gz") + req(b"/next")),
+    ("resp", [b"HTTP/1.1 200 OK\r\n" + H + b"Transfer-Encoding: gzip\r\n\r\n", STATUS_BODY]),
+]
+CASES["unframed_conflicting_length"] = [
+    ("req", req(b"/cl") + req(b"/next")),
+    ("resp", [b"HTTP/1.1 200 OK\r\n" + H + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\nab",
+              STATUS_BODY]),
+]
+CASES["unframed_not_http1"] = [
+    ("req", req(b"/v2") + req(b"/next")),
+    ("resp", [b"HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nab", STATUS_BODY]),
+]
+CASES["unframed_head_too_long"] = [
+    ("req", req(b"/long") + req(b"/next")),
+    ("resp", [b"HTTP/1.1 200 OK\r\n" + H + b"X-Big: " + b"b" * 20000 + b"\r\nContent-Length: 2\r\n\r\nab",
+              STATUS_BODY]),
+]
+
+# What the exit summary must count, by the names it prints.
+EXPECTED_COUNTS = {
+    "batched": 1,
+    "transfer coding": 1,
+    "conflicting lengths": 1,
+    "status not HTTP/1.x": 1,
+    "head too long": 1,
+    "upgraded": 1,
+}
+# With the ingress side telling CONNECT apart: 1 tunnel and 1 close-delimited; without it
+# the CONNECT's 200 (no length) counts as close-delimited too.
+EXPECTED_ENDED_TOTAL = 2
+
+
+def writes_of(item):
+    return [p.replace(H, b"") for p in item] if isinstance(item, tuple) else item.replace(H, b"")
+
+
+def script_bytes(steps, marked):
+    out = b""
+    for kind, data in steps:
+        if kind != "resp":
+            continue
+        for item in data:
+            for part in (item if isinstance(item, tuple) else (item,)):
+                out += part if marked else part.replace(H, b"")
+    return out
+
+
+def recv_exact(c, n):
+    got = b""
+    while len(got) < n:
+        d = c.recv(n - len(got))
+        if not d:
+            raise EOFError
+        got += d
+    return got
+
+
+def serve_conn(c, name):
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c.settimeout(10)
+    try:
+        for kind, data in CASES[name]:
+            if kind == "req":
+                recv_exact(c, len(data))
+                continue
+            for item in data:
+                w = writes_of(item)
+                if isinstance(w, list):
+                    c.sendmsg(w)  # one writev
+                else:
+                    c.sendall(w)
+                time.sleep(0.02)
+    except (OSError, EOFError) as e:
+        print("framing server: %s: %r" % (name, e), file=sys.stderr, flush=True)
+    c.close()
+
+
+def serve(portfile):
+    """One listening port per case (the case cannot be named on the connection itself:
+    anything but HTTP there would make the collector leave the connection alone)."""
+    import os
+    import selectors
+    import threading
+    sel = selectors.DefaultSelector()
+    lines = []
+    for name in CASES:
+        s = socket.socket(socket.AF_INET)
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        sel.register(s, selectors.EVENT_READ, name)
+        lines.append("%s %d\n" % (name, s.getsockname()[1]))
+    with open(portfile + ".tmp", "w") as f:
+        f.write("".join(lines))
+    os.rename(portfile + ".tmp", portfile)
+    while True:
+        for key, _ in sel.select():
+            c, _ = key.fileobj.accept()
+            threading.Thread(target=serve_conn, args=(c, key.data), daemon=True).start()
+
+
+def run_case(port, name):
+    c = socket.create_connection(("127.0.0.1", port))
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c.settimeout(10)
+    got = b""
+    hdr = re.compile(rb"X-Energy-Score: [0-9]+\r\n")
+    expect_so_far = b""
+    for kind, data in CASES[name]:
+        if kind == "req":
+            # Wait for every response byte scripted so far, as a keep-alive client would.
+            while len(hdr.sub(b"", got)) < len(expect_so_far):
+                d = c.recv(65536)
+                if not d:
+                    break
+                got += d
+            c.sendall(data)
+        else:
+            expect_so_far += script_bytes([(kind, data)], False)
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        got += d
+    c.close()
+    return got
+
+
+def expected_regex(steps):
+    parts = script_bytes(steps, True).split(H)
+    return re.compile(rb"X-Energy-Score: [0-9]+\r\n".join(re.escape(p) for p in parts) + rb"\Z")
+
+
+def main():
+    if sys.argv[1] == "serve":
+        serve(sys.argv[2])
+        return 0
+    ports = dict((l.split()[0], int(l.split()[1])) for l in open(sys.argv[2]))
+    outdir = sys.argv[3]
+    headers = "--expect-headers" in sys.argv
+    only = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--only=")]
+    failures = 0
+    for name in CASES:
+        if only and name not in only[0].split(","):
+            continue
+        try:
+            got = run_case(ports[name], name)
+        except (OSError, EOFError) as e:
+            print("not ok - %s: %r" % (name, e))
+            failures += 1
+            continue
+        with open("%s/%s.bin" % (outdir, name), "wb") as f:
+            f.write(got)
+        plain = script_bytes(CASES[name], False)
+        if not headers:
+            ok = got == plain
+            print("%s - %s: without the collector the bytes arrive as scripted" %
+                  ("ok" if ok else "not ok", name))
+            failures += not ok
+            continue
+        stripped = re.sub(rb"X-Energy-Score: [0-9]+\r\n", b"", got)
+        ok = stripped == plain
+        print("%s - %s: bytes identical to the server's once headers are taken out%s" %
+              ("ok" if ok else "not ok", name, "" if ok else " (got %r)" % got[:300]))
+        failures += not ok
+        ok = expected_regex(CASES[name]).match(got) is not None
+        print("%s - %s: a header right after each final status line, and nowhere else%s" %
+              ("ok" if ok else "not ok", name, "" if ok else " (got %r)" % got[:300]))
+        failures += not ok
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
