@@ -135,8 +135,12 @@ NFT
 	if [ "$dropped" = 1 ]; then
 		check "after a lost segment the request it belonged to is left alone ($(sed -n 1p "$tmp/gap.out"))" \
 			[ "$(sed -n 1p "$tmp/gap.out")" = "/r0 0 intact" ]
-		check "the connection resyncs at the next request: headers again ($(sed -n '2,4p' "$tmp/gap.out" | tr '\n' ';'))" \
-			[ "$(sed -n '2,4p' "$tmp/gap.out" | tr '\n' ';')" = "/r1 1 intact;/r2 1 intact;/r3 1 intact;" ]
+		# Ingress is back in step at /r1, but /r0's head was lost: its response answers
+		# a request nobody counted, whose kind (HEAD or not) and so whose end is unknown.
+		# sk_msg leaves the connection alone from there (unsolicited): no header rather
+		# than one at a guessed offset (docs/attribution.md, Limits).
+		check "after the lost head every later response is left alone, intact ($(sed -n '2,4p' "$tmp/gap.out" | tr '\n' ';'))" \
+			[ "$(sed -n '2,4p' "$tmp/gap.out" | tr '\n' ';')" = "/r1 0 intact;/r2 0 intact;/r3 0 intact;" ]
 	else
 		not_ok "the nft rule dropped exactly one segment (dropped: '$dropped'; $(cat "$tmp/gap.out"))"
 	fi
