@@ -29,13 +29,22 @@ enum role {
 	R_TARGET,
 	R_IDLE,
 	R_FREQ,
+	R_GPU, /* gpu_energy_uj: checked; added to the target with --target ...+gpu_energy_uj */
 	R_COUNT, /* R_COUNT + enum ds_count */
 	R_ROLES = R_COUNT + DS_COUNTS,
+	/* Schema columns the fitter does not use: only checked (their name in col_name). */
+	R_CHK_COUNT = R_ROLES, /* a whole number >= 0, or empty */
+	R_CHK_ENERGY, /* uJ >= 0, or empty */
+	R_CHK_SENERGY, /* signed uJ, or empty */
 };
+
+/* The interval CSV's GPU column (docs/csv-format.md); empty on hosts without GPUs. */
+static const char gpu_energy_column[] = "gpu_energy_uj";
 
 struct csv_loader {
 	struct dataset *ds;
 	enum csv_column target;
+	bool target_gpu; /* the target is target + gpu_energy_uj */
 	struct csv_parser parser;
 	bool parser_live;
 	char *name;
@@ -49,6 +58,7 @@ struct csv_loader {
 
 	/* Header: a role per column, and the column of each role (0 = absent). */
 	unsigned char *roles;
+	const char **col_name; /* schema columns: the name; others NULL */
 	size_t num_cols, roles_cap;
 	size_t col_of[R_ROLES];
 
@@ -57,6 +67,7 @@ struct csv_loader {
 	uint64_t interval, t_start, t_end;
 	uint32_t label;
 	uint32_t last_khz;
+	double gpu_uj; /* this row's gpu_energy_uj; NaN: empty */
 
 	/* The previous row of this file, for run boundaries. */
 	bool have_prev;
@@ -95,6 +106,8 @@ static const char *role_column(const struct csv_loader *l, enum role r)
 		return csv_column_name(CSV_IDLE_UJ);
 	case R_FREQ:
 		return csv_column_name(CSV_FREQ_RUNTIME_NS);
+	case R_GPU:
+		return gpu_energy_column;
 	default:
 		if (r >= R_COUNT && r < R_ROLES)
 			return ds_count_name((enum ds_count)(r - R_COUNT));
@@ -102,9 +115,14 @@ static const char *role_column(const struct csv_loader *l, enum role r)
 	}
 }
 
-/* The idle_uj and energy_source columns are optional; every other role is required. */
-static bool role_required(enum role r)
+/*
+ * The idle_uj and energy_source columns are optional, gpu_energy_uj unless the target
+ * includes it; every other role is required.
+ */
+static bool role_required(const struct csv_loader *l, enum role r)
 {
+	if (r == R_GPU)
+		return l->target_gpu;
 	return r != R_NONE && r != R_IDLE && r != R_SOURCE;
 }
 
@@ -139,7 +157,7 @@ static bool has_line_break(const char *s, size_t len)
 /* "NAME:LINE:COL: COLUMN: "VALUE" WHY" for the current field. */
 static void field_error(struct csv_loader *l, const char *val, size_t len, const char *why, int err)
 {
-	const char *col = l->field < l->num_cols ? role_column(l, l->roles[l->field]) : NULL;
+	const char *col = l->field < l->num_cols ? l->col_name[l->field] : NULL;
 	char vq[160];
 
 	/* Numbers are checked for line breaks only when they fail to parse: it is cheaper. */
@@ -160,6 +178,18 @@ static bool is_nonfinite_word(const char *s, size_t len)
 
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (strlen(words[i]) == len && !strncasecmp(s, words[i], len))
+			return true;
+	return false;
+}
+
+/* The names http_energy writes in energy_source (docs/energy-sources.md). */
+static bool is_source_name(const char *s, size_t len)
+{
+	static const char *const names[] = { "psys",   "rapl",	  "powercap",
+					     "hwmon", "replay", "synthetic" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len && !memcmp(s, names[i], len))
 			return true;
 	return false;
 }
@@ -311,8 +341,52 @@ bad:
 	return l->err;
 }
 
+/* The role of a schema column the fitter does not use: how its cells are checked. */
+static enum role check_role(int col)
+{
+	switch (col) {
+	case CSV_INTERVAL_PSYS_UJ:
+	case CSV_IDLE_UJ:
+	case CSV_REQUEST_ENERGY_UJ:
+	case CSV_ATTRIBUTED_UJ:
+		return R_CHK_ENERGY;
+	case CSV_ACTIVE_PSYS_UJ:
+		return R_CHK_SENERGY;
+	case CSV_RUNTIME_NS:
+	case CSV_IDLE_NS:
+	case CSV_IRQ_NS:
+	case CSV_SOFTIRQ_NS:
+	case CSV_KTHREAD_RUNTIME_NS:
+	case CSV_PAGE_CACHE_HITS:
+	case CSV_WRITEBACKS:
+	case CSV_CGROUP_RUNTIME_NS:
+	case CSV_REQUESTS:
+		return R_CHK_COUNT;
+	default:
+		return R_NONE;
+	}
+}
+
+static int grow_columns(struct csv_loader *l)
+{
+	size_t cap = l->roles_cap ? l->roles_cap * 2 : 64;
+	unsigned char *n = realloc(l->roles, cap);
+	const char **names;
+
+	if (!n)
+		return -ENOMEM;
+	l->roles = n;
+	names = realloc(l->col_name, cap * sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	l->col_name = names;
+	l->roles_cap = cap;
+	return 0;
+}
+
 static void header_field(struct csv_loader *l, const char *s, size_t len)
 {
+	const char *name = NULL;
 	int r = R_NONE;
 
 	if (l->field == 0 && len >= 3 && !memcmp(s, "\xef\xbb\xbf", 3)) {
@@ -320,33 +394,40 @@ static void header_field(struct csv_loader *l, const char *s, size_t len)
 		len -= 3;
 	}
 	for (int i = R_INTERVAL; i < R_ROLES; i++) {
-		const char *name = role_column(l, (enum role)i);
+		const char *n = role_column(l, (enum role)i);
 
-		if (strlen(name) == len && !memcmp(name, s, len)) {
+		if (strlen(n) == len && !memcmp(n, s, len)) {
 			r = i;
+			name = n;
 			break;
 		}
 	}
-	if (l->num_cols == l->roles_cap) {
-		size_t cap = l->roles_cap ? l->roles_cap * 2 : 64;
-		unsigned char *n = realloc(l->roles, cap);
+	if (r == R_NONE && len < 64) {
+		char buf[64];
+		int col;
 
-		if (!n) {
-			lerr(l, "%s: out of memory", l->name);
-			l->err = -ENOMEM;
-			return;
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		col = csv_column_find(buf);
+		if (col >= 0) {
+			r = check_role(col);
+			name = r != R_NONE ? csv_column_name((enum csv_column)col) : NULL;
 		}
-		l->roles = n;
-		l->roles_cap = cap;
 	}
-	if (r != R_NONE && l->col_of[r]) {
+	if (l->num_cols == l->roles_cap && grow_columns(l)) {
+		lerr(l, "%s: out of memory", l->name);
+		l->err = -ENOMEM;
+		return;
+	}
+	if (r != R_NONE && r < R_ROLES && l->col_of[r]) {
 		where_error(l, l->record_line, l->field + 1,
 			    "column \"%s\" appears twice (columns %zu and %zu)", role_column(l, r),
 			    l->col_of[r], l->field + 1);
 		return;
 	}
-	if (r != R_NONE)
+	if (r != R_NONE && r < R_ROLES)
 		l->col_of[r] = l->field + 1;
+	l->col_name[l->num_cols] = name;
 	l->roles[l->num_cols++] = (unsigned char)r;
 }
 
@@ -356,7 +437,7 @@ static void header_end(struct csv_loader *l)
 	size_t o = 0;
 
 	for (int r = R_INTERVAL; r < R_ROLES; r++) {
-		if (!role_required((enum role)r) || l->col_of[r])
+		if (!role_required(l, (enum role)r) || l->col_of[r])
 			continue;
 		o += (size_t)snprintf(missing + o, o < sizeof(missing) ? sizeof(missing) - o : 0,
 				      "%s%s", o ? ", " : "", role_column(l, (enum role)r));
@@ -390,6 +471,7 @@ static void row_field(struct csv_loader *l, const char *s, size_t len)
 			return;
 		}
 		l->row_open = true;
+		l->gpu_uj = NAN;
 	}
 	r = (enum role)l->roles[l->field];
 	switch (r) {
@@ -428,8 +510,26 @@ static void row_field(struct csv_loader *l, const char *s, size_t len)
 		return;
 	}
 	case R_SOURCE:
-		if (len >= 9 && !memcmp(s, "synthetic", 9))
+		if (len == 9 && !memcmp(s, "synthetic", 9))
 			ds->files[ds->num_files - 1].synthetic_rows++;
+		else if (len && !is_source_name(s, len))
+			field_error(l, s, len,
+				    "is not an energy source (psys, rapl, powercap, hwmon, replay, "
+				    "synthetic, or empty)",
+				    -EINVAL);
+		return;
+	case R_GPU:
+		if (len)
+			parse_energy(l, s, len, 0, &l->gpu_uj);
+		return;
+	case R_CHK_COUNT:
+		if (len)
+			parse_count(l, s, len, UINT64_MAX, &u);
+		return;
+	case R_CHK_ENERGY:
+	case R_CHK_SENERGY:
+		if (len)
+			parse_energy(l, s, len, r == R_CHK_ENERGY ? 0 : -ENERGY_MAX, &(double){ 0 });
 		return;
 	case R_TARGET:
 		if (len)
@@ -468,6 +568,8 @@ static void row_end(struct csv_loader *l)
 		return;
 	}
 	ds->duration_s[i] = (double)(l->t_end - l->t_start) / 1e9;
+	if (l->target_gpu)
+		ds->target[i] += l->gpu_uj; /* an empty cell leaves no target: the row is skipped */
 	if (!l->have_prev || l->label != l->prev_label || l->interval <= l->prev_interval)
 		ds->num_runs++;
 	ds->run[i] = (uint32_t)(ds->num_runs - 1);
@@ -540,6 +642,11 @@ int csv_loader__new(struct dataset *ds, enum csv_column target, struct csv_loade
 	return 0;
 }
 
+void csv_loader__target_add_gpu(struct csv_loader *l)
+{
+	l->target_gpu = true;
+}
+
 void csv_loader__free(struct csv_loader *l)
 {
 	if (!l)
@@ -547,6 +654,7 @@ void csv_loader__free(struct csv_loader *l)
 	if (l->parser_live)
 		csv_free(&l->parser);
 	free(l->roles);
+	free(l->col_name);
 	free(l->name);
 	free(l);
 }

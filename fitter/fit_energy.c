@@ -39,6 +39,8 @@ struct options {
 	size_t num_inputs;
 	const char *output, *report_json, *predictions_csv, *config_in;
 	enum csv_column target;
+	bool target_gpu; /* + gpu_energy_uj */
+	const char *target_name; /* as given: "active_psys_uj+gpu_energy_uj" */
 	enum fit_method method;
 	enum split_method split;
 	double test_fraction, min_freq_share, mape_floor_uj;
@@ -59,7 +61,9 @@ static void usage(FILE *f)
 		"  --report-json FILE       metrics, coefficients, rows, inputs (sha256), options\n"
 		"  --predictions-csv FILE   row,label,split,measured,predicted for every used row\n"
 		"  --target T               active_psys_uj (default; no intercept) or\n"
-		"                           interval_psys_uj (fits the idle power too)\n"
+		"                           interval_psys_uj (fits the idle power too); add\n"
+		"                           +gpu_energy_uj to include GPU energy (left out by\n"
+		"                           default: it is a separate domain)\n"
 		"  --method M               nnls (default), ols, ridge or robust\n"
 		"  --split S                time (default: the last rows of each run are the\n"
 		"                           test set) or random\n"
@@ -117,6 +121,25 @@ static int check_outputs(const struct options *o)
 	return 0;
 }
 
+/* "active_psys_uj", "interval_psys_uj", either with "+gpu_energy_uj": 0 or -EINVAL. */
+static int parse_target(const char *s, struct options *o)
+{
+	static const char gpu[] = "+gpu_energy_uj";
+	size_t len = strlen(s), base = len;
+
+	o->target_gpu = len > strlen(gpu) && !strcmp(s + len - strlen(gpu), gpu);
+	if (o->target_gpu)
+		base -= strlen(gpu);
+	if (base == strlen("active_psys_uj") && !strncmp(s, "active_psys_uj", base))
+		o->target = CSV_ACTIVE_PSYS_UJ;
+	else if (base == strlen("interval_psys_uj") && !strncmp(s, "interval_psys_uj", base))
+		o->target = CSV_INTERVAL_PSYS_UJ;
+	else
+		return -EINVAL;
+	o->target_name = s;
+	return 0;
+}
+
 /* 0 to go on, -1 to exit 0 (--help, --version), or an exit status. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -160,6 +183,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c, err;
 
 	*o = (struct options){ .target = CSV_ACTIVE_PSYS_UJ,
+			       .target_name = "active_psys_uj",
 			       .method = FIT_NNLS,
 			       .split = SPLIT_TIME,
 			       .test_fraction = DEFAULT_TEST_FRACTION,
@@ -179,13 +203,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->predictions_csv = optarg;
 			break;
 		case OPT_TARGET:
-			if (!strcmp(optarg, "active_psys_uj"))
-				o->target = CSV_ACTIVE_PSYS_UJ;
-			else if (!strcmp(optarg, "interval_psys_uj"))
-				o->target = CSV_INTERVAL_PSYS_UJ;
-			else
+			if (parse_target(optarg, o))
 				return log_usage_error("--target", optarg,
-						   "is not active_psys_uj or interval_psys_uj");
+						       "is not active_psys_uj or interval_psys_uj, "
+						       "optionally followed by +gpu_energy_uj");
 			break;
 		case OPT_METHOD:
 			if (fit_method_parse(optarg, &o->method))
@@ -299,6 +320,8 @@ static int load(struct run *r)
 		log_error("out of memory");
 		return err;
 	}
+	if (r->o.target_gpu)
+		csv_loader__target_add_gpu(l);
 	for (size_t i = 0; i < r->o.num_inputs && !err; i++) {
 		const struct ds_file *f;
 
@@ -502,7 +525,7 @@ static void print_summary(const struct run *r, const struct metrics *train,
 	const struct fit_result *f = &r->fit;
 
 	printf("method %s, target %s, split %s (test fraction %g)\n", fit_method_name(r->o.method),
-	       csv_column_name(r->o.target), split_method_name(r->o.split), r->o.test_fraction);
+	       r->o.target_name, split_method_name(r->o.split), r->o.test_fraction);
 	printf("rows: %zu read, %zu used (%zu train, %zu test), %zu skipped; %zu runs, %zu "
 	       "labels\n",
 	       r->ds.rows, r->d.used, r->train, r->test, r->ds.rows - r->d.used, r->ds.num_runs,
@@ -542,7 +565,7 @@ static void make_header(const struct run *r, const struct metrics *test, char *b
 		o += n_ > 0 ? (size_t)n_ : 0;                                     \
 	} while (0)
 	ADD("Fitted by fit_energy %s: %s fit of %s on %zu training rows (%zu test rows)\n",
-	    HTTP_ENERGY_VERSION, fit_method_name(r->o.method), csv_column_name(r->o.target),
+	    HTTP_ENERGY_VERSION, fit_method_name(r->o.method), r->o.target_name,
 	    r->train, r->test);
 	for (size_t i = 0; i < r->ds.num_files; i++)
 		ADD("input %s (sha256 %s)\n", r->ds.files[i].path, r->ds.files[i].sha256);
@@ -569,7 +592,7 @@ static int prepare(struct run *r, const struct design_opts *dopts)
 		log_error("out of memory");
 		return -1;
 	}
-	if (design_prepare(&r->d, &r->ds, dopts, csv_column_name(o->target), r->state))
+	if (design_prepare(&r->d, &r->ds, dopts, o->target_name, r->state))
 		return -1;
 	if (split_rows(&r->ds, r->state, o->split, o->test_fraction, o->seed, &r->test)) {
 		log_error("out of memory");
@@ -693,7 +716,7 @@ static void fill_report(const struct run *r, struct fit_report *rep)
 
 	rep->version = HTTP_ENERGY_VERSION;
 	rep->method = fit_method_name(o->method);
-	rep->target = csv_column_name(o->target);
+	rep->target = o->target_name;
 	rep->split = split_method_name(o->split);
 	rep->config_in = o->config_in;
 	rep->output = o->output;

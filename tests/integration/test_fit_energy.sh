@@ -246,6 +246,55 @@ run --help
 check "--help: usage on stdout, exit 0" \
 	bash -c "[ $rc -eq 0 ] && grep -q '^Usage: fit_energy' '$tmp/out' && [ ! -s '$tmp/err' ]"
 
+# 8a. Every cell of the documented schema is checked, also the ones the fit does not use
+# (issue 11): runtime_ns "nan" or 400 digits, an energy column, a bad energy_source. The
+# bad cell is in line 3 of a.csv, which otherwise fits fine.
+bad_cell() { # bad_cell NAME FIELD VALUE EXPECTED-STDERR-REGEX
+	awk -F, -v OFS=, -v f="$2" -v v="$3" 'NR == 3 { $f = v } { print }' "$tmp/a.csv" >"$tmp/bad.csv"
+	run "$tmp/bad.csv" -o "$tmp/bad.conf"
+	if [ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -Eq "$4" "$tmp/err" &&
+		[ ! -e "$tmp/bad.conf" ]; then
+		ok "bad data: $1"
+	else
+		not_ok "bad data: $1 (exit $rc)"
+		show
+	fi
+	rm -f "$tmp/bad.conf"
+}
+digits=$(printf '9%.0s' $(seq 400))
+bad_cell "runtime_ns (unused by the fit) is nan" 9 nan \
+	"^fit_energy: $tmp/bad.csv:3:9: runtime_ns: \"nan\" is not a finite number$"
+bad_cell "runtime_ns (unused by the fit) has 400 digits" 9 "$digits" \
+	"^fit_energy: $tmp/bad.csv:3:9: runtime_ns: \"9{152}\.\.\.\" is out of range$"
+bad_cell "attributed_uj (unused by the fit) is negative" 25 -4 \
+	"^fit_energy: $tmp/bad.csv:3:25: attributed_uj: \"-4\" is negative \(measured energy cannot be\)$"
+bad_cell "energy_source is not a source" 5 magic \
+	"^fit_energy: $tmp/bad.csv:3:5: energy_source: \"magic\" is not an energy source "
+
+# 8b. gpu_energy_uj (the GPU issue): a separate domain, out of the target unless asked.
+# The GPU column here is 2 uJ per wakeup; empty (no GPU) in gpu_empty.csv.
+awk -F, -v OFS=, 'NR == 1 { print $0, "gpu_energy_uj"; next } { print $0, 2 * $10 }' \
+	"$tmp/a.csv" >"$tmp/gpu.csv"
+awk -F, -v OFS=, 'NR == 1 { print $0, "gpu_energy_uj"; next } { print $0, "" }' \
+	"$tmp/a.csv" >"$tmp/gpu_empty.csv"
+run "$tmp/a.csv" -o "$tmp/nogpu.conf"
+run "$tmp/gpu_empty.csv" -o "$tmp/gpu_empty.conf"
+check "gpu_energy_uj empty: the fit is the one without the column" \
+	bash -c "[ $rc -eq 0 ] && diff <(grep -v '^#' '$tmp/nogpu.conf') <(grep -v '^#' '$tmp/gpu_empty.conf')" || show
+run "$tmp/gpu.csv" -o "$tmp/gpu_default.conf"
+check "gpu_energy_uj filled: left out of the default target (wakeup_penalty ~1.5)" \
+	bash -c "[ $rc -eq 0 ]" && near "$(conf_key "$tmp/gpu_default.conf" wakeup_penalty)" 1.5 0.02
+run "$tmp/gpu.csv" -o "$tmp/gpu_sum.conf" --target active_psys_uj+gpu_energy_uj --report-json "$tmp/gpu.json"
+check "--target active_psys_uj+gpu_energy_uj: GPU energy in the target (wakeup_penalty ~3.5)" \
+	bash -c "[ $rc -eq 0 ] && grep -q '^method nnls, target active_psys_uj+gpu_energy_uj' '$tmp/out'" &&
+	near "$(conf_key "$tmp/gpu_sum.conf" wakeup_penalty)" 3.5 0.02 || show
+run "$tmp/gpu_empty.csv" -o "$tmp/gpu_none.conf" --target active_psys_uj+gpu_energy_uj
+check "--target ...+gpu_energy_uj with every GPU cell empty: exit 1, no usable rows" \
+	bash -c "[ $rc -eq 1 ] && grep -q 'no usable rows' '$tmp/err' && [ ! -e '$tmp/gpu_none.conf' ]" || show
+run "$tmp/a.csv" -o "$tmp/gpu_missing.conf" --target active_psys_uj+gpu_energy_uj
+check "--target ...+gpu_energy_uj on a CSV without the column: exit 1, names it" \
+	bash -c "[ $rc -eq 1 ] && grep -q 'lacks required column(s) gpu_energy_uj' '$tmp/err'" || show
+
 # 8. A real interval CSV from http_energy with the synthetic energy source.
 if [ "$(id -u)" -ne 0 ] || [ ! -x "$BIN/http_energy" ]; then
 	skip "http_energy CSVs: needs root (BPF and cgroups)"

@@ -455,6 +455,136 @@ static void test_large_file(void **state)
 	free(text);
 }
 
+/* The collector's 25 columns and gpu_energy_uj; a good row and that row with one cell set. */
+#define FULL_ROW_CELLS 26
+static const char *const full_row[FULL_ROW_CELLS] = {
+	"0",	"a",   "0", "200", "psys", "500", "100", "400", "900", "12", "", "", "",
+	"3",	"800000:900", "5", "", "", "7", "8", "", "11", "2", "30", "400", "",
+};
+
+static void full_text(char *text, size_t size, int col, const char *value)
+{
+	size_t o = (size_t)snprintf(text, size, "%s,gpu_energy_uj\n", csv_header());
+
+	for (int c = 0; c < FULL_ROW_CELLS; c++)
+		o += (size_t)snprintf(text + o, size - o, "%s%s", c ? "," : "",
+				      c == col ? value : full_row[c]);
+	snprintf(text + o, size - o, "\n");
+}
+
+static void expect_full_error(int col, const char *value, const char *why)
+{
+	char text[4096], want[1400], vq[1100];
+	const char *name = col < 25 ? csv_column_name((enum csv_column)col) : "gpu_energy_uj";
+
+	full_text(text, sizeof(text), col, value);
+	snprintf(vq, sizeof(vq), "%s", value);
+	snprintf(want, sizeof(want), "t.csv:2:%d: %s: \"%s\" %s", col + 1, name, vq, why);
+	expect_error(text, want);
+}
+
+/* Issue 11: every cell of the documented schema is checked, used by the fit or not. */
+static void test_every_schema_cell_checked(void **state)
+{
+	static const int counts[] = { CSV_RUNTIME_NS,	      CSV_IDLE_NS,	   CSV_IRQ_NS,
+				      CSV_SOFTIRQ_NS,	      CSV_KTHREAD_RUNTIME_NS,
+				      CSV_PAGE_CACHE_HITS,    CSV_WRITEBACKS,
+				      CSV_CGROUP_RUNTIME_NS, CSV_REQUESTS };
+	static const int energies[] = { CSV_INTERVAL_PSYS_UJ, CSV_REQUEST_ENERGY_UJ,
+					CSV_ATTRIBUTED_UJ, 25 /* gpu_energy_uj */ };
+	char text[4096], digits[401];
+	struct dataset ds;
+
+	full_text(text, sizeof(text), -1, NULL);
+	expect_ok(text, &ds);
+	assert_int_equal(ds.rows, 1);
+	assert_true(ds.target[0] == 400); /* gpu_energy_uj is not in the default target */
+	dataset__free(&ds);
+
+	memset(digits, '9', 400);
+	digits[400] = '\0';
+	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+		expect_full_error(counts[k], "nan", "is not a finite number");
+		expect_full_error(counts[k], "-1", "is negative (a count cannot be)");
+		expect_full_error(counts[k], "1.5", "is not a whole number");
+		expect_full_error(counts[k], "18446744073709551616", "is out of range");
+	}
+	/* A 400-digit number: too long to quote whole; the message quotes its start. */
+	{
+		char want[512];
+
+		full_text(text, sizeof(text), CSV_RUNTIME_NS, digits);
+		snprintf(want, sizeof(want), "t.csv:2:9: runtime_ns: \"%.*s...\" is out of range",
+			 152, digits);
+		expect_error(text, want);
+	}
+	for (size_t k = 0; k < sizeof(energies) / sizeof(energies[0]); k++) {
+		expect_full_error(energies[k], "nan", "is not a finite number");
+		expect_full_error(energies[k], "-5", "is negative (measured energy cannot be)");
+		expect_full_error(energies[k], "1e300", "is out of range -1e18..1e18 uJ");
+		expect_full_error(energies[k], "12uJ", "is not a number");
+	}
+	/* idle_uj was checked before; active_psys_uj, when not the target, is signed. */
+	expect_full_error(CSV_IDLE_UJ, "inf", "is not a finite number");
+	expect_error_target(
+		(full_text(text, sizeof(text), CSV_ACTIVE_PSYS_UJ, "-1e19"), text),
+		CSV_INTERVAL_PSYS_UJ,
+		"t.csv:2:8: active_psys_uj: \"-1e19\" is out of range -1e18..1e18 uJ");
+	full_text(text, sizeof(text), CSV_ACTIVE_PSYS_UJ, "-7");
+	assert_int_equal(load(&ds, text, strlen(text), SIZE_MAX, CSV_INTERVAL_PSYS_UJ), 0);
+	assert_true(ds.target[0] == 500);
+	dataset__free(&ds);
+	expect_full_error(CSV_ENERGY_SOURCE, "gas meter",
+			  "is not an energy source (psys, rapl, powercap, hwmon, replay, "
+			  "synthetic, or empty)");
+	full_text(text, sizeof(text), CSV_ENERGY_SOURCE, "");
+	expect_ok(text, &ds); /* no source */
+	dataset__free(&ds);
+	/* Columns outside the schema are still not read. */
+	expect_ok("x," H "nan,0,a,0,200,100,1,,,,2,\n", &ds);
+	dataset__free(&ds);
+}
+
+static int load_gpu(struct dataset *ds, const char *text)
+{
+	struct csv_loader *l;
+	int err;
+
+	dataset__init(ds);
+	assert_int_equal(csv_loader__new(ds, CSV_ACTIVE_PSYS_UJ, &l), 0);
+	csv_loader__target_add_gpu(l);
+	err = csv_loader__begin(l, "t.csv");
+	if (!err)
+		err = csv_loader__feed(l, text, strlen(text));
+	if (!err)
+		err = csv_loader__end(l);
+	csv_loader__free(l);
+	return err;
+}
+
+/* Issue 16: --target active_psys_uj+gpu_energy_uj adds the GPU column; empty = no target. */
+static void test_gpu_target(void **state)
+{
+	char text[4096];
+	struct dataset ds;
+	struct capture cap;
+
+	full_text(text, sizeof(text), 25, "250");
+	strcat(text, "1,a,200,400,psys,500,100,400,900,12,,,,3,800000:900,5,,,7,8,,11,2,30,400,\n");
+	capture_begin(&cap);
+	assert_int_equal(load_gpu(&ds, text), 0);
+	assert_string_equal(capture_end(&cap), "");
+	assert_int_equal(ds.rows, 2);
+	assert_true(ds.target[0] == 650);
+	assert_true(isnan(ds.target[1])); /* no GPU reading: no target */
+	dataset__free(&ds);
+
+	capture_begin(&cap);
+	assert_true(load_gpu(&ds, H ROW) < 0);
+	assert_non_null(strstr(capture_end(&cap), "lacks required column(s) gpu_energy_uj"));
+	dataset__free(&ds);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +601,8 @@ int main(void)
 		cmocka_unit_test(test_chunked_and_guarded),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_large_file),
+		cmocka_unit_test(test_every_schema_cell_checked),
+		cmocka_unit_test(test_gpu_target),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
