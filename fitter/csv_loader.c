@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <nettle/sha2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -752,7 +753,7 @@ int csv_loader__end(struct csv_loader *l)
 
 /* One pass, in order: read, hash, parse. size: the file's, if known, else 0. */
 static int load_in_order(struct csv_loader *l, int fd, const char *path, off_t size,
-			 struct sha256 *sha, uint64_t *bytes, char *buf)
+			 struct sha256_ctx *sha, uint64_t *bytes, char *buf)
 {
 	struct dataset *ds = l->ds;
 	size_t rows0 = ds->rows, pairs0 = ds->pairs;
@@ -774,7 +775,7 @@ static int load_in_order(struct csv_loader *l, int fd, const char *path, off_t s
 		}
 		if (n == 0)
 			return csv_loader__end(l);
-		sha256_update(sha, buf, (size_t)n);
+		sha256_update(sha, (size_t)n, (const uint8_t *)buf);
 		*bytes += (uint64_t)n;
 		err = csv_loader__feed(l, buf, (size_t)n);
 		if (!err && !sized && size > (off_t)*bytes && ds->rows > rows0 + 100) {
@@ -790,10 +791,21 @@ static int load_in_order(struct csv_loader *l, int fd, const char *path, off_t s
 	return err;
 }
 
+static void hex(const uint8_t *d, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
 int csv_loader__load_file(struct csv_loader *l, const char *path)
 {
-	uint8_t digest[SHA256_DIGEST_LEN];
-	struct sha256 sha;
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	struct sha256_ctx sha;
 	uint64_t bytes = 0;
 	struct stat st;
 	char *buf = NULL;
@@ -815,8 +827,8 @@ int csv_loader__load_file(struct csv_loader *l, const char *path)
 			    &sha, &bytes, buf);
 	if (err)
 		goto cleanup;
-	sha256_final(&sha, digest);
-	sha256_hex(digest, l->ds->files[l->ds->num_files - 1].sha256);
+	sha256_digest(&sha, sizeof(digest), digest);
+	hex(digest, sizeof(digest), l->ds->files[l->ds->num_files - 1].sha256);
 	l->ds->files[l->ds->num_files - 1].bytes = bytes;
 cleanup:
 	free(buf);

@@ -14,13 +14,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sha256.h"
+
+#define DS_SHA256_HEX_LEN 65 /* 64 lower-case hex digits and a NUL */
 
 enum ds_count { DS_WAKEUPS, DS_CYCLES, DS_INSTRUCTIONS, DS_CACHE_MISSES, DS_MIGRATIONS, DS_COUNTS };
 
 struct ds_file {
 	char *path;
-	char sha256[SHA256_HEX_LEN];
+	char sha256[DS_SHA256_HEX_LEN]; /* of the file's bytes (nettle) */
 	uint64_t bytes;
 	size_t first_row, rows;
 	size_t synthetic_rows; /* energy_source synthetic: a model, not a measurement */
