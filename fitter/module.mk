@@ -1,6 +1,6 @@
 # fitter/: fit_energy, the C + GSL model fitter (docs/fit_energy.md).
 FITTER_SRCS := fitter/dataset.c fitter/csv_loader.c fitter/design.c \
-	fitter/split.c fitter/lsq.c fitter/nnls.c fitter/solve.c fitter/metrics.c \
+	fitter/split.c fitter/cv.c fitter/lsq.c fitter/nnls.c fitter/solve.c fitter/metrics.c \
 	fitter/model_config.c fitter/report.c
 FITTER_LIBS := -lcsv -lnettle -lgsl -lgslcblas -ljansson
 
@@ -24,6 +24,10 @@ test_nnls_LIBS := -lgsl -lgslcblas
 test_nnls_CFLAGS := -I fitter
 test_metrics_SRCS := tests/unit/test_metrics.c fitter/metrics.c
 test_metrics_CFLAGS := -I fitter
+
+UNIT_TESTS += test_cv
+test_cv_SRCS := tests/unit/test_cv.c fitter/cv.c fitter/dataset.c
+test_cv_CFLAGS := -I fitter
 
 UNIT_TESTS += test_split test_design
 test_split_SRCS := tests/unit/test_split.c fitter/split.c

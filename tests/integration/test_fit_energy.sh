@@ -295,6 +295,59 @@ run "$tmp/a.csv" -o "$tmp/gpu_missing.conf" --target active_psys_uj+gpu_energy_u
 check "--target ...+gpu_energy_uj on a CSV without the column: exit 1, names it" \
 	bash -c "[ $rc -eq 1 ] && grep -q 'lacks required column(s) gpu_energy_uj' '$tmp/err'" || show
 
+# 8c. Cross-validation (issue 17): --cv label and --cv time:K, per fold and overall
+# MAE, RMSE, MAPE, R^2 and dynamic-range error in the text and the JSON; the gate uses the
+# cross-validated R^2; coefficients that change sign across folds are flagged.
+run "$tmp/a.csv" "$tmp/b.csv" -o "$tmp/cv.conf" --cv label --report-json "$tmp/cv.json" \
+	--cv-predictions-csv "$tmp/cvp.csv"
+check "--cv label: exit 0, one line per fold and the overall figures with DRE" \
+	bash -c "[ $rc -eq 0 ] && grep -q '^fold 1 (base held out, 1000 train): rows 2000 .*R^2 .*DRE ' '$tmp/out' &&
+		grep -q '^fold 2 (other held out, 2000 train): rows 1000 ' '$tmp/out' &&
+		grep -q '^cv overall (held-out predictions): rows 3000  MAE .* RMSE .* MAPE .* R^2 0\.99[0-9]*  DRE ' '$tmp/out'" || show
+if python3 - "$tmp/cv.json" "$tmp/cvp.csv" <<'PY'; then
+import csv, json, sys
+r = json.load(open(sys.argv[1]))
+cv = r["cross_validation"]
+assert cv["scheme"] == "label" and cv["num_folds"] == 2, cv["scheme"]
+assert [f["held_out"] for f in cv["folds"]] == ["base", "other"]
+for part in [f["metrics"] for f in cv["folds"]] + [cv["overall"]]:
+    for k in ("mae_uj", "rmse_uj", "mape_percent", "r2", "dynamic_range_error_percent"):
+        assert isinstance(part[k], float), k
+assert cv["overall"]["rows"] == 3000 and cv["overall"]["r2"] > 0.99
+assert 0 < cv["overall"]["dynamic_range_error_percent"] < 5
+# DRE = 100 MAE / dynamic range
+assert abs(cv["overall"]["dynamic_range_error_percent"] - 100 * cv["overall"]["mae_uj"] / cv["dynamic_range_uj"]) < 1e-9
+assert r["quality_gate"]["r2_of"] == "cross-validated" and r["quality_gate"]["r2"] == cv["overall"]["r2"]
+assert {c["name"] for c in cv["coefficient_stability"]} == {f["name"] for f in r["features"]}
+rows = list(csv.DictReader(open(sys.argv[2])))
+assert len(rows) == 3000 and {x["fold"] for x in rows} == {"1", "2"}
+assert all(x["fold"] == ("1" if x["label"] == "base" else "2") for x in rows)
+PY
+	ok "--cv label: the JSON has folds, overall metrics, DRE, the gate's cross-validated R^2; held-out predictions CSV"
+else
+	not_ok "--cv label: the JSON has folds, overall metrics, DRE, the gate's cross-validated R^2; held-out predictions CSV"
+fi
+run "$tmp/a.csv" -o "$tmp/cvt.conf" --cv time:4
+check "--cv time:4: four folds of 500 rows, stable coefficients" \
+	bash -c "[ $rc -eq 0 ] && [ \$(grep -c '^fold [1-4] (block [1-4] of 4 held out, 1500 train): rows 500 ' '$tmp/out') -eq 4 ] &&
+		grep -q '^stable across folds' '$tmp/out'" || show
+run "$tmp/a.csv" "$tmp/neg.csv" -o "$tmp/cvneg.conf" --cv label --method ols --force
+check "--cv label: a coefficient that changes sign across workloads is flagged" \
+	bash -c "grep -q '^unstable across folds: migrations from -[0-9.e+-]* to [0-9.e+-]* uJ/event .*(changes sign)' '$tmp/out'" || show
+run "$tmp/a.csv" -o "$tmp/cv1.conf" --cv label
+check "--cv label with one label: exit 1, one line" \
+	bash -c "[ $rc -eq 1 ] && grep -q '^fit_energy: --cv label: the inputs have 1 label(s)' '$tmp/err' && [ ! -e '$tmp/cv1.conf' ]" || show
+gen 500 11 unrelated y >"$tmp/unrelated2.csv"
+run "$tmp/unrelated.csv" "$tmp/unrelated2.csv" -o "$tmp/cvgate.conf" --cv label
+check "--cv: the quality gate refuses on the cross-validated R^2" \
+	bash -c "[ $rc -eq 1 ] && grep -q '^fit_energy: not writing $tmp/cvgate.conf: cross-validated R^2 is' '$tmp/err' && [ ! -e '$tmp/cvgate.conf' ]" || show
+for args in "--cv time:1" "--cv time:x" "--cv blocks" "--cv-predictions-csv $tmp/x.csv"; do
+	# shellcheck disable=SC2086
+	run "$tmp/a.csv" -o "$tmp/u.conf" $args
+	check "usage: '${args//$tmp\//}': exit 2 and one error line" \
+		bash -c "[ $rc -eq 2 ] && [ \$(wc -l < '$tmp/err') -eq 1 ] && [ ! -e '$tmp/u.conf' ]"
+done
+
 # 8. A real interval CSV from http_energy with the synthetic energy source.
 if [ "$(id -u)" -ne 0 ] || [ ! -x "$BIN/http_energy" ]; then
 	skip "http_energy CSVs: needs root (BPF and cgroups)"
