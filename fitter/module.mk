@@ -14,7 +14,8 @@ test_fit_LIBS := $(FITTER_LIBS)
 test_fit_CFLAGS := -I fitter
 
 UNIT_TESTS += test_csv_loader
-test_csv_loader_SRCS := tests/unit/test_csv_loader.c fitter/csv_loader.c fitter/dataset.c
+test_csv_loader_SRCS := tests/unit/test_csv_loader.c fitter/csv_loader.c fitter/dataset.c \
+	fitter/split.c
 test_csv_loader_LIBS := -lcsv -lnettle
 test_csv_loader_CFLAGS := -I fitter
 

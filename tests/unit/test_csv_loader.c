@@ -15,6 +15,7 @@
 #include "capture.h"
 #include "csv_loader.h"
 #include "guard.h"
+#include "split.h"
 
 /* The required columns only, in an order of their own: fields 1..11. */
 #define H                                                                                \
@@ -591,6 +592,144 @@ static void test_gpu_target(void **state)
 	dataset__free(&ds);
 }
 
+static bool same_double(double a, double b)
+{
+	return (a == b && signbit(a) == signbit(b)) || (isnan(a) && isnan(b));
+}
+
+static void assert_same_datasets(const struct dataset *a, const struct dataset *b)
+{
+	assert_int_equal(a->rows, b->rows);
+	assert_int_equal(a->pairs, b->pairs);
+	assert_int_equal(a->num_runs, b->num_runs);
+	assert_int_equal(a->num_labels, b->num_labels);
+	assert_int_equal(a->num_freqs, b->num_freqs);
+	assert_int_equal(a->files[0].rows, b->files[0].rows);
+	assert_int_equal(a->files[0].synthetic_rows, b->files[0].synthetic_rows);
+	for (size_t i = 0; i < a->rows; i++) {
+		assert_true(same_double(a->target[i], b->target[i]));
+		assert_true(same_double(a->idle_uj[i], b->idle_uj[i]));
+		assert_true(same_double(a->duration_s[i], b->duration_s[i]));
+		for (int c = 0; c < DS_COUNTS; c++)
+			assert_true(same_double(a->count[c][i], b->count[c][i]));
+		assert_int_equal(a->label[i], b->label[i]);
+		assert_int_equal(a->run[i], b->run[i]);
+		assert_int_equal(a->pair_start[i + 1], b->pair_start[i + 1]);
+	}
+	for (size_t k = 0; k < a->pairs; k++) {
+		assert_int_equal(a->pair_freq[k], b->pair_freq[k]);
+		assert_true(a->pair_ns[k] == b->pair_ns[k]);
+	}
+	for (size_t f = 0; f < a->num_freqs; f++)
+		assert_int_equal(a->freq_khz[f], b->freq_khz[f]);
+	for (size_t l = 0; l < a->num_labels; l++)
+		assert_string_equal(a->labels[l], b->labels[l]);
+}
+
+/* text through the fast path (blocks of whole lines, read chunk bytes at a time). */
+static int load_fast(struct dataset *ds, const char *text, size_t len, size_t chunk,
+		     enum csv_column target, bool gpu)
+{
+	struct csv_loader *l;
+	int err;
+
+	dataset__init(ds);
+	assert_int_equal(csv_loader__new(ds, target, &l), 0);
+	if (gpu)
+		csv_loader__target_add_gpu(l);
+	err = csv_loader__load_mem(l, "t.csv", text, len, chunk);
+	csv_loader__free(l);
+	return err;
+}
+
+/* The fast path and the strict one agree on status, messages and data. */
+static void expect_same(const char *text, size_t len, size_t chunk, enum csv_column target)
+{
+	struct dataset a, b;
+	struct capture cap;
+	char strict_msg[8192];
+	int ea, eb;
+
+	capture_begin(&cap);
+	ea = load(&a, text, len, SIZE_MAX, target);
+	snprintf(strict_msg, sizeof(strict_msg), "%s", capture_end(&cap));
+	capture_begin(&cap);
+	eb = load_fast(&b, text, len, chunk, target, false);
+	if (ea != eb || strcmp(strict_msg, capture_end(&cap))) {
+		print_error("input:\n%.*s\nstrict %d: %sfast %d: %s", (int)len, text, ea,
+			    strict_msg, eb, capture_end(&cap));
+		fail();
+	}
+	if (!ea)
+		assert_same_datasets(&a, &b);
+	dataset__free(&a);
+	dataset__free(&b);
+}
+
+/*
+ * The fast path accepts nothing the strict one rejects, and loads the same data: a good
+ * file of many lines, and that file with one line spoilt in each of many ways (quotes,
+ * CR, blank lines, bad numbers, more or fewer fields, a cut-off last line), read in
+ * chunks small enough that block boundaries fall everywhere.
+ */
+static void test_fast_path_equals_strict(void **state)
+{
+	static const char *const spoil[] = {
+		"\"5\"",  "5\r",	   "",	   "nan",    "1e300", "-1",	  "1.5",    "1.",
+		".5",	  "-0",		   "0.000001", "12345678901234567", "1e5", "+3", "x,y",
+		"\"a\nb\"", "800000:5;", "a\"b",  "99999999999999999999", "-0.0", "3.14159",
+		"\xff",	  "synthetic", "gas",	   "800000:1;700000:2",     "0:0",  "\r\n",
+	};
+	size_t cap = 1 << 16, len;
+	char *text = malloc(cap), *line;
+	uint64_t seed = 7;
+
+	assert_non_null(text);
+	len = (size_t)snprintf(text, cap, "%s,gpu_energy_uj\n", csv_header());
+	for (int i = 0; i < 120; i++)
+		len += (size_t)snprintf(
+			text + len, cap - len,
+			"%d,%s,%d,%d,%s,%d,%d,%d.%d,%d,%d,,,,%d,800000:%d;1600000:%d,0,,,0,%d,0,0,"
+			"%d,%d,%d,%s\n",
+			i % 40, i < 60 ? "a" : "b b", i * 200, i * 200 + 200,
+			i % 3 ? "psys" : "synthetic", 500 + i, 100, 400 + i, i % 10, 900 + i, i % 7,
+			i % 5, i * 11, i % 4, i * 3, i, i % 2 ? 30 : 0, 400, i % 3 ? "" : "77");
+	for (size_t chunk = 1; chunk < 4096; chunk = chunk * 5 + 2)
+		expect_same(text, len, chunk, CSV_ACTIVE_PSYS_UJ);
+	expect_same(text, len, 0, CSV_INTERVAL_PSYS_UJ);
+	expect_same(text, len - 1, 64, CSV_ACTIVE_PSYS_UJ); /* no LF at the end */
+	line = malloc(cap * 2);
+	assert_non_null(line);
+	for (int t = 0; t < 150; t++) {
+		/* Replace field f of line n with a spoilt value. */
+		size_t n = 1 + split_rand(&seed) % 120, f = split_rand(&seed) % 26, o = 0, k;
+		const char *v = spoil[split_rand(&seed) % (sizeof(spoil) / sizeof(spoil[0]))];
+		size_t ln = 0, fld = 0;
+
+		for (k = 0; k < len; k++) {
+			if (ln == n && fld == f && (k == 0 || text[k - 1] == ',' ||
+						    text[k - 1] == '\n')) {
+				o += (size_t)snprintf(line + o, cap * 2 - o, "%s", v);
+				while (k < len && text[k] != ',' && text[k] != '\n')
+					k++;
+				fld++; /* the value is written: skip the old one */
+			}
+			if (k >= len)
+				break;
+			line[o++] = text[k];
+			if (text[k] == ',')
+				fld++;
+			if (text[k] == '\n') {
+				ln++;
+				fld = 0;
+			}
+		}
+		expect_same(line, o, 1 + split_rand(&seed) % 700, CSV_ACTIVE_PSYS_UJ);
+	}
+	free(line);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_large_file),
 		cmocka_unit_test(test_every_schema_cell_checked),
 		cmocka_unit_test(test_gpu_target),
+		cmocka_unit_test(test_fast_path_equals_strict),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
