@@ -776,8 +776,9 @@ int csv_loader__end(struct csv_loader *l)
  * So the fast path accepts nothing the strict one rejects, and loads what it accepts
  * into the same arrays (fuzz_csv_loader checks both).
  */
-#define FAST_BLOCK (1 << 20) /* bytes read per block (a block holds whole lines) */
+#define FAST_BLOCK (128 << 10) /* bytes read per block (a block holds whole lines) */
 #define FAST_SLOTS 4
+#define SIZE_AFTER (1u << 20) /* bytes read before the arrays are sized for the file */
 #define FAST_MAX_WORKERS 4
 
 struct fast_block {
@@ -826,7 +827,7 @@ static void fast_block_free(struct fast_block *b)
 
 static bool fast_grow_rows(struct fast_block *b)
 {
-	size_t cap = b->row_cap ? b->row_cap * 2 : 4096;
+	size_t cap = b->row_cap ? b->row_cap * 2 : 1024;
 	int err = 0;
 
 	err |= resize_array((void **)&b->target, cap, sizeof(double));
@@ -847,7 +848,7 @@ static bool fast_grow_rows(struct fast_block *b)
 static bool fast_push_pair(struct fast_block *b, uint32_t khz, double ns)
 {
 	if (b->pairs == b->pair_cap) {
-		size_t cap = b->pair_cap ? b->pair_cap * 2 : 16384;
+		size_t cap = b->pair_cap ? b->pair_cap * 2 : 4096;
 
 		if (resize_array((void **)&b->pair_khz, cap, sizeof(uint32_t)) ||
 		    resize_array((void **)&b->pair_ns, cap, sizeof(double)))
@@ -1095,7 +1096,7 @@ static int fast_commit(struct csv_loader *l, const struct fast_block *b)
 {
 	struct dataset *ds = l->ds;
 	struct ds_file *f = &ds->files[ds->num_files - 1];
-	uint32_t file = (uint32_t)(ds->num_files - 1), khz_cache = 0, id_cache = 0;
+	uint32_t khz_cache = 0, id_cache = 0;
 	bool have_cache = false;
 	size_t k = 0;
 
@@ -1121,7 +1122,6 @@ static int fast_commit(struct csv_loader *l, const struct fast_block *b)
 		for (int c = 0; c < DS_COUNTS; c++)
 			ds->count[c][i] = b->count[c][r];
 		ds->label[i] = l->label;
-		ds->file[i] = file;
 		ds->pair_start[i] = ds->pairs;
 		for (; k < b->pair_end[r]; k++) {
 			if (!have_cache || b->pair_khz[k] != khz_cache) {
@@ -1337,9 +1337,10 @@ static int run_blocks(struct csv_loader *l, struct source *src, struct feed_stat
 			committed++;
 			pthread_mutex_unlock(&e.mu);
 		}
-		if (!err && !sized && size > (off_t)*bytes && ds->rows > rows0 + 100) {
-			/* Room for the whole file, judged by what is read: the arrays then
-			 * never grow (and never move). */
+		if (!err && !sized && size > (off_t)*bytes && *bytes >= SIZE_AFTER &&
+		    ds->rows > rows0 + 100) {
+			/* Room for the whole file, judged by its first SIZE_AFTER bytes: the
+			 * arrays then hardly grow (and never move). */
 			double scale = (double)size / (double)*bytes * 1.05;
 
 			sized = true;

@@ -33,7 +33,7 @@ struct dataset {
 	double *idle_uj; /* NaN: empty cell or no idle_uj column */
 	double *duration_s; /* t_end_ns - t_start_ns */
 	double *count[DS_COUNTS]; /* NaN: empty cell */
-	uint32_t *label, *run, *file;
+	uint32_t *label, *run; /* a row's file: files[].first_row and rows */
 	uint64_t *pair_start; /* row i's pairs: [pair_start[i], pair_start[i + 1]) */
 	uint32_t *pair_freq; /* index into freq_khz */
 	double *pair_ns;

@@ -8,9 +8,12 @@
 #include <getopt.h>
 #include <gsl/gsl_errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -333,10 +336,14 @@ static void step_done(const char *step, struct timespec *since)
 {
 	struct timespec now;
 
+	struct rusage ru = { 0 };
+
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	log_debug("%s: %.3f s", step,
+	getrusage(RUSAGE_SELF, &ru);
+	log_debug("%s: %.3f s (peak RSS so far %ld MiB)", step,
 		  (double)(now.tv_sec - since->tv_sec) +
-			  (double)(now.tv_nsec - since->tv_nsec) / 1e9);
+			  (double)(now.tv_nsec - since->tv_nsec) / 1e9,
+		  ru.ru_maxrss / 1024);
 	*since = now;
 }
 
@@ -374,27 +381,67 @@ static const char *inputs_named(const struct options *o, char *buf, size_t size)
 	return buf;
 }
 
-/* Scaled rows into the QR accumulator; the mean |target| of the training rows. */
-static int reduce(struct run *r, double *mean_abs)
-{
-	double x[DESIGN_MAX_FEATURES], sum = 0;
-	int err = 0;
+/* One half of the training rows into its own QR accumulator (reduce()). */
+struct reduce_part {
+	const struct run *r;
+	size_t lo, hi;
+	struct lsq *lsq;
+	double sum_abs;
+	int err;
+};
 
-	r->lsq = lsq__new(r->d.p);
-	if (!r->lsq) {
-		log_error("out of memory");
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < r->ds.rows && !err; i++) {
+static void *reduce_rows(void *arg)
+{
+	struct reduce_part *part = arg;
+	const struct run *r = part->r;
+	double x[DESIGN_MAX_FEATURES];
+
+	for (size_t i = part->lo; i < part->hi && !part->err; i++) {
 		if (r->state[i] != ROW_TRAIN)
 			continue;
 		design_row(&r->d, &r->ds, i, x);
 		for (size_t j = 0; j < r->d.p; j++)
 			x[j] /= r->d.feat[j].scale;
-		err = lsq__add(r->lsq, x, r->ds.target[i]);
-		sum += fabs(r->ds.target[i]);
+		part->err = lsq__add(part->lsq, x, r->ds.target[i]);
+		part->sum_abs += fabs(r->ds.target[i]);
 	}
-	*mean_abs = r->train ? sum / (double)r->train : 0;
+	return NULL;
+}
+
+/*
+ * Scaled rows into the QR accumulator; the mean |target| of the training rows. The rows
+ * are reduced in two halves (the second by a thread) whose triangles are then stacked and
+ * reduced again: the same least-squares problem, and always the same two halves, so the
+ * result does not depend on the host's CPU count.
+ */
+static int reduce(struct run *r, double *mean_abs)
+{
+	struct reduce_part part[2] = {
+		{ .r = r, .lo = 0, .hi = r->ds.rows / 2 },
+		{ .r = r, .lo = r->ds.rows / 2, .hi = r->ds.rows },
+	};
+	pthread_t th;
+	bool threaded;
+	int err;
+
+	r->lsq = part[0].lsq = lsq__new(r->d.p);
+	part[1].lsq = lsq__new(r->d.p);
+	if (!part[0].lsq || !part[1].lsq) {
+		lsq__free(part[1].lsq);
+		log_error("out of memory");
+		return -ENOMEM;
+	}
+	threaded = !pthread_create(&th, NULL, reduce_rows, &part[1]);
+	reduce_rows(&part[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		reduce_rows(&part[1]);
+	err = part[0].err ? part[0].err : part[1].err;
+	if (!err)
+		err = lsq__merge(part[0].lsq, part[1].lsq);
+	lsq__free(part[1].lsq);
+	*mean_abs = r->train ? (part[0].sum_abs + part[1].sum_abs) / (double)r->train : 0;
 	return err ? err : lsq__finish(r->lsq);
 }
 

@@ -41,7 +41,7 @@ static void check(const struct dataset *ds)
 	for (size_t i = 0; i < ds->rows; i++) {
 		if (ds->pair_start[i] > ds->pair_start[i + 1])
 			abort();
-		if (ds->label[i] >= ds->num_labels || ds->run[i] >= ds->num_runs || ds->file[i])
+		if (ds->label[i] >= ds->num_labels || ds->run[i] >= ds->num_runs)
 			abort();
 		if (!(ds->duration_s[i] > 0) || isinf(ds->target[i]))
 			abort();
