@@ -204,9 +204,9 @@ static int synthetic_feed(struct energy_source *src, const struct host_signals *
 	if (sig->runtime_ns > covered)
 		e += config_freq_weight(m, 0) * (double)(sig->runtime_ns - covered);
 	/* A mild non-linearity: busier CPUs cost more per ns (heat, shared caches). */
-	util = sig->duration_ns ? (double)sig->runtime_ns /
-					  ((double)sig->duration_ns * (double)sp->cpus) :
-				  0;
+	util = sig->duration_ns ?
+		       (double)sig->runtime_ns / ((double)sig->duration_ns * (double)sp->cpus) :
+		       0;
 	e *= 1 + m->synthetic_util_gain * (util > 1 ? 1 : util);
 	e += m->synthetic_page_cache_hit_uj * (double)sig->page_cache_hits;
 	e += m->synthetic_writeback_uj * (double)sig->writebacks;

@@ -198,7 +198,7 @@ static bool is_nonfinite_word(const char *s, size_t len)
 /* The names http_energy writes in energy_source (docs/energy-sources.md). */
 static bool is_source_name(const char *s, size_t len)
 {
-	static const char *const names[] = { "psys",   "rapl",	  "powercap",
+	static const char *const names[] = { "psys",  "rapl",	"powercap",
 					     "hwmon", "replay", "synthetic" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -542,7 +542,8 @@ static void row_field(struct csv_loader *l, const char *s, size_t len)
 	case R_CHK_ENERGY:
 	case R_CHK_SENERGY:
 		if (len)
-			parse_energy(l, s, len, r == R_CHK_ENERGY ? 0 : -ENERGY_MAX, &(double){ 0 });
+			parse_energy(l, s, len, r == R_CHK_ENERGY ? 0 : -ENERGY_MAX,
+				     &(double){ 0 });
 		return;
 	case R_TARGET:
 		if (len)
@@ -863,8 +864,8 @@ static bool fast_push_pair(struct fast_block *b, uint32_t khz, double ns)
 /* A decimal, exactly as parse_double_n() reads it: 0 or -1. */
 static int fast_double(const char *s, size_t len, double *out)
 {
-	static const double pow10[] = { 1e0,  1e1,	1e2,  1e3,  1e4,  1e5,	1e6,  1e7,
-					1e8,  1e9,	1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+	static const double pow10[] = { 1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,
+					1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 					1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
 	size_t i = 0, digits = 0, frac = 0;
 	bool neg = false, dot = false;
@@ -938,8 +939,7 @@ static int fast_freqs(struct fast_block *b, const char *s, size_t len)
 }
 
 /* One line (without its LF) into row b->rows: 0, or -1 to leave the block to libcsv. */
-static int fast_row(const struct csv_loader *l, struct fast_block *b, const char *p,
-		    const char *nl)
+static int fast_row(const struct csv_loader *l, struct fast_block *b, const char *p, const char *nl)
 {
 	size_t i = b->rows, col = 0;
 	uint64_t t_start = 0, t_end = 0, u;
@@ -1140,7 +1140,8 @@ static int fast_commit(struct csv_loader *l, const struct fast_block *b)
 			ds->pair_freq[ds->pairs] = id_cache;
 			ds->pair_ns[ds->pairs++] = b->pair_ns[k];
 		}
-		if (!l->have_prev || l->label != l->prev_label || b->interval[r] <= l->prev_interval)
+		if (!l->have_prev || l->label != l->prev_label ||
+		    b->interval[r] <= l->prev_interval)
 			ds->num_runs++;
 		ds->run[i] = (uint32_t)(ds->num_runs - 1);
 		l->have_prev = true;
@@ -1360,8 +1361,8 @@ static int run_blocks(struct csv_loader *l, struct source *src, struct feed_stat
  * One pass, in order: read, hash, parse. The header's line goes through libcsv; the rest
  * in blocks (run_blocks), and the bytes after the last LF through libcsv again.
  */
-static int load_source(struct csv_loader *l, struct source *src, off_t size,
-		       struct sha256_ctx *sha, uint64_t *bytes)
+static int load_source(struct csv_loader *l, struct source *src, off_t size, struct sha256_ctx *sha,
+		       uint64_t *bytes)
 {
 	struct feed_state fs = { 0 };
 	char *buf = malloc(READ_CHUNK);

@@ -127,8 +127,8 @@ int cv_dynamic_range(const struct dataset *ds, const uint8_t *state, double *ran
 	return 0;
 }
 
-void cv_coef_stats(const double *fold_coef, const double *fold_se, size_t num_folds,
-		   size_t stride, double all_coef, struct cv_coef *out)
+void cv_coef_stats(const double *fold_coef, const double *fold_se, size_t num_folds, size_t stride,
+		   double all_coef, struct cv_coef *out)
 {
 	bool pos = false, neg = false;
 

@@ -61,8 +61,8 @@ struct cv_coef {
 	double min, max;
 	bool sign_change, moves;
 };
-void cv_coef_stats(const double *fold_coef, const double *fold_se, size_t num_folds,
-		   size_t stride, double all_coef, struct cv_coef *out);
+void cv_coef_stats(const double *fold_coef, const double *fold_se, size_t num_folds, size_t stride,
+		   double all_coef, struct cv_coef *out);
 
 /* What fit_energy found, for its text and JSON reports. */
 struct cv_fold {

@@ -14,7 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-
 #define DS_SHA256_HEX_LEN 65 /* 64 lower-case hex digits and a NUL */
 
 enum ds_count { DS_WAKEUPS, DS_CYCLES, DS_INSTRUCTIONS, DS_CACHE_MISSES, DS_MIGRATIONS, DS_COUNTS };

@@ -227,7 +227,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_METHOD:
 			if (fit_method_parse(optarg, &o->method))
 				return log_usage_error("--method", optarg,
-						   "is not one of nnls, ols, ridge, robust");
+						       "is not one of nnls, ols, ridge, robust");
 			break;
 		case OPT_SPLIT:
 			if (split_method_parse(optarg, &o->split))
@@ -260,8 +260,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			err = parse_double(optarg, 0, 1e18, &o->mape_floor_uj);
 			if (err)
 				return log_usage_error("--mape-floor-uj", optarg,
-						   err == -ERANGE ? "is out of range 0..1e18" :
-								    "is not a number");
+						       err == -ERANGE ? "is out of range 0..1e18" :
+									"is not a number");
 			o->mape_floor_given = true;
 			break;
 		case OPT_FORCE:
@@ -649,8 +649,7 @@ static void make_header(const struct run *r, const struct metrics *test, char *b
 		o += n_ > 0 ? (size_t)n_ : 0;                                     \
 	} while (0)
 	ADD("Fitted by fit_energy %s: %s fit of %s on %zu training rows (%zu test rows)\n",
-	    HTTP_ENERGY_VERSION, fit_method_name(r->o.method), r->o.target_name,
-	    r->train, r->test);
+	    HTTP_ENERGY_VERSION, fit_method_name(r->o.method), r->o.target_name, r->train, r->test);
 	for (size_t i = 0; i < r->ds.num_files; i++)
 		ADD("input %s (sha256 %s)\n", r->ds.files[i].path, r->ds.files[i].sha256);
 	ADD("test R^2 %.6g, MAPE %.4g%%, RMSE %.6g uJ\n", test->r2, test->mape, test->rmse);
@@ -939,8 +938,7 @@ static int cross_validate(struct run *r)
 			 cv->folds[f].held_out, cv->folds[f].train_rows);
 		print_cv_metrics(fname, &cv->folds[f].m, cv->folds[f].dr_error);
 	}
-	print_cv_metrics("cv overall (held-out predictions):", &cv->overall,
-			 cv->overall_dr_error);
+	print_cv_metrics("cv overall (held-out predictions):", &cv->overall, cv->overall_dr_error);
 	for (size_t j = 0; j < r->d.p; j++) {
 		const struct cv_coef *c = &cv->coef[j];
 
@@ -1116,7 +1114,8 @@ static int conclude(struct run *r, const struct energy_config *given)
 		status = 1;
 	}
 	if (o->cv_predictions_csv && write_cv_predictions(r, o->cv_predictions_csv)) {
-		refusal = refusal ? refusal : "the cross-validation predictions could not be written";
+		refusal =
+			refusal ? refusal : "the cross-validation predictions could not be written";
 		status = 1;
 	}
 	if (!status) {

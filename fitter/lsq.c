@@ -97,7 +97,8 @@ int lsq__merge(struct lsq *into, struct lsq *from)
 	/* from's triangle (p + 1 rows of [X | y]) as rows of into's next block. */
 	for (size_t i = 0; i <= p; i++)
 		for (size_t j = 0; j <= p; j++)
-			gsl_matrix_set(into->block, i, j, j >= i ? gsl_matrix_get(from->s, i, j) : 0.0);
+			gsl_matrix_set(into->block, i, j,
+				       j >= i ? gsl_matrix_get(from->s, i, j) : 0.0);
 	into->fill = p + 1;
 	into->rows += from->rows;
 	return fold(into);

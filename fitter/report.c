@@ -97,12 +97,12 @@ static json_t *cv_json(const struct fit_report *r)
 
 		for (size_t j = 0; c && j < d->p; j++)
 			json_object_set_new(c, d->feat[j].name, num(fo->fit.coef[j]));
-		json_array_append_new(
-			folds, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "fold", jint(f + 1),
-					 "held_out", str(fo->held_out), "train_rows",
-					 jint(fo->train_rows), "test_rows", jint(fo->test_rows),
-					 "metrics", cv_metrics_json(&fo->m, fo->dr_error),
-					 "coefficients", c));
+		json_array_append_new(folds, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "fold",
+						       jint(f + 1), "held_out", str(fo->held_out),
+						       "train_rows", jint(fo->train_rows),
+						       "test_rows", jint(fo->test_rows), "metrics",
+						       cv_metrics_json(&fo->m, fo->dr_error),
+						       "coefficients", c));
 	}
 	for (size_t j = 0; coefs && j < d->p; j++)
 		json_array_append_new(
@@ -203,12 +203,12 @@ static json_t *build(const struct fit_report *r)
 
 	json_object_set_new(root, "idle_power_uw", jint(r->idle_power_uw));
 	json_object_set_new(root, "idle_power_source", str(r->idle_source));
-	json_object_set_new(
-		root, "quality_gate",
-		json_pack("{s:b, s:s, s:o}", "passed", r->gate_passed, "r2_of", r->gate_set, "r2",
-			  num(r->cv			       ? r->cv->overall.r2 :
-			      !strcmp(r->gate_set, "test") ? r->test.r2 :
-							     r->train.r2)));
+	json_object_set_new(root, "quality_gate",
+			    json_pack("{s:b, s:s, s:o}", "passed", r->gate_passed, "r2_of",
+				      r->gate_set, "r2",
+				      num(r->cv			       ? r->cv->overall.r2 :
+					  !strcmp(r->gate_set, "test") ? r->test.r2 :
+									 r->train.r2)));
 	if (r->cv)
 		json_object_set_new(root, "cross_validation", cv_json(r));
 	a = json_array();

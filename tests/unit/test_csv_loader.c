@@ -465,8 +465,8 @@ static void test_large_file(void **state)
 /* The collector's 25 columns and gpu_energy_uj; a good row and that row with one cell set. */
 #define FULL_ROW_CELLS 26
 static const char *const full_row[FULL_ROW_CELLS] = {
-	"0",	"a",   "0", "200", "psys", "500", "100", "400", "900", "12", "", "", "",
-	"3",	"800000:900", "5", "", "", "7", "8", "", "11", "2", "30", "400", "",
+	"0", "a",	   "0", "200", "psys", "500", "100", "400", "900", "12", "",   "",    "",
+	"3", "800000:900", "5", "",    "",     "7",   "8",   "",    "11",  "2",	 "30", "400", "",
 };
 
 static void full_text(char *text, size_t size, int col, const char *value)
@@ -493,10 +493,15 @@ static void expect_full_error(int col, const char *value, const char *why)
 /* Issue 11: every cell of the documented schema is checked, used by the fit or not. */
 static void test_every_schema_cell_checked(void **state)
 {
-	static const int counts[] = { CSV_RUNTIME_NS,	      CSV_IDLE_NS,	   CSV_IRQ_NS,
-				      CSV_SOFTIRQ_NS,	      CSV_KTHREAD_RUNTIME_NS,
-				      CSV_PAGE_CACHE_HITS,    CSV_WRITEBACKS,
-				      CSV_CGROUP_RUNTIME_NS, CSV_REQUESTS };
+	static const int counts[] = { CSV_RUNTIME_NS,
+				      CSV_IDLE_NS,
+				      CSV_IRQ_NS,
+				      CSV_SOFTIRQ_NS,
+				      CSV_KTHREAD_RUNTIME_NS,
+				      CSV_PAGE_CACHE_HITS,
+				      CSV_WRITEBACKS,
+				      CSV_CGROUP_RUNTIME_NS,
+				      CSV_REQUESTS };
 	static const int energies[] = { CSV_INTERVAL_PSYS_UJ, CSV_REQUEST_ENERGY_UJ,
 					CSV_ATTRIBUTED_UJ, 25 /* gpu_energy_uj */ };
 	char text[4096], digits[401];
@@ -533,10 +538,9 @@ static void test_every_schema_cell_checked(void **state)
 	}
 	/* idle_uj was checked before; active_psys_uj, when not the target, is signed. */
 	expect_full_error(CSV_IDLE_UJ, "inf", "is not a finite number");
-	expect_error_target(
-		(full_text(text, sizeof(text), CSV_ACTIVE_PSYS_UJ, "-1e19"), text),
-		CSV_INTERVAL_PSYS_UJ,
-		"t.csv:2:8: active_psys_uj: \"-1e19\" is out of range -1e18..1e18 uJ");
+	expect_error_target((full_text(text, sizeof(text), CSV_ACTIVE_PSYS_UJ, "-1e19"), text),
+			    CSV_INTERVAL_PSYS_UJ,
+			    "t.csv:2:8: active_psys_uj: \"-1e19\" is out of range -1e18..1e18 uJ");
 	full_text(text, sizeof(text), CSV_ACTIVE_PSYS_UJ, "-7");
 	assert_int_equal(load(&ds, text, strlen(text), SIZE_MAX, CSV_INTERVAL_PSYS_UJ), 0);
 	assert_true(ds.target[0] == 500);
@@ -675,10 +679,33 @@ static void expect_same(const char *text, size_t len, size_t chunk, enum csv_col
 static void test_fast_path_equals_strict(void **state)
 {
 	static const char *const spoil[] = {
-		"\"5\"",  "5\r",	   "",	   "nan",    "1e300", "-1",	  "1.5",    "1.",
-		".5",	  "-0",		   "0.000001", "12345678901234567", "1e5", "+3", "x,y",
-		"\"a\nb\"", "800000:5;", "a\"b",  "99999999999999999999", "-0.0", "3.14159",
-		"\xff",	  "synthetic", "gas",	   "800000:1;700000:2",     "0:0",  "\r\n",
+		"\"5\"",
+		"5\r",
+		"",
+		"nan",
+		"1e300",
+		"-1",
+		"1.5",
+		"1.",
+		".5",
+		"-0",
+		"0.000001",
+		"12345678901234567",
+		"1e5",
+		"+3",
+		"x,y",
+		"\"a\nb\"",
+		"800000:5;",
+		"a\"b",
+		"99999999999999999999",
+		"-0.0",
+		"3.14159",
+		"\xff",
+		"synthetic",
+		"gas",
+		"800000:1;700000:2",
+		"0:0",
+		"\r\n",
 	};
 	size_t cap = 1 << 16, len;
 	char *text = malloc(cap), *line;
@@ -707,8 +734,8 @@ static void test_fast_path_equals_strict(void **state)
 		size_t ln = 0, fld = 0;
 
 		for (k = 0; k < len; k++) {
-			if (ln == n && fld == f && (k == 0 || text[k - 1] == ',' ||
-						    text[k - 1] == '\n')) {
+			if (ln == n && fld == f &&
+			    (k == 0 || text[k - 1] == ',' || text[k - 1] == '\n')) {
 				o += (size_t)snprintf(line + o, cap * 2 - o, "%s", v);
 				while (k < len && text[k] != ',' && text[k] != '\n')
 					k++;

@@ -58,7 +58,9 @@ static void test_label_folds(void **state)
 {
 	uint32_t label[] = { 0, 1, 1, 2, 0 }, run[5] = { 0 }, fold[5];
 	uint8_t st[5];
-	struct dataset ds = { .rows = 5, .label = label, .run = run, .num_runs = 1, .num_labels = 3 };
+	struct dataset ds = {
+		.rows = 5, .label = label, .run = run, .num_runs = 1, .num_labels = 3
+	};
 	struct cv_spec s = { .scheme = CV_LABEL };
 	size_t n;
 
@@ -109,10 +111,8 @@ static void test_coef_stability(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_time_blocks_per_run),
-		cmocka_unit_test(test_label_folds),
-		cmocka_unit_test(test_dynamic_range),
+		cmocka_unit_test(test_parse),	       cmocka_unit_test(test_time_blocks_per_run),
+		cmocka_unit_test(test_label_folds),    cmocka_unit_test(test_dynamic_range),
 		cmocka_unit_test(test_coef_stability),
 	};
 
