@@ -4,8 +4,11 @@
  * telemetry. NOT a measurement, and it says so in its name and description.
  *
  * Each interval: idle_power_uw * duration + the model (energy_model.conf grammar, weights
- * in uJ) evaluated on the interval's host-wide signals + Gaussian noise with standard
- * deviation synthetic_noise_uw * duration, clamped so that energy never decreases.
+ * in uJ) evaluated on the interval's host-wide signals, its runtime part scaled by
+ * (1 + synthetic_util_gain * utilisation), + synthetic_page_cache_hit_uj per page-cache
+ * hit + synthetic_writeback_uj per writeback (effects the fitted model does not have)
+ * + Gaussian noise with standard deviation synthetic_noise_uw * duration, clamped so
+ * that energy never decreases. Utilisation = runtime / (duration * online CPUs), at most 1.
  * The signals are what the collector feeds (energy_source__feed_signals); when nobody
  * feeds any, busy CPU time from /proc/stat (below the root) counts as runtime at kHz 0.
  * With the same seed and the same fed signals, the readings are the same.
@@ -31,6 +34,7 @@ struct synth_priv {
 	bool pending;
 	uint64_t pending_ns;
 	double pending_uj;
+	long cpus; /* online CPUs, for utilisation */
 	/* /proc/stat busy time, for intervals nobody fed. */
 	char stat_path[PATH_MAX];
 	bool have_stat;
@@ -54,6 +58,9 @@ void es_synthetic_reference_model(struct energy_config *cfg)
 	cfg->instructions_weight = 0.00005;
 	cfg->cache_miss_weight = 0.002;
 	cfg->synthetic_noise_uw = 120000;
+	cfg->synthetic_page_cache_hit_uj = 0.5;
+	cfg->synthetic_writeback_uj = 2;
+	cfg->synthetic_util_gain = 0.1;
 	config_set_freq(cfg, 0, 0.0035);
 	config_set_freq(cfg, 800000, 0.0011);
 	config_set_freq(cfg, 1600000, 0.0021);
@@ -154,6 +161,9 @@ static int synthetic_open(struct energy_source *src, const char *arg)
 	}
 	for (int i = 0; i < 4; i++)
 		sp->rng[i] = splitmix64(&seed);
+	sp->cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (sp->cpus < 1)
+		sp->cpus = 1;
 	sp->ticks_per_s = sysconf(_SC_CLK_TCK);
 	if (sp->ticks_per_s <= 0)
 		sp->ticks_per_s = 100;
@@ -185,7 +195,7 @@ static int synthetic_feed(struct energy_source *src, const struct host_signals *
 	struct synth_priv *sp = src->priv;
 	const struct energy_config *m = &sp->model;
 	uint64_t covered = 0;
-	double e = 0;
+	double e = 0, util;
 
 	for (uint32_t i = 0; i < sig->num_freqs && i < HOST_SIGNALS_MAX_FREQS; i++) {
 		e += config_freq_weight(m, sig->freqs[i].khz) * (double)sig->freqs[i].runtime_ns;
@@ -193,6 +203,13 @@ static int synthetic_feed(struct energy_source *src, const struct host_signals *
 	}
 	if (sig->runtime_ns > covered)
 		e += config_freq_weight(m, 0) * (double)(sig->runtime_ns - covered);
+	/* A mild non-linearity: busier CPUs cost more per ns (heat, shared caches). */
+	util = sig->duration_ns ?
+		       (double)sig->runtime_ns / ((double)sig->duration_ns * (double)sp->cpus) :
+		       0;
+	e *= 1 + m->synthetic_util_gain * (util > 1 ? 1 : util);
+	e += m->synthetic_page_cache_hit_uj * (double)sig->page_cache_hits;
+	e += m->synthetic_writeback_uj * (double)sig->writebacks;
 	e += m->wakeup_penalty * (double)sig->wakeups;
 	e += m->migration_penalty * (double)sig->migrations;
 	if (sig->cycles_measured)

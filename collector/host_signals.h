@@ -27,6 +27,8 @@ struct host_signals {
 	bool cycles_measured; /* false: no PMU, the counter above means nothing */
 	bool instructions_measured;
 	bool cache_misses_measured;
+	uint64_t page_cache_hits; /* 0 when not measured */
+	uint64_t writebacks; /* 0 when not measured */
 	/*
 	 * runtime_ns split by CPU frequency, at most HOST_SIGNALS_MAX_FREQS entries (merge
 	 * the rest). Runtime that no entry covers counts as kHz 0.

@@ -257,6 +257,8 @@ static void to_host_signals(const struct interval_signals *sig,
 	out->instructions = sig->host.pmu[PMU_INSTRUCTIONS];
 	out->cache_misses = sig->host.pmu[PMU_CACHE_MISSES];
 	out->cycles_measured = out->instructions_measured = out->cache_misses_measured = av->pmu;
+	out->page_cache_hits = av->page_cache ? sig->host.page_cache_hits : 0;
+	out->writebacks = av->writebacks ? sig->host.writebacks : 0;
 	for (size_t i = 0; i < sig->num_freqs && i < HOST_SIGNALS_MAX_FREQS; i++) {
 		out->freqs[i].khz = sig->freqs[i].khz;
 		out->freqs[i].runtime_ns = sig->freqs[i].runtime_ns;

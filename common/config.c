@@ -39,6 +39,9 @@ static const struct key_def keys[] = {
 	{ "instructions_weight", KEY_WEIGHT, F(instructions_weight), 0, 0 },
 	{ "cache_miss_weight", KEY_WEIGHT, F(cache_miss_weight), 0, 0 },
 	{ "synthetic_noise_uw", KEY_U64, F(synthetic_noise_uw), 0, CONFIG_POWER_UW_MAX },
+	{ "synthetic_page_cache_hit_uj", KEY_WEIGHT, F(synthetic_page_cache_hit_uj), 0, 0 },
+	{ "synthetic_writeback_uj", KEY_WEIGHT, F(synthetic_writeback_uj), 0, 0 },
+	{ "synthetic_util_gain", KEY_WEIGHT, F(synthetic_util_gain), 0, 0 },
 	{ "freq_khz", KEY_FREQ, F(freqs), 0, CONFIG_FREQ_KHZ_MAX },
 };
 
@@ -304,7 +307,8 @@ static int parse_line(struct parser *p, const char *line, size_t len, struct ene
 	log_error("%s:%u: %s: \"%s\" has an unknown key (known keys: attribution_mode, "
 		  "energy_source, idle_power_uw, psys_interval_ms, default_multiplier, "
 		  "wakeup_penalty, migration_penalty, cycles_weight, instructions_weight, "
-		  "cache_miss_weight, synthetic_noise_uw, freq_khz)",
+		  "cache_miss_weight, synthetic_noise_uw, synthetic_page_cache_hit_uj, "
+		  "synthetic_writeback_uj, synthetic_util_gain, freq_khz)",
 		  p->name, p->line, log_quote(key, key_len, kq, sizeof(kq)),
 		  log_quote(val, val_len, vq, sizeof(vq)));
 	return -EINVAL;
@@ -502,6 +506,12 @@ int config_write(FILE *f, const struct energy_config *cfg)
 			fprintf(f, "%s = %s\n", keys[k].name, cfg->energy_source);
 			break;
 		case KEY_WEIGHT:
+			/* The synthetic source's extra effects: omitted when 0, like its noise. */
+			if ((keys[k].offset == F(synthetic_page_cache_hit_uj) ||
+			     keys[k].offset == F(synthetic_writeback_uj) ||
+			     keys[k].offset == F(synthetic_util_gain)) &&
+			    *(const double *)field == 0)
+				break;
 			format_double(*(const double *)field, num, sizeof(num));
 			fprintf(f, "%s = %s\n", keys[k].name, num);
 			break;
@@ -611,7 +621,10 @@ bool config_equal(const struct energy_config *a, const struct energy_config *b)
 	    a->cache_miss_weight != b->cache_miss_weight ||
 	    a->migration_penalty != b->migration_penalty || a->idle_power_uw != b->idle_power_uw ||
 	    a->psys_interval_ms != b->psys_interval_ms ||
-	    a->synthetic_noise_uw != b->synthetic_noise_uw || a->num_freqs != b->num_freqs)
+	    a->synthetic_noise_uw != b->synthetic_noise_uw ||
+	    a->synthetic_page_cache_hit_uj != b->synthetic_page_cache_hit_uj ||
+	    a->synthetic_writeback_uj != b->synthetic_writeback_uj ||
+	    a->synthetic_util_gain != b->synthetic_util_gain || a->num_freqs != b->num_freqs)
 		return false;
 	for (size_t i = 0; i < a->num_freqs && i < CONFIG_MAX_FREQS; i++)
 		if (a->freqs[i].freq_khz != b->freqs[i].freq_khz ||

@@ -51,6 +51,13 @@ struct energy_config {
 	uint64_t idle_power_uw;
 	uint32_t psys_interval_ms;
 	uint64_t synthetic_noise_uw; /* synthetic source only: noise std dev of mean power */
+	/*
+	 * Synthetic source only: effects the fitted model does not have, so that validating
+	 * a fit on synthetic data measures something (docs/energy-sources.md).
+	 */
+	double synthetic_page_cache_hit_uj; /* per page-cache hit */
+	double synthetic_writeback_uj; /* per folio dirtied for writeback */
+	double synthetic_util_gain; /* runtime energy x (1 + gain x utilisation) */
 	size_t num_freqs;
 	struct freq_weight freqs[CONFIG_MAX_FREQS]; /* sorted by freq_khz, no duplicates */
 };

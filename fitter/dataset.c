@@ -33,7 +33,6 @@ void dataset__free(struct dataset *ds)
 		free(ds->count[c]);
 	free(ds->label);
 	free(ds->run);
-	free(ds->file);
 	free(ds->pair_start);
 	free(ds->pair_freq);
 	free(ds->pair_ns);
@@ -227,7 +226,6 @@ static int reserve_rows(struct dataset *ds, size_t rows)
 		err |= resize(&ds->count[c], cap, sizeof(double));
 	err |= resize(&ds->label, cap, sizeof(uint32_t));
 	err |= resize(&ds->run, cap, sizeof(uint32_t));
-	err |= resize(&ds->file, cap, sizeof(uint32_t));
 	err |= resize(&ds->pair_start, cap, sizeof(uint64_t));
 	if (err)
 		return -ENOMEM; /* the arrays that did grow are fine as they are */
@@ -269,7 +267,6 @@ int dataset__row_begin(struct dataset *ds)
 		ds->count[c][i] = NAN;
 	ds->label[i] = 0;
 	ds->run[i] = 0;
-	ds->file[i] = ds->num_files ? (uint32_t)(ds->num_files - 1) : 0;
 	return 0;
 }
 

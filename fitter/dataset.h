@@ -14,13 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sha256.h"
+#define DS_SHA256_HEX_LEN 65 /* 64 lower-case hex digits and a NUL */
 
 enum ds_count { DS_WAKEUPS, DS_CYCLES, DS_INSTRUCTIONS, DS_CACHE_MISSES, DS_MIGRATIONS, DS_COUNTS };
 
 struct ds_file {
 	char *path;
-	char sha256[SHA256_HEX_LEN];
+	char sha256[DS_SHA256_HEX_LEN]; /* of the file's bytes (nettle) */
 	uint64_t bytes;
 	size_t first_row, rows;
 	size_t synthetic_rows; /* energy_source synthetic: a model, not a measurement */
@@ -32,7 +32,7 @@ struct dataset {
 	double *idle_uj; /* NaN: empty cell or no idle_uj column */
 	double *duration_s; /* t_end_ns - t_start_ns */
 	double *count[DS_COUNTS]; /* NaN: empty cell */
-	uint32_t *label, *run, *file;
+	uint32_t *label, *run; /* a row's file: files[].first_row and rows */
 	uint64_t *pair_start; /* row i's pairs: [pair_start[i], pair_start[i + 1]) */
 	uint32_t *pair_freq; /* index into freq_khz */
 	double *pair_ns;

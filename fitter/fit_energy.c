@@ -8,15 +8,20 @@
 #include <getopt.h>
 #include <gsl/gsl_errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "csv_loader.h"
 #include "csv_schema.h"
+#include "cv.h"
 #include "dataset.h"
 #include "design.h"
 #include "log.h"
@@ -37,8 +42,11 @@
 struct options {
 	char **inputs;
 	size_t num_inputs;
-	const char *output, *report_json, *predictions_csv, *config_in;
+	const char *output, *report_json, *predictions_csv, *config_in, *cv_predictions_csv;
+	struct cv_spec cv;
 	enum csv_column target;
+	bool target_gpu; /* + gpu_energy_uj */
+	const char *target_name; /* as given: "active_psys_uj+gpu_energy_uj" */
 	enum fit_method method;
 	enum split_method split;
 	double test_fraction, min_freq_share, mape_floor_uj;
@@ -59,12 +67,19 @@ static void usage(FILE *f)
 		"  --report-json FILE       metrics, coefficients, rows, inputs (sha256), options\n"
 		"  --predictions-csv FILE   row,label,split,measured,predicted for every used row\n"
 		"  --target T               active_psys_uj (default; no intercept) or\n"
-		"                           interval_psys_uj (fits the idle power too)\n"
+		"                           interval_psys_uj (fits the idle power too); add\n"
+		"                           +gpu_energy_uj to include GPU energy (left out by\n"
+		"                           default: it is a separate domain)\n"
 		"  --method M               nnls (default), ols, ridge or robust\n"
 		"  --split S                time (default: the last rows of each run are the\n"
 		"                           test set) or random\n"
 		"  --test-fraction F        share of rows for the test set, 0..0.9 (default %g)\n"
 		"  --seed N                 seed of --split random (default %d)\n"
+		"  --cv time:K | label      cross-validate instead of one split: K contiguous\n"
+		"                           time blocks per run, or leave one label out; the\n"
+		"                           model is then fitted on all rows and the quality\n"
+		"                           gate uses the held-out predictions\n"
+		"  --cv-predictions-csv FILE  row,label,fold,measured,predicted (held out)\n"
 		"  --psys-interval-ms N     psys_interval_ms of the config, 10..60000 (default 200)\n"
 		"  --config FILE            carry idle_power_uw and energy_source over from FILE\n"
 		"  --min-freq-share F       merge frequencies with less of the runtime, 0..0.5\n"
@@ -98,7 +113,8 @@ static int parse_fraction(const char *opt, const char *s, double max, double *ou
 /* An output that is also an input would be overwritten before (or while) it is read. */
 static int check_outputs(const struct options *o)
 {
-	const char *outs[] = { o->output, o->report_json, o->predictions_csv };
+	const char *outs[] = { o->output, o->report_json, o->predictions_csv,
+			       o->cv_predictions_csv };
 	struct stat in, out;
 
 	for (size_t k = 0; k < sizeof(outs) / sizeof(outs[0]); k++) {
@@ -114,6 +130,25 @@ static int check_outputs(const struct options *o)
 			}
 		}
 	}
+	return 0;
+}
+
+/* "active_psys_uj", "interval_psys_uj", either with "+gpu_energy_uj": 0 or -EINVAL. */
+static int parse_target(const char *s, struct options *o)
+{
+	static const char gpu[] = "+gpu_energy_uj";
+	size_t len = strlen(s), base = len;
+
+	o->target_gpu = len > strlen(gpu) && !strcmp(s + len - strlen(gpu), gpu);
+	if (o->target_gpu)
+		base -= strlen(gpu);
+	if (base == strlen("active_psys_uj") && !strncmp(s, "active_psys_uj", base))
+		o->target = CSV_ACTIVE_PSYS_UJ;
+	else if (base == strlen("interval_psys_uj") && !strncmp(s, "interval_psys_uj", base))
+		o->target = CSV_INTERVAL_PSYS_UJ;
+	else
+		return -EINVAL;
+	o->target_name = s;
 	return 0;
 }
 
@@ -133,6 +168,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_MIN_SHARE,
 		OPT_MAPE_FLOOR,
 		OPT_FORCE,
+		OPT_CV,
+		OPT_CV_PREDICTIONS,
 		OPT_VERBOSE,
 		OPT_HELP,
 		OPT_VERSION,
@@ -151,6 +188,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "min-freq-share", required_argument, NULL, OPT_MIN_SHARE },
 		{ "mape-floor-uj", required_argument, NULL, OPT_MAPE_FLOOR },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "cv", required_argument, NULL, OPT_CV },
+		{ "cv-predictions-csv", required_argument, NULL, OPT_CV_PREDICTIONS },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -160,6 +199,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c, err;
 
 	*o = (struct options){ .target = CSV_ACTIVE_PSYS_UJ,
+			       .target_name = "active_psys_uj",
 			       .method = FIT_NNLS,
 			       .split = SPLIT_TIME,
 			       .test_fraction = DEFAULT_TEST_FRACTION,
@@ -179,18 +219,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->predictions_csv = optarg;
 			break;
 		case OPT_TARGET:
-			if (!strcmp(optarg, "active_psys_uj"))
-				o->target = CSV_ACTIVE_PSYS_UJ;
-			else if (!strcmp(optarg, "interval_psys_uj"))
-				o->target = CSV_INTERVAL_PSYS_UJ;
-			else
+			if (parse_target(optarg, o))
 				return log_usage_error("--target", optarg,
-						   "is not active_psys_uj or interval_psys_uj");
+						       "is not active_psys_uj or interval_psys_uj, "
+						       "optionally followed by +gpu_energy_uj");
 			break;
 		case OPT_METHOD:
 			if (fit_method_parse(optarg, &o->method))
 				return log_usage_error("--method", optarg,
-						   "is not one of nnls, ols, ridge, robust");
+						       "is not one of nnls, ols, ridge, robust");
 			break;
 		case OPT_SPLIT:
 			if (split_method_parse(optarg, &o->split))
@@ -223,12 +260,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 			err = parse_double(optarg, 0, 1e18, &o->mape_floor_uj);
 			if (err)
 				return log_usage_error("--mape-floor-uj", optarg,
-						   err == -ERANGE ? "is out of range 0..1e18" :
-								    "is not a number");
+						       err == -ERANGE ? "is out of range 0..1e18" :
+									"is not a number");
 			o->mape_floor_given = true;
 			break;
 		case OPT_FORCE:
 			o->force = true;
+			break;
+		case OPT_CV:
+			if (cv_parse(optarg, &o->cv))
+				return log_usage_error("--cv", optarg,
+						       "is not time:K (K 2..1000) or label");
+			break;
+		case OPT_CV_PREDICTIONS:
+			o->cv_predictions_csv = optarg;
 			break;
 		case OPT_VERBOSE:
 			log_set_verbose(true);
@@ -259,6 +304,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		log_error("no output config given: -o FITTED.conf (see --help)");
 		return 2;
 	}
+	if (o->cv_predictions_csv && o->cv.scheme == CV_NONE) {
+		log_error("--cv-predictions-csv needs --cv (see --help)");
+		return 2;
+	}
 	return check_outputs(o);
 }
 
@@ -275,6 +324,10 @@ struct run {
 	struct metrics train_m, test_m; /* of the fitted coefficients */
 	size_t train, test;
 	double mape_floor;
+	/* --cv */
+	uint32_t *fold; /* per row */
+	struct cv_summary cv;
+	double *cv_pred; /* per row: the held-out prediction; NaN for skipped rows */
 	struct timespec t; /* --verbose timings */
 };
 
@@ -283,10 +336,14 @@ static void step_done(const char *step, struct timespec *since)
 {
 	struct timespec now;
 
+	struct rusage ru = { 0 };
+
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	log_debug("%s: %.3f s", step,
+	getrusage(RUSAGE_SELF, &ru);
+	log_debug("%s: %.3f s (peak RSS so far %ld MiB)", step,
 		  (double)(now.tv_sec - since->tv_sec) +
-			  (double)(now.tv_nsec - since->tv_nsec) / 1e9);
+			  (double)(now.tv_nsec - since->tv_nsec) / 1e9,
+		  ru.ru_maxrss / 1024);
 	*since = now;
 }
 
@@ -299,6 +356,8 @@ static int load(struct run *r)
 		log_error("out of memory");
 		return err;
 	}
+	if (r->o.target_gpu)
+		csv_loader__target_add_gpu(l);
 	for (size_t i = 0; i < r->o.num_inputs && !err; i++) {
 		const struct ds_file *f;
 
@@ -322,47 +381,87 @@ static const char *inputs_named(const struct options *o, char *buf, size_t size)
 	return buf;
 }
 
-/* Scaled rows into the QR accumulator; the mean |target| of the training rows. */
-static int reduce(struct run *r, double *mean_abs)
-{
-	double x[DESIGN_MAX_FEATURES], sum = 0;
-	int err = 0;
+/* One half of the training rows into its own QR accumulator (reduce()). */
+struct reduce_part {
+	const struct run *r;
+	size_t lo, hi;
+	struct lsq *lsq;
+	double sum_abs;
+	int err;
+};
 
-	r->lsq = lsq__new(r->d.p);
-	if (!r->lsq) {
-		log_error("out of memory");
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < r->ds.rows && !err; i++) {
+static void *reduce_rows(void *arg)
+{
+	struct reduce_part *part = arg;
+	const struct run *r = part->r;
+	double x[DESIGN_MAX_FEATURES];
+
+	for (size_t i = part->lo; i < part->hi && !part->err; i++) {
 		if (r->state[i] != ROW_TRAIN)
 			continue;
 		design_row(&r->d, &r->ds, i, x);
 		for (size_t j = 0; j < r->d.p; j++)
 			x[j] /= r->d.feat[j].scale;
-		err = lsq__add(r->lsq, x, r->ds.target[i]);
-		sum += fabs(r->ds.target[i]);
+		part->err = lsq__add(part->lsq, x, r->ds.target[i]);
+		part->sum_abs += fabs(r->ds.target[i]);
 	}
-	*mean_abs = r->train ? sum / (double)r->train : 0;
+	return NULL;
+}
+
+/*
+ * Scaled rows into the QR accumulator; the mean |target| of the training rows. The rows
+ * are reduced in two halves (the second by a thread) whose triangles are then stacked and
+ * reduced again: the same least-squares problem, and always the same two halves, so the
+ * result does not depend on the host's CPU count.
+ */
+static int reduce(struct run *r, double *mean_abs)
+{
+	struct reduce_part part[2] = {
+		{ .r = r, .lo = 0, .hi = r->ds.rows / 2 },
+		{ .r = r, .lo = r->ds.rows / 2, .hi = r->ds.rows },
+	};
+	pthread_t th;
+	bool threaded;
+	int err;
+
+	r->lsq = part[0].lsq = lsq__new(r->d.p);
+	part[1].lsq = lsq__new(r->d.p);
+	if (!part[0].lsq || !part[1].lsq) {
+		lsq__free(part[1].lsq);
+		log_error("out of memory");
+		return -ENOMEM;
+	}
+	threaded = !pthread_create(&th, NULL, reduce_rows, &part[1]);
+	reduce_rows(&part[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		reduce_rows(&part[1]);
+	err = part[0].err ? part[0].err : part[1].err;
+	if (!err)
+		err = lsq__merge(part[0].lsq, part[1].lsq);
+	lsq__free(part[1].lsq);
+	*mean_abs = r->train ? (part[0].sum_abs + part[1].sum_abs) / (double)r->train : 0;
 	return err ? err : lsq__finish(r->lsq);
 }
 
-static int fit_robust(struct run *r)
+/* The robust fit of the rows state marks ROW_TRAIN (train of them) into *fit. */
+static int fit_robust(struct run *r, const uint8_t *state, size_t train, struct fit_result *fit)
 {
-	gsl_matrix *X = gsl_matrix_alloc(r->train, r->d.p);
-	gsl_vector *y = gsl_vector_alloc(r->train);
+	gsl_matrix *X = gsl_matrix_alloc(train, r->d.p);
+	gsl_vector *y = gsl_vector_alloc(train);
 	size_t k = 0;
 	int err;
 
 	if (!X || !y) {
-		log_error("robust: out of memory for the %zu x %zu training matrix", r->train,
-			  r->d.p);
+		log_error("robust: out of memory for the %zu x %zu training matrix", train, r->d.p);
 		err = -ENOMEM;
 		goto cleanup;
 	}
 	for (size_t i = 0; i < r->ds.rows; i++) {
 		double *row;
 
-		if (r->state[i] != ROW_TRAIN)
+		if (state[i] != ROW_TRAIN)
 			continue;
 		row = gsl_matrix_ptr(X, k, 0);
 		design_row(&r->d, &r->ds, i, row);
@@ -370,7 +469,7 @@ static int fit_robust(struct run *r)
 			row[j] /= r->d.feat[j].scale;
 		gsl_vector_set(y, k++, r->ds.target[i]);
 	}
-	err = solve_robust(X, y, &r->fit);
+	err = solve_robust(X, y, fit);
 cleanup:
 	if (X)
 		gsl_matrix_free(X);
@@ -501,8 +600,16 @@ static void print_summary(const struct run *r, const struct metrics *train,
 {
 	const struct fit_result *f = &r->fit;
 
-	printf("method %s, target %s, split %s (test fraction %g)\n", fit_method_name(r->o.method),
-	       csv_column_name(r->o.target), split_method_name(r->o.split), r->o.test_fraction);
+	char cv[32];
+
+	cv_name(&r->o.cv, cv, sizeof(cv));
+	if (r->o.cv.scheme != CV_NONE)
+		printf("method %s, target %s, cross-validation %s (the model: all rows)\n",
+		       fit_method_name(r->o.method), r->o.target_name, cv);
+	else
+		printf("method %s, target %s, split %s (test fraction %g)\n",
+		       fit_method_name(r->o.method), r->o.target_name,
+		       split_method_name(r->o.split), r->o.test_fraction);
 	printf("rows: %zu read, %zu used (%zu train, %zu test), %zu skipped; %zu runs, %zu "
 	       "labels\n",
 	       r->ds.rows, r->d.used, r->train, r->test, r->ds.rows - r->d.used, r->ds.num_runs,
@@ -542,8 +649,7 @@ static void make_header(const struct run *r, const struct metrics *test, char *b
 		o += n_ > 0 ? (size_t)n_ : 0;                                     \
 	} while (0)
 	ADD("Fitted by fit_energy %s: %s fit of %s on %zu training rows (%zu test rows)\n",
-	    HTTP_ENERGY_VERSION, fit_method_name(r->o.method), csv_column_name(r->o.target),
-	    r->train, r->test);
+	    HTTP_ENERGY_VERSION, fit_method_name(r->o.method), r->o.target_name, r->train, r->test);
 	for (size_t i = 0; i < r->ds.num_files; i++)
 		ADD("input %s (sha256 %s)\n", r->ds.files[i].path, r->ds.files[i].sha256);
 	ADD("test R^2 %.6g, MAPE %.4g%%, RMSE %.6g uJ\n", test->r2, test->mape, test->rmse);
@@ -569,9 +675,10 @@ static int prepare(struct run *r, const struct design_opts *dopts)
 		log_error("out of memory");
 		return -1;
 	}
-	if (design_prepare(&r->d, &r->ds, dopts, csv_column_name(o->target), r->state))
+	if (design_prepare(&r->d, &r->ds, dopts, o->target_name, r->state))
 		return -1;
-	if (split_rows(&r->ds, r->state, o->split, o->test_fraction, o->seed, &r->test)) {
+	if (o->cv.scheme == CV_NONE &&
+	    split_rows(&r->ds, r->state, o->split, o->test_fraction, o->seed, &r->test)) {
 		log_error("out of memory");
 		return -1;
 	}
@@ -589,7 +696,7 @@ static int prepare(struct run *r, const struct design_opts *dopts)
 			  inputs_named(o, names, sizeof(names)), r->train, r->d.p);
 		return -1;
 	}
-	if (!r->test)
+	if (!r->test && o->cv.scheme == CV_NONE)
 		log_info("warning: no test rows (--test-fraction %g): the quality gate uses the "
 			 "training rows, which overstate the model's quality",
 			 o->test_fraction);
@@ -639,7 +746,7 @@ static int fit(struct run *r)
 		err = solve_ridge(r->lsq, &r->fit);
 		break;
 	default:
-		err = fit_robust(r);
+		err = fit_robust(r, r->state, r->train, &r->fit);
 		break;
 	}
 	if (err)
@@ -668,6 +775,236 @@ static int fit(struct run *r)
 	return 0;
 }
 
+/* One fold: the rows state marks ROW_TRAIN fitted the way the whole fit was, unscaled. */
+static int fit_fold(struct run *r, const uint8_t *state, size_t train, struct fit_result *fit)
+{
+	double x[DESIGN_MAX_FEATURES];
+	struct lsq *l = lsq__new(r->d.p);
+	int err = 0;
+
+	memset(fit, 0, sizeof(*fit));
+	if (!l) {
+		log_error("out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < r->ds.rows && !err; i++) {
+		if (state[i] != ROW_TRAIN)
+			continue;
+		design_row(&r->d, &r->ds, i, x);
+		for (size_t j = 0; j < r->d.p; j++)
+			x[j] /= r->d.feat[j].scale;
+		err = lsq__add(l, x, r->ds.target[i]);
+	}
+	if (!err)
+		err = lsq__finish(l);
+	if (!err)
+		err = solve_diagnose(l, fit);
+	if (!err) {
+		switch (r->o.method) {
+		case FIT_NNLS:
+			err = solve_nnls(l, fit);
+			break;
+		case FIT_OLS:
+			err = solve_ols(l, fit);
+			break;
+		case FIT_RIDGE:
+			err = solve_ridge(l, fit);
+			break;
+		default:
+			err = fit_robust(r, state, train, fit);
+			break;
+		}
+	}
+	if (!err)
+		solve_unscale(fit, &r->d);
+	lsq__free(l);
+	return err;
+}
+
+static void print_cv_metrics(const char *name, const struct metrics *m, double dr)
+{
+	printf("%s rows %zu  MAE %.6g uJ  RMSE %.6g uJ  MAPE %.4g%%  R^2 %.6g  DRE %.4g%%\n", name,
+	       m->rows, m->mae, m->rmse, m->mape, m->r2, dr);
+}
+
+/*
+ * --cv: each fold fitted on the other folds' rows and tested on its own; the overall
+ * figures pool every held-out prediction. 0 or -1 (reported).
+ */
+static int cross_validate(struct run *r)
+{
+	struct cv_summary *cv = &r->cv;
+	double x[DESIGN_MAX_FEATURES], *coef = NULL, *se = NULL;
+	struct metrics_acc all, *acc = NULL;
+	uint8_t *state = NULL;
+	char name[32];
+	int ret = -1, err;
+
+	cv->spec = r->o.cv;
+	cv_name(&cv->spec, name, sizeof(name));
+	r->fold = malloc((r->ds.rows ? r->ds.rows : 1) * sizeof(*r->fold));
+	r->cv_pred = malloc((r->ds.rows ? r->ds.rows : 1) * sizeof(*r->cv_pred));
+	state = malloc(r->ds.rows ? r->ds.rows : 1);
+	if (!r->fold || !r->cv_pred || !state) {
+		log_error("out of memory");
+		goto cleanup;
+	}
+	err = cv_assign(&r->ds, r->state, &cv->spec, r->fold, &cv->num_folds);
+	if (err == -EINVAL && cv->spec.scheme == CV_LABEL) {
+		log_error("--cv label: the inputs have %zu label(s) with usable rows; leaving one "
+			  "label out needs at least two",
+			  r->ds.num_labels);
+		goto cleanup;
+	} else if (err == -EINVAL) {
+		log_error("--cv %s: some block has no rows (%zu used rows); use a smaller K", name,
+			  r->d.used);
+		goto cleanup;
+	} else if (err) {
+		log_error("out of memory");
+		goto cleanup;
+	}
+	if (cv_dynamic_range(&r->ds, r->state, &cv->range)) {
+		log_error("out of memory");
+		goto cleanup;
+	}
+	cv->folds = calloc(cv->num_folds, sizeof(*cv->folds));
+	acc = calloc(cv->num_folds, sizeof(*acc));
+	coef = calloc(cv->num_folds * r->d.p + 1, sizeof(*coef));
+	se = calloc(cv->num_folds * r->d.p + 1, sizeof(*se));
+	if (!cv->folds || !acc || !coef || !se) {
+		log_error("out of memory");
+		goto cleanup;
+	}
+	metrics_init(&all, r->mape_floor);
+	for (size_t i = 0; i < r->ds.rows; i++)
+		r->cv_pred[i] = NAN;
+	for (size_t f = 0; f < cv->num_folds; f++) {
+		struct cv_fold *fo = &cv->folds[f];
+
+		if (cv->spec.scheme == CV_LABEL)
+			snprintf(fo->held_out, sizeof(fo->held_out), "%s", r->ds.labels[f]);
+		else
+			snprintf(fo->held_out, sizeof(fo->held_out), "block %zu of %zu", f + 1,
+				 cv->num_folds);
+		for (size_t i = 0; i < r->ds.rows; i++) {
+			state[i] = r->fold[i] == CV_NO_FOLD ? ROW_SKIPPED :
+				   r->fold[i] == f	    ? ROW_TEST :
+							      ROW_TRAIN;
+			fo->train_rows += state[i] == ROW_TRAIN;
+			fo->test_rows += state[i] == ROW_TEST;
+		}
+		if (fo->train_rows < r->d.p) {
+			log_error("--cv %s: fold %zu (%s held out) has %zu training rows for %zu "
+				  "features",
+				  name, f + 1, fo->held_out, fo->train_rows, r->d.p);
+			goto cleanup;
+		}
+		if (fit_fold(r, state, fo->train_rows, &fo->fit))
+			goto cleanup;
+		metrics_init(&acc[f], r->mape_floor);
+		for (size_t i = 0; i < r->ds.rows; i++) {
+			double yhat = 0;
+
+			if (state[i] != ROW_TEST)
+				continue;
+			design_row(&r->d, &r->ds, i, x);
+			for (size_t j = 0; j < r->d.p; j++)
+				yhat += fo->fit.coef[j] * x[j];
+			r->cv_pred[i] = yhat;
+			metrics_add(&acc[f], r->ds.target[i], yhat);
+			metrics_add(&all, r->ds.target[i], yhat);
+		}
+		metrics_result(&acc[f], &fo->m);
+		fo->dr_error = cv->range > 0 ? 100 * fo->m.mae / cv->range : NAN;
+		for (size_t j = 0; j < r->d.p; j++) {
+			coef[f * r->d.p + j] = fo->fit.coef[j];
+			se[f * r->d.p + j] = fo->fit.se[j];
+		}
+	}
+	metrics_result(&all, &cv->overall);
+	cv->overall_dr_error = cv->range > 0 ? 100 * cv->overall.mae / cv->range : NAN;
+	for (size_t j = 0; j < r->d.p; j++) {
+		cv_coef_stats(coef + j, se + j, cv->num_folds, r->d.p, r->fit.coef[j],
+			      &cv->coef[j]);
+		cv->unstable += cv->coef[j].sign_change || cv->coef[j].moves;
+	}
+
+	printf("cross-validation %s: %zu folds; dynamic range of %s (P99 - P1) %.6g uJ\n", name,
+	       cv->num_folds, r->o.target_name, cv->range);
+	for (size_t f = 0; f < cv->num_folds; f++) {
+		char fname[360];
+
+		snprintf(fname, sizeof(fname), "fold %zu (%s held out, %zu train):", f + 1,
+			 cv->folds[f].held_out, cv->folds[f].train_rows);
+		print_cv_metrics(fname, &cv->folds[f].m, cv->folds[f].dr_error);
+	}
+	print_cv_metrics("cv overall (held-out predictions):", &cv->overall, cv->overall_dr_error);
+	for (size_t j = 0; j < r->d.p; j++) {
+		const struct cv_coef *c = &cv->coef[j];
+
+		if (!c->sign_change && !c->moves)
+			continue;
+		printf("unstable across folds: %s from %.6g to %.6g %s (all rows: %.6g)%s%s\n",
+		       r->d.feat[j].name, c->min, c->max, r->d.feat[j].unit, r->fit.coef[j],
+		       c->sign_change ? "  (changes sign)" : "",
+		       c->moves ? "  (moves more than its standard error)" : "");
+	}
+	if (!cv->unstable)
+		printf("stable across folds: every coefficient within its standard error, no sign "
+		       "change\n");
+	ret = 0;
+cleanup:
+	free(state);
+	free(acc);
+	free(coef);
+	free(se);
+	return ret;
+}
+
+/* --cv-predictions-csv: row,label,fold,measured,predicted for every used row. */
+static int write_cv_predictions(const struct run *r, const char *path)
+{
+	char tmp[4096], q[1024];
+	FILE *f;
+	int n = snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path), fd;
+
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		log_error("%s: the name is too long", path);
+		return -ENAMETOOLONG;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		log_error("%s: %s", path, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		return -EIO;
+	}
+	fprintf(f, "row,label,fold,measured,predicted\n");
+	for (size_t i = 0; i < r->ds.rows; i++) {
+		if (r->fold[i] == CV_NO_FOLD)
+			continue;
+		if (csv_quote(r->ds.labels[r->ds.label[i]], q, sizeof(q)) < 0)
+			snprintf(q, sizeof(q), "?");
+		fprintf(f, "%zu,%s,%u,%.17g,%.17g\n", i + 1, q, r->fold[i] + 1, r->ds.target[i],
+			r->cv_pred[i]);
+	}
+	if (fflush(f) || ferror(f) | fsync(fileno(f))) {
+		log_error("%s: %s", path, strerror(errno));
+		fclose(f);
+		unlink(tmp);
+		return -EIO;
+	}
+	fclose(f);
+	if (rename(tmp, path)) {
+		log_error("%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -EIO;
+	}
+	return 0;
+}
+
 /*
  * The quality gate: no worse than predicting the test set's own mean. Returns whether it
  * passed; why says what it found, rep->gate_set on which rows.
@@ -677,6 +1014,10 @@ static bool quality_gate(const struct run *r, struct fit_report *rep, char *why,
 	const struct metrics *g = r->test ? &r->test_m : &r->train_m;
 	const char *set = r->test ? "test" : "training";
 
+	if (r->o.cv.scheme != CV_NONE) {
+		g = &r->cv.overall;
+		set = "cross-validated";
+	}
 	rep->gate_set = set;
 	if (isnan(g->r2))
 		snprintf(why, size, "%s R^2 is undefined (the %s target is constant)", set, set);
@@ -693,8 +1034,8 @@ static void fill_report(const struct run *r, struct fit_report *rep)
 
 	rep->version = HTTP_ENERGY_VERSION;
 	rep->method = fit_method_name(o->method);
-	rep->target = csv_column_name(o->target);
-	rep->split = split_method_name(o->split);
+	rep->target = o->target_name;
+	rep->split = o->cv.scheme != CV_NONE ? "none (--cv)" : split_method_name(o->split);
 	rep->config_in = o->config_in;
 	rep->output = o->output;
 	rep->test_fraction = o->test_fraction;
@@ -711,6 +1052,7 @@ static void fill_report(const struct run *r, struct fit_report *rep)
 	rep->test = r->test_m;
 	rep->label_train = r->label_train;
 	rep->label_test = r->label_test;
+	rep->cv = o->cv.scheme != CV_NONE ? &r->cv : NULL;
 }
 
 /* The config (unless refused), predictions and report: the exit status. */
@@ -771,6 +1113,11 @@ static int conclude(struct run *r, const struct energy_config *given)
 		refusal = refusal ? refusal : "the predictions could not be written";
 		status = 1;
 	}
+	if (o->cv_predictions_csv && write_cv_predictions(r, o->cv_predictions_csv)) {
+		refusal =
+			refusal ? refusal : "the cross-validation predictions could not be written";
+		status = 1;
+	}
 	if (!status) {
 		make_header(r, &r->test_m, header, sizeof(header));
 		if (model_write_config(o->output, &cfg, header))
@@ -806,6 +1153,8 @@ static int run_fit(struct run *r)
 		return 1;
 	if (prepare(r, &dopts) || fit(r))
 		return 1;
+	if (o->cv.scheme != CV_NONE && cross_validate(r))
+		return 1;
 	return conclude(r, o->config_in ? &given : NULL);
 }
 
@@ -829,5 +1178,8 @@ int main(int argc, char **argv)
 	free(r.label_acc);
 	free(r.label_train);
 	free(r.label_test);
+	free(r.fold);
+	free(r.cv_pred);
+	free(r.cv.folds);
 	return ret;
 }

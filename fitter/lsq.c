@@ -84,6 +84,26 @@ int lsq__add(struct lsq *l, const double *x, double y)
 	return 0;
 }
 
+int lsq__merge(struct lsq *into, struct lsq *from)
+{
+	size_t p = into->p;
+	int err = fold(from);
+
+	if (err)
+		return err;
+	err = fold(into);
+	if (err)
+		return err;
+	/* from's triangle (p + 1 rows of [X | y]) as rows of into's next block. */
+	for (size_t i = 0; i <= p; i++)
+		for (size_t j = 0; j <= p; j++)
+			gsl_matrix_set(into->block, i, j,
+				       j >= i ? gsl_matrix_get(from->s, i, j) : 0.0);
+	into->fill = p + 1;
+	into->rows += from->rows;
+	return fold(into);
+}
+
 int lsq__finish(struct lsq *l)
 {
 	int err = fold(l);

@@ -28,6 +28,11 @@ void lsq__free(struct lsq *l);
 /* x: p values. 0, or -EDOM when GSL fails (message printed). */
 int lsq__add(struct lsq *l, const double *x, double y);
 int lsq__finish(struct lsq *l);
+/*
+ * Folds everything added to from (not yet finished) into into, as if its rows had been
+ * added to into: QR of the stacked triangles. 0, or -EDOM (message printed).
+ */
+int lsq__merge(struct lsq *into, struct lsq *from);
 
 size_t lsq__p(const struct lsq *l);
 size_t lsq__rows(const struct lsq *l);

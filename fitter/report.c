@@ -73,6 +73,51 @@ static json_t *feature_json(const struct fit_report *r, size_t j)
 	return o;
 }
 
+static json_t *cv_metrics_json(const struct metrics *m, double dr)
+{
+	json_t *o = metrics_json(m);
+
+	if (o)
+		json_object_set_new(o, "dynamic_range_error_percent", num(dr));
+	return o;
+}
+
+/* "cross_validation": scheme, folds (held out, rows, metrics, coefficients), overall. */
+static json_t *cv_json(const struct fit_report *r)
+{
+	const struct cv_summary *cv = r->cv;
+	const struct design *d = r->d;
+	json_t *folds = json_array(), *coefs = json_array(), *o;
+	char name[32];
+
+	cv_name(&cv->spec, name, sizeof(name));
+	for (size_t f = 0; folds && f < cv->num_folds; f++) {
+		const struct cv_fold *fo = &cv->folds[f];
+		json_t *c = json_object();
+
+		for (size_t j = 0; c && j < d->p; j++)
+			json_object_set_new(c, d->feat[j].name, num(fo->fit.coef[j]));
+		json_array_append_new(folds, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "fold",
+						       jint(f + 1), "held_out", str(fo->held_out),
+						       "train_rows", jint(fo->train_rows),
+						       "test_rows", jint(fo->test_rows), "metrics",
+						       cv_metrics_json(&fo->m, fo->dr_error),
+						       "coefficients", c));
+	}
+	for (size_t j = 0; coefs && j < d->p; j++)
+		json_array_append_new(
+			coefs, json_pack("{s:o, s:o, s:o, s:o, s:b, s:b}", "name",
+					 str(d->feat[j].name), "all_rows", num(r->fit->coef[j]),
+					 "min", num(cv->coef[j].min), "max", num(cv->coef[j].max),
+					 "changes_sign", cv->coef[j].sign_change,
+					 "moves_more_than_std_error", cv->coef[j].moves));
+	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "scheme", name, "num_folds",
+		      jint(cv->num_folds), "dynamic_range_uj", num(cv->range), "folds", folds,
+		      "overall", cv_metrics_json(&cv->overall, cv->overall_dr_error),
+		      "coefficient_stability", coefs, "unstable_coefficients", jint(cv->unstable));
+	return o;
+}
+
 static json_t *build(const struct fit_report *r)
 {
 	const struct dataset *ds = r->ds;
@@ -158,10 +203,14 @@ static json_t *build(const struct fit_report *r)
 
 	json_object_set_new(root, "idle_power_uw", jint(r->idle_power_uw));
 	json_object_set_new(root, "idle_power_source", str(r->idle_source));
-	json_object_set_new(
-		root, "quality_gate",
-		json_pack("{s:b, s:s, s:o}", "passed", r->gate_passed, "r2_of", r->gate_set, "r2",
-			  num(!strcmp(r->gate_set, "test") ? r->test.r2 : r->train.r2)));
+	json_object_set_new(root, "quality_gate",
+			    json_pack("{s:b, s:s, s:o}", "passed", r->gate_passed, "r2_of",
+				      r->gate_set, "r2",
+				      num(r->cv			       ? r->cv->overall.r2 :
+					  !strcmp(r->gate_set, "test") ? r->test.r2 :
+									 r->train.r2)));
+	if (r->cv)
+		json_object_set_new(root, "cross_validation", cv_json(r));
 	a = json_array();
 	for (size_t j = 0; a && j < r->num_clamps; j++)
 		json_array_append_new(a,

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cv.h"
 #include "dataset.h"
 #include "design.h"
 #include "metrics.h"
@@ -34,6 +35,7 @@ struct fit_report {
 	size_t train_rows, test_rows;
 	struct metrics train, test;
 	const struct metrics *label_train, *label_test; /* per dataset label */
+	const struct cv_summary *cv; /* --cv, else NULL */
 	bool clamped; /* then written_train/test evaluate the model as written */
 	struct metrics written_train, written_test;
 	const struct model_clamp *clamps;

@@ -9,7 +9,7 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
-	libjansson-dev libgsl-dev libcsv-dev
+	libjansson-dev libgsl-dev libcsv-dev nettle-dev
 	# tests (cmocka, sanitizers, libFuzzer runtime) and their tools
 	libcmocka-dev libclang-rt-14-dev curl iproute2 procps python3 bc
 	nftables # test_requests_ingress.sh: drops one segment in a network namespace

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make experiment end to end (psys run, fit, model run with the fitted config, comparison),
-# then make fit on the latest run: every file, plot and figure is there, the fitted config
+# make experiment end to end (three labelled psys runs: cpu, io, mixed; validation with
+# leave-one-label-out; fit of the mixed run; model run with the fitted config;
+# comparison), then make fit on the latest run: every file, plot and figure is there, the fitted config
 # loads in model mode, and no process, cgroup or BPF program is left behind.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -40,9 +41,37 @@ check "make experiment exits 0" test $rc -eq 0
 [ $rc -eq 0 ] || { sed 's/^/  /' "$tmp/err" | tail -20; }
 exp=$(sed -n 's/^experiment: \(\/.*\)$/\1/p' "$tmp/out" | tail -1)
 check "it names its directory under RUNS_DIR" test -d "$exp"
-psys=$(find "$exp" -mindepth 1 -maxdepth 1 -type d -name '*-psys' | head -1)
+psys=$(find "$exp" -mindepth 1 -maxdepth 1 -type d -name '*-mixed' | head -1)
 model=$(find "$exp" -mindepth 1 -maxdepth 1 -type d -name '*-model' | head -1)
-check "a psys run and a model run inside it" test -n "$psys" -a -n "$model"
+check "a mixed (psys) run and a model run inside it" test -n "$psys" -a -n "$model"
+for w in cpu io; do
+	d=$(find "$exp" -mindepth 1 -maxdepth 1 -type d -name "*-$w" | head -1)
+	check "workload $w: a psys run labelled $w" \
+		test -n "$d" -a "$(csv_col "$d/samples.csv" label 2>/dev/null | sort -u)" = "$w"
+done
+
+# Validation across workloads (issue 17): leave one label out, per-workload error, plots.
+val=$exp/validation
+check "validation: fit_energy --cv label over the three workloads" \
+	jq -e '.cross_validation.scheme == "label" and .cross_validation.num_folds == 3 and
+		([.cross_validation.folds[].held_out] | sort) == ["cpu", "io", "mixed"]' "$val/report.json" >/dev/null
+check "validation: per fold and overall MAE, RMSE, MAPE, R^2 and dynamic-range error" \
+	jq -e '[.cross_validation.folds[].metrics, .cross_validation.overall][] |
+		has("mae_uj") and has("rmse_uj") and has("mape_percent") and has("r2") and
+		(.dynamic_range_error_percent | type == "number")' "$val/report.json" >/dev/null
+check "validation: held-out predictions for every used row" \
+	test "$(($(wc -l <"$val/cv_predictions.csv") - 1))" -eq "$(jq .rows.used "$val/report.json")"
+for f in 1 2 3; do
+	check "validation: fold $f predicted-vs-measured plot (PNG, SVG) in index.html" \
+		bash -c "[ \"\$(head -c 8 '$val/fold_$f.png' | od -An -tx1 | tr -d ' \n')\" = 89504e470d0a1a0a ] &&
+			grep -q '<svg' '$val/fold_$f.svg' && grep -q 'src=\"validation/fold_$f.png\"' '$exp/index.html'"
+done
+for w in cpu io mixed; do
+	check "experiment index.html: the error of held-out workload $w" \
+		grep -q "<tr><td>$w</td><td>[0-9]*</td><td>[0-9]*</td>" "$exp/index.html"
+done
+check "experiment index.html: the overall cross-validated row and the DRE column" \
+	bash -c "grep -q '<tr><th>overall</th>' '$exp/index.html' && grep -q 'DRE %' '$exp/index.html'"
 
 for f in samples.csv benchmark.json collector.log server.log run.json fitted.conf report.json \
 	predictions.csv index.html; do

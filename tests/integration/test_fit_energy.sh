@@ -259,6 +259,108 @@ run --help
 check "--help: usage on stdout, exit 0" \
 	bash -c "[ $rc -eq 0 ] && grep -q '^Usage: fit_energy' '$tmp/out' && [ ! -s '$tmp/err' ]"
 
+# 8a. Every cell of the documented schema is checked, also the ones the fit does not use
+# (issue 11): runtime_ns "nan" or 400 digits, an energy column, a bad energy_source. The
+# bad cell is in line 3 of a.csv, which otherwise fits fine.
+bad_cell() { # bad_cell NAME FIELD VALUE EXPECTED-STDERR-REGEX
+	awk -F, -v OFS=, -v f="$2" -v v="$3" 'NR == 3 { $f = v } { print }' "$tmp/a.csv" >"$tmp/bad.csv"
+	run "$tmp/bad.csv" -o "$tmp/bad.conf"
+	if [ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -Eq "$4" "$tmp/err" &&
+		[ ! -e "$tmp/bad.conf" ]; then
+		ok "bad data: $1"
+	else
+		not_ok "bad data: $1 (exit $rc)"
+		show
+	fi
+	rm -f "$tmp/bad.conf"
+}
+digits=$(printf '9%.0s' $(seq 400))
+bad_cell "runtime_ns (unused by the fit) is nan" 9 nan \
+	"^fit_energy: $tmp/bad.csv:3:9: runtime_ns: \"nan\" is not a finite number$"
+bad_cell "runtime_ns (unused by the fit) has 400 digits" 9 "$digits" \
+	"^fit_energy: $tmp/bad.csv:3:9: runtime_ns: \"9{152}\.\.\.\" is out of range$"
+bad_cell "attributed_uj (unused by the fit) is negative" 25 -4 \
+	"^fit_energy: $tmp/bad.csv:3:25: attributed_uj: \"-4\" is negative \(measured energy cannot be\)$"
+bad_cell "energy_source is not a source" 5 magic \
+	"^fit_energy: $tmp/bad.csv:3:5: energy_source: \"magic\" is not an energy source "
+
+# 8b. gpu_energy_uj (the GPU issue): a separate domain, out of the target unless asked.
+# The GPU column here is 2 uJ per wakeup; empty (no GPU) in gpu_empty.csv.
+awk -F, -v OFS=, 'NR == 1 { print $0, "gpu_energy_uj"; next } { print $0, 2 * $10 }' \
+	"$tmp/a.csv" >"$tmp/gpu.csv"
+awk -F, -v OFS=, 'NR == 1 { print $0, "gpu_energy_uj"; next } { print $0, "" }' \
+	"$tmp/a.csv" >"$tmp/gpu_empty.csv"
+run "$tmp/a.csv" -o "$tmp/nogpu.conf"
+run "$tmp/gpu_empty.csv" -o "$tmp/gpu_empty.conf"
+check "gpu_energy_uj empty: the fit is the one without the column" \
+	bash -c "[ $rc -eq 0 ] && diff <(grep -v '^#' '$tmp/nogpu.conf') <(grep -v '^#' '$tmp/gpu_empty.conf')" || show
+run "$tmp/gpu.csv" -o "$tmp/gpu_default.conf"
+check "gpu_energy_uj filled: left out of the default target (wakeup_penalty ~1.5)" \
+	bash -c "[ $rc -eq 0 ]" && near "$(conf_key "$tmp/gpu_default.conf" wakeup_penalty)" 1.5 0.02
+run "$tmp/gpu.csv" -o "$tmp/gpu_sum.conf" --target active_psys_uj+gpu_energy_uj --report-json "$tmp/gpu.json"
+check "--target active_psys_uj+gpu_energy_uj: GPU energy in the target (wakeup_penalty ~3.5)" \
+	bash -c "[ $rc -eq 0 ] && grep -q '^method nnls, target active_psys_uj+gpu_energy_uj' '$tmp/out'" &&
+	near "$(conf_key "$tmp/gpu_sum.conf" wakeup_penalty)" 3.5 0.02 || show
+run "$tmp/gpu_empty.csv" -o "$tmp/gpu_none.conf" --target active_psys_uj+gpu_energy_uj
+check "--target ...+gpu_energy_uj with every GPU cell empty: exit 1, no usable rows" \
+	bash -c "[ $rc -eq 1 ] && grep -q 'no usable rows' '$tmp/err' && [ ! -e '$tmp/gpu_none.conf' ]" || show
+run "$tmp/a.csv" -o "$tmp/gpu_missing.conf" --target active_psys_uj+gpu_energy_uj
+check "--target ...+gpu_energy_uj on a CSV without the column: exit 1, names it" \
+	bash -c "[ $rc -eq 1 ] && grep -q 'lacks required column(s) gpu_energy_uj' '$tmp/err'" || show
+
+# 8c. Cross-validation (issue 17): --cv label and --cv time:K, per fold and overall
+# MAE, RMSE, MAPE, R^2 and dynamic-range error in the text and the JSON; the gate uses the
+# cross-validated R^2; coefficients that change sign across folds are flagged.
+run "$tmp/a.csv" "$tmp/b.csv" -o "$tmp/cv.conf" --cv label --report-json "$tmp/cv.json" \
+	--cv-predictions-csv "$tmp/cvp.csv"
+check "--cv label: exit 0, one line per fold and the overall figures with DRE" \
+	bash -c "[ $rc -eq 0 ] && grep -q '^fold 1 (base held out, 1000 train): rows 2000 .*R^2 .*DRE ' '$tmp/out' &&
+		grep -q '^fold 2 (other held out, 2000 train): rows 1000 ' '$tmp/out' &&
+		grep -q '^cv overall (held-out predictions): rows 3000  MAE .* RMSE .* MAPE .* R^2 0\.99[0-9]*  DRE ' '$tmp/out'" || show
+if python3 - "$tmp/cv.json" "$tmp/cvp.csv" <<'PY'; then
+import csv, json, sys
+r = json.load(open(sys.argv[1]))
+cv = r["cross_validation"]
+assert cv["scheme"] == "label" and cv["num_folds"] == 2, cv["scheme"]
+assert [f["held_out"] for f in cv["folds"]] == ["base", "other"]
+for part in [f["metrics"] for f in cv["folds"]] + [cv["overall"]]:
+    for k in ("mae_uj", "rmse_uj", "mape_percent", "r2", "dynamic_range_error_percent"):
+        assert isinstance(part[k], float), k
+assert cv["overall"]["rows"] == 3000 and cv["overall"]["r2"] > 0.99
+assert 0 < cv["overall"]["dynamic_range_error_percent"] < 5
+# DRE = 100 MAE / dynamic range
+assert abs(cv["overall"]["dynamic_range_error_percent"] - 100 * cv["overall"]["mae_uj"] / cv["dynamic_range_uj"]) < 1e-9
+assert r["quality_gate"]["r2_of"] == "cross-validated" and r["quality_gate"]["r2"] == cv["overall"]["r2"]
+assert {c["name"] for c in cv["coefficient_stability"]} == {f["name"] for f in r["features"]}
+rows = list(csv.DictReader(open(sys.argv[2])))
+assert len(rows) == 3000 and {x["fold"] for x in rows} == {"1", "2"}
+assert all(x["fold"] == ("1" if x["label"] == "base" else "2") for x in rows)
+PY
+	ok "--cv label: the JSON has folds, overall metrics, DRE, the gate's cross-validated R^2; held-out predictions CSV"
+else
+	not_ok "--cv label: the JSON has folds, overall metrics, DRE, the gate's cross-validated R^2; held-out predictions CSV"
+fi
+run "$tmp/a.csv" -o "$tmp/cvt.conf" --cv time:4
+check "--cv time:4: four folds of 500 rows, stable coefficients" \
+	bash -c "[ $rc -eq 0 ] && [ \$(grep -c '^fold [1-4] (block [1-4] of 4 held out, 1500 train): rows 500 ' '$tmp/out') -eq 4 ] &&
+		grep -q '^stable across folds' '$tmp/out'" || show
+run "$tmp/a.csv" "$tmp/neg.csv" -o "$tmp/cvneg.conf" --cv label --method ols --force
+check "--cv label: a coefficient that changes sign across workloads is flagged" \
+	bash -c "grep -q '^unstable across folds: migrations from -[0-9.e+-]* to [0-9.e+-]* uJ/event .*(changes sign)' '$tmp/out'" || show
+run "$tmp/a.csv" -o "$tmp/cv1.conf" --cv label
+check "--cv label with one label: exit 1, one line" \
+	bash -c "[ $rc -eq 1 ] && grep -q '^fit_energy: --cv label: the inputs have 1 label(s)' '$tmp/err' && [ ! -e '$tmp/cv1.conf' ]" || show
+gen 500 11 unrelated y >"$tmp/unrelated2.csv"
+run "$tmp/unrelated.csv" "$tmp/unrelated2.csv" -o "$tmp/cvgate.conf" --cv label
+check "--cv: the quality gate refuses on the cross-validated R^2" \
+	bash -c "[ $rc -eq 1 ] && grep -q '^fit_energy: not writing $tmp/cvgate.conf: cross-validated R^2 is' '$tmp/err' && [ ! -e '$tmp/cvgate.conf' ]" || show
+for args in "--cv time:1" "--cv time:x" "--cv blocks" "--cv-predictions-csv $tmp/x.csv"; do
+	# shellcheck disable=SC2086
+	run "$tmp/a.csv" -o "$tmp/u.conf" $args
+	check "usage: '${args//$tmp\//}': exit 2 and one error line" \
+		bash -c "[ $rc -eq 2 ] && [ \$(wc -l < '$tmp/err') -eq 1 ] && [ ! -e '$tmp/u.conf' ]"
+done
+
 # 8. A real interval CSV from http_energy with the synthetic energy source.
 if [ "$(id -u)" -ne 0 ] || [ ! -x "$BIN/http_energy" ]; then
 	skip "http_energy CSVs: needs root (BPF and cgroups)"

@@ -125,12 +125,16 @@ static void test_keys_and_lines(void **state)
 		     "t.conf:1: cycle_weight: \"1\" has an unknown key (known keys: "
 		     "attribution_mode, energy_source, idle_power_uw, psys_interval_ms, "
 		     "default_multiplier, wakeup_penalty, migration_penalty, cycles_weight, "
-		     "instructions_weight, cache_miss_weight, synthetic_noise_uw, freq_khz)");
+		     "instructions_weight, cache_miss_weight, synthetic_noise_uw, "
+		     "synthetic_page_cache_hit_uj, synthetic_writeback_uj, synthetic_util_gain, "
+		     "freq_khz)");
 	expect_error("# ok\n\nCYCLES_WEIGHT = 1\n", -EINVAL,
 		     "t.conf:3: CYCLES_WEIGHT: \"1\" has an unknown key (known keys: "
 		     "attribution_mode, energy_source, idle_power_uw, psys_interval_ms, "
 		     "default_multiplier, wakeup_penalty, migration_penalty, cycles_weight, "
-		     "instructions_weight, cache_miss_weight, synthetic_noise_uw, freq_khz)");
+		     "instructions_weight, cache_miss_weight, synthetic_noise_uw, "
+		     "synthetic_page_cache_hit_uj, synthetic_writeback_uj, synthetic_util_gain, "
+		     "freq_khz)");
 	expect_error("idle_power_uw = 5\n\nidle_power_uw = 6\n", -EINVAL,
 		     "t.conf:3: idle_power_uw: \"6\" duplicates line 1");
 	expect_error("attribution_mode = psys\nattribution_mode = psys\n", -EINVAL,
@@ -143,7 +147,8 @@ static void test_keys_and_lines(void **state)
 		     "t.conf:1: : \"5\" has an unknown key (known keys: attribution_mode, "
 		     "energy_source, idle_power_uw, psys_interval_ms, default_multiplier, "
 		     "wakeup_penalty, migration_penalty, cycles_weight, instructions_weight, "
-		     "cache_miss_weight, synthetic_noise_uw, freq_khz)");
+		     "cache_miss_weight, synthetic_noise_uw, synthetic_page_cache_hit_uj, "
+		     "synthetic_writeback_uj, synthetic_util_gain, freq_khz)");
 	/* Control bytes are shown escaped, so the message stays one printable line. */
 	expect_error("cycles_weight = 1\x1b[2J\n", -EINVAL,
 		     "t.conf:1: cycles_weight: \"1\\x1b[2J\" is not a number");

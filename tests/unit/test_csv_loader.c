@@ -10,17 +10,31 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <nettle/sha2.h>
 
 #include "capture.h"
 #include "csv_loader.h"
 #include "guard.h"
-#include "sha256.h"
+#include "split.h"
 
 /* The required columns only, in an order of their own: fields 1..11. */
 #define H                                                                                \
 	"interval,label,t_start_ns,t_end_ns,active_psys_uj,wakeups,cycles,instructions," \
 	"cache_misses,migrations,freq_runtime_ns\n"
 #define ROW "0,a,0,200,100,1,,,,2,800000:50;1600000:20\n"
+
+/* Lower-case hex SHA-256 of bytes, in one piece (the loader hashes them chunk by chunk). */
+static void sha_hex(const void *data, size_t len, char hex[DS_SHA256_HEX_LEN])
+{
+	uint8_t d[SHA256_DIGEST_SIZE];
+	struct sha256_ctx c;
+
+	sha256_init(&c);
+	sha256_update(&c, len, data);
+	sha256_digest(&c, sizeof(d), d);
+	for (size_t i = 0; i < sizeof(d); i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
 
 static int load(struct dataset *ds, const char *text, size_t len, size_t chunk,
 		enum csv_column target)
@@ -358,12 +372,10 @@ static void test_chunked_and_guarded(void **state)
 
 static void test_load_file(void **state)
 {
-	char path[] = "/tmp/test_csv_loader.XXXXXX", hex[SHA256_HEX_LEN];
+	char path[] = "/tmp/test_csv_loader.XXXXXX", hex[DS_SHA256_HEX_LEN];
 	static const char text[] = H ROW "1,a,200,400,100,1,,,,2,\n";
-	uint8_t digest[SHA256_DIGEST_LEN];
 	struct csv_loader *l;
 	struct dataset ds;
-	struct sha256 sha;
 	struct capture cap;
 	int fd = mkstemp(path);
 
@@ -378,11 +390,11 @@ static void test_load_file(void **state)
 	assert_int_equal(ds.rows, 4);
 	assert_int_equal(ds.files[1].first_row, 2);
 	assert_int_equal(ds.num_runs, 2); /* each file starts a run */
-	sha256_init(&sha);
-	sha256_update(&sha, text, strlen(text));
-	sha256_final(&sha, digest);
-	sha256_hex(digest, hex);
+	sha_hex(text, strlen(text), hex);
 	assert_string_equal(ds.files[0].sha256, hex);
+	/* A known answer (sha256sum of these bytes), so the hashing itself is checked too. */
+	assert_string_equal(ds.files[0].sha256,
+			    "d89e63c86a0d382382337c85cfcd2dd1b09169f8c8f9af3105564668f9c98d76");
 	assert_int_equal(ds.files[0].bytes, strlen(text));
 
 	unlink(path);
@@ -403,13 +415,11 @@ static void test_load_file(void **state)
  * exactly like the same bytes fed in one piece, and hashes like them. */
 static void test_large_file(void **state)
 {
-	char path[] = "/tmp/test_csv_loader_big.XXXXXX", hex[SHA256_HEX_LEN];
+	char path[] = "/tmp/test_csv_loader_big.XXXXXX", hex[DS_SHA256_HEX_LEN];
 	size_t cap = 64 << 20, len;
 	char *text = malloc(cap);
-	uint8_t digest[SHA256_DIGEST_LEN];
 	struct dataset a, b;
 	struct csv_loader *l;
-	struct sha256 sha;
 	int fd;
 
 	assert_non_null(text);
@@ -443,15 +453,307 @@ static void test_large_file(void **state)
 	assert_memory_equal(a.pair_ns, b.pair_ns, a.pairs * sizeof(double));
 	for (int c = 0; c < DS_COUNTS; c++)
 		assert_memory_equal(a.count[c], b.count[c], a.rows * sizeof(double));
-	sha256_init(&sha);
-	sha256_update(&sha, text, len);
-	sha256_final(&sha, digest);
-	sha256_hex(digest, hex);
+	sha_hex(text, len, hex);
 	assert_string_equal(a.files[0].sha256, hex);
 	assert_int_equal(a.files[0].bytes, len);
 	unlink(path);
 	dataset__free(&a);
 	dataset__free(&b);
+	free(text);
+}
+
+/* The collector's 25 columns and gpu_energy_uj; a good row and that row with one cell set. */
+#define FULL_ROW_CELLS 26
+static const char *const full_row[FULL_ROW_CELLS] = {
+	"0", "a",	   "0", "200", "psys", "500", "100", "400", "900", "12", "",   "",    "",
+	"3", "800000:900", "5", "",    "",     "7",   "8",   "",    "11",  "2",	 "30", "400", "",
+};
+
+static void full_text(char *text, size_t size, int col, const char *value)
+{
+	size_t o = (size_t)snprintf(text, size, "%s,gpu_energy_uj\n", csv_header());
+
+	for (int c = 0; c < FULL_ROW_CELLS; c++)
+		o += (size_t)snprintf(text + o, size - o, "%s%s", c ? "," : "",
+				      c == col ? value : full_row[c]);
+	snprintf(text + o, size - o, "\n");
+}
+
+static void expect_full_error(int col, const char *value, const char *why)
+{
+	char text[4096], want[1400], vq[1100];
+	const char *name = col < 25 ? csv_column_name((enum csv_column)col) : "gpu_energy_uj";
+
+	full_text(text, sizeof(text), col, value);
+	snprintf(vq, sizeof(vq), "%s", value);
+	snprintf(want, sizeof(want), "t.csv:2:%d: %s: \"%s\" %s", col + 1, name, vq, why);
+	expect_error(text, want);
+}
+
+/* Issue 11: every cell of the documented schema is checked, used by the fit or not. */
+static void test_every_schema_cell_checked(void **state)
+{
+	static const int counts[] = { CSV_RUNTIME_NS,
+				      CSV_IDLE_NS,
+				      CSV_IRQ_NS,
+				      CSV_SOFTIRQ_NS,
+				      CSV_KTHREAD_RUNTIME_NS,
+				      CSV_PAGE_CACHE_HITS,
+				      CSV_WRITEBACKS,
+				      CSV_CGROUP_RUNTIME_NS,
+				      CSV_REQUESTS };
+	static const int energies[] = { CSV_INTERVAL_PSYS_UJ, CSV_REQUEST_ENERGY_UJ,
+					CSV_ATTRIBUTED_UJ, 25 /* gpu_energy_uj */ };
+	char text[4096], digits[401];
+	struct dataset ds;
+
+	full_text(text, sizeof(text), -1, NULL);
+	expect_ok(text, &ds);
+	assert_int_equal(ds.rows, 1);
+	assert_true(ds.target[0] == 400); /* gpu_energy_uj is not in the default target */
+	dataset__free(&ds);
+
+	memset(digits, '9', 400);
+	digits[400] = '\0';
+	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+		expect_full_error(counts[k], "nan", "is not a finite number");
+		expect_full_error(counts[k], "-1", "is negative (a count cannot be)");
+		expect_full_error(counts[k], "1.5", "is not a whole number");
+		expect_full_error(counts[k], "18446744073709551616", "is out of range");
+	}
+	/* A 400-digit number: too long to quote whole; the message quotes its start. */
+	{
+		char want[512];
+
+		full_text(text, sizeof(text), CSV_RUNTIME_NS, digits);
+		snprintf(want, sizeof(want), "t.csv:2:9: runtime_ns: \"%.*s...\" is out of range",
+			 152, digits);
+		expect_error(text, want);
+	}
+	for (size_t k = 0; k < sizeof(energies) / sizeof(energies[0]); k++) {
+		expect_full_error(energies[k], "nan", "is not a finite number");
+		expect_full_error(energies[k], "-5", "is negative (measured energy cannot be)");
+		expect_full_error(energies[k], "1e300", "is out of range -1e18..1e18 uJ");
+		expect_full_error(energies[k], "12uJ", "is not a number");
+	}
+	/* idle_uj was checked before; active_psys_uj, when not the target, is signed. */
+	expect_full_error(CSV_IDLE_UJ, "inf", "is not a finite number");
+	expect_error_target((full_text(text, sizeof(text), CSV_ACTIVE_PSYS_UJ, "-1e19"), text),
+			    CSV_INTERVAL_PSYS_UJ,
+			    "t.csv:2:8: active_psys_uj: \"-1e19\" is out of range -1e18..1e18 uJ");
+	full_text(text, sizeof(text), CSV_ACTIVE_PSYS_UJ, "-7");
+	assert_int_equal(load(&ds, text, strlen(text), SIZE_MAX, CSV_INTERVAL_PSYS_UJ), 0);
+	assert_true(ds.target[0] == 500);
+	dataset__free(&ds);
+	expect_full_error(CSV_ENERGY_SOURCE, "gas meter",
+			  "is not an energy source (psys, rapl, powercap, hwmon, replay, "
+			  "synthetic, or empty)");
+	full_text(text, sizeof(text), CSV_ENERGY_SOURCE, "");
+	expect_ok(text, &ds); /* no source */
+	dataset__free(&ds);
+	/* Columns outside the schema are still not read. */
+	expect_ok("x," H "nan,0,a,0,200,100,1,,,,2,\n", &ds);
+	dataset__free(&ds);
+}
+
+static int load_gpu(struct dataset *ds, const char *text)
+{
+	struct csv_loader *l;
+	int err;
+
+	dataset__init(ds);
+	assert_int_equal(csv_loader__new(ds, CSV_ACTIVE_PSYS_UJ, &l), 0);
+	csv_loader__target_add_gpu(l);
+	err = csv_loader__begin(l, "t.csv");
+	if (!err)
+		err = csv_loader__feed(l, text, strlen(text));
+	if (!err)
+		err = csv_loader__end(l);
+	csv_loader__free(l);
+	return err;
+}
+
+/* Issue 16: --target active_psys_uj+gpu_energy_uj adds the GPU column; empty = no target. */
+static void test_gpu_target(void **state)
+{
+	char text[4096];
+	struct dataset ds;
+	struct capture cap;
+
+	full_text(text, sizeof(text), 25, "250");
+	strcat(text, "1,a,200,400,psys,500,100,400,900,12,,,,3,800000:900,5,,,7,8,,11,2,30,400,\n");
+	capture_begin(&cap);
+	assert_int_equal(load_gpu(&ds, text), 0);
+	assert_string_equal(capture_end(&cap), "");
+	assert_int_equal(ds.rows, 2);
+	assert_true(ds.target[0] == 650);
+	assert_true(isnan(ds.target[1])); /* no GPU reading: no target */
+	dataset__free(&ds);
+
+	capture_begin(&cap);
+	assert_true(load_gpu(&ds, H ROW) < 0);
+	assert_non_null(strstr(capture_end(&cap), "lacks required column(s) gpu_energy_uj"));
+	dataset__free(&ds);
+}
+
+static bool same_double(double a, double b)
+{
+	return (a == b && signbit(a) == signbit(b)) || (isnan(a) && isnan(b));
+}
+
+static void assert_same_datasets(const struct dataset *a, const struct dataset *b)
+{
+	assert_int_equal(a->rows, b->rows);
+	assert_int_equal(a->pairs, b->pairs);
+	assert_int_equal(a->num_runs, b->num_runs);
+	assert_int_equal(a->num_labels, b->num_labels);
+	assert_int_equal(a->num_freqs, b->num_freqs);
+	assert_int_equal(a->files[0].rows, b->files[0].rows);
+	assert_int_equal(a->files[0].synthetic_rows, b->files[0].synthetic_rows);
+	for (size_t i = 0; i < a->rows; i++) {
+		assert_true(same_double(a->target[i], b->target[i]));
+		assert_true(same_double(a->idle_uj[i], b->idle_uj[i]));
+		assert_true(same_double(a->duration_s[i], b->duration_s[i]));
+		for (int c = 0; c < DS_COUNTS; c++)
+			assert_true(same_double(a->count[c][i], b->count[c][i]));
+		assert_int_equal(a->label[i], b->label[i]);
+		assert_int_equal(a->run[i], b->run[i]);
+		assert_int_equal(a->pair_start[i + 1], b->pair_start[i + 1]);
+	}
+	for (size_t k = 0; k < a->pairs; k++) {
+		assert_int_equal(a->pair_freq[k], b->pair_freq[k]);
+		assert_true(a->pair_ns[k] == b->pair_ns[k]);
+	}
+	for (size_t f = 0; f < a->num_freqs; f++)
+		assert_int_equal(a->freq_khz[f], b->freq_khz[f]);
+	for (size_t l = 0; l < a->num_labels; l++)
+		assert_string_equal(a->labels[l], b->labels[l]);
+}
+
+/* text through the fast path (blocks of whole lines, read chunk bytes at a time). */
+static int load_fast(struct dataset *ds, const char *text, size_t len, size_t chunk,
+		     enum csv_column target, bool gpu)
+{
+	struct csv_loader *l;
+	int err;
+
+	dataset__init(ds);
+	assert_int_equal(csv_loader__new(ds, target, &l), 0);
+	if (gpu)
+		csv_loader__target_add_gpu(l);
+	err = csv_loader__load_mem(l, "t.csv", text, len, chunk);
+	csv_loader__free(l);
+	return err;
+}
+
+/* The fast path and the strict one agree on status, messages and data. */
+static void expect_same(const char *text, size_t len, size_t chunk, enum csv_column target)
+{
+	struct dataset a, b;
+	struct capture cap;
+	char strict_msg[8192];
+	int ea, eb;
+
+	capture_begin(&cap);
+	ea = load(&a, text, len, SIZE_MAX, target);
+	snprintf(strict_msg, sizeof(strict_msg), "%s", capture_end(&cap));
+	capture_begin(&cap);
+	eb = load_fast(&b, text, len, chunk, target, false);
+	if (ea != eb || strcmp(strict_msg, capture_end(&cap))) {
+		print_error("input:\n%.*s\nstrict %d: %sfast %d: %s", (int)len, text, ea,
+			    strict_msg, eb, capture_end(&cap));
+		fail();
+	}
+	if (!ea)
+		assert_same_datasets(&a, &b);
+	dataset__free(&a);
+	dataset__free(&b);
+}
+
+/*
+ * The fast path accepts nothing the strict one rejects, and loads the same data: a good
+ * file of many lines, and that file with one line spoilt in each of many ways (quotes,
+ * CR, blank lines, bad numbers, more or fewer fields, a cut-off last line), read in
+ * chunks small enough that block boundaries fall everywhere.
+ */
+static void test_fast_path_equals_strict(void **state)
+{
+	static const char *const spoil[] = {
+		"\"5\"",
+		"5\r",
+		"",
+		"nan",
+		"1e300",
+		"-1",
+		"1.5",
+		"1.",
+		".5",
+		"-0",
+		"0.000001",
+		"12345678901234567",
+		"1e5",
+		"+3",
+		"x,y",
+		"\"a\nb\"",
+		"800000:5;",
+		"a\"b",
+		"99999999999999999999",
+		"-0.0",
+		"3.14159",
+		"\xff",
+		"synthetic",
+		"gas",
+		"800000:1;700000:2",
+		"0:0",
+		"\r\n",
+	};
+	size_t cap = 1 << 16, len;
+	char *text = malloc(cap), *line;
+	uint64_t seed = 7;
+
+	assert_non_null(text);
+	len = (size_t)snprintf(text, cap, "%s,gpu_energy_uj\n", csv_header());
+	for (int i = 0; i < 120; i++)
+		len += (size_t)snprintf(
+			text + len, cap - len,
+			"%d,%s,%d,%d,%s,%d,%d,%d.%d,%d,%d,,,,%d,800000:%d;1600000:%d,0,,,0,%d,0,0,"
+			"%d,%d,%d,%s\n",
+			i % 40, i < 60 ? "a" : "b b", i * 200, i * 200 + 200,
+			i % 3 ? "psys" : "synthetic", 500 + i, 100, 400 + i, i % 10, 900 + i, i % 7,
+			i % 5, i * 11, i % 4, i * 3, i, i % 2 ? 30 : 0, 400, i % 3 ? "" : "77");
+	for (size_t chunk = 1; chunk < 4096; chunk = chunk * 5 + 2)
+		expect_same(text, len, chunk, CSV_ACTIVE_PSYS_UJ);
+	expect_same(text, len, 0, CSV_INTERVAL_PSYS_UJ);
+	expect_same(text, len - 1, 64, CSV_ACTIVE_PSYS_UJ); /* no LF at the end */
+	line = malloc(cap * 2);
+	assert_non_null(line);
+	for (int t = 0; t < 150; t++) {
+		/* Replace field f of line n with a spoilt value. */
+		size_t n = 1 + split_rand(&seed) % 120, f = split_rand(&seed) % 26, o = 0, k;
+		const char *v = spoil[split_rand(&seed) % (sizeof(spoil) / sizeof(spoil[0]))];
+		size_t ln = 0, fld = 0;
+
+		for (k = 0; k < len; k++) {
+			if (ln == n && fld == f &&
+			    (k == 0 || text[k - 1] == ',' || text[k - 1] == '\n')) {
+				o += (size_t)snprintf(line + o, cap * 2 - o, "%s", v);
+				while (k < len && text[k] != ',' && text[k] != '\n')
+					k++;
+				fld++; /* the value is written: skip the old one */
+			}
+			if (k >= len)
+				break;
+			line[o++] = text[k];
+			if (text[k] == ',')
+				fld++;
+			if (text[k] == '\n') {
+				ln++;
+				fld = 0;
+			}
+		}
+		expect_same(line, o, 1 + split_rand(&seed) % 700, CSV_ACTIVE_PSYS_UJ);
+	}
+	free(line);
 	free(text);
 }
 
@@ -471,6 +773,9 @@ int main(void)
 		cmocka_unit_test(test_chunked_and_guarded),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_large_file),
+		cmocka_unit_test(test_every_schema_cell_checked),
+		cmocka_unit_test(test_gpu_target),
+		cmocka_unit_test(test_fast_path_equals_strict),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

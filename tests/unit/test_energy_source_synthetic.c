@@ -283,12 +283,61 @@ static void test_conf_errors_are_said_once(void **state)
 	scratch_remove(dir);
 }
 
+/*
+ * Effects the fitted model does not have (issue 17): per page-cache hit, per writeback,
+ * and runtime energy scaled by 1 + gain * utilisation (runtime / (duration * CPUs)).
+ */
+static void test_unmodelled_effects(void **state)
+{
+	char path[] = "/tmp/test_synth_extra.XXXXXX", spec[64];
+	FILE *f;
+	int fd = mkstemp(path);
+	struct fake fk = { .now_ns = 1000000000 };
+	struct energy_source_opts o = fake_opts(&fk, STAT_ROOT);
+	struct energy_source *src;
+	struct host_signals sig = {
+		.duration_ns = 500000000,
+		.runtime_ns = 300000000,
+		.wakeups = 100,
+		.page_cache_hits = 10000,
+		.writebacks = 300,
+		.num_freqs = 1,
+		.freqs = { { 1000000, 300000000 } },
+	};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	double util, want;
+	uint64_t uj, t;
+
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fprintf(f, "attribution_mode = model\nenergy_source = synthetic\nidle_power_uw = 0\n"
+		   "wakeup_penalty = 3\nfreq_khz = 1000000 0.001\n"
+		   "synthetic_page_cache_hit_uj = 0.5\nsynthetic_writeback_uj = 2\n"
+		   "synthetic_util_gain = 0.1\n");
+	fclose(f);
+	snprintf(spec, sizeof(spec), "synthetic:%s", path);
+	/* From this host: the CPU count sets the utilisation. */
+	util = 300000000.0 / (500000000.0 * (double)(cpus < 1 ? 1 : cpus));
+	if (util > 1)
+		util = 1;
+	want = 300000000 * 0.001 * (1 + 0.1 * util) + 10000 * 0.5 + 300 * 2 + 100 * 3;
+	assert_int_equal(energy_source__open(spec, &o, &src), 0);
+	assert_int_equal(energy_source__feed_signals(src, &sig), 0);
+	fk.now_ns += 500000000;
+	assert_int_equal(energy_source__read(src, &uj, &t), 0);
+	assert_true(fabs((double)uj - want) <= 1);
+	energy_source__close(src);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_builtin_model_is_the_committed_conf),
 		cmocka_unit_test(test_never_passes_for_a_measurement),
 		cmocka_unit_test(test_model_on_fed_signals),
+		cmocka_unit_test(test_unmodelled_effects),
 		cmocka_unit_test(test_proc_stat_busy_time),
 		cmocka_unit_test(test_deterministic_for_a_seed),
 		cmocka_unit_test(test_noise_has_the_configured_spread),

@@ -23,16 +23,20 @@ static double value(size_t i, size_t j)
 	return ((double)(h >> 11) * 0x1p-53 - 0.5) * pow(10, (double)j);
 }
 
-/* R^T R = X^T X and R^T z = X^T y; rss0 is the least-squares residual. */
-static void check(size_t n)
+/*
+ * R^T R = X^T X and R^T z = X^T y; rss0 is the least-squares residual. Rows from split on
+ * go into a second accumulator that lsq__merge() then folds into the first.
+ */
+static void check_split(size_t n, size_t split)
 {
 	long double xtx[P][P] = { { 0 } }, xty[P] = { 0 }, yy = 0;
-	struct lsq *l = lsq__new(P);
+	struct lsq *l = lsq__new(P), *l2 = lsq__new(P);
 	const gsl_matrix *r;
 	const gsl_vector *z;
 	double x[P], c[P], rss = 0;
 
 	assert_non_null(l);
+	assert_non_null(l2);
 	for (size_t i = 0; i < n; i++) {
 		double y = 0;
 
@@ -47,8 +51,10 @@ static void check(size_t n)
 				xtx[a][b] += (long double)x[a] * x[b];
 		}
 		yy += (long double)y * y;
-		assert_int_equal(lsq__add(l, x, y), 0);
+		assert_int_equal(lsq__add(i < split ? l : l2, x, y), 0);
 	}
+	assert_int_equal(lsq__merge(l, l2), 0);
+	lsq__free(l2);
 	assert_int_equal(lsq__finish(l), 0);
 	assert_int_equal(lsq__rows(l), n);
 	r = lsq__r(l);
@@ -93,6 +99,11 @@ static void check(size_t n)
 	lsq__free(l);
 }
 
+static void check(size_t n)
+{
+	check_split(n, SIZE_MAX);
+}
+
 static void test_reduction(void **state)
 {
 	check(P); /* square: no residual */
@@ -102,10 +113,20 @@ static void test_reduction(void **state)
 	check(3 * LSQ_BLOCK + 17);
 }
 
+/* Two halves reduced apart and merged: the same R, z and rss0 (as fit_energy does). */
+static void test_merge(void **state)
+{
+	check_split(3 * LSQ_BLOCK + 17, (3 * LSQ_BLOCK + 17) / 2);
+	check_split(LSQ_BLOCK + 1, 0); /* everything in the second */
+	check_split(2 * LSQ_BLOCK, 2 * LSQ_BLOCK - 2); /* 2 rows in the second: fewer than P */
+	check_split(P, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reduction),
+		cmocka_unit_test(test_merge),
 	};
 
 	gsl_set_error_handler_off();
