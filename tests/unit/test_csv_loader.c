@@ -462,7 +462,7 @@ static void test_large_file(void **state)
 	free(text);
 }
 
-/* The collector's 25 columns and gpu_energy_uj; a good row and that row with one cell set. */
+/* The collector's 26 columns (gpu_energy_uj last); a good row and that row with one cell set. */
 #define FULL_ROW_CELLS 26
 static const char *const full_row[FULL_ROW_CELLS] = {
 	"0", "a",	   "0", "200", "psys", "500", "100", "400", "900", "12", "",   "",    "",
@@ -471,7 +471,7 @@ static const char *const full_row[FULL_ROW_CELLS] = {
 
 static void full_text(char *text, size_t size, int col, const char *value)
 {
-	size_t o = (size_t)snprintf(text, size, "%s,gpu_energy_uj\n", csv_header());
+	size_t o = (size_t)snprintf(text, size, "%s\n", csv_header());
 
 	for (int c = 0; c < FULL_ROW_CELLS; c++)
 		o += (size_t)snprintf(text + o, size - o, "%s%s", c ? "," : "",
@@ -482,7 +482,7 @@ static void full_text(char *text, size_t size, int col, const char *value)
 static void expect_full_error(int col, const char *value, const char *why)
 {
 	char text[4096], want[1400], vq[1100];
-	const char *name = col < 25 ? csv_column_name((enum csv_column)col) : "gpu_energy_uj";
+	const char *name = csv_column_name((enum csv_column)col);
 
 	full_text(text, sizeof(text), col, value);
 	snprintf(vq, sizeof(vq), "%s", value);
@@ -503,7 +503,7 @@ static void test_every_schema_cell_checked(void **state)
 				      CSV_CGROUP_RUNTIME_NS,
 				      CSV_REQUESTS };
 	static const int energies[] = { CSV_INTERVAL_PSYS_UJ, CSV_REQUEST_ENERGY_UJ,
-					CSV_ATTRIBUTED_UJ, 25 /* gpu_energy_uj */ };
+					CSV_ATTRIBUTED_UJ, CSV_GPU_ENERGY_UJ };
 	char text[4096], digits[401];
 	struct dataset ds;
 
@@ -580,7 +580,7 @@ static void test_gpu_target(void **state)
 	struct dataset ds;
 	struct capture cap;
 
-	full_text(text, sizeof(text), 25, "250");
+	full_text(text, sizeof(text), CSV_GPU_ENERGY_UJ, "250");
 	strcat(text, "1,a,200,400,psys,500,100,400,900,12,,,,3,800000:900,5,,,7,8,,11,2,30,400,\n");
 	capture_begin(&cap);
 	assert_int_equal(load_gpu(&ds, text), 0);
@@ -712,7 +712,7 @@ static void test_fast_path_equals_strict(void **state)
 	uint64_t seed = 7;
 
 	assert_non_null(text);
-	len = (size_t)snprintf(text, cap, "%s,gpu_energy_uj\n", csv_header());
+	len = (size_t)snprintf(text, cap, "%s\n", csv_header());
 	for (int i = 0; i < 120; i++)
 		len += (size_t)snprintf(
 			text + len, cap - len,

@@ -88,7 +88,7 @@ static void test_unavailable_signals_are_empty_cells(void **state)
 	row.no_responses = true;
 	assert_int_equal(interval_csv_format_row(&row, &b), 0);
 	assert_string_equal(b.data, "0,\"a,b\",1000000000,1200000000,replay:x,5,0,5,150000000,42,,,,3,,"
-				    "250000000,,,13,,,16,,,4\n");
+				    "250000000,,,13,,,16,,,4,\n");
 	buf__free(&b);
 }
 
