@@ -438,7 +438,8 @@ static __always_inline void close_writer_slice(struct conn_state *c)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct slice_owner owner = { .pid = (__u32)pid_tgid, .tgid = pid_tgid >> 32,
-				     .kthread = false, .in_cgroup = true };
+				     .kthread = false, .in_cgroup = true,
+				     .cgroup_id = bpf_get_current_cgroup_id() /* issue 15 */ };
 	struct model_params *m;
 	struct cpu_signals *bins;
 	struct cpu_state *st;

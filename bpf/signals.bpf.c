@@ -97,7 +97,7 @@ static __always_inline void count_wakeup(void)
 	if (!tgid)
 		return; /* woken from interrupt context on an idle CPU: host-wide only */
 	charge_request_event(bpf_get_current_task_btf(), REQ_EVENT_WAKEUP);
-	p = get_proc(st, bins, tgid, current_khz());
+	p = get_proc(st, bins, tgid, current_khz(), bpf_get_current_cgroup_id());
 	if (p)
 		p->wakeups++;
 }
@@ -127,7 +127,7 @@ int BPF_PROG(on_sched_migrate_task, struct task_struct *task, int dest_cpu)
 		return 0;
 	bins->migrations++;
 	charge_request_event(task, REQ_EVENT_MIGRATION);
-	p = get_proc(st, bins, task->tgid, current_khz());
+	p = get_proc(st, bins, task->tgid, current_khz(), task_cgroup_id(task));
 	if (p)
 		p->migrations++;
 	return 0;
@@ -212,7 +212,7 @@ static __always_inline void count_page_event(bool writeback, __u64 n)
 		bins->page_cache_hits += n;
 	if (!tgid)
 		return;
-	p = get_proc(st, bins, tgid, current_khz());
+	p = get_proc(st, bins, tgid, current_khz(), bpf_get_current_cgroup_id());
 	if (!p)
 		return;
 	if (writeback)
