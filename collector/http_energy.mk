@@ -25,3 +25,8 @@ UNIT_TESTS += test_attribution
 test_attribution_SRCS := tests/unit/test_attribution.c collector/attribution.c
 test_attribution_CFLAGS := -I collector
 INTEGRATION_TESTS += tests/integration/test_http_energy_requests.sh
+
+# Issue 15: operators (every cgroup, Prometheus, service).
+UNIT_TESTS += test_k8s_meta
+test_k8s_meta_SRCS := tests/unit/test_k8s_meta.c collector/k8s_meta.c
+test_k8s_meta_CFLAGS := -I collector
