@@ -30,3 +30,6 @@ INTEGRATION_TESTS += tests/integration/test_http_energy_requests.sh
 UNIT_TESTS += test_k8s_meta
 test_k8s_meta_SRCS := tests/unit/test_k8s_meta.c collector/k8s_meta.c
 test_k8s_meta_CFLAGS := -I collector
+UNIT_TESTS += test_accounts
+test_accounts_SRCS := tests/unit/test_accounts.c collector/accounts.c collector/k8s_meta.c
+test_accounts_CFLAGS := -I collector
