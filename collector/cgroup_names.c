@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
-#define _GNU_SOURCE
 #include "cgroup_names.h"
 
 #include <dirent.h>

@@ -15,7 +15,7 @@ test_interval_csv_CFLAGS := -I collector
 PROGRAMS += http_energy
 # '=': ENERGY_SOURCE_SRCS comes from collector/module.mk, read after this file.
 http_energy_SRCS = collector/http_energy.c collector/interval_csv.c $(HTTP_ENERGY_CORE_SRCS) \
-	$(ENERGY_SOURCE_SRCS)
+	$(ENERGY_SOURCE_SRCS) $(OPERATORS_SRCS)
 http_energy_LIBS := -lbpf -lelf -lz
 
 INTEGRATION_TESTS += tests/integration/test_http_energy_signals.sh
@@ -33,3 +33,10 @@ test_k8s_meta_CFLAGS := -I collector
 UNIT_TESTS += test_accounts
 test_accounts_SRCS := tests/unit/test_accounts.c collector/accounts.c collector/k8s_meta.c
 test_accounts_CFLAGS := -I collector
+OPERATORS_SRCS := collector/operators.c collector/accounts.c collector/k8s_meta.c \
+	collector/cgroup_names.c collector/metrics_format.c collector/metrics_http.c
+UNIT_TESTS += test_metrics_format
+test_metrics_format_SRCS := tests/unit/test_metrics_format.c collector/metrics_format.c \
+	collector/accounts.c collector/k8s_meta.c collector/metrics_http.c
+test_metrics_format_CFLAGS := -I collector
+INTEGRATION_TESTS += tests/integration/test_metrics_operators.sh
