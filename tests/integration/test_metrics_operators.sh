@@ -127,7 +127,8 @@ holder=$!
 on_exit "kill $holder 2>/dev/null"
 wait_for "a busy port" 10 test -s "$tmp/busy_port"
 busy=$(cat "$tmp/busy_port")
-"$BIN/http_energy" --metrics-addr "127.0.0.1:$busy" --no-requests "$CGROUP" 2>"$tmp/bad2.log"
+"$BIN/http_energy" --metrics-addr "127.0.0.1:$busy" --energy-source synthetic --no-requests \
+	--duration 5 "$CGROUP" 2>"$tmp/bad2.log"
 rc=$?
 check "an address in use is a runtime error (exit 1) naming it" \
 	bash -c "[ $rc = 1 ] && grep -q 'cannot listen on 127.0.0.1:$busy' $tmp/bad2.log"
