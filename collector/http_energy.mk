@@ -40,3 +40,4 @@ test_metrics_format_SRCS := tests/unit/test_metrics_format.c collector/metrics_f
 	collector/accounts.c collector/k8s_meta.c collector/metrics_http.c
 test_metrics_format_CFLAGS := -I collector
 INTEGRATION_TESTS += tests/integration/test_metrics_operators.sh
+INTEGRATION_TESTS += tests/integration/test_metrics_prometheus.sh

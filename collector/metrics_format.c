@@ -20,19 +20,56 @@ static const char *const skip_names[] = {
 _Static_assert(sizeof(skip_names) / sizeof(skip_names[0]) == SKIP_REASONS,
 	       "a name for every skip reason");
 
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if the bytes there are not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n;
+	unsigned int cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0; /* overlong, out of range, or a surrogate */
+	return n;
+}
+
 int metrics_append_label_value(struct buf *out, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	int err = 0;
 
-	for (; *s && !err; s++) {
-		if (*s == '\\')
+	while (*p && !err) {
+		size_t n = utf8_len(p);
+
+		if (*p == '\\')
 			err = buf__append(out, "\\\\", 2);
-		else if (*s == '"')
+		else if (*p == '"')
 			err = buf__append(out, "\\\"", 2);
-		else if (*s == '\n')
+		else if (*p == '\n')
 			err = buf__append(out, "\\n", 2);
+		else if (n == 0)
+			err = buf__append(out, "?", 1); /* Prometheus refuses invalid UTF-8 */
 		else
-			err = buf__append(out, s, 1);
+			err = buf__append(out, p, n);
+		p += n ? n : 1;
 	}
 	return err;
 }

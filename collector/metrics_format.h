@@ -53,7 +53,8 @@ struct metrics_input {
 /* Appends the whole exposition to out. 0 or -ENOMEM. */
 int metrics_format(const struct metrics_input *in, struct buf *out);
 
-/* Appends s as a label value (backslash, double quote and newline escaped). */
+/* Appends s as a label value: backslash, double quote and newline escaped; bytes that are
+ * not valid UTF-8 (a truncated comm, an odd cgroup name) become '?'. */
 int metrics_append_label_value(struct buf *out, const char *s);
 
 #endif

@@ -114,6 +114,20 @@ static void test_every_family_has_help_and_type_once(void **state)
 	buf__free(&b);
 }
 
+static void test_label_values_are_valid_utf8(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	/* é, a 4-byte emoji, then: a truncated 2-byte sequence, a stray continuation byte,
+	 * an overlong '/', a surrogate, 0xff */
+	assert_int_equal(metrics_append_label_value(&b, "\xc3\xa9\xf0\x9f\x98\x80|\xc3|\x80|"
+							"\xc0\xaf|\xed\xa0\x80|\xff\"\\\n"),
+			 0);
+	assert_int_equal(buf__append(&b, "", 1), 0);
+	assert_string_equal(b.data, "\xc3\xa9\xf0\x9f\x98\x80|?|?|??|???|?\\\"\\\\\\n");
+	buf__free(&b);
+}
+
 static void test_parse_addr(void **state)
 {
 	char host[64];
@@ -141,6 +155,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_node_and_info),
 		cmocka_unit_test(test_every_family_has_help_and_type_once),
+		cmocka_unit_test(test_label_values_are_valid_utf8),
 		cmocka_unit_test(test_parse_addr),
 	};
 
