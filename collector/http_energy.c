@@ -563,7 +563,8 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_reopen_signal; /* issue 15 */
 	sigaction(SIGHUP, &sa, NULL);
 
-	if (c.cfg.attribution_mode == ATTRIBUTION_MODEL && !c.opt.csv_path) {
+	if (c.cfg.attribution_mode == ATTRIBUTION_MODEL && !c.opt.csv_path &&
+	    !c.opt.metrics_addr && !c.opt.cgroup_csv /* issue 15: they need the energy */) {
 		log_info("model mode without --collect-csv: no energy source needed");
 	} else {
 		err = open_energy(&c);

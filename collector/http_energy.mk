@@ -41,3 +41,4 @@ test_metrics_format_SRCS := tests/unit/test_metrics_format.c collector/metrics_f
 test_metrics_format_CFLAGS := -I collector
 INTEGRATION_TESTS += tests/integration/test_metrics_operators.sh
 INTEGRATION_TESTS += tests/integration/test_metrics_prometheus.sh
+INTEGRATION_TESTS += tests/integration/test_install.sh

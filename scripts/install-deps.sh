@@ -11,6 +11,8 @@ PACKAGES=(
 	libcmocka-dev libclang-rt-14-dev curl iproute2 procps python3 bc
 	# benchmarks, plots and peers
 	wrk nginx-light gnuplot-nox linux-perf python3-numpy python3-pandas
+	# operators: promtool and a real Prometheus, the unit's verify, man pages, manifests
+	prometheus systemd man-db python3-yaml
 )
 
 missing=()
@@ -35,5 +37,6 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # nginx-light starts a service on install; the benchmarks run their own instance.
 if command -v systemctl >/dev/null 2>&1; then
 	systemctl disable --now nginx >/dev/null 2>&1 || true
+	systemctl disable --now prometheus >/dev/null 2>&1 || true # tests start their own
 fi
 echo "install-deps.sh: done" >&2
