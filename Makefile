@@ -44,8 +44,6 @@ FUZZERS :=
 .PHONY: all
 all: programs
 
-.SECONDEXPANSION:
-
 # Object files: normal ones under build/obj, sanitized ones (unit tests) under build/san.
 obj_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 san_of = $(patsubst %.c,$(BUILD)/san/%.o,$(1))
@@ -183,7 +181,7 @@ format:
 
 # Man pages, one per program, from docs/PROGRAM.md (its title gives the section).
 MAN_PAGES := $(foreach p,$(PROGRAMS),$(BUILD)/man/$(p).$(shell sed -n '1s/.*(\([0-9]\)).*/\1/p' docs/$(p).md 2>/dev/null))
-$(BUILD)/man/%: scripts/md2man.py $$(wildcard docs/$$(basename %).md)
+$(BUILD)/man/%: scripts/md2man.py $(wildcard docs/*.md)
 	$(Q)mkdir -p $(dir $@)
 	$(call msg,MAN,$@)
 	$(Q)python3 scripts/md2man.py docs/$(basename $(notdir $@)).md $(VERSION) > $@.tmp && mv $@.tmp $@
