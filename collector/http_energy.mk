@@ -42,3 +42,4 @@ test_metrics_format_CFLAGS := -I collector
 INTEGRATION_TESTS += tests/integration/test_metrics_operators.sh
 INTEGRATION_TESTS += tests/integration/test_metrics_prometheus.sh
 INTEGRATION_TESTS += tests/integration/test_install.sh
+INTEGRATION_TESTS += tests/integration/test_deploy_kubernetes.sh
