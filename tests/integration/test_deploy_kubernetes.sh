@@ -71,4 +71,26 @@ out(all(d["metadata"].get("namespace") == kinds["Namespace"]["metadata"]["name"]
 sys.exit(1 if failed else 0)
 PY
 [ $? = 0 ] || failures=$((failures + 1)) # its "not ok" lines are printed above
+
+# The Grafana dashboard: valid JSON, valid PromQL (promtool checks it as rules), and only
+# metrics docs/metrics.md documents.
+if command -v promtool >/dev/null; then
+	python3 - deploy/grafana/http_energy.json "$tmp/rules.yml" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+exprs = [t["expr"] for p in d["panels"] for t in p["targets"]]
+with open(sys.argv[2], "w") as f:
+    f.write("groups:\n  - name: dashboard\n    rules:\n")
+    for i, e in enumerate(exprs):
+        e = e.replace("$__rate_interval", "1m").replace("$instance", ".*")
+        f.write("      - record: dashboard:expr%d\n        expr: %s\n" % (i, json.dumps(e)))
+PY
+	check "the Grafana dashboard's queries are valid PromQL" \
+		bash -c "promtool check rules $tmp/rules.yml >$tmp/rules.log 2>&1 || { cat $tmp/rules.log; false; }"
+	missing=$(grep -o 'http_energy_[a-z_]*' deploy/grafana/http_energy.json | sort -u |
+		while read -r m; do grep -q "$m" docs/metrics.md || echo "$m"; done)
+	check "the dashboard uses documented metrics only (${missing:-all documented})" [ -z "$missing" ]
+else
+	skip "promtool missing: the dashboard's PromQL is not checked"
+fi
 finish
