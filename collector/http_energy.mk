@@ -43,3 +43,4 @@ INTEGRATION_TESTS += tests/integration/test_metrics_operators.sh
 INTEGRATION_TESTS += tests/integration/test_metrics_prometheus.sh
 INTEGRATION_TESTS += tests/integration/test_install.sh
 INTEGRATION_TESTS += tests/integration/test_deploy_kubernetes.sh
+BENCH_SCRIPTS += bench/metrics_cost.sh
