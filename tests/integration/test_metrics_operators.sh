@@ -19,7 +19,7 @@ psys_interval_ms = 100
 CONF
 
 "$BIN/http_energy" --collect-csv "$tmp/run.csv" --cgroup-csv "$tmp/cgroups.csv" \
-	--metrics-addr 127.0.0.1:0 --metrics-max-processes 8 --no-requests --no-realtime \
+	--metrics-addr 127.0.0.1:0 --metrics-max-processes 8 --no-requests \
 	"$CGROUP" "$tmp/energy.conf" 2>"$tmp/collector.log" &
 collector=$!
 on_exit "kill -INT $collector 2>/dev/null; wait $collector 2>/dev/null"
