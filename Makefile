@@ -180,10 +180,33 @@ experiment: programs
 format:
 	$(Q)clang-format -i $(shell git ls-files '*.c' '*.h')
 
+# Man pages, one per program, from docs/PROGRAM.md (its title gives the section).
+MAN_PAGES := $(foreach p,$(PROGRAMS),$(BUILD)/man/$(p).$(shell sed -n '1s/.*(\([0-9]\)).*/\1/p' docs/$(p).md 2>/dev/null))
+$(BUILD)/man/%: scripts/md2man.py $(wildcard docs/*.md)
+	$(Q)mkdir -p $(dir $@)
+	$(call msg,MAN,$@)
+	$(Q)python3 scripts/md2man.py docs/$(basename $(notdir $@)).md $(VERSION) > $@.tmp && mv $@.tmp $@
+.PHONY: man
+man: $(MAN_PAGES)
+
+# docs/deploy.md: PREFIX and DESTDIR as usual; configs to $(DATADIR) (the shipped ones)
+# and $(SYSCONFDIR)/http_energy (the one the service reads, never overwritten).
+SYSCONFDIR ?= /etc
+DATADIR ?= $(PREFIX)/share/http_energy
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 .PHONY: install
-install: programs
-	$(Q)install -d $(DESTDIR)$(BINDIR)
+install: programs man
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(SYSCONFDIR)/http_energy \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
 	$(Q)install -m 0755 $(PROGRAM_BINS) $(DESTDIR)$(BINDIR)
+	$(Q)install -m 0644 configs/*.conf $(DESTDIR)$(DATADIR)
+	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/http_energy/energy_model.conf ] || \
+		install -m 0644 configs/energy_model.conf $(DESTDIR)$(SYSCONFDIR)/http_energy/
+	$(Q)for m in $(MAN_PAGES); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+	$(Q)sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		deploy/systemd/http_energy.service.in > $(DESTDIR)$(UNITDIR)/http_energy.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/http_energy.service
 
 .PHONY: clean
 clean:

@@ -237,20 +237,23 @@ static __always_inline void spill_slot(const struct cpu_state *st, struct cpu_si
 	slot->used = 0;
 }
 
-/* This CPU's accumulator for (tgid, khz): a cache slot, spilling its previous owner. */
+/* This CPU's accumulator for (tgid, khz, cgroup): a cache slot, spilling its previous
+ * owner. */
 static __always_inline struct proc_signals *get_proc(struct cpu_state *st,
 						     struct cpu_signals *bins, __u32 tgid,
-						     __u32 khz)
+						     __u32 khz, __u64 cgid)
 {
 	__u32 idx = ((tgid ^ (khz >> 8)) * 2654435761u) >> 26; /* top 6 bits: 64 slots */
 	struct proc_cache_slot *slot = &st->cache[idx & (PROC_CACHE_SLOTS - 1)];
 
-	if (slot->used && (slot->key.tgid != tgid || slot->key.khz != khz))
+	if (slot->used && (slot->key.tgid != tgid || slot->key.khz != khz ||
+			   slot->key.cgroup_id != cgid))
 		spill_slot(st, bins, slot);
 	if (!slot->used) {
 		slot->used = 1;
 		slot->key.tgid = tgid;
 		slot->key.khz = khz;
+		slot->key.cgroup_id = cgid;
 	}
 	return &slot->s;
 }
@@ -300,6 +303,7 @@ struct slice_owner {
 	__u32 tgid;
 	bool kthread;
 	bool in_cgroup;
+	__u64 cgroup_id; /* issue 15: the owner's cgroup2 id */
 };
 
 /* What the slice that just ended cost: for charging a request too. */
@@ -398,7 +402,7 @@ static __always_inline bool charge_slice(struct cpu_state *st, struct cpu_signal
 		bins->cgroup_runtime_ns += delta;
 	khz = current_khz();
 	add_freq_runtime(st, bins, khz, delta);
-	p = get_proc(st, bins, owner->tgid, khz);
+	p = get_proc(st, bins, owner->tgid, khz, owner->cgroup_id);
 	p->runtime_ns += delta;
 	p->wakeups += pend.task_wakeups;
 	p->page_cache_hits += pend.page_cache_hits;
@@ -418,6 +422,7 @@ static __always_inline bool charge_slice(struct cpu_state *st, struct cpu_signal
 	return true;
 }
 
+/* task is current (sched_switch's prev, the task running at a flush). */
 static __always_inline void owner_of_task(struct task_struct *task, bool in_cgroup,
 					  struct slice_owner *o)
 {
@@ -425,6 +430,13 @@ static __always_inline void owner_of_task(struct task_struct *task, bool in_cgro
 	o->tgid = task->tgid;
 	o->kthread = task->flags & PF_KTHREAD;
 	o->in_cgroup = in_cgroup;
+	o->cgroup_id = bpf_get_current_cgroup_id(); /* issue 15 */
+}
+
+/* issue 15: the cgroup2 id of a task that need not be current. */
+static __always_inline __u64 task_cgroup_id(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 }
 
 #endif

@@ -170,7 +170,7 @@ int BPF_PROG(on_sched_migrate_task, struct task_struct *task, int dest_cpu)
 	 * in-process flush_cpu: then the process's count is lost, the host-wide one not. */
 	if (st->flushing)
 		return 0;
-	p = get_proc(st, bins, task->tgid, current_khz());
+	p = get_proc(st, bins, task->tgid, current_khz(), task_cgroup_id(task));
 	p->migrations++;
 	return 0;
 }

@@ -25,10 +25,11 @@ enum pmu_counter {
 	PMU_COUNTERS,
 };
 
-/* Per process (tgid) and CPU frequency, per interval. */
+/* Per process (tgid), CPU frequency and cgroup, per interval. */
 struct proc_key {
 	unsigned int tgid;
 	unsigned int khz;
+	unsigned long long cgroup_id; /* issue 15: the cgroup2 id the slice ran in */
 };
 
 struct proc_signals {

@@ -27,6 +27,8 @@
 #include "interval_csv.h"
 #include "kernel_signals.h"
 #include "log.h"
+#include "metrics_http.h"
+#include "operators.h"
 #include "parse.h"
 #include "request_tracking.h"
 #include "version.h"
@@ -51,6 +53,10 @@ struct options {
 	bool header_ports_set;
 	uint32_t header_quantum_uj;
 	uint64_t header_ports[HEADER_PORT_WORDS];
+	const char *metrics_addr; /* issue 15 */
+	const char *cgroup_csv;	  /* issue 15 */
+	uint32_t metrics_max_cgroups;
+	uint32_t metrics_max_processes;
 };
 
 struct collector {
@@ -63,6 +69,7 @@ struct collector {
 	struct gpu_source *gpu;
 	struct gpu_csv *gpu_csv;
 	struct request_tracking *requests;
+	struct operators *operators; /* issue 15: --metrics-addr, --cgroup-csv */
 	struct request_totals last_totals;
 	uint64_t *proc_uj;	/* per process entry, this interval */
 	struct attribution_item *scratch;
@@ -74,10 +81,16 @@ struct collector {
 };
 
 static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t reopen_signal; /* SIGHUP: reopen the CSV files */
 
 static void on_stop_signal(int sig)
 {
 	stop_signal = sig;
+}
+
+static void on_reopen_signal(int sig)
+{
+	reopen_signal = 1;
 }
 
 static uint64_t now_ns(void)
@@ -125,9 +138,21 @@ static void usage(FILE *out)
 		"                         SCHED_FIFO 1, so a loaded host cannot delay boundaries)\n"
 		"  --ready-fd N           write \"ready\\n\" to the open file descriptor N, then close\n"
 		"                         it, once everything is attached and collecting\n"
+		"  --metrics-addr HOST:PORT  serve Prometheus metrics on http://HOST:PORT/metrics\n"
+		"  --cgroup-csv FILE      one row per cgroup per interval (docs/csv-format.md)\n"
+		"  --metrics-max-cgroups N    cgroups with series of their own (default 2048)\n"
+		"  --metrics-max-processes N  processes with series of their own (default 64)\n"
 		"  --verbose              libbpf's messages and per-interval lines\n"
 		"  --help, --version\n");
 }
+
+/* issue 15: long options without a short letter */
+enum {
+	OPT_METRICS_ADDR = 1500,
+	OPT_CGROUP_CSV,
+	OPT_METRICS_MAX_CGROUPS,
+	OPT_METRICS_MAX_PROCESSES,
+};
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -148,12 +173,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "no-header", no_argument, NULL, 'H' },
 		{ "header-ports", required_argument, NULL, 'P' },
 		{ "header-quantum-uj", required_argument, NULL, 'Q' },
+		{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
+		{ "cgroup-csv", required_argument, NULL, OPT_CGROUP_CSV },
+		{ "metrics-max-cgroups", required_argument, NULL, OPT_METRICS_MAX_CGROUPS },
+		{ "metrics-max-processes", required_argument, NULL, OPT_METRICS_MAX_PROCESSES },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	const char *why;
 	uint64_t v;
+	char host[256];	/* issue 15: --metrics-addr */
+	uint16_t port;
 	int c;
 
 	*o = (struct options){ .label = "default", .seed = 1, .ready_fd = -1,
@@ -210,6 +241,25 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if (parse_option_u64("--max-processes", optarg, 16, 1 << 22, &v))
 				return -EINVAL;
 			o->max_procs = (uint32_t)v;
+			break;
+		case OPT_METRICS_ADDR:
+			if (metrics_parse_addr(optarg, host, sizeof(host), &port)) {
+				log_usage_error("--metrics-addr", optarg,
+						"is not HOST:PORT, [IPV6]:PORT or :PORT");
+				return -EINVAL;
+			}
+			o->metrics_addr = optarg;
+			break;
+		case OPT_CGROUP_CSV: o->cgroup_csv = optarg; break;
+		case OPT_METRICS_MAX_CGROUPS:
+			if (parse_option_u64("--metrics-max-cgroups", optarg, 1, 1 << 20, &v))
+				return -EINVAL;
+			o->metrics_max_cgroups = (uint32_t)v;
+			break;
+		case OPT_METRICS_MAX_PROCESSES:
+			if (parse_option_u64("--metrics-max-processes", optarg, 1, 1 << 16, &v))
+				return -EINVAL;
+			o->metrics_max_processes = (uint32_t)v;
 			break;
 		default: usage(stderr); return -EINVAL;
 		}
@@ -327,6 +377,28 @@ static int attribute(struct collector *c, const struct interval_signals *sig, in
 	return err;
 }
 
+/* issue 15: every cgroup's and process's share, the cgroup CSV and the metrics. */
+static int report_operators(struct collector *c, const struct interval_signals *sig,
+			    uint64_t energy_uj, uint64_t attributed,
+			    const struct request_totals *totals)
+{
+	struct operators_interval iv = {
+		.interval = c->intervals,
+		.energy_source = c->energy ? energy_source__name(c->energy) : "",
+		.measured = c->energy && energy_source__is_measured(c->energy),
+		.energy_uj = energy_uj,
+		.idle_uj = c->energy ? interval_idle_uj(c->cfg.idle_power_uw,
+							sig->t_end_ns - sig->t_start_ns) : 0,
+		.sig = sig,
+		.proc_uj = c->proc_uj,
+		.attributed_uj = attributed,
+		.requests = totals,
+		.overruns = c->overruns,
+	};
+
+	return operators__interval(c->operators, &iv);
+}
+
 /*
  * At each boundary, before the CPUs are flushed and the maps drained: a measured energy
  * source is read here, so that its reading belongs to the same instant as t_end_ns (the
@@ -395,6 +467,10 @@ static int finish_interval(struct collector *c)
 			return err;
 	}
 	err = attribute(c, &sig, active, &attributed);
+	if (err)
+		return err;
+	err = report_operators(c, &sig, energy_uj - c->last_energy_uj, attributed,
+			       had_requests ? &totals : NULL);
 	if (err)
 		return err;
 
@@ -532,6 +608,15 @@ static void raise_priority(const struct options *o)
 		log_info("sampler at SCHED_FIFO priority 1 (--no-realtime to keep normal priority)");
 }
 
+/* SIGHUP (log rotation): the next rows go to files opened again at the same paths. */
+static void reopen_outputs(struct collector *c)
+{
+	if (c->csv && interval_csv__reopen(c->csv) == 0)
+		log_info("SIGHUP: reopened %s", c->opt.csv_path);
+	if (c->operators && operators__reopen(c->operators) == 0 && c->opt.cgroup_csv)
+		log_info("SIGHUP: reopened %s", c->opt.cgroup_csv);
+}
+
 /* Absolute CLOCK_MONOTONIC deadlines: sleeping late never shifts later boundaries. */
 static int run_sampler(struct collector *c)
 {
@@ -558,6 +643,10 @@ static int run_sampler(struct collector *c)
 			log_info("%s: finishing the interval and stopping", strsignal(stop_signal));
 			return finish_interval(c);
 		}
+		if (reopen_signal) {
+			reopen_signal = 0;
+			reopen_outputs(c);
+		}
 		if (rc == EINTR)
 			continue;
 		err = finish_interval(c);
@@ -577,6 +666,30 @@ static int run_sampler(struct collector *c)
 				 "longer", missed);
 		}
 	}
+}
+
+static int open_operators(struct collector *c)
+{
+	const struct signals_available *av = kernel_signals__available(c->signals);
+	char signals[64];
+	struct operators_opts oo = {
+		.metrics_addr = c->opt.metrics_addr,
+		.cgroup_csv = c->opt.cgroup_csv,
+		.cgroup_mount = c->cgroup.mount,
+		.max_cgroups = c->opt.metrics_max_cgroups,
+		.max_processes = c->opt.metrics_max_processes,
+		.label = c->opt.label,
+		.version = HTTP_ENERGY_VERSION,
+		.mode = config_mode_name(c->cfg.attribution_mode),
+		.signals = signals,
+	};
+
+	snprintf(signals, sizeof(signals), "%s%s%s%s%s", av->pmu ? "pmu," : "",
+		 av->irq ? "irq," : "", av->softirq ? "softirq," : "",
+		 av->page_cache ? "page_cache," : "", av->writebacks ? "writebacks," : "");
+	if (signals[0])
+		signals[strlen(signals) - 1] = '\0';
+	return operators__open(&oo, &c->operators);
 }
 
 static int open_energy(struct collector *c)
@@ -634,8 +747,11 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_reopen_signal; /* issue 15 */
+	sigaction(SIGHUP, &sa, NULL);
 
-	if (c.cfg.attribution_mode == ATTRIBUTION_MODEL && !c.opt.csv_path) {
+	if (c.cfg.attribution_mode == ATTRIBUTION_MODEL && !c.opt.csv_path &&
+	    !c.opt.metrics_addr && !c.opt.cgroup_csv /* issue 15: they need the energy */) {
 		log_info("model mode without --collect-csv: no energy source needed");
 	} else {
 		err = open_energy(&c);
@@ -670,6 +786,9 @@ int main(int argc, char **argv)
 	err = kernel_signals__open(&so, &c.signals);
 	if (err)
 		goto cleanup;
+	err = open_operators(&c);
+	if (err)
+		goto cleanup;
 	/* The first interval starts at the signals' start: a meter was read there (at the
 	 * open's cut); the synthetic source starts here. */
 	if (c.energy && energy_source__is_measured(c.energy)) {
@@ -699,6 +818,10 @@ int main(int argc, char **argv)
 cleanup:
 	report_requests(&c);
 	request_tracking__detach(c.requests);
+	if (c.operators && c.opt.cgroup_csv)
+		log_info("wrote %" PRIu64 " cgroup rows to %s", operators__csv_rows(c.operators),
+			 c.opt.cgroup_csv);
+	operators__close(c.operators);
 	kernel_signals__close(c.signals);
 	free(c.proc_uj);
 	free(c.scratch);

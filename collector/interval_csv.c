@@ -197,6 +197,21 @@ int interval_csv__append(struct interval_csv *w, const struct interval_row *row)
 	return 0;
 }
 
+int interval_csv__reopen(struct interval_csv *w)
+{
+	struct interval_csv *fresh;
+	int err = interval_csv__open(w->path, &fresh);
+
+	if (err)
+		return err; /* rows keep going to the file already open */
+	close(w->fd);
+	w->fd = fresh->fd;
+	w->size = fresh->size;
+	fresh->fd = -1;
+	interval_csv__close(fresh);
+	return 0;
+}
+
 uint64_t interval_csv__rows(const struct interval_csv *w)
 {
 	return w->rows;

@@ -42,6 +42,9 @@ struct interval_csv;
 
 int interval_csv__open(const char *path, struct interval_csv **out);
 int interval_csv__append(struct interval_csv *w, const struct interval_row *row);
+/* Log rotation (SIGHUP): opens the path again (a new file gets the header) and writes the
+ * next rows there; on failure the old file stays in use. */
+int interval_csv__reopen(struct interval_csv *w);
 uint64_t interval_csv__rows(const struct interval_csv *w);
 void interval_csv__close(struct interval_csv *w);
 

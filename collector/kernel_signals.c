@@ -474,6 +474,7 @@ static void sum_proc(struct kernel_signals *s, const struct proc_key *key,
 	memset(p, 0, sizeof(*p));
 	p->tgid = key->tgid;
 	p->khz = key->khz;
+	p->cgroup_id = key->cgroup_id;
 	for (int cpu = 0; cpu < s->ncpus; cpu++) {
 		const struct proc_signals *v = &vals[cpu];
 

@@ -57,6 +57,7 @@ struct freq_runtime {
 struct proc_interval {
 	uint32_t tgid;
 	uint32_t khz;
+	uint64_t cgroup_id; /* the cgroup2 id (directory inode) the process ran in */
 	struct proc_signals s;
 };
 
@@ -67,7 +68,7 @@ struct interval_signals {
 	size_t num_freqs;	 /* sorted by kHz */
 	struct freq_runtime freqs[SIGNALS_MAX_FREQS];
 	bool freqs_truncated;	 /* more kHz values than slots: some runtime is in freqs[0] */
-	size_t num_procs;	 /* per (tgid, kHz); valid until the next cut */
+	size_t num_procs;	 /* per (tgid, kHz, cgroup); valid until the next cut */
 	const struct proc_interval *procs; /* the overflow entries last, if any */
 	/* What found the process map full (host.proc_overflows charges), as process
 	 * PROC_OVERFLOW_TGID by kHz: also included in procs[]. */

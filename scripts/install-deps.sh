@@ -15,6 +15,8 @@ PACKAGES=(
 	nftables # test_requests_ingress.sh: drops one segment in a network namespace
 	# benchmarks, plots and peers
 	wrk nginx-light gnuplot-nox linux-perf python3-numpy python3-pandas
+	# operators: promtool and a real Prometheus, the unit's verify, man pages, manifests
+	prometheus systemd man-db python3-yaml
 )
 BENCH_PACKAGES=(nodejs golang-go)
 
@@ -49,5 +51,6 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # nginx-light starts a service on install; the benchmarks run their own instance.
 if command -v systemctl >/dev/null 2>&1; then
 	systemctl disable --now nginx >/dev/null 2>&1 || true
+	systemctl disable --now prometheus >/dev/null 2>&1 || true # tests start their own
 fi
 echo "install-deps.sh: done" >&2

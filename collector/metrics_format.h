@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Prometheus text exposition (format 0.0.4) of the collector's state: a pure function
+ * from a metrics_input to text. Every name, label and bound is in docs/metrics.md.
+ */
+#ifndef COLLECTOR_METRICS_FORMAT_H
+#define COLLECTOR_METRICS_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accounts.h"
+#include "buf.h"
+#include "request_tracking.h"
+
+/* Upper bounds (µJ) of the per-route request energy histogram; +Inf follows. */
+#define METRICS_ENERGY_BUCKETS 8
+extern const uint64_t metrics_energy_bucket_uj[METRICS_ENERGY_BUCKETS];
+
+/*
+ * Per-route request metrics: filled from the request records (issue 13) once they exist;
+ * the collector passes none until then. buckets[] are cumulative counts, Prometheus style.
+ */
+struct metrics_route {
+	const char *route;
+	uint64_t requests;
+	uint64_t energy_uj;
+	uint64_t buckets[METRICS_ENERGY_BUCKETS];
+};
+
+struct metrics_input {
+	const char *version;
+	const char *energy_source; /* "" when none is open (model mode without a CSV) */
+	bool measured;		   /* false for the synthetic source */
+	const char *mode;	   /* psys or model */
+	const char *signals;	   /* which optional signals are on, e.g. "irq,softirq" */
+	uint64_t interval_ms;
+	/* cumulative µJ: node = idle + dynamic; attributed <= dynamic in psys mode */
+	uint64_t node_uj, idle_uj, dynamic_uj, attributed_uj;
+	/* cumulative ns, summed over CPUs */
+	uint64_t busy_ns, idle_ns, irq_ns, softirq_ns, kthread_ns;
+	uint64_t intervals, overruns, proc_overflows;
+	uint64_t last_interval_ns;
+	const struct request_totals *requests; /* NULL: request tracking off (or not yet on) */
+	const struct accounts *accounts;       /* NULL: no per-cgroup/process series */
+	const struct metrics_route *routes;
+	size_t num_routes;
+	uint64_t scrapes, scrapes_refused; /* the server's own counters */
+	uint64_t cgroup_walks;
+};
+
+/* Appends the whole exposition to out. 0 or -ENOMEM. */
+int metrics_format(const struct metrics_input *in, struct buf *out);
+
+/* Appends s as a label value: backslash, double quote and newline escaped; bytes that are
+ * not valid UTF-8 (a truncated comm, an odd cgroup name) become '?'. */
+int metrics_append_label_value(struct buf *out, const char *s);
+
+#endif

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "metrics_format.h"
+#include "metrics_http.h"
+
+static int identify(void *ctx, uint32_t tgid, uint64_t *start, char comm[ACCOUNTS_COMM_LEN])
+{
+	*start = 1000 + tgid;
+	snprintf(comm, ACCOUNTS_COMM_LEN, tgid == 2 ? "we\"ird\\na" : "p%u", tgid);
+	return 0;
+}
+
+static const char *cgroup_path(void *ctx, uint64_t id)
+{
+	return id == 9 ? "/kubepods/burstable/pod0b8e1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b" : "/sys";
+}
+
+static char *format(const struct metrics_input *in, struct buf *b)
+{
+	buf__clear(b);
+	assert_int_equal(metrics_format(in, b), 0);
+	assert_int_equal(buf__append(b, "", 1), 0);
+	return b->data;
+}
+
+static void test_node_and_info(void **state)
+{
+	struct metrics_input in = { .version = "v1", .energy_source = "synthetic", .mode = "psys",
+				    .signals = "irq", .idle_uj = 1500000, .dynamic_uj = 2000001,
+				    .busy_ns = 1500000000, .intervals = 7 };
+	struct buf b = BUF_INIT;
+	char *t = format(&in, &b);
+
+	assert_non_null(strstr(t, "http_energy_info{version=\"v1\",energy_source=\"synthetic\","
+				  "measured=\"false\",mode=\"psys\",signals=\"irq\"} 1\n"));
+	assert_non_null(strstr(t, "# TYPE http_energy_node_energy_joules_total counter\n"));
+	assert_non_null(strstr(t, "http_energy_node_energy_joules_total{component=\"idle\"} "
+				  "1.500000\n"));
+	assert_non_null(strstr(t, "{component=\"dynamic\"} 2.000001\n"));
+	assert_non_null(strstr(t, "http_energy_node_cpu_seconds_total{mode=\"busy\"} "
+				  "1.500000000\n"));
+	assert_non_null(strstr(t, "http_energy_intervals_total 7\n"));
+	/* no accounts, no requests: none of their families */
+	assert_null(strstr(t, "http_energy_cgroup_energy_joules_total"));
+	assert_null(strstr(t, "http_energy_requests_total"));
+	assert_null(strstr(t, "http_energy_route_"));
+	buf__free(&b);
+}
+
+static void test_every_family_has_help_and_type_once(void **state)
+{
+	struct accounts_opts ao = { .max_cgroups = 4, .max_processes = 4, .identify = identify,
+				    .cgroup_path = cgroup_path };
+	struct proc_interval procs[2] = { { .tgid = 2, .cgroup_id = 9 }, { .tgid = 3, .cgroup_id = 4 } };
+	uint64_t uj[2] = { 1234567, 1 };
+	struct request_totals rt = { .heads = 3, .responses = 3, .injected = 2, .energy_uj = 9 };
+	struct metrics_route route = { .route = "/cpu", .requests = 2, .energy_uj = 300,
+				       .buckets = { 1, 2, 2, 2, 2, 2, 2, 2 } };
+	struct metrics_input in = { .version = "v", .energy_source = "", .mode = "model",
+				    .signals = "", .requests = &rt, .routes = &route,
+				    .num_routes = 1 };
+	struct accounts *a;
+	struct buf b = BUF_INIT;
+	char *t, *line;
+	char seen[64][96];
+	int nseen = 0;
+
+	assert_int_equal(accounts__new(&ao, &a), 0);
+	assert_int_equal(accounts__add_interval(a, procs, uj, 2), 0);
+	in.accounts = a;
+	t = format(&in, &b);
+	assert_non_null(strstr(t, "http_energy_cgroup_energy_joules_total{cgroup=\"/kubepods/"
+				  "burstable/pod0b8e1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b\",pod_uid=\""
+				  "0b8e1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b\",qos=\"burstable\","
+				  "container_id=\"\"} 1.234567\n"));
+	assert_non_null(strstr(t, "{cgroup=\"_other\",pod_uid=\"\",qos=\"\",container_id=\"\"} "
+				  "0.000000\n"));
+	/* a comm with a quote, a backslash: escaped */
+	assert_non_null(strstr(t, "http_energy_process_energy_joules_total{pid=\"2\","
+				  "start=\"1002\",comm=\"we\\\"ird\\\\na\"} 1.234567\n"));
+	assert_non_null(strstr(t, "http_energy_headers_skipped_total{reason=\"push_failed\"} 0\n"));
+	assert_non_null(strstr(t, "http_energy_route_request_energy_joules_bucket{route=\"/cpu\","
+				  "le=\"0.0001\"} 1\n"));
+	assert_non_null(strstr(t, "le=\"+Inf\"} 2\n"));
+	/* each TYPE line once; counters end in _total; every sample after its family's TYPE */
+	for (line = strtok(t, "\n"); line; line = strtok(NULL, "\n")) {
+		char name[96], type[16];
+
+		if (sscanf(line, "# TYPE %95s %15s", name, type) == 2) {
+			for (int i = 0; i < nseen; i++)
+				assert_string_not_equal(seen[i], name);
+			assert_true(nseen < 64);
+			strcpy(seen[nseen++], name);
+			if (strcmp(type, "counter") == 0)
+				assert_non_null(strstr(name, "_total"));
+			assert_int_equal(strncmp(name, "http_energy_", 12), 0);
+			continue;
+		}
+		if (line[0] == '#')
+			continue;
+		assert_true(nseen > 0);
+		assert_int_equal(strncmp(line, seen[nseen - 1], strlen(seen[nseen - 1])), 0);
+	}
+	assert_true(nseen > 20);
+	accounts__free(a);
+	buf__free(&b);
+}
+
+static void test_label_values_are_valid_utf8(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	/* é, a 4-byte emoji, then: a truncated 2-byte sequence, a stray continuation byte,
+	 * an overlong '/', a surrogate, 0xff */
+	assert_int_equal(metrics_append_label_value(&b, "\xc3\xa9\xf0\x9f\x98\x80|\xc3|\x80|"
+							"\xc0\xaf|\xed\xa0\x80|\xff\"\\\n"),
+			 0);
+	assert_int_equal(buf__append(&b, "", 1), 0);
+	assert_string_equal(b.data, "\xc3\xa9\xf0\x9f\x98\x80|?|?|??|???|?\\\"\\\\\\n");
+	buf__free(&b);
+}
+
+static void test_parse_addr(void **state)
+{
+	char host[64];
+	uint16_t port;
+
+	assert_int_equal(metrics_parse_addr("127.0.0.1:9100", host, sizeof(host), &port), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 9100);
+	assert_int_equal(metrics_parse_addr("[::1]:0", host, sizeof(host), &port), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 0);
+	assert_int_equal(metrics_parse_addr(":80", host, sizeof(host), &port), 0);
+	assert_string_equal(host, "");
+	assert_int_equal(metrics_parse_addr("localhost:65535", host, sizeof(host), &port), 0);
+	assert_int_equal(metrics_parse_addr("localhost", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(metrics_parse_addr("::1:80", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(metrics_parse_addr("h:65536", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(metrics_parse_addr("h:-1", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(metrics_parse_addr("h:", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(metrics_parse_addr("[::1]80", host, sizeof(host), &port), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_node_and_info),
+		cmocka_unit_test(test_every_family_has_help_and_type_once),
+		cmocka_unit_test(test_label_values_are_valid_utf8),
+		cmocka_unit_test(test_parse_addr),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
