@@ -544,18 +544,24 @@ static __always_inline void give_writer_slice(struct out_ctx *o)
 	struct writer_mark *wm;
 	struct model_params *m;
 	struct cpu_state *st;
-	__u64 now, start;
+	__u64 now, start, prev;
 
 	wm = bpf_task_storage_get(&writer_mark, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!wm)
 		return; /* without a watermark the switch would charge this part again */
 	now = bpf_ktime_get_ns();
+	prev = wm->mark_ns;
 	wm->mark_ns = now;
 	asm volatile("" ::: "memory");
 	st = get_state();
 	if (!st)
 		return;
 	start = *(volatile __u64 *)&st->slice_start_ns;
+	/* A response written earlier in this same slice already took the part up to its
+	 * mark: give this one only what follows (else a thread that answers a pipelined
+	 * batch without switching gives the big request's work to every later response). */
+	if (prev > start)
+		start = prev;
 	if (!start || start >= now)
 		return;
 	m = get_model();
