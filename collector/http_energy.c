@@ -396,6 +396,7 @@ static int report_operators(struct collector *c, const struct interval_signals *
 		.overruns = c->overruns,
 	};
 
+	iv.num_gpus = gpu_source__samples(c->gpu, &iv.gpus);
 	return operators__interval(c->operators, &iv);
 }
 

@@ -349,6 +349,33 @@ static void collector(struct fmt *f, const struct metrics_input *in)
 	putf(f, "http_energy_scrapes_refused_total %" PRIu64 "\n", in->scrapes_refused);
 }
 
+/* Physical GPUs only (a MIG instance has no energy of its own): bounded by the host's GPUs. */
+static void gpus(struct fmt *f, const struct metrics_input *in)
+{
+	size_t n = in->num_gpus < METRICS_MAX_GPUS ? in->num_gpus : METRICS_MAX_GPUS;
+
+	if (!n)
+		return;
+	header(f, "http_energy_gpu_energy_joules_total", "counter",
+	       "GPU energy (docs/gpu.md): the driver's energy counter, else power integrated "
+	       "over each interval; a separate domain from the node's energy.");
+	for (size_t i = 0; i < n; i++) {
+		putf(f, "http_energy_gpu_energy_joules_total{gpu=\"%u\",uuid=\"", in->gpus[i].index);
+		label(f, in->gpus[i].uuid);
+		put(f, "\"}");
+		joules(f, in->gpus[i].energy_uj);
+	}
+	header(f, "http_energy_gpu_power_watts", "gauge", "GPU power in the last interval.");
+	for (size_t i = 0; i < n; i++) {
+		if (!in->gpus[i].power_known)
+			continue;
+		putf(f, "http_energy_gpu_power_watts{gpu=\"%u\",uuid=\"", in->gpus[i].index);
+		label(f, in->gpus[i].uuid);
+		putf(f, "\"} %" PRIu64 ".%03" PRIu64 "\n", in->gpus[i].power_mw / 1000,
+		     in->gpus[i].power_mw % 1000);
+	}
+}
+
 int metrics_format(const struct metrics_input *in, struct buf *out)
 {
 	struct fmt f = { .out = out };
@@ -362,6 +389,7 @@ int metrics_format(const struct metrics_input *in, struct buf *out)
 	if (in->requests)
 		requests(&f, in->requests);
 	routes(&f, in);
+	gpus(&f, in);
 	collector(&f, in);
 	if (f.err)
 		out->len = start;

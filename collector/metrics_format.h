@@ -29,6 +29,17 @@ struct metrics_route {
 	uint64_t buckets[METRICS_ENERGY_BUCKETS];
 };
 
+/* A physical GPU (docs/gpu.md): energy summed over the intervals its counter or power was
+ * read; the power of the last interval, if known. */
+#define METRICS_MAX_GPUS 64
+struct metrics_gpu {
+	uint32_t index;
+	const char *uuid;
+	uint64_t energy_uj; /* cumulative */
+	bool power_known;
+	uint64_t power_mw;
+};
+
 struct metrics_input {
 	const char *version;
 	const char *energy_source; /* "" when none is open (model mode without a CSV) */
@@ -46,6 +57,8 @@ struct metrics_input {
 	const struct accounts *accounts;       /* NULL: no per-cgroup/process series */
 	const struct metrics_route *routes;
 	size_t num_routes;
+	const struct metrics_gpu *gpus; /* at most METRICS_MAX_GPUS */
+	size_t num_gpus;
 	uint64_t scrapes, scrapes_refused; /* the server's own counters */
 	uint64_t cgroup_walks;
 };

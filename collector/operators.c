@@ -34,6 +34,10 @@ struct operators {
 	/* cumulative, for the endpoint */
 	uint64_t node_uj, idle_uj, dynamic_uj, attributed_uj;
 	uint64_t busy_ns, idle_ns, irq_ns, softirq_ns, kthread_ns, proc_overflows;
+	/* physical GPUs, in the order the source lists them; energy cumulative */
+	struct metrics_gpu gpu[METRICS_MAX_GPUS];
+	char gpu_uuid[METRICS_MAX_GPUS][GPU_UUID_MAX];
+	size_t num_gpus;
 };
 
 /* /proc/PID/stat: comm in parentheses (it may hold ')' itself), start time field 22. */
@@ -261,6 +265,31 @@ static int csv_rows(struct operators *op, const struct operators_interval *iv, u
 	return 0;
 }
 
+/* Adds the interval's GPU energy to each physical GPU's total (an unknown cell adds 0). */
+static void add_gpus(struct operators *op, const struct operators_interval *iv)
+{
+	for (size_t i = 0; i < iv->num_gpus; i++) {
+		const struct gpu_sample *g = &iv->gpus[i];
+		size_t k;
+
+		if (g->mig_instance >= 0)
+			continue;
+		for (k = 0; k < op->num_gpus && op->gpu[k].index != g->index; k++)
+			;
+		if (k == op->num_gpus) {
+			if (k == METRICS_MAX_GPUS)
+				continue;
+			snprintf(op->gpu_uuid[k], sizeof(op->gpu_uuid[k]), "%s", g->uuid);
+			op->gpu[k] = (struct metrics_gpu){ .index = g->index, .uuid = op->gpu_uuid[k] };
+			op->num_gpus++;
+		}
+		if (g->valid & (1u << GPU_M_ENERGY_UJ))
+			op->gpu[k].energy_uj += g->v[GPU_M_ENERGY_UJ];
+		op->gpu[k].power_known = g->valid & (1u << GPU_M_POWER_MW);
+		op->gpu[k].power_mw = op->gpu[k].power_known ? g->v[GPU_M_POWER_MW] : 0;
+	}
+}
+
 static int publish(struct operators *op, const struct operators_interval *iv)
 {
 	struct metrics_input in = {
@@ -285,6 +314,8 @@ static int publish(struct operators *op, const struct operators_interval *iv)
 		.requests = iv->requests,
 		.accounts = op->accounts,
 		.cgroup_walks = cgroup_names__walks(op->names),
+		.gpus = op->gpu,
+		.num_gpus = op->num_gpus,
 	};
 	int err;
 
@@ -326,6 +357,7 @@ int operators__interval(struct operators *op, const struct operators_interval *i
 	op->softirq_ns += h->softirq_ns;
 	op->kthread_ns += h->kthread_runtime_ns;
 	op->proc_overflows += h->proc_overflows;
+	add_gpus(op, iv);
 	if (op->csv_fd >= 0) {
 		err = csv_rows(op, iv, idle, unattributed);
 		if (err)

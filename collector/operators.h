@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gpu_source.h"
 #include "kernel_signals.h"
 #include "request_tracking.h"
 
@@ -43,6 +44,8 @@ struct operators_interval {
 	uint64_t attributed_uj;
 	const struct request_totals *requests; /* NULL: none */
 	uint64_t overruns;		       /* cumulative */
+	const struct gpu_sample *gpus;	       /* this interval's (gpu_source__samples) */
+	size_t num_gpus;
 };
 
 struct operators;

@@ -73,6 +73,35 @@ check "NVML: a GPU without per-process utilisation is said once" \
 check "NVML: transient errors are said once each" \
 	bash -c "[ \$(grep -c 'GPU-fake-0000): .* missing' $tmp/nvml.log) = 3 ]"
 
+# 1b. The Prometheus endpoint carries the GPU energy: a scrape taken during the run is the
+# sum of GPU 0's energy cells over the intervals published so far.
+collect nvml_metrics "$FAKE_NVML_DIR" nvml 3 --gpu-csv "$tmp/nvml_metrics.gpu.csv" \
+	--metrics-addr 127.0.0.1:0 &
+metrics_run=$!
+wait_for "the metrics line" 20 grep -q 'metrics: serving' "$tmp/nvml_metrics.log"
+url=$(sed -n 's|.*metrics: serving \(http://[^ ]*/metrics\).*|\1|p' "$tmp/nvml_metrics.log")
+for _ in $(seq 40); do
+	curl -sf --max-time 2 "$url" >"$tmp/scrape.try" 2>/dev/null &&
+		grep -q '^http_energy_gpu_energy_joules_total{gpu="0"' "$tmp/scrape.try" &&
+		cp "$tmp/scrape.try" "$tmp/scrape.txt"
+	sleep 0.1
+done
+wait $metrics_run
+check "the GPU energy on /metrics is a running sum of GPU 0's CSV energy" \
+	python3 - "$tmp/scrape.txt" "$tmp/nvml_metrics.gpu.csv" <<'PY'
+import csv, re, sys
+text = open(sys.argv[1]).read()
+m = re.search(r'^http_energy_gpu_energy_joules_total\{gpu="0",[^}]*\} (\d+)\.(\d{6})$', text, re.M)
+scraped = int(m.group(1)) * 1000000 + int(m.group(2))
+sums, total = set(), 0
+for row in csv.DictReader(open(sys.argv[2])):
+    if row["gpu"] == "0" and row["mig_instance"] in ("", "-1"):
+        total += int(row["energy_uj"] or 0)
+        sums.add(total)
+print("# scraped", scraped, "uJ; running sums", sorted(sums))
+sys.exit(0 if scraped > 0 and scraped in sums else 1)
+PY
+
 # 2. DCGM (auto: both libraries; NVML for MIG and processes).
 collect dcgm "$FAKE_NVML_DIR:$FAKE_DCGM_DIR" dcgm 3 --gpu-csv "$tmp/dcgm.gpu.csv"
 rc=$?

@@ -55,6 +55,32 @@ static void test_node_and_info(void **state)
 	buf__free(&b);
 }
 
+/* Issue 16: GPU energy as its own family, per physical GPU; no GPU, no family. */
+static void test_gpus(void **state)
+{
+	struct metrics_gpu g[2] = {
+		{ .index = 0, .uuid = "GPU-aaaa", .energy_uj = 12345678, .power_known = true,
+		  .power_mw = 61250 },
+		{ .index = 1, .uuid = "GPU-b\"b", .energy_uj = 7 },
+	};
+	struct metrics_input in = { .version = "v", .energy_source = "", .mode = "psys",
+				    .signals = "", .gpus = g, .num_gpus = 2 };
+	struct buf b = BUF_INIT;
+	char *t = format(&in, &b);
+
+	assert_non_null(strstr(t, "# TYPE http_energy_gpu_energy_joules_total counter\n"));
+	assert_non_null(strstr(t, "http_energy_gpu_energy_joules_total{gpu=\"0\",uuid=\"GPU-aaaa\"}"
+				  " 12.345678\n"));
+	assert_non_null(strstr(t, "{gpu=\"1\",uuid=\"GPU-b\\\"b\"} 0.000007\n"));
+	assert_non_null(strstr(t, "http_energy_gpu_power_watts{gpu=\"0\",uuid=\"GPU-aaaa\"} "
+				  "61.250\n"));
+	assert_null(strstr(t, "http_energy_gpu_power_watts{gpu=\"1\""));
+	in.num_gpus = 0;
+	t = format(&in, &b);
+	assert_null(strstr(t, "http_energy_gpu_"));
+	buf__free(&b);
+}
+
 static void test_every_family_has_help_and_type_once(void **state)
 {
 	struct accounts_opts ao = { .max_cgroups = 4, .max_processes = 4, .identify = identify,
@@ -154,6 +180,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_node_and_info),
+		cmocka_unit_test(test_gpus),
 		cmocka_unit_test(test_every_family_has_help_and_type_once),
 		cmocka_unit_test(test_label_values_are_valid_utf8),
 		cmocka_unit_test(test_parse_addr),
