@@ -23,7 +23,7 @@ show() {
 conf_key() { sed -n "s/^$2 = //p" "$1"; }
 conf_freq() { awk -v k="$2" '$1 == "freq_khz" && $3 == k { print $4 }' "$1"; }
 # host_khz: CPU 0's kHz as the collector seeds it (cpufreq's scaling_cur_freq, else
-# /proc/cpuinfo's "cpu MHz"): machines of one kind differ (2096 or 2596 MHz, ...).
+# /proc/cpuinfo's "cpu MHz"): machines of one kind differ in their nominal MHz.
 host_khz() {
 	local f=/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq
 	if [ -r "$f" ]; then cat "$f"; return; fi
@@ -407,8 +407,8 @@ else
 fi
 printf 'attribution_mode = psys\nenergy_source = synthetic\nidle_power_uw = 9500000\n' >"$tmp/idle.conf"
 if collect noisy 10 synthetic "$tmp/idle.conf"; then
-	# configs/synthetic_host.conf: its weight at this host's kHz (0.0021 uJ/ns at 2096 MHz,
-	# 0.0036 at 2596 MHz), noise 0.12 W; the collector subtracted the 9.5 W idle, so
+	# configs/synthetic_host.conf: its weight at this host's kHz (its freq_khz entry at or
+	# below the host's MHz), noise 0.12 W; the collector subtracted the 9.5 W idle, so
 	# active_psys_uj is the default target.
 	want=$(model_weight configs/synthetic_host.conf "$(host_khz)")
 	# --force: on a host kept busy by other work, the last 2 s (the test rows) can vary so
