@@ -57,28 +57,6 @@ int gpu_csv_format_row(uint64_t interval, const struct gpu_sample *s, struct buf
 	return err ? -ENOMEM : 0;
 }
 
-static int write_whole(struct gpu_csv *w, const char *data, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = write(w->fd, data + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int err = n < 0 ? -errno : -EIO;
-
-			if (ftruncate(w->fd, w->size) == 0)
-				lseek(w->fd, w->size, SEEK_SET);
-			return err;
-		}
-		done += (size_t)n;
-	}
-	w->size += (off_t)len;
-	return 0;
-}
-
 static int header_matches(const char *path)
 {
 	size_t hlen = strlen(gpu_csv_header());
@@ -130,7 +108,7 @@ int gpu_csv__open(const char *path, struct gpu_csv **out)
 	}
 	err = buf__appendf(&w->line, "%s\n", gpu_csv_header());
 	if (!err)
-		err = write_whole(w, w->line.data, w->line.len);
+		err = buf__write_whole(&w->line, w->fd, &w->size);
 	if (err) {
 		log_error("%s: writing the header: %s", path, strerror(-err));
 		goto fail;
@@ -150,7 +128,7 @@ int gpu_csv__append(struct gpu_csv *w, uint64_t interval, const struct gpu_sampl
 	for (size_t i = 0; i < n && !err; i++)
 		err = gpu_csv_format_row(interval, &s[i], &w->line);
 	if (!err && w->line.len)
-		err = write_whole(w, w->line.data, w->line.len);
+		err = buf__write_whole(&w->line, w->fd, &w->size);
 	if (err)
 		log_error("%s: writing interval %" PRIu64 ": %s", w->path, interval,
 			  strerror(-err));

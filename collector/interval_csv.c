@@ -84,29 +84,6 @@ int interval_csv_format_row(const struct interval_row *row, struct buf *out)
 	return err ? -ENOMEM : 0;
 }
 
-static int write_whole(struct interval_csv *w, const char *data, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = write(w->fd, data + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int err = n < 0 ? -errno : -EIO;
-
-			/* Take back what part of the row did land, so the file ends on a row. */
-			if (ftruncate(w->fd, w->size) == 0)
-				lseek(w->fd, w->size, SEEK_SET);
-			return err;
-		}
-		done += (size_t)n;
-	}
-	w->size += (off_t)len;
-	return 0;
-}
-
 /* An existing file must start with our header; we then append after its last full row. */
 static int check_existing(struct interval_csv *w)
 {
@@ -168,7 +145,7 @@ int interval_csv__open(const char *path, struct interval_csv **out)
 	}
 	err = buf__appendf(&w->line, "%s\n", csv_header());
 	if (!err)
-		err = write_whole(w, w->line.data, w->line.len);
+		err = buf__write_whole(&w->line, w->fd, &w->size);
 	if (err) {
 		log_error("%s: writing the header: %s", path, strerror(-err));
 		goto fail;
@@ -187,7 +164,7 @@ int interval_csv__append(struct interval_csv *w, const struct interval_row *row)
 	buf__clear(&w->line);
 	err = interval_csv_format_row(row, &w->line);
 	if (!err)
-		err = write_whole(w, w->line.data, w->line.len);
+		err = buf__write_whole(&w->line, w->fd, &w->size);
 	if (err) {
 		log_error("%s: writing interval %" PRIu64 ": %s", w->path, row->interval,
 			  strerror(-err));

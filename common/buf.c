@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int buf__reserve(struct buf *b, size_t extra)
 {
@@ -76,4 +77,27 @@ void buf__free(struct buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
+}
+
+int buf__write_whole(const struct buf *b, int fd, off_t *size)
+{
+	size_t done = 0;
+
+	while (done < b->len) {
+		ssize_t n = write(fd, b->data + done, b->len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int err = n < 0 ? -errno : -EIO;
+
+			/* Take back what part of the row did land, so the file ends on a row. */
+			if (ftruncate(fd, *size) == 0)
+				lseek(fd, *size, SEEK_SET);
+			return err;
+		}
+		done += (size_t)n;
+	}
+	*size += (off_t)b->len;
+	return 0;
 }

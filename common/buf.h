@@ -4,6 +4,7 @@
 #define HTTP_ENERGY_BUF_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct buf {
 	char *data;
@@ -20,5 +21,11 @@ int buf__appendf(struct buf *b, const char *fmt, ...) __attribute__((format(prin
 void buf__adopt(struct buf *b, char *data, size_t len);
 void buf__clear(struct buf *b);	/* len = 0, keeps the memory */
 void buf__free(struct buf *b);
+/*
+ * Appends b's bytes to fd, whose length is *size, as one unit: on a failed or short write
+ * the file is cut back to *size (a reader never sees half a row). 0 (and *size grows) or a
+ * negative errno.
+ */
+int buf__write_whole(const struct buf *b, int fd, off_t *size);
 
 #endif
