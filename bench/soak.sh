@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Soak: DURATION seconds (default 1800) of bench_http's mixed profile at 256 connections
-# against workload_server in a cgroup, with http_energy collecting the interval CSV (all
-# through collect_signals). Checks, and prints as figures, that
+# against workload_server (one thread per connection, so none waits in the accept queue) in a
+# cgroup, with http_energy collecting the interval CSV (all through collect_signals). Checks,
+# and prints as figures, that
 #  - the CSV rows are contiguous (interval numbers 0, 1, ... and each t_start_ns is the
 #    previous t_end_ns) and none is lost (the rows cover the collector's whole run);
 #  - the collector's RSS is flat (mean of the last third vs the first third of samples);
@@ -32,7 +33,8 @@ printf 'attribution_mode = psys\nenergy_source = synthetic\nidle_power_uw = 9500
 
 "$BUILD/bin/collect_signals" --cgroup "http_energy_soak_$$" --use-workload-server \
 	--output-csv "$tmp/run.csv" --benchmark-json "$tmp/bench.json" --duration "$DURATION" \
-	--concurrency "$CONCURRENCY" --profile mixed --config "$tmp/energy.conf" \
+	--concurrency "$CONCURRENCY" --server-threads "$CONCURRENCY" --profile mixed \
+	--config "$tmp/energy.conf" \
 	--label soak --status-json "$tmp/status.json" >"$tmp/cs.out" 2>"$tmp/cs.err" &
 cs=$!
 
