@@ -146,8 +146,8 @@ static json_t *build(const struct fit_report *r)
 	json_object_set_new(root, "inputs", a);
 
 	o = json_object();
-	for (int c = 0; o && c < DS_COUNTS; c++)
-		json_object_set_new(o, ds_count_name(c), jint(d->skipped_count[c]));
+	for (int c = 0; o && c < MF_COUNT; c++)
+		json_object_set_new(o, model_feature_name(c), jint(d->skipped_count[c]));
 	json_object_set_new(root, "rows",
 			    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "read",
 				      jint(ds->rows), "used", jint(d->used), "skipped",

@@ -303,13 +303,13 @@ static void test_freq_lines(void **state)
 		     "t.conf:4: freq_khz: \"800000\" duplicates line 1");
 
 	/* 64 entries fit; the 65th is an error naming its line. */
-	for (int i = 0; i < CONFIG_MAX_FREQS; i++)
+	for (int i = 0; i < MODEL_MAX_FREQS; i++)
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "freq_khz = %d 0.5\n",
-					(CONFIG_MAX_FREQS - i) * 100000);
+					(MODEL_MAX_FREQS - i) * 100000);
 	struct energy_config cfg;
 
 	expect_ok(text, &cfg);
-	assert_int_equal(cfg.num_freqs, CONFIG_MAX_FREQS);
+	assert_int_equal(cfg.num_freqs, MODEL_MAX_FREQS);
 	for (size_t i = 1; i < cfg.num_freqs; i++)
 		assert_true(cfg.freqs[i - 1].freq_khz < cfg.freqs[i].freq_khz);
 	snprintf(text + len, sizeof(text) - len, "freq_khz = 1 0.5\n");
@@ -361,9 +361,9 @@ static void test_set_freq(void **state)
 	assert_int_equal(config_set_freq(&cfg, 5, NAN), -ERANGE);
 	assert_int_equal(config_set_freq(&cfg, 5, 2e6), -ERANGE);
 	assert_int_equal(cfg.num_freqs, 0);
-	for (uint32_t i = 0; i < CONFIG_MAX_FREQS; i++)
-		assert_int_equal(config_set_freq(&cfg, (i * 37) % CONFIG_MAX_FREQS, i), 0);
-	assert_int_equal(cfg.num_freqs, CONFIG_MAX_FREQS);
+	for (uint32_t i = 0; i < MODEL_MAX_FREQS; i++)
+		assert_int_equal(config_set_freq(&cfg, (i * 37) % MODEL_MAX_FREQS, i), 0);
+	assert_int_equal(cfg.num_freqs, MODEL_MAX_FREQS);
 	assert_int_equal(config_set_freq(&cfg, 1000, 1), -ENOSPC);
 	assert_int_equal(config_set_freq(&cfg, 3, 9.5), 0); /* replacing still works */
 	assert_true(config_freq_weight(&cfg, 3) == 9.5);
@@ -418,7 +418,7 @@ static void random_config(uint64_t *s, struct energy_config *cfg)
 	cfg->idle_power_uw = rng_next(s) % (CONFIG_POWER_UW_MAX + 1);
 	cfg->psys_interval_ms = (uint32_t)(10 + rng_next(s) % 59991);
 	cfg->synthetic_noise_uw = rng_next(s) & 1 ? rng_next(s) % 1000000 : 0;
-	for (size_t n = rng_next(s) % (CONFIG_MAX_FREQS + 1); n; n--)
+	for (size_t n = rng_next(s) % (MODEL_MAX_FREQS + 1); n; n--)
 		config_set_freq(cfg, (uint32_t)rng_next(s), random_weight(s));
 }
 

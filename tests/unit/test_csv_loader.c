@@ -106,11 +106,11 @@ static void test_collector_header_and_values(void **state)
 	assert_true(ds.target[0] == -7); /* active_psys_uj is signed */
 	assert_true(ds.idle_uj[0] == 100);
 	assert_true(fabs(ds.duration_s[0] - 0.0002) < 1e-15);
-	assert_true(ds.count[DS_WAKEUPS][0] == 12);
-	assert_true(isnan(ds.count[DS_CYCLES][0])); /* empty = unmeasured */
-	assert_true(isnan(ds.count[DS_INSTRUCTIONS][0]));
-	assert_true(isnan(ds.count[DS_CACHE_MISSES][0]));
-	assert_true(ds.count[DS_MIGRATIONS][0] == 3);
+	assert_true(ds.count[MF_WAKEUPS][0] == 12);
+	assert_true(isnan(ds.count[MF_CYCLES][0])); /* empty = unmeasured */
+	assert_true(isnan(ds.count[MF_INSTRUCTIONS][0]));
+	assert_true(isnan(ds.count[MF_CACHE_MISSES][0]));
+	assert_true(ds.count[MF_MIGRATIONS][0] == 3);
 	/* 0 kHz (unknown) is a frequency; a zero runtime is not stored. */
 	assert_int_equal(ds.pair_start[0], 0);
 	assert_int_equal(ds.pair_start[1], 2);
@@ -119,7 +119,7 @@ static void test_collector_header_and_values(void **state)
 	assert_int_equal(ds.freq_khz[ds.pair_freq[1]], 800000);
 	assert_true(ds.pair_ns[1] == 40);
 	assert_true(isnan(ds.target[1]));
-	assert_true(ds.count[DS_WAKEUPS][1] == 6 && ds.count[DS_CYCLES][1] == 7);
+	assert_true(ds.count[MF_WAKEUPS][1] == 6 && ds.count[MF_CYCLES][1] == 7);
 	assert_int_equal(ds.pair_start[2], 2); /* an empty freq_runtime_ns: no runtime */
 	assert_int_equal(ds.num_labels, 1);
 	assert_string_equal(ds.labels[0], "base");
@@ -136,9 +136,9 @@ static void test_columns_by_name(void **state)
 		  "q,100:5,1,2,3,4,r,5,6,20,10,lab,0,\n",
 		  &ds);
 	assert_int_equal(ds.rows, 1);
-	assert_true(ds.count[DS_MIGRATIONS][0] == 1 && ds.count[DS_CACHE_MISSES][0] == 2 &&
-		    ds.count[DS_INSTRUCTIONS][0] == 3 && ds.count[DS_CYCLES][0] == 4 &&
-		    ds.count[DS_WAKEUPS][0] == 5 && ds.target[0] == 6);
+	assert_true(ds.count[MF_MIGRATIONS][0] == 1 && ds.count[MF_CACHE_MISSES][0] == 2 &&
+		    ds.count[MF_INSTRUCTIONS][0] == 3 && ds.count[MF_CYCLES][0] == 4 &&
+		    ds.count[MF_WAKEUPS][0] == 5 && ds.target[0] == 6);
 	assert_true(isnan(ds.idle_uj[0])); /* no idle_uj column: optional */
 	assert_string_equal(ds.labels[ds.label[0]], "lab");
 	dataset__free(&ds);
@@ -353,7 +353,7 @@ static void test_chunked_and_guarded(void **state)
 		assert_int_equal(part.pairs, whole.pairs);
 		for (size_t i = 0; i < whole.rows; i++) {
 			assert_memory_equal(&part.target[i], &whole.target[i], sizeof(double));
-			for (int c = 0; c < DS_COUNTS; c++)
+			for (int c = 0; c < MF_COUNT; c++)
 				assert_memory_equal(&part.count[c][i], &whole.count[c][i],
 						    sizeof(double));
 			assert_int_equal(part.label[i], whole.label[i]);
@@ -451,7 +451,7 @@ static void test_large_file(void **state)
 	assert_memory_equal(a.label, b.label, a.rows * sizeof(uint32_t));
 	assert_memory_equal(a.pair_start, b.pair_start, (a.rows + 1) * sizeof(uint64_t));
 	assert_memory_equal(a.pair_ns, b.pair_ns, a.pairs * sizeof(double));
-	for (int c = 0; c < DS_COUNTS; c++)
+	for (int c = 0; c < MF_COUNT; c++)
 		assert_memory_equal(a.count[c], b.count[c], a.rows * sizeof(double));
 	sha_hex(text, len, hex);
 	assert_string_equal(a.files[0].sha256, hex);
@@ -614,7 +614,7 @@ static void assert_same_datasets(const struct dataset *a, const struct dataset *
 		assert_true(same_double(a->target[i], b->target[i]));
 		assert_true(same_double(a->idle_uj[i], b->idle_uj[i]));
 		assert_true(same_double(a->duration_s[i], b->duration_s[i]));
-		for (int c = 0; c < DS_COUNTS; c++)
+		for (int c = 0; c < MF_COUNT; c++)
 			assert_true(same_double(a->count[c][i], b->count[c][i]));
 		assert_int_equal(a->label[i], b->label[i]);
 		assert_int_equal(a->run[i], b->run[i]);

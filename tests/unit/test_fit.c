@@ -145,9 +145,9 @@ static void expect_recovered(const struct fitted *f, const struct gen_spec *g, d
 		snprintf(name, sizeof(name), "freq_khz=%u", g->khz[k]);
 		expect_near(name, coef(f, name), g->w_freq[k], rel);
 	}
-	for (int c = 0; c < DS_COUNTS; c++)
+	for (int c = 0; c < MF_COUNT; c++)
 		if (g->measured[c] && !g->zero[c] && g->collinear_with < 0)
-			expect_near(ds_count_name(c), coef(f, ds_count_name(c)), g->w_count[c],
+			expect_near(model_feature_name(c), coef(f, model_feature_name(c)), g->w_count[c],
 				    rel);
 }
 
@@ -160,7 +160,7 @@ static void test_nnls_recovers_every_coefficient(void **state)
 	gen_defaults(&g);
 	csv = gen_csv(&g, NULL);
 	fit(&f, csv, FIT_NNLS, CSV_ACTIVE_PSYS_UJ);
-	assert_int_equal(f.d.p, g.num_freqs + DS_COUNTS);
+	assert_int_equal(f.d.p, g.num_freqs + MF_COUNT);
 	assert_int_equal(f.fit.rank, f.d.p);
 	assert_true(isfinite(f.fit.cond) && f.fit.cond >= 1);
 	expect_recovered(&f, &g, 0.02);
@@ -234,7 +234,7 @@ static void gauss_solve(long double *a, long double *b, size_t n)
 
 static void test_ols_equals_normal_equations(void **state)
 {
-	enum { P = 6 + DS_COUNTS };
+	enum { P = 6 + MF_COUNT };
 	long double ata[P * P] = { 0 }, atb[P] = { 0 }, scale[P] = { 0 };
 	struct gen_rows rows;
 	struct gen_spec g;
@@ -256,7 +256,7 @@ static void test_ols_equals_normal_equations(void **state)
 
 		for (size_t k = 0; k < 6; k++)
 			x[k] = rows.freq_ns[i][k];
-		for (int c = 0; c < DS_COUNTS; c++)
+		for (int c = 0; c < MF_COUNT; c++)
 			x[6 + c] = rows.count[i][c];
 		for (size_t a = 0; a < P; a++)
 			scale[a] += x[a] * x[a];
@@ -268,7 +268,7 @@ static void test_ols_equals_normal_equations(void **state)
 
 		for (size_t k = 0; k < 6; k++)
 			x[k] = rows.freq_ns[i][k] / scale[k];
-		for (int c = 0; c < DS_COUNTS; c++)
+		for (int c = 0; c < MF_COUNT; c++)
 			x[6 + c] = rows.count[i][c] / scale[6 + c];
 		for (size_t a = 0; a < P; a++) {
 			atb[a] += x[a] * rows.active[i];
@@ -283,8 +283,8 @@ static void test_ols_equals_normal_equations(void **state)
 		snprintf(name, sizeof(name), "freq_khz=%u", g.khz[k]);
 		expect_near(name, coef(&f, name), (double)(atb[k] / scale[k]), 1e-9);
 	}
-	for (int c = 0; c < DS_COUNTS; c++)
-		expect_near(ds_count_name(c), coef(&f, ds_count_name(c)),
+	for (int c = 0; c < MF_COUNT; c++)
+		expect_near(model_feature_name(c), coef(&f, model_feature_name(c)),
 			    (double)(atb[6 + c] / scale[6 + c]), 1e-9);
 	gen_rows_free(&rows);
 	fitted_free(&f);
@@ -299,7 +299,7 @@ static void test_negative_true_coefficient(void **state)
 	int j;
 
 	gen_defaults(&g);
-	g.w_count[DS_MIGRATIONS] = -2;
+	g.w_count[MF_MIGRATIONS] = -2;
 	csv = gen_csv(&g, NULL);
 
 	fit(&f, csv, FIT_NNLS, CSV_ACTIVE_PSYS_UJ);
@@ -326,8 +326,8 @@ static void test_collinear_and_zero_columns(void **state)
 	char *csv;
 
 	gen_defaults(&g);
-	g.collinear_with = DS_WAKEUPS; /* migrations = wakeups / 10 */
-	g.zero[DS_CACHE_MISSES] = true;
+	g.collinear_with = MF_WAKEUPS; /* migrations = wakeups / 10 */
+	g.zero[MF_CACHE_MISSES] = true;
 	csv = gen_csv(&g, NULL);
 	for (size_t m = 0; m < 2; m++) {
 		struct fitted f;
@@ -342,7 +342,7 @@ static void test_collinear_and_zero_columns(void **state)
 				dropped = true;
 		assert_true(dropped);
 		assert_int_equal(column(&f, "cache_misses"), -1);
-		assert_int_equal(f.d.p, g.num_freqs + DS_COUNTS - 1);
+		assert_int_equal(f.d.p, g.num_freqs + MF_COUNT - 1);
 		assert_int_equal(f.fit.rank, f.d.p - 1);
 		assert_true(isinf(f.fit.cond));
 		w = column(&f, "wakeups");
@@ -356,7 +356,7 @@ static void test_collinear_and_zero_columns(void **state)
 		combined = f.fit.coef[w] + f.fit.coef[mi] / 10;
 		expect_near("wakeups + migrations / 10", combined, 1.9, 0.02);
 		expect_near("freq_khz=800000", coef(&f, "freq_khz=800000"), g.w_freq[0], 0.02);
-		expect_near("cycles", coef(&f, "cycles"), g.w_count[DS_CYCLES], 0.02);
+		expect_near("cycles", coef(&f, "cycles"), g.w_count[MF_CYCLES], 0.02);
 		fitted_free(&f);
 	}
 	free(csv);
@@ -369,7 +369,7 @@ static void test_unmeasured_columns_are_dropped(void **state)
 	char *csv;
 
 	gen_defaults(&g);
-	g.measured[DS_CYCLES] = g.measured[DS_INSTRUCTIONS] = g.measured[DS_CACHE_MISSES] = false;
+	g.measured[MF_CYCLES] = g.measured[MF_INSTRUCTIONS] = g.measured[MF_CACHE_MISSES] = false;
 	csv = gen_csv(&g, NULL);
 	fit(&f, csv, FIT_NNLS, CSV_ACTIVE_PSYS_UJ);
 	assert_int_equal(f.d.p, g.num_freqs + 2);
@@ -438,7 +438,7 @@ static void test_written_config_round_trips(void **state)
 	char *csv;
 
 	gen_defaults(&g);
-	g.measured[DS_CYCLES] = false;
+	g.measured[MF_CYCLES] = false;
 	csv = gen_csv(&g, NULL);
 	fit(&f, csv, FIT_NNLS, CSV_ACTIVE_PSYS_UJ);
 	assert_int_equal(model_to_config(&f.d, f.fit.coef,

@@ -27,9 +27,9 @@ struct gen_spec {
 	size_t num_freqs;
 	uint32_t khz[GEN_MAX_FREQS];
 	double w_freq[GEN_MAX_FREQS]; /* uJ/ns */
-	double w_count[DS_COUNTS]; /* uJ/event */
-	bool measured[DS_COUNTS]; /* else the cells are empty */
-	bool zero[DS_COUNTS]; /* measured, but always 0 */
+	double w_count[MF_COUNT]; /* uJ/event */
+	bool measured[MF_COUNT]; /* else the cells are empty */
+	bool zero[MF_COUNT]; /* measured, but always 0 */
 	int collinear_with; /* >= 0: migrations = that count / 10, exactly */
 	double noise; /* relative standard deviation */
 	size_t outlier_every; /* > 0: every such row's energy is 5 times the model's */
@@ -42,7 +42,7 @@ struct gen_spec {
 struct gen_rows {
 	size_t rows;
 	double (*freq_ns)[GEN_MAX_FREQS];
-	double (*count)[DS_COUNTS];
+	double (*count)[MF_COUNT];
 	double *active; /* with noise */
 };
 
@@ -69,12 +69,12 @@ static inline void gen_defaults(struct gen_spec *g)
 		g->khz[f] = 800000 + 400000 * (uint32_t)f;
 		g->w_freq[f] = w[f];
 	}
-	g->w_count[DS_WAKEUPS] = 1.5;
-	g->w_count[DS_CYCLES] = 0.0001;
-	g->w_count[DS_INSTRUCTIONS] = 0.00005;
-	g->w_count[DS_CACHE_MISSES] = 0.002;
-	g->w_count[DS_MIGRATIONS] = 4;
-	for (int c = 0; c < DS_COUNTS; c++)
+	g->w_count[MF_WAKEUPS] = 1.5;
+	g->w_count[MF_CYCLES] = 0.0001;
+	g->w_count[MF_INSTRUCTIONS] = 0.00005;
+	g->w_count[MF_CACHE_MISSES] = 0.002;
+	g->w_count[MF_MIGRATIONS] = 4;
+	for (int c = 0; c < MF_COUNT; c++)
 		g->measured[c] = true;
 	g->collinear_with = -1;
 	g->noise = 0.01;
@@ -86,7 +86,7 @@ static inline void gen_defaults(struct gen_spec *g)
 /* Upper bounds of the uniform draws: each count's term is ~9% of the energy. */
 static inline double gen_count_max(int c)
 {
-	static const double max[DS_COUNTS] = { 160000, 2.4e9, 4.8e9, 1.2e8, 60000 };
+	static const double max[MF_COUNT] = { 160000, 2.4e9, 4.8e9, 1.2e8, 60000 };
 
 	return max[c];
 }
@@ -110,10 +110,10 @@ static inline char *gen_csv(const struct gen_spec *g, struct gen_rows *rows)
 	}
 	o += (size_t)snprintf(buf + o, cap - o, "%s\n", csv_header());
 	for (size_t i = 0; i < g->rows; i++) {
-		double ns[GEN_MAX_FREQS], cnt[DS_COUNTS], e = 0, runtime = 0, active;
+		double ns[GEN_MAX_FREQS], cnt[MF_COUNT], e = 0, runtime = 0, active;
 		const uint64_t t0 = 1000000000ULL + i * 200000000ULL, t1 = t0 + 200000000ULL;
 		uint64_t idle_uj = g->idle_uw / 5; /* 200 ms */
-		char freqs[GEN_MAX_FREQS * 32] = "", cells[DS_COUNTS][32];
+		char freqs[GEN_MAX_FREQS * 32] = "", cells[MF_COUNT][32];
 		size_t fo = 0;
 		int label = (int)(g->num_labels ? i * g->num_labels / g->rows : 0);
 
@@ -125,14 +125,14 @@ static inline char *gen_csv(const struct gen_spec *g, struct gen_rows *rows)
 				fo += (size_t)snprintf(freqs + fo, sizeof(freqs) - fo, "%s%u:%.0f",
 						       fo ? ";" : "", g->khz[f], ns[f]);
 		}
-		for (int c = 0; c < DS_COUNTS; c++) {
+		for (int c = 0; c < MF_COUNT; c++) {
 			cnt[c] = g->zero[c] ? 0 : floor(gen_uniform(&s) * gen_count_max(c));
 			if (c == g->collinear_with)
 				cnt[c] = 10 * floor(cnt[c] / 10); /* so that / 10 is exact */
-			if (c == DS_MIGRATIONS && g->collinear_with >= 0)
+			if (c == MF_MIGRATIONS && g->collinear_with >= 0)
 				cnt[c] = cnt[g->collinear_with] / 10;
 		}
-		for (int c = 0; c < DS_COUNTS; c++) {
+		for (int c = 0; c < MF_COUNT; c++) {
 			if (g->measured[c]) {
 				e += g->w_count[c] * cnt[c];
 				snprintf(cells[c], sizeof(cells[c]), "%.0f", cnt[c]);
@@ -154,8 +154,8 @@ static inline char *gen_csv(const struct gen_spec *g, struct gen_rows *rows)
 			"0,0,0,0,0,0,0,,,,\n",
 			i, 'a' + label, (unsigned long long)t0, (unsigned long long)t1,
 			active + (double)idle_uj, (unsigned long long)idle_uj, active, runtime,
-			cells[DS_WAKEUPS], cells[DS_CYCLES], cells[DS_INSTRUCTIONS],
-			cells[DS_CACHE_MISSES], cells[DS_MIGRATIONS], freqs);
+			cells[MF_WAKEUPS], cells[MF_CYCLES], cells[MF_INSTRUCTIONS],
+			cells[MF_CACHE_MISSES], cells[MF_MIGRATIONS], freqs);
 		if (o + 400 + 24 * g->num_freqs > cap)
 			abort();
 	}
