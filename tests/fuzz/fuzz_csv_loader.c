@@ -64,6 +64,8 @@ static void design(const struct dataset *ds)
 	uint8_t *state = malloc(ds->rows);
 	struct design d;
 	double x[DESIGN_MAX_FEATURES];
+
+	design_default_features(&o);
 	size_t test;
 
 	if (!state)

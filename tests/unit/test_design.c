@@ -46,6 +46,7 @@ static int build(struct built *b, const char *text, bool fit_idle, double fracti
 	struct csv_loader *l;
 	int err;
 
+	design_default_features(&o);
 	memset(b, 0, sizeof(*b));
 	dataset__init(&b->ds);
 	assert_int_equal(csv_loader__new(&b->ds, CSV_ACTIVE_PSYS_UJ, &l), 0);
