@@ -19,17 +19,16 @@
 #define FEATURE_AVAIL_SOFTIRQS(sig, av) ((sig)->softirqs.valid)
 
 /* The interval's host-wide value (all CPUs, all tasks). */
-static inline uint64_t feature_host_value(const struct interval_signals *sig,
-					  enum model_feature f)
+static inline uint64_t feature_host_value(const struct interval_signals *sig, enum model_feature f)
 {
 	switch (f) {
-#define HOST_BPF_(ID, name, weight, avail, fit, field)                                          \
-	case MF_##ID:                                                                           \
+#define HOST_BPF_(ID, name, weight, avail, fit, field) \
+	case MF_##ID:                                  \
 		return sig->host.field;
 		MODEL_FEATURES_BPF(HOST_BPF_)
 #undef HOST_BPF_
-#define HOST_HOST_(ID, name, weight, avail, fit, field)                                         \
-	case MF_##ID:                                                                           \
+#define HOST_HOST_(ID, name, weight, avail, fit, field) \
+	case MF_##ID:                                   \
 		return sig->field;
 		MODEL_FEATURES_HOST(HOST_HOST_)
 #undef HOST_HOST_
@@ -43,9 +42,9 @@ static inline bool feature_proc_value(const struct proc_signals *s, enum model_f
 				      uint64_t *out)
 {
 	switch (f) {
-#define PROC_BPF_(ID, name, weight, avail, fit, field)                                          \
-	case MF_##ID:                                                                           \
-		*out = s->field;                                                                \
+#define PROC_BPF_(ID, name, weight, avail, fit, field) \
+	case MF_##ID:                                  \
+		*out = s->field;                       \
 		return true;
 		MODEL_FEATURES_BPF(PROC_BPF_)
 #undef PROC_BPF_
@@ -60,8 +59,8 @@ static inline bool feature_measured(const struct interval_signals *sig,
 				    const struct signals_available *av, enum model_feature f)
 {
 	switch (f) {
-#define MEASURED_(ID, name, weight, avail, fit, field)                                          \
-	case MF_##ID:                                                                           \
+#define MEASURED_(ID, name, weight, avail, fit, field) \
+	case MF_##ID:                                  \
 		return FEATURE_AVAIL_##avail(sig, av);
 		MODEL_FEATURES(MEASURED_)
 #undef MEASURED_

@@ -393,7 +393,8 @@ static int read_energy_at_cut(void *ctx, uint64_t t_ns)
 	struct collector *c = ctx;
 	uint64_t read_t_ns;
 
-	softirqs__sample(c->softirqs, &c->cut_softirqs); /* a counter, so read at the boundary too */
+	/* A counter too: read at the boundary, like the meter. */
+	softirqs__sample(c->softirqs, &c->cut_softirqs);
 	if (!c->energy || !energy_source__is_measured(c->energy))
 		return 0;
 	return energy_source__read(c->energy, &c->cut_energy_uj, &read_t_ns);

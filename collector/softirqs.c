@@ -58,8 +58,8 @@ static size_t next_token(const char **p, const char *end)
 	return n;
 }
 
-int softirqs_parse(const char *name, const char *text, size_t len,
-		   uint64_t totals[SOFTIRQ_GROUPS], char *err, size_t err_len)
+int softirqs_parse(const char *name, const char *text, size_t len, uint64_t totals[SOFTIRQ_GROUPS],
+		   char *err, size_t err_len)
 {
 	uint64_t sum[SOFTIRQ_GROUPS] = { 0 };
 	size_t cpus = 0, pos = 0;
@@ -95,8 +95,8 @@ int softirqs_parse(const char *name, const char *text, size_t len,
 		if (!n)
 			continue; /* a blank line */
 		if (n < 2 || p[n - 1] != ':') {
-			snprintf(err, err_len, "%s:%u: \"%s\" is not a vector name (\"NAME:\")", name,
-				 line, log_quote(p, n, q, sizeof(q)));
+			snprintf(err, err_len, "%s:%u: \"%s\" is not a vector name (\"NAME:\")",
+				 name, line, log_quote(p, n, q, sizeof(q)));
 			return -EINVAL;
 		}
 		g = group_of(p, n - 1);

@@ -39,8 +39,8 @@ struct softirq_counts {
  * text returns -EINVAL and writes one line "NAME:LINE: WHAT" into err (name is what the
  * message calls the file); nothing is printed.
  */
-int softirqs_parse(const char *name, const char *text, size_t len,
-		   uint64_t totals[SOFTIRQ_GROUPS], char *err, size_t err_len);
+int softirqs_parse(const char *name, const char *text, size_t len, uint64_t totals[SOFTIRQ_GROUPS],
+		   char *err, size_t err_len);
 
 struct softirqs;
 

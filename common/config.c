@@ -610,8 +610,8 @@ bool config_equal(const struct energy_config *a, const struct energy_config *b)
 {
 	if (a->attribution_mode != b->attribution_mode ||
 	    strcmp(a->energy_source, b->energy_source) ||
-	    a->default_multiplier != b->default_multiplier || a->idle_power_uw != b->idle_power_uw ||
-	    a->psys_interval_ms != b->psys_interval_ms ||
+	    a->default_multiplier != b->default_multiplier ||
+	    a->idle_power_uw != b->idle_power_uw || a->psys_interval_ms != b->psys_interval_ms ||
 	    a->synthetic_noise_uw != b->synthetic_noise_uw ||
 	    a->synthetic_page_cache_hit_uj != b->synthetic_page_cache_hit_uj ||
 	    a->synthetic_writeback_uj != b->synthetic_writeback_uj ||

@@ -53,7 +53,8 @@ static void build_header(void)
 	size_t o = 0;
 
 	for (int i = 0; i < CSV_COLUMNS; i++)
-		o += (size_t)snprintf(header + o, sizeof(header) - o, "%s%s", i ? "," : "", names[i]);
+		o += (size_t)snprintf(header + o, sizeof(header) - o, "%s%s", i ? "," : "",
+				      names[i]);
 }
 
 const char *csv_header(void)

@@ -33,27 +33,27 @@
 /* freq_khz entries of a config, kHz values per interval, the kernel's model table. */
 #define MODEL_MAX_FREQS 64
 
-#define MODEL_FEATURES_BPF(X)                                                                   \
-	X(WAKEUPS, wakeups, wakeup_penalty, SCHED, 1, wakeups)                                  \
-	X(CYCLES, cycles, cycles_weight, PMU, 1, pmu[PMU_CYCLES])                               \
-	X(INSTRUCTIONS, instructions, instructions_weight, PMU, 1, pmu[PMU_INSTRUCTIONS])       \
-	X(CACHE_MISSES, cache_misses, cache_miss_weight, PMU, 1, pmu[PMU_CACHE_MISSES])         \
+#define MODEL_FEATURES_BPF(X)                                                             \
+	X(WAKEUPS, wakeups, wakeup_penalty, SCHED, 1, wakeups)                            \
+	X(CYCLES, cycles, cycles_weight, PMU, 1, pmu[PMU_CYCLES])                         \
+	X(INSTRUCTIONS, instructions, instructions_weight, PMU, 1, pmu[PMU_INSTRUCTIONS]) \
+	X(CACHE_MISSES, cache_misses, cache_miss_weight, PMU, 1, pmu[PMU_CACHE_MISSES])   \
 	X(MIGRATIONS, migrations, migration_penalty, SCHED, 1, migrations)
 
 /* Softirqs raised and run per vector group (collector/softirqs.h), host-wide. */
-#define MODEL_FEATURES_HOST(X)                                                                  \
-	X(SOFTIRQ_NET_RX, softirq_net_rx, softirq_net_rx_weight, SOFTIRQS, 0,                   \
-	  softirqs.count[SOFTIRQ_NET_RX])                                                       \
-	X(SOFTIRQ_NET_TX, softirq_net_tx, softirq_net_tx_weight, SOFTIRQS, 0,                   \
-	  softirqs.count[SOFTIRQ_NET_TX])                                                       \
-	X(SOFTIRQ_BLOCK, softirq_block, softirq_block_weight, SOFTIRQS, 0,                      \
-	  softirqs.count[SOFTIRQ_BLOCK])                                                        \
-	X(SOFTIRQ_TIMER, softirq_timer, softirq_timer_weight, SOFTIRQS, 0,                      \
-	  softirqs.count[SOFTIRQ_TIMER])                                                        \
-	X(SOFTIRQ_SCHED, softirq_sched, softirq_sched_weight, SOFTIRQS, 0,                      \
-	  softirqs.count[SOFTIRQ_SCHED])                                                        \
+#define MODEL_FEATURES_HOST(X)                                                                    \
+	X(SOFTIRQ_NET_RX, softirq_net_rx, softirq_net_rx_weight, SOFTIRQS, 0,                     \
+	  softirqs.count[SOFTIRQ_NET_RX])                                                         \
+	X(SOFTIRQ_NET_TX, softirq_net_tx, softirq_net_tx_weight, SOFTIRQS, 0,                     \
+	  softirqs.count[SOFTIRQ_NET_TX])                                                         \
+	X(SOFTIRQ_BLOCK, softirq_block, softirq_block_weight, SOFTIRQS, 0,                        \
+	  softirqs.count[SOFTIRQ_BLOCK])                                                          \
+	X(SOFTIRQ_TIMER, softirq_timer, softirq_timer_weight, SOFTIRQS, 0,                        \
+	  softirqs.count[SOFTIRQ_TIMER])                                                          \
+	X(SOFTIRQ_SCHED, softirq_sched, softirq_sched_weight, SOFTIRQS, 0,                        \
+	  softirqs.count[SOFTIRQ_SCHED])                                                          \
 	X(SOFTIRQ_RCU, softirq_rcu, softirq_rcu_weight, SOFTIRQS, 0, softirqs.count[SOFTIRQ_RCU]) \
-	X(SOFTIRQ_OTHER, softirq_other, softirq_other_weight, SOFTIRQS, 0,                      \
+	X(SOFTIRQ_OTHER, softirq_other, softirq_other_weight, SOFTIRQS, 0,                        \
 	  softirqs.count[SOFTIRQ_OTHER])
 
 #define MODEL_FEATURES(X) MODEL_FEATURES_BPF(X) MODEL_FEATURES_HOST(X)

@@ -89,8 +89,8 @@ int design_prepare(struct design *d, const struct dataset *ds, const struct desi
 		if (empty[c] == with_target)
 			drop(d, model_feature_name(c), "unmeasured (every cell is empty)");
 		else
-			drop(d, model_feature_name(c), "unmeasured (empty in %zu of %zu rows)", empty[c],
-			     with_target);
+			drop(d, model_feature_name(c), "unmeasured (empty in %zu of %zu rows)",
+			     empty[c], with_target);
 	}
 
 	for (size_t i = 0; i < ds->rows; i++) {

@@ -477,7 +477,7 @@ static void test_large_file(void **state)
 	free(text);
 }
 
-/* The collector's 26 columns (gpu_energy_uj last); a good row and that row with one cell set. */
+/* The collector's columns (the softirq ones last); a good row and that row with one cell set. */
 #define FULL_ROW_CELLS CSV_COLUMNS
 static const char *const full_row[FULL_ROW_CELLS] = {
 	"0", "a",	   "0", "200", "psys", "500", "100", "400", "900", "12", "",   "",    "",
