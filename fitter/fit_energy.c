@@ -1062,6 +1062,7 @@ static void fill_report(const struct run *r, struct fit_report *rep)
 	rep->output = o->output;
 	rep->test_fraction = o->test_fraction;
 	rep->min_freq_share = o->min_freq_share;
+	rep->features = o->features;
 	rep->seed = o->seed;
 	rep->psys_interval_ms = o->psys_interval_ms;
 	rep->force = o->force;
