@@ -7,8 +7,9 @@
  * fitted, the interval's duration (s), whose coefficient is the idle power in uW.
  *
  * design_prepare() (all rows): a selected count column that is empty (unmeasured, or not
- * in the input) in at least half of the rows with a target is dropped; otherwise rows with an empty target or an empty
- * cell in a kept count are skipped. Used rows are marked ROW_TRAIN for the split.
+ * in the input) in at least half of the rows with a target is dropped; otherwise rows
+ * with an empty target or an empty cell in a kept count are skipped. Used rows are marked
+ * ROW_TRAIN for the split.
  *
  * design_finish() (after the split; shares and checks use the training rows):
  * frequencies with less than min_freq_share of the runtime are merged, smallest first,
