@@ -12,7 +12,8 @@ $(BUILD)/gen/vmlinux.h: | $(DEPS_STAMP)
 	$(call msg,BTF,$@)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
 
-BPF_HEADERS := $(wildcard bpf/*.h) common/fixed_point.h common/request_energy.h
+BPF_HEADERS := $(wildcard bpf/*.h) common/fixed_point.h common/request_energy.h \
+	common/model_features.h
 
 $(BUILD)/bpf/%.o: bpf/%.bpf.c $(BPF_HEADERS) $(BUILD)/gen/vmlinux.h
 	$(Q)mkdir -p $(dir $@)

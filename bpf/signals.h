@@ -10,6 +10,8 @@
 #ifndef HTTP_ENERGY_SIGNALS_H
 #define HTTP_ENERGY_SIGNALS_H
 
+#include "model_features.h" /* common/: MODEL_MAX_FREQS */
+
 #define SIGNALS_FREQ_SLOTS 16 /* distinct kHz per CPU per interval; more go to slot 0 */
 #define SIGNALS_MAX_CPUS 1024
 /*
@@ -116,8 +118,6 @@ struct cpu_state {
 };
 
 /* ---- request tracking (requests.bpf.c) ---- */
-
-#define MODEL_MAX_FREQS 64
 
 /* A TCP connection, the same from sockops, skb, sk_msg and struct sock: addresses in
  * IPv6 form (IPv4 as ::ffff:a.b.c.d), network byte order; ports in host byte order. */

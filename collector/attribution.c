@@ -4,17 +4,22 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "feature_values.h"
+
 double attribution_score(const struct energy_config *cfg, const struct proc_interval *p,
 			 bool with_pmu)
 {
-	double s = config_freq_weight(cfg, p->khz) * (double)p->s.runtime_ns +
-		   cfg->wakeup_penalty * (double)p->s.wakeups +
-		   cfg->migration_penalty * (double)p->s.migrations;
+	struct signals_available av = { .pmu = with_pmu };
+	static const struct interval_signals none; /* only a host-wide feature looks at it */
+	double s = config_freq_weight(cfg, p->khz) * (double)p->s.runtime_ns;
+	uint64_t v;
 
-	if (with_pmu)
-		s += cfg->cycles_weight * (double)p->s.pmu[PMU_CYCLES] +
-		     cfg->instructions_weight * (double)p->s.pmu[PMU_INSTRUCTIONS] +
-		     cfg->cache_miss_weight * (double)p->s.pmu[PMU_CACHE_MISSES];
+	for (int i = 0; i < MF_COUNT; i++) {
+		enum model_feature f = (enum model_feature)i;
+
+		if (feature_proc_value(&p->s, f, &v) && feature_measured(&none, &av, f))
+			s += cfg->feature_weight[f] * (double)v;
+	}
 	return s;
 }
 

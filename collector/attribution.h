@@ -3,7 +3,9 @@
  * Splitting an interval's energy among processes (pure functions).
  *
  * A process's score is the config's model evaluated on its signals: runtime at each kHz
- * times that frequency's weight, plus wakeups, migrations and PMU counts times theirs. In
+ * times that frequency's weight, plus each per-process feature (model_features.h's
+ * MODEL_FEATURES_BPF: wakeups, migrations, PMU counts when with_pmu) times its weight.
+ * Host-wide-only features (softirq counts) have no per-process value and no share here. In
  * psys mode the scores split max(active, 0) µJ: factor = active / total score, and the
  * µJ handed out are rounded so that they add up to exactly max(active, 0). In model mode
  * a score is already µJ.

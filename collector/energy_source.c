@@ -233,11 +233,12 @@ int energy_source__read(struct energy_source *src, uint64_t *energy_uj, uint64_t
 	return 0;
 }
 
-int energy_source__feed_signals(struct energy_source *src, const struct host_signals *sig)
+int energy_source__feed_signals(struct energy_source *src, const struct interval_signals *sig,
+				const struct signals_available *av)
 {
 	if (!src->backend->feed)
 		return 0;
-	return src->backend->feed(src, sig);
+	return src->backend->feed(src, sig, av);
 }
 
 const char *energy_source__name(const struct energy_source *src)

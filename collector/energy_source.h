@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "host_signals.h"
+#include "kernel_signals.h" /* struct interval_signals */
 
 struct energy_source;
 
@@ -47,10 +47,12 @@ int energy_source__open(const char *spec, const struct energy_source_opts *opts,
  */
 int energy_source__read(struct energy_source *src, uint64_t *energy_uj, uint64_t *t_ns);
 /*
- * The interval's host-wide signals, fed before each read. Only synthetic uses them (it
- * falls back to /proc/stat busy time when nobody feeds it); the others ignore them.
+ * The interval's host-wide signals (sig->host, freqs, softirqs) and what this host
+ * measures, fed before each read. Only synthetic uses them (it falls back to /proc/stat
+ * busy time when nobody feeds it); the others ignore them.
  */
-int energy_source__feed_signals(struct energy_source *src, const struct host_signals *sig);
+int energy_source__feed_signals(struct energy_source *src, const struct interval_signals *sig,
+				const struct signals_available *av);
 
 /* "psys", "rapl", "powercap", "hwmon", "replay" or "synthetic" (never "auto"). */
 const char *energy_source__name(const struct energy_source *src);

@@ -21,7 +21,8 @@ struct energy_backend {
 	int (*open)(struct energy_source *src, const char *arg);
 	/* Cumulative µJ at now_ns (taken just before). Fill src->why on failure. */
 	int (*read)(struct energy_source *src, uint64_t now_ns, uint64_t *energy_uj);
-	int (*feed)(struct energy_source *src, const struct host_signals *sig); /* may be NULL */
+	int (*feed)(struct energy_source *src, const struct interval_signals *sig,
+		    const struct signals_available *av); /* may be NULL */
 	void (*close)(struct energy_source *src); /* frees priv; may be NULL */
 };
 

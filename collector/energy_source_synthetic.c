@@ -6,7 +6,8 @@
  * Each interval: idle_power_uw * duration + the model (energy_model.conf grammar, weights
  * in uJ) evaluated on the interval's host-wide signals, its runtime part scaled by
  * (1 + synthetic_util_gain * utilisation), + synthetic_page_cache_hit_uj per page-cache
- * hit + synthetic_writeback_uj per writeback (effects the fitted model does not have)
+ * hit + synthetic_writeback_uj per writeback (effects the fitted model does not have;
+ * counted where measured) plus every measured feature of model_features.h times its weight
  * + Gaussian noise with standard deviation synthetic_noise_uw * duration, clamped so
  * that energy never decreases. Utilisation = runtime / (duration * online CPUs), at most 1.
  * The signals are what the collector feeds (energy_source__feed_signals); when nobody
@@ -22,6 +23,7 @@
 
 #include "config.h"
 #include "energy_source_impl.h"
+#include "feature_values.h"
 #include "log.h"
 #include "parse.h"
 
@@ -190,36 +192,36 @@ static int synthetic_open(struct energy_source *src, const char *arg)
 	return 0;
 }
 
-static int synthetic_feed(struct energy_source *src, const struct host_signals *sig)
+static int synthetic_feed(struct energy_source *src, const struct interval_signals *sig,
+			  const struct signals_available *av)
 {
 	struct synth_priv *sp = src->priv;
 	const struct energy_config *m = &sp->model;
-	uint64_t covered = 0;
+	const struct cpu_signals *h = &sig->host;
+	uint64_t covered = 0, duration_ns = sig->t_end_ns - sig->t_start_ns;
 	double e = 0, util;
 
-	for (uint32_t i = 0; i < sig->num_freqs && i < HOST_SIGNALS_MAX_FREQS; i++) {
+	for (size_t i = 0; i < sig->num_freqs && i < SIGNALS_MAX_FREQS; i++) {
 		e += config_freq_weight(m, sig->freqs[i].khz) * (double)sig->freqs[i].runtime_ns;
 		covered += sig->freqs[i].runtime_ns;
 	}
-	if (sig->runtime_ns > covered)
-		e += config_freq_weight(m, 0) * (double)(sig->runtime_ns - covered);
+	if (h->runtime_ns > covered)
+		e += config_freq_weight(m, 0) * (double)(h->runtime_ns - covered);
 	/* A mild non-linearity: busier CPUs cost more per ns (heat, shared caches). */
-	util = sig->duration_ns ?
-		       (double)sig->runtime_ns / ((double)sig->duration_ns * (double)sp->cpus) :
-		       0;
+	util = duration_ns ? (double)h->runtime_ns / ((double)duration_ns * (double)sp->cpus) : 0;
 	e *= 1 + m->synthetic_util_gain * (util > 1 ? 1 : util);
-	e += m->synthetic_page_cache_hit_uj * (double)sig->page_cache_hits;
-	e += m->synthetic_writeback_uj * (double)sig->writebacks;
-	e += m->wakeup_penalty * (double)sig->wakeups;
-	e += m->migration_penalty * (double)sig->migrations;
-	if (sig->cycles_measured)
-		e += m->cycles_weight * (double)sig->cycles;
-	if (sig->instructions_measured)
-		e += m->instructions_weight * (double)sig->instructions;
-	if (sig->cache_misses_measured)
-		e += m->cache_miss_weight * (double)sig->cache_misses;
+	if (av->page_cache)
+		e += m->synthetic_page_cache_hit_uj * (double)h->page_cache_hits;
+	if (av->writebacks)
+		e += m->synthetic_writeback_uj * (double)h->writebacks;
+	for (int i = 0; i < MF_COUNT; i++) {
+		enum model_feature f = (enum model_feature)i;
+
+		if (feature_measured(sig, av, f))
+			e += m->feature_weight[f] * (double)feature_host_value(sig, f);
+	}
 	sp->pending = true;
-	sp->pending_ns += sig->duration_ns;
+	sp->pending_ns += duration_ns;
 	sp->pending_uj += e;
 	return 0;
 }

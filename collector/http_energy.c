@@ -31,6 +31,7 @@
 #include "operators.h"
 #include "parse.h"
 #include "request_tracking.h"
+#include "softirqs.h"
 #include "version.h"
 
 struct options {
@@ -70,6 +71,8 @@ struct collector {
 	struct gpu_csv *gpu_csv;
 	struct request_tracking *requests;
 	struct operators *operators; /* issue 15: --metrics-addr, --cgroup-csv */
+	struct softirqs *softirqs;
+	struct softirq_counts cut_softirqs; /* counted up to the last cut */
 	struct request_totals last_totals;
 	uint64_t *proc_uj;	/* per process entry, this interval */
 	struct attribution_item *scratch;
@@ -295,27 +298,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static void to_host_signals(const struct interval_signals *sig,
-			    const struct signals_available *av, struct host_signals *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->duration_ns = sig->t_end_ns - sig->t_start_ns;
-	out->runtime_ns = sig->host.runtime_ns;
-	out->wakeups = sig->host.wakeups;
-	out->migrations = sig->host.migrations;
-	out->cycles = sig->host.pmu[PMU_CYCLES];
-	out->instructions = sig->host.pmu[PMU_INSTRUCTIONS];
-	out->cache_misses = sig->host.pmu[PMU_CACHE_MISSES];
-	out->cycles_measured = out->instructions_measured = out->cache_misses_measured = av->pmu;
-	out->page_cache_hits = av->page_cache ? sig->host.page_cache_hits : 0;
-	out->writebacks = av->writebacks ? sig->host.writebacks : 0;
-	for (size_t i = 0; i < sig->num_freqs && i < HOST_SIGNALS_MAX_FREQS; i++) {
-		out->freqs[i].khz = sig->freqs[i].khz;
-		out->freqs[i].runtime_ns = sig->freqs[i].runtime_ns;
-		out->num_freqs++;
-	}
-}
-
 static int attach_requests(struct collector *c)
 {
 	struct header_opts h = { .no_header = c->opt.no_header,
@@ -411,6 +393,8 @@ static int read_energy_at_cut(void *ctx, uint64_t t_ns)
 	struct collector *c = ctx;
 	uint64_t read_t_ns;
 
+	/* A counter too: read at the boundary, like the meter. */
+	softirqs__sample(c->softirqs, &c->cut_softirqs);
 	if (!c->energy || !energy_source__is_measured(c->energy))
 		return 0;
 	return energy_source__read(c->energy, &c->cut_energy_uj, &read_t_ns);
@@ -432,7 +416,6 @@ static int finish_interval(struct collector *c)
 	const struct signals_available *av = kernel_signals__available(c->signals);
 	struct request_totals totals = { 0 };
 	struct interval_signals sig;
-	struct host_signals host;
 	struct interval_row row;
 	uint64_t energy_uj = 0, t_ns, attributed = 0, idle_uj;
 	int64_t active = 0;
@@ -441,11 +424,11 @@ static int finish_interval(struct collector *c)
 	err = kernel_signals__cut(c->signals, &sig);
 	if (err)
 		return err;
+	sig.softirqs = c->cut_softirqs;
 	if (c->energy && energy_source__is_measured(c->energy)) {
 		energy_uj = c->cut_energy_uj;
 	} else if (c->energy) {
-		to_host_signals(&sig, av, &host);
-		energy_source__feed_signals(c->energy, &host);
+		energy_source__feed_signals(c->energy, &sig, av);
 		err = energy_source__read(c->energy, &energy_uj, &t_ns);
 		if (err)
 			return err;
@@ -775,6 +758,9 @@ int main(int argc, char **argv)
 		if (err)
 			goto cleanup;
 	}
+	err = softirqs__open(NULL, &c.softirqs);
+	if (err)
+		goto cleanup;
 	so.cgroup_id = c.cgroup.id;
 	so.cgroup_level = c.cgroup.level;
 	so.max_procs = c.opt.max_procs;
@@ -824,6 +810,7 @@ cleanup:
 			 c.opt.cgroup_csv);
 	operators__close(c.operators);
 	kernel_signals__close(c.signals);
+	softirqs__close(c.softirqs);
 	free(c.proc_uj);
 	free(c.scratch);
 	if (c.csv)

@@ -1,12 +1,17 @@
 # collector/: http_energy (the collector). The energy sources and measure_idle_power are in
 # collector/module.mk.
 HTTP_ENERGY_CORE_SRCS := collector/kernel_signals.c collector/kernel_features.c collector/cpu_freq.c \
-	collector/request_tracking.c collector/attribution.c collector/header_ports.c
+	collector/request_tracking.c collector/attribution.c collector/header_ports.c \
+	collector/softirqs.c
 $(call obj_of,collector/kernel_signals.c collector/request_tracking.c): $(BUILD)/gen/http_energy.skel.h
 
 UNIT_TESTS += test_cpu_freq
 test_cpu_freq_SRCS := tests/unit/test_cpu_freq.c collector/cpu_freq.c
 test_cpu_freq_CFLAGS := -I collector
+
+UNIT_TESTS += test_softirqs
+test_softirqs_SRCS := tests/unit/test_softirqs.c collector/softirqs.c
+test_softirqs_CFLAGS := -I collector
 
 UNIT_TESTS += test_interval_csv
 test_interval_csv_SRCS := tests/unit/test_interval_csv.c collector/interval_csv.c

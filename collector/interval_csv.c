@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "csv_schema.h"
+#include "feature_values.h"
 #include "log.h"
 
 struct interval_csv {
@@ -60,11 +61,9 @@ int interval_csv_format_row(const struct interval_row *row, struct buf *out)
 	err |= buf__appendf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRId64, row->interval_psys_uj,
 			    idle_uj, active);
 	err |= put_u64(out, h->runtime_ns, true);
-	err |= put_u64(out, h->wakeups, true);
-	err |= put_u64(out, h->pmu[PMU_CYCLES], av->pmu);
-	err |= put_u64(out, h->pmu[PMU_INSTRUCTIONS], av->pmu);
-	err |= put_u64(out, h->pmu[PMU_CACHE_MISSES], av->pmu);
-	err |= put_u64(out, h->migrations, true);
+#define PUT_FEATURE_(ID, name, weight, avail, fit, field)                                       \
+	err |= put_u64(out, feature_host_value(sig, MF_##ID), feature_measured(sig, av, MF_##ID));
+	MODEL_FEATURES_BPF(PUT_FEATURE_) /* wakeups .. migrations */
 	err |= buf__append(out, ",", 1);
 	for (size_t i = 0; i < sig->num_freqs; i++)
 		err |= buf__appendf(out, "%s%" PRIu32 ":%" PRIu64, i ? ";" : "",
@@ -80,6 +79,8 @@ int interval_csv_format_row(const struct interval_row *row, struct buf *out)
 	err |= put_u64(out, row->request_energy_uj, row->have_requests && !row->no_responses);
 	err |= put_u64(out, row->attributed_uj, row->have_requests);
 	err |= put_u64(out, row->gpu_energy_uj, row->have_gpu_energy);
+	MODEL_FEATURES_HOST(PUT_FEATURE_) /* after every fixed column (csv_schema.h) */
+#undef PUT_FEATURE_
 	err |= buf__append(out, "\n", 1);
 	return err ? -ENOMEM : 0;
 }

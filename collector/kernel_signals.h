@@ -15,8 +15,9 @@
 #include <stdint.h>
 
 #include "signals.h" /* bpf/: shared with the BPF side */
+#include "softirqs.h"
 
-#define SIGNALS_MAX_FREQS 64 /* distinct kHz values reported per interval */
+#define SIGNALS_MAX_FREQS MODEL_MAX_FREQS /* distinct kHz values reported per interval */
 #define SIGNALS_OVERFLOW_ENTRIES 8 /* kHz values of the process-map overflow bucket */
 
 struct signals_opts {
@@ -74,6 +75,8 @@ struct interval_signals {
 	 * PROC_OVERFLOW_TGID by kHz: also included in procs[]. */
 	size_t num_overflow;
 	struct proc_interval overflow[SIGNALS_OVERFLOW_ENTRIES];
+	/* Not from the kernel object: the caller fills it (softirqs.h); cut leaves it unmeasured. */
+	struct softirq_counts softirqs;
 };
 
 struct kernel_signals;

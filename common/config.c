@@ -21,28 +21,28 @@ struct key_def {
 	enum key_kind kind;
 	size_t offset;
 	uint64_t min, max; /* KEY_U32, KEY_U64 */
+	bool omit_zero; /* config_write() leaves the key out when it is 0 */
 };
 
 #define F(field) offsetof(struct energy_config, field)
+#define FEATURE_KEY_(ID, name, weight, avail, fit, field) \
+	{ #weight, KEY_WEIGHT, F(weight), 0, 0, !(fit) },
 
 /* Also the canonical order of config_write(). */
 static const struct key_def keys[] = {
-	{ "attribution_mode", KEY_MODE, F(attribution_mode), 0, 0 },
-	{ "energy_source", KEY_SOURCE, F(energy_source), 0, 0 },
-	{ "idle_power_uw", KEY_U64, F(idle_power_uw), 0, CONFIG_POWER_UW_MAX },
+	{ "attribution_mode", KEY_MODE, F(attribution_mode), 0, 0, false },
+	{ "energy_source", KEY_SOURCE, F(energy_source), 0, 0, false },
+	{ "idle_power_uw", KEY_U64, F(idle_power_uw), 0, CONFIG_POWER_UW_MAX, false },
 	{ "psys_interval_ms", KEY_U32, F(psys_interval_ms), CONFIG_INTERVAL_MS_MIN,
-	  CONFIG_INTERVAL_MS_MAX },
-	{ "default_multiplier", KEY_WEIGHT, F(default_multiplier), 0, 0 },
-	{ "wakeup_penalty", KEY_WEIGHT, F(wakeup_penalty), 0, 0 },
-	{ "migration_penalty", KEY_WEIGHT, F(migration_penalty), 0, 0 },
-	{ "cycles_weight", KEY_WEIGHT, F(cycles_weight), 0, 0 },
-	{ "instructions_weight", KEY_WEIGHT, F(instructions_weight), 0, 0 },
-	{ "cache_miss_weight", KEY_WEIGHT, F(cache_miss_weight), 0, 0 },
-	{ "synthetic_noise_uw", KEY_U64, F(synthetic_noise_uw), 0, CONFIG_POWER_UW_MAX },
-	{ "synthetic_page_cache_hit_uj", KEY_WEIGHT, F(synthetic_page_cache_hit_uj), 0, 0 },
-	{ "synthetic_writeback_uj", KEY_WEIGHT, F(synthetic_writeback_uj), 0, 0 },
-	{ "synthetic_util_gain", KEY_WEIGHT, F(synthetic_util_gain), 0, 0 },
-	{ "freq_khz", KEY_FREQ, F(freqs), 0, CONFIG_FREQ_KHZ_MAX },
+	  CONFIG_INTERVAL_MS_MAX, false },
+	{ "default_multiplier", KEY_WEIGHT, F(default_multiplier), 0, 0, false },
+	MODEL_FEATURES(FEATURE_KEY_)
+	/* The synthetic source's noise and extra effects: omitted when 0. */
+	{ "synthetic_noise_uw", KEY_U64, F(synthetic_noise_uw), 0, CONFIG_POWER_UW_MAX, true },
+	{ "synthetic_page_cache_hit_uj", KEY_WEIGHT, F(synthetic_page_cache_hit_uj), 0, 0, true },
+	{ "synthetic_writeback_uj", KEY_WEIGHT, F(synthetic_writeback_uj), 0, 0, true },
+	{ "synthetic_util_gain", KEY_WEIGHT, F(synthetic_util_gain), 0, 0, true },
+	{ "freq_khz", KEY_FREQ, F(freqs), 0, CONFIG_FREQ_KHZ_MAX, false },
 };
 
 #define NUM_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -110,7 +110,7 @@ struct parser {
 	const char *name;
 	unsigned line;
 	unsigned seen[NUM_KEYS]; /* line of each scalar key's first appearance */
-	unsigned freq_line[CONFIG_MAX_FREQS]; /* line of each freqs[] entry */
+	unsigned freq_line[MODEL_MAX_FREQS]; /* line of each freqs[] entry */
 };
 
 /* "NAME:LINE: KEY: "VALUE" WHY" */
@@ -185,7 +185,7 @@ static int parse_freq(struct parser *p, const char *val, size_t len, struct ener
 		snprintf(why, sizeof(why), "duplicates line %u", p->freq_line[pos]);
 		return perr(p, "freq_khz", khz, khz_len, why, -EINVAL);
 	}
-	if (cfg->num_freqs == CONFIG_MAX_FREQS)
+	if (cfg->num_freqs == MODEL_MAX_FREQS)
 		return perr(p, "freq_khz", khz, khz_len, "is one entry too many (at most 64)",
 			    -E2BIG);
 	memmove(&cfg->freqs[pos + 1], &cfg->freqs[pos],
@@ -302,15 +302,15 @@ static int parse_line(struct parser *p, const char *line, size_t len, struct ene
 		return parse_value(p, k, val, val_len, cfg);
 	}
 
-	char kq[80], vq[160];
+	char kq[80], vq[160], known[1024];
+	size_t o = 0;
 
-	log_error("%s:%u: %s: \"%s\" has an unknown key (known keys: attribution_mode, "
-		  "energy_source, idle_power_uw, psys_interval_ms, default_multiplier, "
-		  "wakeup_penalty, migration_penalty, cycles_weight, instructions_weight, "
-		  "cache_miss_weight, synthetic_noise_uw, synthetic_page_cache_hit_uj, "
-		  "synthetic_writeback_uj, synthetic_util_gain, freq_khz)",
-		  p->name, p->line, log_quote(key, key_len, kq, sizeof(kq)),
-		  log_quote(val, val_len, vq, sizeof(vq)));
+	for (size_t k = 0; k < NUM_KEYS && o < sizeof(known); k++)
+		o += (size_t)snprintf(known + o, sizeof(known) - o, "%s%s", k ? ", " : "",
+				      keys[k].name);
+	log_error("%s:%u: %s: \"%s\" has an unknown key (known keys: %s)", p->name, p->line,
+		  log_quote(key, key_len, kq, sizeof(kq)), log_quote(val, val_len, vq, sizeof(vq)),
+		  known);
 	return -EINVAL;
 }
 
@@ -469,7 +469,7 @@ int config_validate(const struct energy_config *cfg, const char *where)
 			break;
 		}
 	}
-	if (cfg->num_freqs > CONFIG_MAX_FREQS) {
+	if (cfg->num_freqs > MODEL_MAX_FREQS) {
 		snprintf(val, sizeof(val), "%zu", cfg->num_freqs);
 		return verr(where, "freq_khz", val, "entries are too many (at most 64)");
 	}
@@ -506,11 +506,7 @@ int config_write(FILE *f, const struct energy_config *cfg)
 			fprintf(f, "%s = %s\n", keys[k].name, cfg->energy_source);
 			break;
 		case KEY_WEIGHT:
-			/* The synthetic source's extra effects: omitted when 0, like its noise. */
-			if ((keys[k].offset == F(synthetic_page_cache_hit_uj) ||
-			     keys[k].offset == F(synthetic_writeback_uj) ||
-			     keys[k].offset == F(synthetic_util_gain)) &&
-			    *(const double *)field == 0)
+			if (keys[k].omit_zero && *(const double *)field == 0)
 				break;
 			format_double(*(const double *)field, num, sizeof(num));
 			fprintf(f, "%s = %s\n", keys[k].name, num);
@@ -519,8 +515,7 @@ int config_write(FILE *f, const struct energy_config *cfg)
 			fprintf(f, "%s = %u\n", keys[k].name, *(const uint32_t *)field);
 			break;
 		case KEY_U64:
-			/* synthetic_noise_uw only matters to the synthetic model: omit its 0. */
-			if (keys[k].offset == F(synthetic_noise_uw) && !cfg->synthetic_noise_uw)
+			if (keys[k].omit_zero && !*(const uint64_t *)field)
 				break;
 			fprintf(f, "%s = %llu\n", keys[k].name,
 				(unsigned long long)*(const uint64_t *)field);
@@ -616,17 +611,16 @@ bool config_equal(const struct energy_config *a, const struct energy_config *b)
 	if (a->attribution_mode != b->attribution_mode ||
 	    strcmp(a->energy_source, b->energy_source) ||
 	    a->default_multiplier != b->default_multiplier ||
-	    a->wakeup_penalty != b->wakeup_penalty || a->cycles_weight != b->cycles_weight ||
-	    a->instructions_weight != b->instructions_weight ||
-	    a->cache_miss_weight != b->cache_miss_weight ||
-	    a->migration_penalty != b->migration_penalty || a->idle_power_uw != b->idle_power_uw ||
-	    a->psys_interval_ms != b->psys_interval_ms ||
+	    a->idle_power_uw != b->idle_power_uw || a->psys_interval_ms != b->psys_interval_ms ||
 	    a->synthetic_noise_uw != b->synthetic_noise_uw ||
 	    a->synthetic_page_cache_hit_uj != b->synthetic_page_cache_hit_uj ||
 	    a->synthetic_writeback_uj != b->synthetic_writeback_uj ||
 	    a->synthetic_util_gain != b->synthetic_util_gain || a->num_freqs != b->num_freqs)
 		return false;
-	for (size_t i = 0; i < a->num_freqs && i < CONFIG_MAX_FREQS; i++)
+	for (int f = 0; f < MF_COUNT; f++)
+		if (a->feature_weight[f] != b->feature_weight[f])
+			return false;
+	for (size_t i = 0; i < a->num_freqs && i < MODEL_MAX_FREQS; i++)
 		if (a->freqs[i].freq_khz != b->freqs[i].freq_khz ||
 		    a->freqs[i].weight != b->freqs[i].weight)
 			return false;
@@ -645,7 +639,7 @@ int config_set_freq(struct energy_config *cfg, uint32_t freq_khz, double weight)
 		cfg->freqs[pos].weight = weight;
 		return 0;
 	}
-	if (cfg->num_freqs >= CONFIG_MAX_FREQS)
+	if (cfg->num_freqs >= MODEL_MAX_FREQS)
 		return -ENOSPC;
 	memmove(&cfg->freqs[pos + 1], &cfg->freqs[pos],
 		(cfg->num_freqs - pos) * sizeof(cfg->freqs[0]));

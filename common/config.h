@@ -19,7 +19,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CONFIG_MAX_FREQS 64 /* freq_khz entries */
+#include "model_features.h"
+
 #define CONFIG_LINE_MAX 1024 /* bytes per line, newline excluded */
 #define CONFIG_FILE_MAX (1 << 20) /* bytes per file */
 #define CONFIG_SOURCE_MAX 512 /* energy_source, NUL included */
@@ -43,11 +44,15 @@ struct energy_config {
 	enum attribution_mode attribution_mode;
 	char energy_source[CONFIG_SOURCE_MAX]; /* see config_check_energy_source() */
 	double default_multiplier; /* per ns at a frequency with no entry at or below it */
-	double wakeup_penalty; /* per wakeup */
-	double cycles_weight; /* per cycle */
-	double instructions_weight; /* per instruction */
-	double cache_miss_weight; /* per cache miss */
-	double migration_penalty; /* per migration */
+	/* Per event of each feature (model_features.h): by name or by enum model_feature. */
+	union {
+		struct {
+#define CONFIG_WEIGHT_FIELD_(ID, name, weight, avail, fit, field) double weight;
+			MODEL_FEATURES(CONFIG_WEIGHT_FIELD_)
+#undef CONFIG_WEIGHT_FIELD_
+		};
+		double feature_weight[MF_COUNT];
+	};
 	uint64_t idle_power_uw;
 	uint32_t psys_interval_ms;
 	uint64_t synthetic_noise_uw; /* synthetic source only: noise std dev of mean power */
@@ -59,7 +64,7 @@ struct energy_config {
 	double synthetic_writeback_uj; /* per folio dirtied for writeback */
 	double synthetic_util_gain; /* runtime energy x (1 + gain x utilisation) */
 	size_t num_freqs;
-	struct freq_weight freqs[CONFIG_MAX_FREQS]; /* sorted by freq_khz, no duplicates */
+	struct freq_weight freqs[MODEL_MAX_FREQS]; /* sorted by freq_khz, no duplicates */
 };
 
 /* psys mode, energy_source auto, multiplier 1, other weights 0, idle 0, 200 ms. */

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "csv_schema.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
+
+#define FEATURE_NAME_(ID, name, weight, avail, fit, field) [CSV_##ID] = #name,
 
 static const char *const names[CSV_COLUMNS] = {
 	[CSV_INTERVAL] = "interval",
@@ -14,11 +18,7 @@ static const char *const names[CSV_COLUMNS] = {
 	[CSV_IDLE_UJ] = "idle_uj",
 	[CSV_ACTIVE_PSYS_UJ] = "active_psys_uj",
 	[CSV_RUNTIME_NS] = "runtime_ns",
-	[CSV_WAKEUPS] = "wakeups",
-	[CSV_CYCLES] = "cycles",
-	[CSV_INSTRUCTIONS] = "instructions",
-	[CSV_CACHE_MISSES] = "cache_misses",
-	[CSV_MIGRATIONS] = "migrations",
+	MODEL_FEATURES(FEATURE_NAME_)
 	[CSV_FREQ_RUNTIME_NS] = "freq_runtime_ns",
 	[CSV_IDLE_NS] = "idle_ns",
 	[CSV_IRQ_NS] = "irq_ns",
@@ -46,15 +46,22 @@ int csv_column_find(const char *name)
 	return -1;
 }
 
+static char header[1024];
+
+static void build_header(void)
+{
+	size_t o = 0;
+
+	for (int i = 0; i < CSV_COLUMNS; i++)
+		o += (size_t)snprintf(header + o, sizeof(header) - o, "%s%s", i ? "," : "",
+				      names[i]);
+}
+
 const char *csv_header(void)
 {
-	static const char header[] =
-		"interval,label,t_start_ns,t_end_ns,energy_source,"
-		"interval_psys_uj,idle_uj,active_psys_uj,"
-		"runtime_ns,wakeups,cycles,instructions,cache_misses,migrations,freq_runtime_ns,"
-		"idle_ns,irq_ns,softirq_ns,kthread_runtime_ns,page_cache_hits,writebacks,"
-		"cgroup_runtime_ns,requests,request_energy_uj,attributed_uj,gpu_energy_uj";
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+	pthread_once(&once, build_header);
 	return header;
 }
 

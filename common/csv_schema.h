@@ -8,6 +8,10 @@
 
 #include <stddef.h>
 
+#include "model_features.h"
+
+#define CSV_FEATURE_COLUMN_(ID, name, weight, avail, fit, field) CSV_##ID,
+
 enum csv_column {
 	CSV_INTERVAL,
 	CSV_LABEL,
@@ -18,11 +22,7 @@ enum csv_column {
 	CSV_IDLE_UJ,
 	CSV_ACTIVE_PSYS_UJ,
 	CSV_RUNTIME_NS,
-	CSV_WAKEUPS,
-	CSV_CYCLES,
-	CSV_INSTRUCTIONS,
-	CSV_CACHE_MISSES,
-	CSV_MIGRATIONS,
+	MODEL_FEATURES_BPF(CSV_FEATURE_COLUMN_) /* wakeups, cycles, ..., migrations */
 	CSV_FREQ_RUNTIME_NS,
 	CSV_IDLE_NS,
 	CSV_IRQ_NS,
@@ -35,13 +35,15 @@ enum csv_column {
 	CSV_REQUEST_ENERGY_UJ,
 	CSV_ATTRIBUTED_UJ,
 	CSV_GPU_ENERGY_UJ,
+	/* Add fixed columns above this line; the host-wide features always come last. */
+	MODEL_FEATURES_HOST(CSV_FEATURE_COLUMN_) /* softirq_net_rx, ... */
 	CSV_COLUMNS,
 };
 
 const char *csv_column_name(enum csv_column col);
 /* The column with this name, or -1. */
 int csv_column_find(const char *name);
-/* The header line, without a newline: "interval,label,...,gpu_energy_uj". */
+/* The header line, without a newline: "interval,label,...,softirq_other". */
 const char *csv_header(void);
 
 /*

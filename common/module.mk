@@ -1,6 +1,7 @@
 # common/: the library every program links (libcommon.a; libcommon-san.a for unit tests).
 COMMON_SRCS := common/log.c common/parse.c common/http_parser.c common/buf.c \
-	common/cgroup2.c common/csv_schema.c common/config.c common/fixed_point.c
+	common/cgroup2.c common/csv_schema.c common/config.c common/fixed_point.c \
+	common/model_features.c
 
 UNIT_TESTS += test_parse
 test_parse_SRCS := tests/unit/test_parse.c

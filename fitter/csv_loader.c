@@ -43,8 +43,8 @@ enum role {
 	R_IDLE,
 	R_FREQ,
 	R_GPU, /* gpu_energy_uj: checked; added to the target with --target ...+gpu_energy_uj */
-	R_COUNT, /* R_COUNT + enum ds_count */
-	R_ROLES = R_COUNT + DS_COUNTS,
+	R_COUNT, /* R_COUNT + enum model_feature */
+	R_ROLES = R_COUNT + MF_COUNT,
 	/* Schema columns the fitter does not use: only checked (their name in col_name). */
 	R_CHK_COUNT = R_ROLES, /* a whole number >= 0, or empty */
 	R_CHK_ENERGY, /* uJ >= 0, or empty */
@@ -120,19 +120,22 @@ static const char *role_column(const struct csv_loader *l, enum role r)
 		return csv_column_name(CSV_GPU_ENERGY_UJ); /* empty on hosts without GPUs */
 	default:
 		if (r >= R_COUNT && r < R_ROLES)
-			return ds_count_name((enum ds_count)(r - R_COUNT));
+			return model_feature_name((enum model_feature)(r - R_COUNT));
 		return NULL;
 	}
 }
 
 /*
  * The idle_uj and energy_source columns are optional, gpu_energy_uj unless the target
- * includes it; every other role is required.
+ * includes it, and a feature not fitted by default (model_features.h); every other role
+ * is required.
  */
 static bool role_required(const struct csv_loader *l, enum role r)
 {
 	if (r == R_GPU)
 		return l->target_gpu;
+	if (r >= R_COUNT && r < R_ROLES)
+		return model_feature_fit_default((enum model_feature)(r - R_COUNT));
 	return r != R_NONE && r != R_IDLE && r != R_SOURCE;
 }
 
@@ -785,7 +788,7 @@ struct fast_block {
 	bool ok; /* parsed; false: the strict path reads it */
 	size_t rows, pairs, synthetic;
 	size_t row_cap, pair_cap;
-	double *target, *idle, *dur, *count[DS_COUNTS];
+	double *target, *idle, *dur, *count[MF_COUNT];
 	uint64_t *interval;
 	uint32_t *label_off, *label_len;
 	uint32_t *pair_end; /* per row: the block's pairs up to its end */
@@ -813,7 +816,7 @@ static void fast_block_free(struct fast_block *b)
 	free(b->target);
 	free(b->idle);
 	free(b->dur);
-	for (int c = 0; c < DS_COUNTS; c++)
+	for (int c = 0; c < MF_COUNT; c++)
 		free(b->count[c]);
 	free(b->interval);
 	free(b->label_off);
@@ -831,7 +834,7 @@ static bool fast_grow_rows(struct fast_block *b)
 	err |= resize_array((void **)&b->target, cap, sizeof(double));
 	err |= resize_array((void **)&b->idle, cap, sizeof(double));
 	err |= resize_array((void **)&b->dur, cap, sizeof(double));
-	for (int c = 0; c < DS_COUNTS; c++)
+	for (int c = 0; c < MF_COUNT; c++)
 		err |= resize_array((void **)&b->count[c], cap, sizeof(double));
 	err |= resize_array((void **)&b->interval, cap, sizeof(uint64_t));
 	err |= resize_array((void **)&b->label_off, cap, sizeof(uint32_t));
@@ -946,7 +949,7 @@ static int fast_row(const struct csv_loader *l, struct fast_block *b, const char
 		return -1;
 	b->target[i] = NAN;
 	b->idle[i] = NAN;
-	for (int c = 0; c < DS_COUNTS; c++)
+	for (int c = 0; c < MF_COUNT; c++)
 		b->count[c][i] = NAN;
 	for (;;) {
 		const char *s = p;
@@ -1116,7 +1119,7 @@ static int fast_commit(struct csv_loader *l, const struct fast_block *b)
 		ds->target[i] = b->target[r];
 		ds->idle_uj[i] = b->idle[r];
 		ds->duration_s[i] = b->dur[r];
-		for (int c = 0; c < DS_COUNTS; c++)
+		for (int c = 0; c < MF_COUNT; c++)
 			ds->count[c][i] = b->count[c][r];
 		ds->label[i] = l->label;
 		ds->pair_start[i] = ds->pairs;

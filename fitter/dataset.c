@@ -8,17 +8,6 @@
 
 #define MAX_IDS UINT32_MAX /* ids are uint32_t; slots hold id + 1 */
 
-static const char *const count_names[DS_COUNTS] = {
-	[DS_WAKEUPS] = "wakeups",	    [DS_CYCLES] = "cycles",
-	[DS_INSTRUCTIONS] = "instructions", [DS_CACHE_MISSES] = "cache_misses",
-	[DS_MIGRATIONS] = "migrations",
-};
-
-const char *ds_count_name(enum ds_count c)
-{
-	return c < DS_COUNTS ? count_names[c] : NULL;
-}
-
 void dataset__init(struct dataset *ds)
 {
 	memset(ds, 0, sizeof(*ds));
@@ -29,7 +18,7 @@ void dataset__free(struct dataset *ds)
 	free(ds->target);
 	free(ds->idle_uj);
 	free(ds->duration_s);
-	for (int c = 0; c < DS_COUNTS; c++)
+	for (int c = 0; c < MF_COUNT; c++)
 		free(ds->count[c]);
 	free(ds->label);
 	free(ds->run);
@@ -222,7 +211,7 @@ static int reserve_rows(struct dataset *ds, size_t rows)
 	err |= resize(&ds->target, cap, sizeof(double));
 	err |= resize(&ds->idle_uj, cap, sizeof(double));
 	err |= resize(&ds->duration_s, cap, sizeof(double));
-	for (int c = 0; c < DS_COUNTS; c++)
+	for (int c = 0; c < MF_COUNT; c++)
 		err |= resize(&ds->count[c], cap, sizeof(double));
 	err |= resize(&ds->label, cap, sizeof(uint32_t));
 	err |= resize(&ds->run, cap, sizeof(uint32_t));
@@ -263,7 +252,7 @@ int dataset__row_begin(struct dataset *ds)
 	ds->target[i] = NAN;
 	ds->idle_uj[i] = NAN;
 	ds->duration_s[i] = NAN;
-	for (int c = 0; c < DS_COUNTS; c++)
+	for (int c = 0; c < MF_COUNT; c++)
 		ds->count[c][i] = NAN;
 	ds->label[i] = 0;
 	ds->run[i] = 0;

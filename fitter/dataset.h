@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DS_SHA256_HEX_LEN 65 /* 64 lower-case hex digits and a NUL */
+#include "model_features.h"
 
-enum ds_count { DS_WAKEUPS, DS_CYCLES, DS_INSTRUCTIONS, DS_CACHE_MISSES, DS_MIGRATIONS, DS_COUNTS };
+#define DS_SHA256_HEX_LEN 65 /* 64 lower-case hex digits and a NUL */
 
 struct ds_file {
 	char *path;
@@ -31,7 +31,7 @@ struct dataset {
 	double *target; /* uJ; NaN: empty cell */
 	double *idle_uj; /* NaN: empty cell or no idle_uj column */
 	double *duration_s; /* t_end_ns - t_start_ns */
-	double *count[DS_COUNTS]; /* NaN: empty cell */
+	double *count[MF_COUNT]; /* per feature (model_features.h); NaN: empty cell or no column */
 	uint32_t *label, *run; /* a row's file: files[].first_row and rows */
 	uint64_t *pair_start; /* row i's pairs: [pair_start[i], pair_start[i + 1]) */
 	uint32_t *pair_freq; /* index into freq_khz */
@@ -51,9 +51,6 @@ struct dataset {
 	uint32_t *freq_slots, *label_slots; /* open addressing: index + 1, 0 = free */
 	size_t freq_slot_cap, label_slot_cap;
 };
-
-/* The CSV column of a count ("wakeups", ...). */
-const char *ds_count_name(enum ds_count c);
 
 void dataset__init(struct dataset *ds);
 void dataset__free(struct dataset *ds);

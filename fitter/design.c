@@ -26,33 +26,71 @@ static void drop(struct design *d, const char *name, const char *fmt, ...)
 	log_info("feature %s dropped: %s", f->name, f->why);
 }
 
+void design_default_features(struct design_opts *o)
+{
+	for (int c = 0; c < MF_COUNT; c++)
+		o->features[c] = model_feature_fit_default((enum model_feature)c);
+}
+
+int design_parse_features(const char *list, bool features[MF_COUNT], const char **bad,
+			  size_t *bad_len)
+{
+	bool sel[MF_COUNT] = { false };
+
+	for (const char *p = list;; p++) {
+		size_t len = strcspn(p, ",");
+		char name[DESIGN_NAME_MAX];
+		int f;
+
+		if (len == 7 && !memcmp(p, "default", 7)) {
+			for (int c = 0; c < MF_COUNT; c++)
+				sel[c] |= model_feature_fit_default((enum model_feature)c);
+		} else {
+			snprintf(name, sizeof(name), "%.*s", (int)len, p);
+			f = len < sizeof(name) ? model_feature_find(name) : -1;
+			if (f < 0) {
+				*bad = p;
+				*bad_len = len;
+				return -EINVAL;
+			}
+			sel[f] = true;
+		}
+		p += len;
+		if (!*p)
+			break;
+	}
+	memcpy(features, sel, sizeof(sel));
+	return 0;
+}
+
 int design_prepare(struct design *d, const struct dataset *ds, const struct design_opts *o,
 		   const char *target_name, uint8_t *state)
 {
-	size_t with_target = 0, empty[DS_COUNTS] = { 0 };
+	size_t with_target = 0, empty[MF_COUNT] = { 0 };
 
-	(void)o;
 	memset(d, 0, sizeof(*d));
 	d->idle_col = -1;
-	for (int c = 0; c < DS_COUNTS; c++)
+	for (int c = 0; c < MF_COUNT; c++)
 		d->count_col[c] = -1;
 
 	for (size_t i = 0; i < ds->rows; i++) {
 		if (isnan(ds->target[i]))
 			continue;
 		with_target++;
-		for (int c = 0; c < DS_COUNTS; c++)
+		for (int c = 0; c < MF_COUNT; c++)
 			empty[c] += isnan(ds->count[c][i]);
 	}
-	for (int c = 0; c < DS_COUNTS; c++) {
+	for (int c = 0; c < MF_COUNT; c++) {
+		if (!o->features[c])
+			continue; /* not selected: not a feature of this fit, nothing to say */
 		d->count_kept[c] = !(with_target && empty[c] * 2 >= with_target);
 		if (d->count_kept[c])
 			continue;
 		if (empty[c] == with_target)
-			drop(d, ds_count_name(c), "unmeasured (every cell is empty)");
+			drop(d, model_feature_name(c), "unmeasured (every cell is empty)");
 		else
-			drop(d, ds_count_name(c), "unmeasured (empty in %zu of %zu rows)", empty[c],
-			     with_target);
+			drop(d, model_feature_name(c), "unmeasured (empty in %zu of %zu rows)",
+			     empty[c], with_target);
 	}
 
 	for (size_t i = 0; i < ds->rows; i++) {
@@ -63,10 +101,10 @@ int design_prepare(struct design *d, const struct dataset *ds, const struct desi
 		}
 		int c;
 
-		for (c = 0; c < DS_COUNTS; c++)
+		for (c = 0; c < MF_COUNT; c++)
 			if (d->count_kept[c] && isnan(ds->count[c][i]))
 				break;
-		if (c < DS_COUNTS) {
+		if (c < MF_COUNT) {
 			d->skipped_count[c]++;
 			continue;
 		}
@@ -76,12 +114,12 @@ int design_prepare(struct design *d, const struct dataset *ds, const struct desi
 	if (d->skipped_target)
 		log_info("skipped %zu of %zu rows: %s is empty (unmeasured)", d->skipped_target,
 			 ds->rows, target_name);
-	for (int c = 0; c < DS_COUNTS; c++)
+	for (int c = 0; c < MF_COUNT; c++)
 		if (d->skipped_count[c])
 			log_info(
 				"skipped %zu of %zu rows: %s is empty (unmeasured) where most rows "
 				"have it",
-				d->skipped_count[c], ds->rows, ds_count_name(c));
+				d->skipped_count[c], ds->rows, model_feature_name(c));
 	if (!d->used) {
 		log_error("%s%s: no usable rows: all %zu have an empty %s or an empty count",
 			  ds->num_files ? ds->files[0].path : "input",
@@ -144,7 +182,7 @@ static int merge_freqs(struct design *d, const struct dataset *ds, const uint8_t
 		for (size_t s = 0; s < nf; s++)
 			if (g[s].alive && (m == SIZE_MAX || g[s].share < g[m].share))
 				m = s;
-		if (g[m].share >= min_share && alive <= CONFIG_MAX_FREQS)
+		if (g[m].share >= min_share && alive <= MODEL_MAX_FREQS)
 			break;
 		/* Into the next lower group; the lowest goes into the next higher one. */
 		if (g[m].lo > 0) {
@@ -233,12 +271,12 @@ int design_finish(struct design *d, const struct dataset *ds, const struct desig
 			d->freq_col[order[k]] = (int32_t)p;
 		p++;
 	}
-	for (int c = 0; c < DS_COUNTS; c++) {
+	for (int c = 0; c < MF_COUNT; c++) {
 		if (!d->count_kept[c])
 			continue;
 		d->feat[p] =
 			(struct feature){ .kind = FEATURE_COUNT, .count = c, .unit = "uJ/event" };
-		snprintf(d->feat[p].name, sizeof(d->feat[p].name), "%s", ds_count_name(c));
+		snprintf(d->feat[p].name, sizeof(d->feat[p].name), "%s", model_feature_name(c));
 		d->count_col[c] = (int)p++;
 	}
 	if (o->fit_idle) {
@@ -285,7 +323,7 @@ int design_finish(struct design *d, const struct dataset *ds, const struct desig
 	for (size_t fi = 0; fi < nf; fi++)
 		if (d->freq_col[fi] >= 0)
 			d->freq_col[fi] = new_index[d->freq_col[fi]];
-	for (int c = 0; c < DS_COUNTS; c++)
+	for (int c = 0; c < MF_COUNT; c++)
 		if (d->count_col[c] >= 0)
 			d->count_col[c] = new_index[d->count_col[c]];
 	if (d->idle_col >= 0)
@@ -308,7 +346,7 @@ void design_row(const struct design *d, const struct dataset *ds, size_t i, doub
 		if (c >= 0)
 			x[c] += ds->pair_ns[k];
 	}
-	for (int c = 0; c < DS_COUNTS; c++)
+	for (int c = 0; c < MF_COUNT; c++)
 		if (d->count_col[c] >= 0)
 			x[d->count_col[c]] = ds->count[c][i];
 	if (d->idle_col >= 0)

@@ -2,17 +2,19 @@
 /*
  * The design: which features the fit uses, which rows, and how a row becomes a vector.
  *
- * Features: runtime at each kept frequency (ns), the five counts, and, when the idle power
- * is fitted, the interval's duration (s), whose coefficient is the idle power in uW.
+ * Features: runtime at each kept frequency (ns), the counts of model_features.h that
+ * design_opts.features selects (by default those with fit 1), and, when the idle power is
+ * fitted, the interval's duration (s), whose coefficient is the idle power in uW.
  *
- * design_prepare() (all rows): a count column that is empty (unmeasured) in at least half
- * of the rows with a target is dropped; otherwise rows with an empty target or an empty
- * cell in a kept count are skipped. Used rows are marked ROW_TRAIN for the split.
+ * design_prepare() (all rows): a selected count column that is empty (unmeasured, or not
+ * in the input) in at least half of the rows with a target is dropped; otherwise rows
+ * with an empty target or an empty cell in a kept count are skipped. Used rows are marked
+ * ROW_TRAIN for the split.
  *
  * design_finish() (after the split; shares and checks use the training rows):
  * frequencies with less than min_freq_share of the runtime are merged, smallest first,
  * into the next lower frequency (the lowest into the next higher one) until every share is
- * at least min_freq_share and at most CONFIG_MAX_FREQS remain. This is the rule the config
+ * at least min_freq_share and at most MODEL_MAX_FREQS remain. This is the rule the config
  * applies at run time: a frequency with no entry uses the nearest entry below it, and one
  * below every entry uses default_multiplier, which the fitter sets to the lowest entry's
  * weight. Then columns that are all zero or constant are dropped (the duration column is
@@ -29,7 +31,7 @@
 #include "config.h"
 #include "dataset.h"
 
-#define DESIGN_MAX_FEATURES (CONFIG_MAX_FREQS + DS_COUNTS + 1)
+#define DESIGN_MAX_FEATURES (MODEL_MAX_FREQS + MF_COUNT + 1)
 #define DESIGN_NAME_MAX 32
 
 enum row_state { ROW_SKIPPED, ROW_TRAIN, ROW_TEST };
@@ -38,7 +40,7 @@ enum feature_kind { FEATURE_FREQ, FEATURE_COUNT, FEATURE_IDLE };
 
 struct feature {
 	enum feature_kind kind;
-	enum ds_count count; /* FEATURE_COUNT */
+	enum model_feature count; /* FEATURE_COUNT */
 	uint32_t freq_khz; /* FEATURE_FREQ */
 	double runtime_share; /* FEATURE_FREQ, merged frequencies included */
 	double scale; /* root mean square over the training rows */
@@ -58,6 +60,7 @@ struct freq_merge {
 
 struct design_opts {
 	bool fit_idle; /* --target interval_psys_uj */
+	bool features[MF_COUNT]; /* the counts to fit (--features); see design_default_features() */
 	double min_freq_share;
 };
 
@@ -65,19 +68,29 @@ struct design {
 	size_t p;
 	struct feature feat[DESIGN_MAX_FEATURES];
 	int32_t *freq_col; /* per dataset frequency: its column, or -1 */
-	int count_col[DS_COUNTS]; /* -1: dropped */
+	int count_col[MF_COUNT]; /* -1: dropped */
 	int idle_col; /* -1: not fitted */
-	bool count_kept[DS_COUNTS]; /* after design_prepare */
+	bool count_kept[MF_COUNT]; /* selected and measured, after design_prepare */
 
-	struct dropped_feature dropped[DS_COUNTS + CONFIG_MAX_FREQS + 1];
+	struct dropped_feature dropped[MF_COUNT + MODEL_MAX_FREQS + 1];
 	size_t num_dropped;
 	struct freq_merge *merges;
 	size_t num_merges;
 
 	size_t used; /* rows not skipped */
 	size_t skipped_target; /* rows skipped for an empty target */
-	size_t skipped_count[DS_COUNTS]; /* rows skipped for an empty count (first one only) */
+	size_t skipped_count[MF_COUNT]; /* rows skipped for an empty count (first one only) */
 };
+
+/* Selects the features fitted by default (model_features.h, fit 1). */
+void design_default_features(struct design_opts *o);
+/*
+ * Parses --features: a comma-separated list of feature names (model_features.h) and
+ * "default" (those fitted by default). 0, or -EINVAL with *bad pointing at the unknown
+ * name (its length in *bad_len).
+ */
+int design_parse_features(const char *list, bool features[MF_COUNT], const char **bad,
+			  size_t *bad_len);
 
 int design_prepare(struct design *d, const struct dataset *ds, const struct design_opts *o,
 		   const char *target_name, uint8_t *state);

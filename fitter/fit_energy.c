@@ -54,6 +54,7 @@ struct options {
 	uint64_t seed;
 	uint32_t psys_interval_ms;
 	bool force;
+	bool features[MF_COUNT]; /* --features */
 };
 
 static void usage(FILE *f)
@@ -82,6 +83,10 @@ static void usage(FILE *f)
 		"  --cv-predictions-csv FILE  row,label,fold,measured,predicted (held out)\n"
 		"  --psys-interval-ms N     psys_interval_ms of the config, 10..60000 (default 200)\n"
 		"  --config FILE            carry idle_power_uw and energy_source over from FILE\n"
+		"  --features LIST          the event counts to fit, comma-separated: default\n"
+		"                           (wakeups, cycles, instructions, cache_misses,\n"
+		"                           migrations) and any column of docs/csv-format.md's\n"
+		"                           feature table, e.g. default,softirq_net_rx\n"
 		"  --min-freq-share F       merge frequencies with less of the runtime, 0..0.5\n"
 		"                           (default %g)\n"
 		"  --mape-floor-uj UJ       MAPE counts rows with |target| above UJ (default: %g\n"
@@ -166,6 +171,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_INTERVAL,
 		OPT_CONFIG,
 		OPT_MIN_SHARE,
+		OPT_FEATURES,
 		OPT_MAPE_FLOOR,
 		OPT_FORCE,
 		OPT_CV,
@@ -186,6 +192,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "psys-interval-ms", required_argument, NULL, OPT_INTERVAL },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "min-freq-share", required_argument, NULL, OPT_MIN_SHARE },
+		{ "features", required_argument, NULL, OPT_FEATURES },
 		{ "mape-floor-uj", required_argument, NULL, OPT_MAPE_FLOOR },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "cv", required_argument, NULL, OPT_CV },
@@ -195,6 +202,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
 	};
+	const char *bad;
+	size_t bad_len;
 	uint64_t u;
 	int c, err;
 
@@ -206,6 +215,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			       .min_freq_share = DEFAULT_MIN_FREQ_SHARE,
 			       .seed = DEFAULT_SEED,
 			       .psys_interval_ms = 200 };
+	for (int f = 0; f < MF_COUNT; f++)
+		o->features[f] = model_feature_fit_default((enum model_feature)f);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
 		switch (c) {
@@ -255,6 +266,17 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if ((err = parse_fraction("--min-freq-share", optarg, 0.5,
 						  &o->min_freq_share)))
 				return err;
+			break;
+		case OPT_FEATURES:
+			if (design_parse_features(optarg, o->features, &bad, &bad_len)) {
+				char why[96];
+
+				snprintf(why, sizeof(why),
+					 "names \"%.*s\": not default or a feature column "
+					 "(docs/fit_energy.md)",
+					 (int)(bad_len < 40 ? bad_len : 40), bad);
+				return log_usage_error("--features", optarg, why);
+			}
 			break;
 		case OPT_MAPE_FLOOR:
 			err = parse_double(optarg, 0, 1e18, &o->mape_floor_uj);
@@ -1040,6 +1062,7 @@ static void fill_report(const struct run *r, struct fit_report *rep)
 	rep->output = o->output;
 	rep->test_fraction = o->test_fraction;
 	rep->min_freq_share = o->min_freq_share;
+	rep->features = o->features;
 	rep->seed = o->seed;
 	rep->psys_interval_ms = o->psys_interval_ms;
 	rep->force = o->force;
@@ -1148,6 +1171,8 @@ static int run_fit(struct run *r)
 	struct design_opts dopts = { .fit_idle = o->target == CSV_INTERVAL_PSYS_UJ,
 				     .min_freq_share = o->min_freq_share };
 	struct energy_config given;
+
+	memcpy(dopts.features, o->features, sizeof(dopts.features));
 
 	if (o->config_in && config_parse_file(o->config_in, &given))
 		return 1;

@@ -8,22 +8,6 @@
 
 #include "log.h"
 
-static double *count_weight(struct energy_config *cfg, enum ds_count c)
-{
-	switch (c) {
-	case DS_WAKEUPS:
-		return &cfg->wakeup_penalty;
-	case DS_CYCLES:
-		return &cfg->cycles_weight;
-	case DS_INSTRUCTIONS:
-		return &cfg->instructions_weight;
-	case DS_CACHE_MISSES:
-		return &cfg->cache_miss_weight;
-	default:
-		return &cfg->migration_penalty;
-	}
-}
-
 /* The value as written: in range, or clamped (force), or an error. */
 static int check_range(const struct feature *f, double v, double max, const struct model_opts *o,
 		       double *out, struct model_clamp *clamps, size_t *num_clamps)
@@ -68,8 +52,6 @@ int model_to_config(const struct design *d, const double *coef, const struct mod
 	cfg->psys_interval_ms = o->psys_interval_ms;
 	cfg->idle_power_uw = o->idle_power_uw;
 	cfg->default_multiplier = 0;
-	cfg->wakeup_penalty = 0;
-	cfg->migration_penalty = 0;
 	*num_clamps = 0;
 
 	for (size_t j = 0; j < d->p; j++) {
@@ -94,7 +76,7 @@ int model_to_config(const struct design *d, const double *coef, const struct mod
 				err = -ERANGE; /* cannot happen: at most 64, in range */
 			break;
 		case FEATURE_COUNT:
-			*count_weight(cfg, f->count) = written[j];
+			cfg->feature_weight[f->count] = written[j];
 			break;
 		case FEATURE_IDLE:
 			cfg->idle_power_uw = (uint64_t)written[j];

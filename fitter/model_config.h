@@ -4,8 +4,8 @@
  *   freq_khz = <khz> <uJ per ns>   one per kept frequency
  *   default_multiplier             the lowest entry's weight: runtime below every entry
  *                                  costs what the lowest fitted frequency costs
- *   wakeup_penalty, migration_penalty, cycles_weight, instructions_weight,
- *   cache_miss_weight              uJ per event; 0 for a dropped feature
+ *   wakeup_penalty, cycles_weight, ... (each
+ *   count's key, model_features.h) uJ per event; 0 for a dropped or unselected feature
  *   idle_power_uw                  fitted (the duration column) or given
  *   psys_interval_ms, energy_source as given
  * A coefficient outside the config's range (a weight below 0 or above 1e6, an idle power

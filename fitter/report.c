@@ -135,6 +135,15 @@ static json_t *build(const struct fit_report *r)
 				      "psys_interval_ms", jint(r->psys_interval_ms), "force",
 				      r->force, "min_freq_share", num(r->min_freq_share), "config",
 				      str(r->config_in), "output", str(r->output)));
+	a = json_array();
+	for (int f = 0; a && r->features && f < MF_COUNT; f++)
+		if (r->features[f])
+			json_array_append_new(a, json_string(model_feature_name((enum model_feature)f)));
+	o = json_object_get(root, "options");
+	if (o && a)
+		json_object_set_new(o, "features", a);
+	else
+		json_decref(a);
 
 	a = json_array();
 	for (size_t i = 0; a && i < ds->num_files; i++)
@@ -146,8 +155,8 @@ static json_t *build(const struct fit_report *r)
 	json_object_set_new(root, "inputs", a);
 
 	o = json_object();
-	for (int c = 0; o && c < DS_COUNTS; c++)
-		json_object_set_new(o, ds_count_name(c), jint(d->skipped_count[c]));
+	for (int c = 0; o && c < MF_COUNT; c++)
+		json_object_set_new(o, model_feature_name(c), jint(d->skipped_count[c]));
 	json_object_set_new(root, "rows",
 			    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "read",
 				      jint(ds->rows), "used", jint(d->used), "skipped",

@@ -28,6 +28,7 @@ struct fit_report {
 	uint64_t seed;
 	uint32_t psys_interval_ms;
 	bool force;
+	const bool *features; /* MF_COUNT entries: the counts --features selected */
 	/* What was read and fitted. */
 	const struct dataset *ds;
 	const struct design *d;

@@ -45,7 +45,7 @@ static void check(const struct dataset *ds)
 			abort();
 		if (!(ds->duration_s[i] > 0) || isinf(ds->target[i]))
 			abort();
-		for (int c = 0; c < DS_COUNTS; c++)
+		for (int c = 0; c < MF_COUNT; c++)
 			if (ds->count[c][i] < 0 || isinf(ds->count[c][i]))
 				abort();
 	}
@@ -64,6 +64,8 @@ static void design(const struct dataset *ds)
 	uint8_t *state = malloc(ds->rows);
 	struct design d;
 	double x[DESIGN_MAX_FEATURES];
+
+	design_default_features(&o);
 	size_t test;
 
 	if (!state)
@@ -108,7 +110,7 @@ static void same_datasets(const struct dataset *a, const struct dataset *b)
 	    !same_doubles(a->duration_s, b->duration_s, n) ||
 	    !same_doubles(a->pair_ns, b->pair_ns, a->pairs))
 		abort();
-	for (int c = 0; c < DS_COUNTS; c++)
+	for (int c = 0; c < MF_COUNT; c++)
 		if (!same_doubles(a->count[c], b->count[c], n))
 			abort();
 	if (memcmp(a->label, b->label, n * sizeof(*a->label)) ||

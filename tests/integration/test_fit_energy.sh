@@ -308,6 +308,25 @@ run "$tmp/a.csv" -o "$tmp/gpu_missing.conf" --target active_psys_uj+gpu_energy_u
 check "--target ...+gpu_energy_uj on a CSV without the column: exit 1, names it" \
 	bash -c "[ $rc -eq 1 ] && grep -q 'lacks required column(s) gpu_energy_uj' '$tmp/err'" || show
 
+# 8d. Softirq counts per vector (issue 12): a feature only when --features names it.
+# softirq.csv is a.csv plus a softirq_net_rx column costing 0.5 uJ per softirq.
+awk -F, -v OFS=, 'BEGIN { srand(3) } NR == 1 { print $0, "softirq_net_rx"; next }
+	{ n = int(rand() * 400000); $6 += n / 2; $8 += n / 2; print $0, n }' \
+	"$tmp/a.csv" >"$tmp/softirq.csv"
+run "$tmp/softirq.csv" -o "$tmp/sq_default.conf" --force
+check "softirq_net_rx in the CSV, no --features: not fitted, no key written" \
+	bash -c "[ $rc -eq 0 ] && ! grep -q '^softirq' '$tmp/sq_default.conf' && ! grep -q '^softirq' '$tmp/out'" || show
+run "$tmp/softirq.csv" -o "$tmp/sq.conf" --features default,softirq_net_rx
+check "--features default,softirq_net_rx: softirq_net_rx_weight within 2% of 0.5, wakeups of 1.5" \
+	bash -c "[ $rc -eq 0 ]" && near "$(conf_key "$tmp/sq.conf" softirq_net_rx_weight)" 0.5 0.02 &&
+	near "$(conf_key "$tmp/sq.conf" wakeup_penalty)" 1.5 0.02 || show
+run "$tmp/a.csv" -o "$tmp/sq_none.conf" --features default,softirq_net_rx
+check "--features softirq_net_rx on a CSV without the column: dropped as unmeasured" \
+	bash -c "[ $rc -eq 0 ] && grep -q '^fit_energy: feature softirq_net_rx dropped: unmeasured (every cell is empty)$' '$tmp/err'" || show
+run "$tmp/a.csv" -o "$tmp/sq_bad.conf" --features default,softirq_nope
+check "--features with an unknown name: exit 2, one line naming it, nothing written" \
+	bash -c "[ $rc -eq 2 ] && [ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q '^fit_energy: --features: \"default,softirq_nope\" names \"softirq_nope\"' '$tmp/err' && [ ! -s '$tmp/out' ] && [ ! -e '$tmp/sq_bad.conf' ]" || show
+
 # 8c. Cross-validation (issue 17): --cv label and --cv time:K, per fold and overall
 # MAE, RMSE, MAPE, R^2 and dynamic-range error in the text and the JSON; the gate uses the
 # cross-validated R^2; coefficients that change sign across folds are flagged.

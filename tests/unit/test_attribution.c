@@ -38,6 +38,10 @@ static void test_score_uses_frequency_and_penalties(void **state)
 	assert_true(fabs(attribution_score(&cfg, &p, true) - 502230.0) < 1e-9);
 	p.khz = 1000000; /* below every entry: default_multiplier (1.0) */
 	assert_true(fabs(attribution_score(&cfg, &p, false) - 1230.0) < 1e-9);
+	/* Host-wide-only features (softirq counts) have no per-process share. */
+	cfg.softirq_net_rx_weight = 1000;
+	cfg.softirq_other_weight = 1000;
+	assert_true(fabs(attribution_score(&cfg, &p, false) - 1230.0) < 1e-9);
 }
 
 static void test_psys_split_conserves_active_energy_exactly(void **state)

@@ -119,20 +119,24 @@ static void test_full_file(void **state)
 	assert_true(cfg.freqs[3].weight == 0.003);
 }
 
+/* The feature table's keys (model_features.h), in its order. */
+#define FEATURE_KEYS                                                                             \
+	"wakeup_penalty, cycles_weight, instructions_weight, cache_miss_weight, "               \
+	"migration_penalty, softirq_net_rx_weight, softirq_net_tx_weight, softirq_block_weight, " \
+	"softirq_timer_weight, softirq_sched_weight, softirq_rcu_weight, softirq_other_weight"
+
 static void test_keys_and_lines(void **state)
 {
 	expect_error("cycle_weight = 1\n", -EINVAL,
 		     "t.conf:1: cycle_weight: \"1\" has an unknown key (known keys: "
 		     "attribution_mode, energy_source, idle_power_uw, psys_interval_ms, "
-		     "default_multiplier, wakeup_penalty, migration_penalty, cycles_weight, "
-		     "instructions_weight, cache_miss_weight, synthetic_noise_uw, "
+		     "default_multiplier, " FEATURE_KEYS ", synthetic_noise_uw, "
 		     "synthetic_page_cache_hit_uj, synthetic_writeback_uj, synthetic_util_gain, "
 		     "freq_khz)");
 	expect_error("# ok\n\nCYCLES_WEIGHT = 1\n", -EINVAL,
 		     "t.conf:3: CYCLES_WEIGHT: \"1\" has an unknown key (known keys: "
 		     "attribution_mode, energy_source, idle_power_uw, psys_interval_ms, "
-		     "default_multiplier, wakeup_penalty, migration_penalty, cycles_weight, "
-		     "instructions_weight, cache_miss_weight, synthetic_noise_uw, "
+		     "default_multiplier, " FEATURE_KEYS ", synthetic_noise_uw, "
 		     "synthetic_page_cache_hit_uj, synthetic_writeback_uj, synthetic_util_gain, "
 		     "freq_khz)");
 	expect_error("idle_power_uw = 5\n\nidle_power_uw = 6\n", -EINVAL,
@@ -146,8 +150,7 @@ static void test_keys_and_lines(void **state)
 	expect_error("= 5\n", -EINVAL,
 		     "t.conf:1: : \"5\" has an unknown key (known keys: attribution_mode, "
 		     "energy_source, idle_power_uw, psys_interval_ms, default_multiplier, "
-		     "wakeup_penalty, migration_penalty, cycles_weight, instructions_weight, "
-		     "cache_miss_weight, synthetic_noise_uw, synthetic_page_cache_hit_uj, "
+		     FEATURE_KEYS ", synthetic_noise_uw, synthetic_page_cache_hit_uj, "
 		     "synthetic_writeback_uj, synthetic_util_gain, freq_khz)");
 	/* Control bytes are shown escaped, so the message stays one printable line. */
 	expect_error("cycles_weight = 1\x1b[2J\n", -EINVAL,
@@ -303,13 +306,13 @@ static void test_freq_lines(void **state)
 		     "t.conf:4: freq_khz: \"800000\" duplicates line 1");
 
 	/* 64 entries fit; the 65th is an error naming its line. */
-	for (int i = 0; i < CONFIG_MAX_FREQS; i++)
+	for (int i = 0; i < MODEL_MAX_FREQS; i++)
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "freq_khz = %d 0.5\n",
-					(CONFIG_MAX_FREQS - i) * 100000);
+					(MODEL_MAX_FREQS - i) * 100000);
 	struct energy_config cfg;
 
 	expect_ok(text, &cfg);
-	assert_int_equal(cfg.num_freqs, CONFIG_MAX_FREQS);
+	assert_int_equal(cfg.num_freqs, MODEL_MAX_FREQS);
 	for (size_t i = 1; i < cfg.num_freqs; i++)
 		assert_true(cfg.freqs[i - 1].freq_khz < cfg.freqs[i].freq_khz);
 	snprintf(text + len, sizeof(text) - len, "freq_khz = 1 0.5\n");
@@ -361,9 +364,9 @@ static void test_set_freq(void **state)
 	assert_int_equal(config_set_freq(&cfg, 5, NAN), -ERANGE);
 	assert_int_equal(config_set_freq(&cfg, 5, 2e6), -ERANGE);
 	assert_int_equal(cfg.num_freqs, 0);
-	for (uint32_t i = 0; i < CONFIG_MAX_FREQS; i++)
-		assert_int_equal(config_set_freq(&cfg, (i * 37) % CONFIG_MAX_FREQS, i), 0);
-	assert_int_equal(cfg.num_freqs, CONFIG_MAX_FREQS);
+	for (uint32_t i = 0; i < MODEL_MAX_FREQS; i++)
+		assert_int_equal(config_set_freq(&cfg, (i * 37) % MODEL_MAX_FREQS, i), 0);
+	assert_int_equal(cfg.num_freqs, MODEL_MAX_FREQS);
 	assert_int_equal(config_set_freq(&cfg, 1000, 1), -ENOSPC);
 	assert_int_equal(config_set_freq(&cfg, 3, 9.5), 0); /* replacing still works */
 	assert_true(config_freq_weight(&cfg, 3) == 9.5);
@@ -415,10 +418,12 @@ static void random_config(uint64_t *s, struct energy_config *cfg)
 	cfg->instructions_weight = random_weight(s);
 	cfg->cache_miss_weight = random_weight(s);
 	cfg->migration_penalty = random_weight(s);
+	cfg->softirq_net_rx_weight = rng_next(s) % 2 ? random_weight(s) : 0;
+	cfg->softirq_other_weight = rng_next(s) % 2 ? random_weight(s) : 0;
 	cfg->idle_power_uw = rng_next(s) % (CONFIG_POWER_UW_MAX + 1);
 	cfg->psys_interval_ms = (uint32_t)(10 + rng_next(s) % 59991);
 	cfg->synthetic_noise_uw = rng_next(s) & 1 ? rng_next(s) % 1000000 : 0;
-	for (size_t n = rng_next(s) % (CONFIG_MAX_FREQS + 1); n; n--)
+	for (size_t n = rng_next(s) % (MODEL_MAX_FREQS + 1); n; n--)
 		config_set_freq(cfg, (uint32_t)rng_next(s), random_weight(s));
 }
 
@@ -475,11 +480,17 @@ static void test_canonical_form(void **state)
 				  "psys_interval_ms = 200\n"
 				  "default_multiplier = 1\n"
 				  "wakeup_penalty = 0.3333333333333333\n"
-				  "migration_penalty = 0\n"
 				  "cycles_weight = 0.1\n"
 				  "instructions_weight = 0\n"
 				  "cache_miss_weight = 0\n"
+				  "migration_penalty = 0\n"
 				  "freq_khz = 800000 0.0012\n");
+	free(text);
+	/* A feature fitted only on request is written only when it has a weight. */
+	cfg.softirq_rcu_weight = 2;
+	text = write_to_string(&cfg);
+	assert_non_null(strstr(text, "migration_penalty = 0\nsoftirq_rcu_weight = 2\nfreq_khz"));
+	assert_null(strstr(text, "softirq_net_rx_weight"));
 	free(text);
 }
 

@@ -95,8 +95,9 @@ static void test_collector_header_and_values(void **state)
 	snprintf(text, sizeof(text),
 		 "%s\n"
 		 "0,base,1000,201000,synthetic,500,100,-7,900,12,,,,3,0:10;800000:40;2400000:0,"
-		 "5,6,7,8,9,10,11,,,,\n"
-		 "1,base,201000,401000,psys,,100,,5,6,7,8,9,10,,1,1,1,1,1,1,1,1,1,1,7\n",
+		 "5,6,7,8,9,10,11,,,,,,,,,,,\n"
+		 "1,base,201000,401000,psys,,100,,5,6,7,8,9,10,,1,1,1,1,1,1,1,1,1,1,7,"
+		 "1,2,3,4,5,6,7\n",
 		 csv_header());
 	expect_ok(text, &ds);
 	assert_int_equal(ds.rows, 2);
@@ -106,11 +107,11 @@ static void test_collector_header_and_values(void **state)
 	assert_true(ds.target[0] == -7); /* active_psys_uj is signed */
 	assert_true(ds.idle_uj[0] == 100);
 	assert_true(fabs(ds.duration_s[0] - 0.0002) < 1e-15);
-	assert_true(ds.count[DS_WAKEUPS][0] == 12);
-	assert_true(isnan(ds.count[DS_CYCLES][0])); /* empty = unmeasured */
-	assert_true(isnan(ds.count[DS_INSTRUCTIONS][0]));
-	assert_true(isnan(ds.count[DS_CACHE_MISSES][0]));
-	assert_true(ds.count[DS_MIGRATIONS][0] == 3);
+	assert_true(ds.count[MF_WAKEUPS][0] == 12);
+	assert_true(isnan(ds.count[MF_CYCLES][0])); /* empty = unmeasured */
+	assert_true(isnan(ds.count[MF_INSTRUCTIONS][0]));
+	assert_true(isnan(ds.count[MF_CACHE_MISSES][0]));
+	assert_true(ds.count[MF_MIGRATIONS][0] == 3);
 	/* 0 kHz (unknown) is a frequency; a zero runtime is not stored. */
 	assert_int_equal(ds.pair_start[0], 0);
 	assert_int_equal(ds.pair_start[1], 2);
@@ -119,10 +120,24 @@ static void test_collector_header_and_values(void **state)
 	assert_int_equal(ds.freq_khz[ds.pair_freq[1]], 800000);
 	assert_true(ds.pair_ns[1] == 40);
 	assert_true(isnan(ds.target[1]));
-	assert_true(ds.count[DS_WAKEUPS][1] == 6 && ds.count[DS_CYCLES][1] == 7);
+	assert_true(ds.count[MF_WAKEUPS][1] == 6 && ds.count[MF_CYCLES][1] == 7);
 	assert_int_equal(ds.pair_start[2], 2); /* an empty freq_runtime_ns: no runtime */
 	assert_int_equal(ds.num_labels, 1);
 	assert_string_equal(ds.labels[0], "base");
+	assert_true(isnan(ds.count[MF_SOFTIRQ_NET_RX][0]));
+	assert_true(ds.count[MF_SOFTIRQ_NET_RX][1] == 1 && ds.count[MF_SOFTIRQ_OTHER][1] == 7);
+	dataset__free(&ds);
+
+	/* A file from before the softirq columns: it loads, and they are unmeasured. */
+	expect_ok("interval,label,t_start_ns,t_end_ns,energy_source,interval_psys_uj,idle_uj,"
+		  "active_psys_uj,runtime_ns,wakeups,cycles,instructions,cache_misses,migrations,"
+		  "freq_runtime_ns,idle_ns,irq_ns,softirq_ns,kthread_runtime_ns,page_cache_hits,"
+		  "writebacks,cgroup_runtime_ns,requests,request_energy_uj,attributed_uj,"
+		  "gpu_energy_uj\n"
+		  "0,base,1000,201000,psys,500,100,7,900,12,,,,3,800000:40,5,6,7,8,9,10,11,,,,\n",
+		  &ds);
+	assert_int_equal(ds.rows, 1);
+	assert_true(ds.count[MF_WAKEUPS][0] == 12 && isnan(ds.count[MF_SOFTIRQ_RCU][0]));
 	dataset__free(&ds);
 }
 
@@ -136,9 +151,9 @@ static void test_columns_by_name(void **state)
 		  "q,100:5,1,2,3,4,r,5,6,20,10,lab,0,\n",
 		  &ds);
 	assert_int_equal(ds.rows, 1);
-	assert_true(ds.count[DS_MIGRATIONS][0] == 1 && ds.count[DS_CACHE_MISSES][0] == 2 &&
-		    ds.count[DS_INSTRUCTIONS][0] == 3 && ds.count[DS_CYCLES][0] == 4 &&
-		    ds.count[DS_WAKEUPS][0] == 5 && ds.target[0] == 6);
+	assert_true(ds.count[MF_MIGRATIONS][0] == 1 && ds.count[MF_CACHE_MISSES][0] == 2 &&
+		    ds.count[MF_INSTRUCTIONS][0] == 3 && ds.count[MF_CYCLES][0] == 4 &&
+		    ds.count[MF_WAKEUPS][0] == 5 && ds.target[0] == 6);
 	assert_true(isnan(ds.idle_uj[0])); /* no idle_uj column: optional */
 	assert_string_equal(ds.labels[ds.label[0]], "lab");
 	dataset__free(&ds);
@@ -353,7 +368,7 @@ static void test_chunked_and_guarded(void **state)
 		assert_int_equal(part.pairs, whole.pairs);
 		for (size_t i = 0; i < whole.rows; i++) {
 			assert_memory_equal(&part.target[i], &whole.target[i], sizeof(double));
-			for (int c = 0; c < DS_COUNTS; c++)
+			for (int c = 0; c < MF_COUNT; c++)
 				assert_memory_equal(&part.count[c][i], &whole.count[c][i],
 						    sizeof(double));
 			assert_int_equal(part.label[i], whole.label[i]);
@@ -451,7 +466,7 @@ static void test_large_file(void **state)
 	assert_memory_equal(a.label, b.label, a.rows * sizeof(uint32_t));
 	assert_memory_equal(a.pair_start, b.pair_start, (a.rows + 1) * sizeof(uint64_t));
 	assert_memory_equal(a.pair_ns, b.pair_ns, a.pairs * sizeof(double));
-	for (int c = 0; c < DS_COUNTS; c++)
+	for (int c = 0; c < MF_COUNT; c++)
 		assert_memory_equal(a.count[c], b.count[c], a.rows * sizeof(double));
 	sha_hex(text, len, hex);
 	assert_string_equal(a.files[0].sha256, hex);
@@ -462,11 +477,12 @@ static void test_large_file(void **state)
 	free(text);
 }
 
-/* The collector's 26 columns (gpu_energy_uj last); a good row and that row with one cell set. */
-#define FULL_ROW_CELLS 26
+/* The collector's columns (the softirq ones last); a good row and that row with one cell set. */
+#define FULL_ROW_CELLS CSV_COLUMNS
 static const char *const full_row[FULL_ROW_CELLS] = {
 	"0", "a",	   "0", "200", "psys", "500", "100", "400", "900", "12", "",   "",    "",
 	"3", "800000:900", "5", "",    "",     "7",   "8",   "",    "11",  "2",	 "30", "400", "",
+	"6", "",	   "0", "1",   "",     "",    "2", /* softirq_net_rx .. softirq_other */
 };
 
 static void full_text(char *text, size_t size, int col, const char *value)
@@ -501,7 +517,9 @@ static void test_every_schema_cell_checked(void **state)
 				      CSV_PAGE_CACHE_HITS,
 				      CSV_WRITEBACKS,
 				      CSV_CGROUP_RUNTIME_NS,
-				      CSV_REQUESTS };
+				      CSV_REQUESTS,
+				      CSV_SOFTIRQ_NET_RX,
+				      CSV_SOFTIRQ_OTHER };
 	static const int energies[] = { CSV_INTERVAL_PSYS_UJ, CSV_REQUEST_ENERGY_UJ,
 					CSV_ATTRIBUTED_UJ, CSV_GPU_ENERGY_UJ };
 	char text[4096], digits[401];
@@ -581,7 +599,8 @@ static void test_gpu_target(void **state)
 	struct capture cap;
 
 	full_text(text, sizeof(text), CSV_GPU_ENERGY_UJ, "250");
-	strcat(text, "1,a,200,400,psys,500,100,400,900,12,,,,3,800000:900,5,,,7,8,,11,2,30,400,\n");
+	strcat(text, "1,a,200,400,psys,500,100,400,900,12,,,,3,800000:900,5,,,7,8,,11,2,30,400,"
+		     ",,,,,,,\n");
 	capture_begin(&cap);
 	assert_int_equal(load_gpu(&ds, text), 0);
 	assert_string_equal(capture_end(&cap), "");
@@ -614,7 +633,7 @@ static void assert_same_datasets(const struct dataset *a, const struct dataset *
 		assert_true(same_double(a->target[i], b->target[i]));
 		assert_true(same_double(a->idle_uj[i], b->idle_uj[i]));
 		assert_true(same_double(a->duration_s[i], b->duration_s[i]));
-		for (int c = 0; c < DS_COUNTS; c++)
+		for (int c = 0; c < MF_COUNT; c++)
 			assert_true(same_double(a->count[c][i], b->count[c][i]));
 		assert_int_equal(a->label[i], b->label[i]);
 		assert_int_equal(a->run[i], b->run[i]);
@@ -717,10 +736,11 @@ static void test_fast_path_equals_strict(void **state)
 		len += (size_t)snprintf(
 			text + len, cap - len,
 			"%d,%s,%d,%d,%s,%d,%d,%d.%d,%d,%d,,,,%d,800000:%d;1600000:%d,0,,,0,%d,0,0,"
-			"%d,%d,%d,%s\n",
+			"%d,%d,%d,%s,%s,,,,,,%d\n",
 			i % 40, i < 60 ? "a" : "b b", i * 200, i * 200 + 200,
 			i % 3 ? "psys" : "synthetic", 500 + i, 100, 400 + i, i % 10, 900 + i, i % 7,
-			i % 5, i * 11, i % 4, i * 3, i, i % 2 ? 30 : 0, 400, i % 3 ? "" : "77");
+			i % 5, i * 11, i % 4, i * 3, i, i % 2 ? 30 : 0, 400, i % 3 ? "" : "77",
+			i % 2 ? "" : "12", i * 5);
 	for (size_t chunk = 1; chunk < 4096; chunk = chunk * 5 + 2)
 		expect_same(text, len, chunk, CSV_ACTIVE_PSYS_UJ);
 	expect_same(text, len, 0, CSV_INTERVAL_PSYS_UJ);

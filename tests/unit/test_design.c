@@ -46,6 +46,7 @@ static int build(struct built *b, const char *text, bool fit_idle, double fracti
 	struct csv_loader *l;
 	int err;
 
+	design_default_features(&o);
 	memset(b, 0, sizeof(*b));
 	dataset__init(&b->ds);
 	assert_int_equal(csv_loader__new(&b->ds, CSV_ACTIVE_PSYS_UJ, &l), 0);
@@ -145,8 +146,8 @@ static void test_at_most_64_frequencies(void **state)
 	assert_int_equal(build(&b, t, false, 0), 0);
 	for (size_t j = 0; j < b.d.p; j++)
 		freqs += b.d.feat[j].kind == FEATURE_FREQ;
-	assert_int_equal(freqs, CONFIG_MAX_FREQS);
-	assert_int_equal(b.d.num_merges, 70 - CONFIG_MAX_FREQS);
+	assert_int_equal(freqs, MODEL_MAX_FREQS);
+	assert_int_equal(b.d.num_merges, 70 - MODEL_MAX_FREQS);
 	/* Every dataset frequency maps to a column. */
 	for (size_t f = 0; f < b.ds.num_freqs; f++)
 		assert_true(b.d.freq_col[f] >= 0 && b.d.freq_col[f] < (int)freqs);
@@ -182,7 +183,7 @@ static void test_drops_and_skips(void **state)
 	assert_non_null(strstr(why_dropped(&b, "migrations"), "constant (5 in every"));
 	assert_null(why_dropped(&b, "instructions"));
 	assert_int_equal(b.d.skipped_target, 1);
-	assert_int_equal(b.d.skipped_count[DS_INSTRUCTIONS], 1);
+	assert_int_equal(b.d.skipped_count[MF_INSTRUCTIONS], 1);
 	assert_int_equal(b.d.used, 8);
 	assert_int_equal(b.state[3], ROW_SKIPPED);
 	assert_int_equal(b.state[9], ROW_SKIPPED);

@@ -728,11 +728,12 @@ static void test_feed_is_ignored_by_measuring_sources(void **state)
 	struct fake f = { 0 };
 	struct energy_source_opts o = fake_opts(&f, FIX "/hwmon_plain");
 	struct energy_source *src;
-	struct host_signals sig = { .duration_ns = 1000000000, .runtime_ns = 5000000000 };
+	struct interval_signals sig = { .t_end_ns = 1000000000, .host.runtime_ns = 5000000000 };
+	struct signals_available av = { 0 };
 	uint64_t uj, t;
 
 	assert_int_equal(energy_source__open("hwmon", &o, &src), 0);
-	assert_int_equal(energy_source__feed_signals(src, &sig), 0);
+	assert_int_equal(energy_source__feed_signals(src, &sig, &av), 0);
 	assert_int_equal(energy_source__read(src, &uj, &t), 0);
 	assert_int_equal(uj, 0);
 	energy_source__close(src);

@@ -55,12 +55,19 @@ static void robust(struct fitted *f)
 	gsl_vector_free(y);
 }
 
-static void fit(struct fitted *f, const char *csv, enum fit_method m, enum csv_column target)
+/* features: as --features takes them; NULL: the default ones. */
+static void fit_features(struct fitted *f, const char *csv, enum fit_method m,
+			 enum csv_column target, const char *features)
 {
 	struct design_opts o = { .fit_idle = target == CSV_INTERVAL_PSYS_UJ,
 				 .min_freq_share = 0.01 };
 	double x[DESIGN_MAX_FEATURES];
+	const char *bad;
+	size_t bad_len;
 
+	design_default_features(&o);
+	if (features)
+		assert_int_equal(design_parse_features(features, o.features, &bad, &bad_len), 0);
 	memset(f, 0, sizeof(*f));
 	dataset__init(&f->ds);
 	assert_int_equal(gen_load(&f->ds, "gen.csv", csv, target), 0);
@@ -97,6 +104,11 @@ static void fit(struct fitted *f, const char *csv, enum fit_method m, enum csv_c
 		break;
 	}
 	solve_unscale(&f->fit, &f->d);
+}
+
+static void fit(struct fitted *f, const char *csv, enum fit_method m, enum csv_column target)
+{
+	fit_features(f, csv, m, target, NULL);
 }
 
 static void fitted_free(struct fitted *f)
@@ -145,9 +157,9 @@ static void expect_recovered(const struct fitted *f, const struct gen_spec *g, d
 		snprintf(name, sizeof(name), "freq_khz=%u", g->khz[k]);
 		expect_near(name, coef(f, name), g->w_freq[k], rel);
 	}
-	for (int c = 0; c < DS_COUNTS; c++)
+	for (int c = 0; c < GEN_COUNTS; c++)
 		if (g->measured[c] && !g->zero[c] && g->collinear_with < 0)
-			expect_near(ds_count_name(c), coef(f, ds_count_name(c)), g->w_count[c],
+			expect_near(model_feature_name(c), coef(f, model_feature_name(c)), g->w_count[c],
 				    rel);
 }
 
@@ -160,7 +172,7 @@ static void test_nnls_recovers_every_coefficient(void **state)
 	gen_defaults(&g);
 	csv = gen_csv(&g, NULL);
 	fit(&f, csv, FIT_NNLS, CSV_ACTIVE_PSYS_UJ);
-	assert_int_equal(f.d.p, g.num_freqs + DS_COUNTS);
+	assert_int_equal(f.d.p, g.num_freqs + GEN_COUNTS);
 	assert_int_equal(f.fit.rank, f.d.p);
 	assert_true(isfinite(f.fit.cond) && f.fit.cond >= 1);
 	expect_recovered(&f, &g, 0.02);
@@ -234,7 +246,7 @@ static void gauss_solve(long double *a, long double *b, size_t n)
 
 static void test_ols_equals_normal_equations(void **state)
 {
-	enum { P = 6 + DS_COUNTS };
+	enum { P = 6 + GEN_COUNTS };
 	long double ata[P * P] = { 0 }, atb[P] = { 0 }, scale[P] = { 0 };
 	struct gen_rows rows;
 	struct gen_spec g;
@@ -256,7 +268,7 @@ static void test_ols_equals_normal_equations(void **state)
 
 		for (size_t k = 0; k < 6; k++)
 			x[k] = rows.freq_ns[i][k];
-		for (int c = 0; c < DS_COUNTS; c++)
+		for (int c = 0; c < GEN_COUNTS; c++)
 			x[6 + c] = rows.count[i][c];
 		for (size_t a = 0; a < P; a++)
 			scale[a] += x[a] * x[a];
@@ -268,7 +280,7 @@ static void test_ols_equals_normal_equations(void **state)
 
 		for (size_t k = 0; k < 6; k++)
 			x[k] = rows.freq_ns[i][k] / scale[k];
-		for (int c = 0; c < DS_COUNTS; c++)
+		for (int c = 0; c < GEN_COUNTS; c++)
 			x[6 + c] = rows.count[i][c] / scale[6 + c];
 		for (size_t a = 0; a < P; a++) {
 			atb[a] += x[a] * rows.active[i];
@@ -283,8 +295,8 @@ static void test_ols_equals_normal_equations(void **state)
 		snprintf(name, sizeof(name), "freq_khz=%u", g.khz[k]);
 		expect_near(name, coef(&f, name), (double)(atb[k] / scale[k]), 1e-9);
 	}
-	for (int c = 0; c < DS_COUNTS; c++)
-		expect_near(ds_count_name(c), coef(&f, ds_count_name(c)),
+	for (int c = 0; c < GEN_COUNTS; c++)
+		expect_near(model_feature_name(c), coef(&f, model_feature_name(c)),
 			    (double)(atb[6 + c] / scale[6 + c]), 1e-9);
 	gen_rows_free(&rows);
 	fitted_free(&f);
@@ -299,7 +311,7 @@ static void test_negative_true_coefficient(void **state)
 	int j;
 
 	gen_defaults(&g);
-	g.w_count[DS_MIGRATIONS] = -2;
+	g.w_count[MF_MIGRATIONS] = -2;
 	csv = gen_csv(&g, NULL);
 
 	fit(&f, csv, FIT_NNLS, CSV_ACTIVE_PSYS_UJ);
@@ -326,8 +338,8 @@ static void test_collinear_and_zero_columns(void **state)
 	char *csv;
 
 	gen_defaults(&g);
-	g.collinear_with = DS_WAKEUPS; /* migrations = wakeups / 10 */
-	g.zero[DS_CACHE_MISSES] = true;
+	g.collinear_with = MF_WAKEUPS; /* migrations = wakeups / 10 */
+	g.zero[MF_CACHE_MISSES] = true;
 	csv = gen_csv(&g, NULL);
 	for (size_t m = 0; m < 2; m++) {
 		struct fitted f;
@@ -342,7 +354,7 @@ static void test_collinear_and_zero_columns(void **state)
 				dropped = true;
 		assert_true(dropped);
 		assert_int_equal(column(&f, "cache_misses"), -1);
-		assert_int_equal(f.d.p, g.num_freqs + DS_COUNTS - 1);
+		assert_int_equal(f.d.p, g.num_freqs + GEN_COUNTS - 1);
 		assert_int_equal(f.fit.rank, f.d.p - 1);
 		assert_true(isinf(f.fit.cond));
 		w = column(&f, "wakeups");
@@ -356,7 +368,7 @@ static void test_collinear_and_zero_columns(void **state)
 		combined = f.fit.coef[w] + f.fit.coef[mi] / 10;
 		expect_near("wakeups + migrations / 10", combined, 1.9, 0.02);
 		expect_near("freq_khz=800000", coef(&f, "freq_khz=800000"), g.w_freq[0], 0.02);
-		expect_near("cycles", coef(&f, "cycles"), g.w_count[DS_CYCLES], 0.02);
+		expect_near("cycles", coef(&f, "cycles"), g.w_count[MF_CYCLES], 0.02);
 		fitted_free(&f);
 	}
 	free(csv);
@@ -369,7 +381,7 @@ static void test_unmeasured_columns_are_dropped(void **state)
 	char *csv;
 
 	gen_defaults(&g);
-	g.measured[DS_CYCLES] = g.measured[DS_INSTRUCTIONS] = g.measured[DS_CACHE_MISSES] = false;
+	g.measured[MF_CYCLES] = g.measured[MF_INSTRUCTIONS] = g.measured[MF_CACHE_MISSES] = false;
 	csv = gen_csv(&g, NULL);
 	fit(&f, csv, FIT_NNLS, CSV_ACTIVE_PSYS_UJ);
 	assert_int_equal(f.d.p, g.num_freqs + 2);
@@ -438,7 +450,7 @@ static void test_written_config_round_trips(void **state)
 	char *csv;
 
 	gen_defaults(&g);
-	g.measured[DS_CYCLES] = false;
+	g.measured[MF_CYCLES] = false;
 	csv = gen_csv(&g, NULL);
 	fit(&f, csv, FIT_NNLS, CSV_ACTIVE_PSYS_UJ);
 	assert_int_equal(model_to_config(&f.d, f.fit.coef,
@@ -465,6 +477,52 @@ static void test_written_config_round_trips(void **state)
 	free(csv);
 }
 
+/* A feature of the table's host block: off by default, fitted when --features names it. */
+static void test_softirq_feature_only_when_selected(void **state)
+{
+	struct gen_spec g;
+	struct fitted f;
+	const char *bad;
+	size_t bad_len;
+	bool sel[MF_COUNT];
+	char *csv;
+
+	gen_defaults(&g);
+	g.w_softirq_net_rx = 0.5;
+	csv = gen_csv(&g, NULL);
+	fit(&f, csv, FIT_NNLS, CSV_ACTIVE_PSYS_UJ);
+	assert_int_equal(column(&f, "softirq_net_rx"), -1);
+	assert_int_equal(f.d.p, g.num_freqs + GEN_COUNTS);
+	fitted_free(&f);
+
+	fit_features(&f, csv, FIT_NNLS, CSV_ACTIVE_PSYS_UJ, "default,softirq_net_rx");
+	assert_int_equal(f.d.p, g.num_freqs + GEN_COUNTS + 1);
+	expect_recovered(&f, &g, 0.02);
+	expect_near("softirq_net_rx", coef(&f, "softirq_net_rx"), 0.5, 0.02);
+	fitted_free(&f);
+	free(csv);
+
+	/* Selected, but the column is empty in every row: dropped as unmeasured. */
+	gen_defaults(&g);
+	csv = gen_csv(&g, NULL);
+	fit_features(&f, csv, FIT_NNLS, CSV_ACTIVE_PSYS_UJ, "default,softirq_rcu");
+	assert_int_equal(column(&f, "softirq_rcu"), -1);
+	assert_int_equal(f.d.num_dropped, 1);
+	assert_string_equal(f.d.dropped[0].name, "softirq_rcu");
+	fitted_free(&f);
+	free(csv);
+
+	/* --features: names of the table and "default" only. */
+	assert_int_equal(design_parse_features("wakeups", sel, &bad, &bad_len), 0);
+	assert_true(sel[MF_WAKEUPS] && !sel[MF_CYCLES] && !sel[MF_SOFTIRQ_NET_RX]);
+	assert_int_equal(design_parse_features("default,softirq_bogus", sel, &bad, &bad_len),
+			 -EINVAL);
+	assert_int_equal(bad_len, strlen("softirq_bogus"));
+	assert_memory_equal(bad, "softirq_bogus", bad_len);
+	assert_int_equal(design_parse_features("wakeups,,cycles", sel, &bad, &bad_len), -EINVAL);
+	assert_int_equal(bad_len, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +535,7 @@ int main(void)
 		cmocka_unit_test(test_robust_resists_outliers),
 		cmocka_unit_test(test_interval_target_fits_idle_power),
 		cmocka_unit_test(test_written_config_round_trips),
+		cmocka_unit_test(test_softirq_feature_only_when_selected),
 	};
 
 	gsl_set_error_handler_off();

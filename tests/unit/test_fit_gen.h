@@ -21,16 +21,19 @@
 #include "split.h"
 
 #define GEN_MAX_FREQS 16
+/* The counts fitted by default (model_features.h's BPF block); the rest stay empty. */
+#define GEN_COUNTS (MF_MIGRATIONS + 1)
 
 struct gen_spec {
 	size_t rows;
 	size_t num_freqs;
 	uint32_t khz[GEN_MAX_FREQS];
 	double w_freq[GEN_MAX_FREQS]; /* uJ/ns */
-	double w_count[DS_COUNTS]; /* uJ/event */
-	bool measured[DS_COUNTS]; /* else the cells are empty */
-	bool zero[DS_COUNTS]; /* measured, but always 0 */
+	double w_count[GEN_COUNTS]; /* uJ/event */
+	bool measured[GEN_COUNTS]; /* else the cells are empty */
+	bool zero[GEN_COUNTS]; /* measured, but always 0 */
 	int collinear_with; /* >= 0: migrations = that count / 10, exactly */
+	double w_softirq_net_rx; /* > 0: a softirq_net_rx column with this uJ/event, else empty */
 	double noise; /* relative standard deviation */
 	size_t outlier_every; /* > 0: every such row's energy is 5 times the model's */
 	uint64_t idle_uw; /* idle_uj column; interval_psys_uj = active + idle */
@@ -42,7 +45,7 @@ struct gen_spec {
 struct gen_rows {
 	size_t rows;
 	double (*freq_ns)[GEN_MAX_FREQS];
-	double (*count)[DS_COUNTS];
+	double (*count)[GEN_COUNTS];
 	double *active; /* with noise */
 };
 
@@ -69,12 +72,12 @@ static inline void gen_defaults(struct gen_spec *g)
 		g->khz[f] = 800000 + 400000 * (uint32_t)f;
 		g->w_freq[f] = w[f];
 	}
-	g->w_count[DS_WAKEUPS] = 1.5;
-	g->w_count[DS_CYCLES] = 0.0001;
-	g->w_count[DS_INSTRUCTIONS] = 0.00005;
-	g->w_count[DS_CACHE_MISSES] = 0.002;
-	g->w_count[DS_MIGRATIONS] = 4;
-	for (int c = 0; c < DS_COUNTS; c++)
+	g->w_count[MF_WAKEUPS] = 1.5;
+	g->w_count[MF_CYCLES] = 0.0001;
+	g->w_count[MF_INSTRUCTIONS] = 0.00005;
+	g->w_count[MF_CACHE_MISSES] = 0.002;
+	g->w_count[MF_MIGRATIONS] = 4;
+	for (int c = 0; c < GEN_COUNTS; c++)
 		g->measured[c] = true;
 	g->collinear_with = -1;
 	g->noise = 0.01;
@@ -86,7 +89,7 @@ static inline void gen_defaults(struct gen_spec *g)
 /* Upper bounds of the uniform draws: each count's term is ~9% of the energy. */
 static inline double gen_count_max(int c)
 {
-	static const double max[DS_COUNTS] = { 160000, 2.4e9, 4.8e9, 1.2e8, 60000 };
+	static const double max[GEN_COUNTS] = { 160000, 2.4e9, 4.8e9, 1.2e8, 60000 };
 
 	return max[c];
 }
@@ -94,7 +97,7 @@ static inline double gen_count_max(int c)
 /* The CSV text (malloc'd) and, if rows is not NULL, the signals. */
 static inline char *gen_csv(const struct gen_spec *g, struct gen_rows *rows)
 {
-	size_t cap = 512 + g->rows * (300 + 24 * g->num_freqs), o = 0;
+	size_t cap = 512 + g->rows * (340 + 24 * g->num_freqs), o = 0;
 	char *buf = malloc(cap);
 	uint64_t s = g->seed;
 
@@ -110,10 +113,10 @@ static inline char *gen_csv(const struct gen_spec *g, struct gen_rows *rows)
 	}
 	o += (size_t)snprintf(buf + o, cap - o, "%s\n", csv_header());
 	for (size_t i = 0; i < g->rows; i++) {
-		double ns[GEN_MAX_FREQS], cnt[DS_COUNTS], e = 0, runtime = 0, active;
+		double ns[GEN_MAX_FREQS], cnt[GEN_COUNTS], e = 0, runtime = 0, active;
 		const uint64_t t0 = 1000000000ULL + i * 200000000ULL, t1 = t0 + 200000000ULL;
 		uint64_t idle_uj = g->idle_uw / 5; /* 200 ms */
-		char freqs[GEN_MAX_FREQS * 32] = "", cells[DS_COUNTS][32];
+		char freqs[GEN_MAX_FREQS * 32] = "", cells[GEN_COUNTS][32], net_rx[32] = "";
 		size_t fo = 0;
 		int label = (int)(g->num_labels ? i * g->num_labels / g->rows : 0);
 
@@ -125,20 +128,26 @@ static inline char *gen_csv(const struct gen_spec *g, struct gen_rows *rows)
 				fo += (size_t)snprintf(freqs + fo, sizeof(freqs) - fo, "%s%u:%.0f",
 						       fo ? ";" : "", g->khz[f], ns[f]);
 		}
-		for (int c = 0; c < DS_COUNTS; c++) {
+		for (int c = 0; c < GEN_COUNTS; c++) {
 			cnt[c] = g->zero[c] ? 0 : floor(gen_uniform(&s) * gen_count_max(c));
 			if (c == g->collinear_with)
 				cnt[c] = 10 * floor(cnt[c] / 10); /* so that / 10 is exact */
-			if (c == DS_MIGRATIONS && g->collinear_with >= 0)
+			if (c == MF_MIGRATIONS && g->collinear_with >= 0)
 				cnt[c] = cnt[g->collinear_with] / 10;
 		}
-		for (int c = 0; c < DS_COUNTS; c++) {
+		for (int c = 0; c < GEN_COUNTS; c++) {
 			if (g->measured[c]) {
 				e += g->w_count[c] * cnt[c];
 				snprintf(cells[c], sizeof(cells[c]), "%.0f", cnt[c]);
 			} else {
 				cells[c][0] = '\0';
 			}
+		}
+		if (g->w_softirq_net_rx > 0) {
+			double n = floor(gen_uniform(&s) * 400000);
+
+			e += g->w_softirq_net_rx * n;
+			snprintf(net_rx, sizeof(net_rx), "%.0f", n);
 		}
 		active = round(e + g->noise * e * gen_gauss(&s));
 		if (g->outlier_every && i % g->outlier_every == g->outlier_every - 1)
@@ -151,11 +160,15 @@ static inline char *gen_csv(const struct gen_spec *g, struct gen_rows *rows)
 		o += (size_t)snprintf(
 			buf + o, cap - o,
 			"%zu,%c,%llu,%llu,synthetic,%.0f,%llu,%.0f,%.0f,%s,%s,%s,%s,%s,%s,"
-			"0,0,0,0,0,0,0,,,,\n",
+			"0,0,0,0,0,0,0,,,,",
 			i, 'a' + label, (unsigned long long)t0, (unsigned long long)t1,
 			active + (double)idle_uj, (unsigned long long)idle_uj, active, runtime,
-			cells[DS_WAKEUPS], cells[DS_CYCLES], cells[DS_INSTRUCTIONS],
-			cells[DS_CACHE_MISSES], cells[DS_MIGRATIONS], freqs);
+			cells[MF_WAKEUPS], cells[MF_CYCLES], cells[MF_INSTRUCTIONS],
+			cells[MF_CACHE_MISSES], cells[MF_MIGRATIONS], freqs);
+		/* The host block's columns come last (csv_schema.h): softirq_net_rx first. */
+		for (int c = CSV_GPU_ENERGY_UJ + 1; c < CSV_COLUMNS; c++)
+			o += (size_t)snprintf(buf + o, cap - o, ",%s", c == CSV_SOFTIRQ_NET_RX ? net_rx : "");
+		o += (size_t)snprintf(buf + o, cap - o, "\n");
 		if (o + 400 + 24 * g->num_freqs > cap)
 			abort();
 	}

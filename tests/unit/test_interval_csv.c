@@ -35,6 +35,9 @@ static struct interval_signals sample_signals(void)
 	s.num_freqs = 2;
 	s.freqs[0] = (struct freq_runtime){ 800000, 50000000 };
 	s.freqs[1] = (struct freq_runtime){ 3400000, 100000000 };
+	s.softirqs.valid = true;
+	for (int g = 0; g < SOFTIRQ_GROUPS; g++)
+		s.softirqs.count[g] = 21 + (uint64_t)g;
 	return s;
 }
 
@@ -61,7 +64,7 @@ static void test_row_with_every_signal(void **state)
 	assert_int_equal(interval_csv_format_row(&row, &b), 0);
 	assert_string_equal(b.data, "7,base,1000000000,1200000000,synthetic,900000,1000000,-100000,"
 				    "150000000,42,100,0,0,3,800000:50000000;3400000:100000000,"
-				    "250000000,11,12,13,14,15,16,,,,\n");
+				    "250000000,11,12,13,14,15,16,,,,,21,22,23,24,25,26,27\n");
 	buf__free(&b);
 }
 
@@ -77,9 +80,10 @@ static void test_unavailable_signals_are_empty_cells(void **state)
 	int commas = 0;
 
 	sig.num_freqs = 0;
+	sig.softirqs.valid = false; /* /proc/softirqs unreadable this interval */
 	assert_int_equal(interval_csv_format_row(&row, &b), 0);
 	assert_string_equal(b.data, "0,\"a,b\",1000000000,1200000000,replay:x,5,0,5,150000000,42,,,,3,,"
-				    "250000000,,,13,,,16,9,8,4,\n");
+				    "250000000,,,13,,,16,9,8,4,,,,,,,,\n");
 	for (char *p = b.data; *p; p++)
 		commas += *p == ',';
 	assert_int_equal(commas, CSV_COLUMNS - 1 + 1); /* one comma is inside the quoted label */
@@ -88,7 +92,7 @@ static void test_unavailable_signals_are_empty_cells(void **state)
 	row.no_responses = true;
 	assert_int_equal(interval_csv_format_row(&row, &b), 0);
 	assert_string_equal(b.data, "0,\"a,b\",1000000000,1200000000,replay:x,5,0,5,150000000,42,,,,3,,"
-				    "250000000,,,13,,,16,,,4,\n");
+				    "250000000,,,13,,,16,,,4,,,,,,,,\n");
 	buf__free(&b);
 }
 

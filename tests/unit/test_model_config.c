@@ -22,9 +22,9 @@ static void make_design(struct design *d, bool idle)
 	d->feat[1] = (struct feature){ .kind = FEATURE_FREQ, .freq_khz = 800000, .unit = "uJ/ns" };
 	d->feat[2] = (struct feature){ .kind = FEATURE_FREQ, .freq_khz = 2400000, .unit = "uJ/ns" };
 	d->feat[3] =
-		(struct feature){ .kind = FEATURE_COUNT, .count = DS_WAKEUPS, .unit = "uJ/event" };
+		(struct feature){ .kind = FEATURE_COUNT, .count = MF_WAKEUPS, .unit = "uJ/event" };
 	d->feat[4] = (struct feature){ .kind = FEATURE_COUNT,
-				       .count = DS_MIGRATIONS,
+				       .count = MF_MIGRATIONS,
 				       .unit = "uJ/event" };
 	d->feat[5] = (struct feature){ .kind = FEATURE_IDLE, .unit = "uW" };
 	snprintf(d->feat[0].name, DESIGN_NAME_MAX, "freq_khz=0");
