@@ -27,6 +27,8 @@ struct operators {
 	struct accounts *accounts;
 	struct cgroup_names *names;
 	struct metrics_server *server;
+	struct routes *routes;		/* with the endpoint only */
+	struct routes_snapshot route_snap; /* the sampler's copy, reused */
 	int csv_fd;
 	uint64_t csv_rows;
 	struct buf rows;
@@ -175,12 +177,18 @@ int operators__open(const struct operators_opts *opts, struct operators **out)
 	if (opts->metrics_addr) {
 		struct metrics_server_opts so = { .addr = opts->metrics_addr };
 
+		struct routes_opts ro = { .max_routes = opts->max_routes };
+
+		err = routes__new(&ro, &op->routes);
+		if (err)
+			goto cleanup;
 		err = metrics_server__start(&so, &op->server);
 		if (err)
 			goto cleanup;
-		log_info("metrics: serving http://%s/metrics (at most %u cgroup and %u process "
-			 "series)", metrics_server__address(op->server), op->opt.max_cgroups,
-			 op->opt.max_processes);
+		log_info("metrics: serving http://%s/metrics (at most %u cgroup, %u process and "
+			 "%u route series)", metrics_server__address(op->server),
+			 op->opt.max_cgroups, op->opt.max_processes,
+			 opts->max_routes ? opts->max_routes : ROUTES_DEFAULT_MAX_ROUTES);
 	}
 	*out = op;
 	return 0;
@@ -316,9 +324,17 @@ static int publish(struct operators *op, const struct operators_interval *iv)
 		.cgroup_walks = cgroup_names__walks(op->names),
 		.gpus = op->gpu,
 		.num_gpus = op->num_gpus,
+		.cgroup_name = cgroup_path,
+		.cgroup_ctx = op->names,
+		.records_dropped = iv->records_dropped,
 	};
 	int err;
 
+	/* a copy: the record consumer keeps adding while this interval is formatted */
+	if (routes__snapshot(op->routes, &op->route_snap) == 0) {
+		in.routes = op->route_snap.routes;
+		in.num_routes = op->route_snap.num;
+	}
 	metrics_server__stats(op->server, &in.scrapes, &in.scrapes_refused);
 	buf__clear(&op->text);
 	err = metrics_format(&in, &op->text);
@@ -381,6 +397,11 @@ int operators__reopen(struct operators *op)
 	return err;
 }
 
+struct routes *operators__routes(struct operators *op)
+{
+	return op ? op->routes : NULL;
+}
+
 uint64_t operators__csv_rows(const struct operators *op)
 {
 	return op ? op->csv_rows : 0;
@@ -391,6 +412,8 @@ void operators__close(struct operators *op)
 	if (!op)
 		return;
 	metrics_server__stop(op->server);
+	routes__free(op->routes);
+	routes_snapshot_free(&op->route_snap);
 	if (op->csv_fd >= 0)
 		close(op->csv_fd);
 	accounts__free(op->accounts);
