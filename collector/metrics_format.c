@@ -450,6 +450,27 @@ static void gpus(struct fmt *f, const struct metrics_input *in)
 		putf(f, "\"} %" PRIu64 ".%03" PRIu64 "\n", in->gpus[i].power_mw / 1000,
 		     in->gpus[i].power_mw % 1000);
 	}
+	if (!in->num_gpu_others)
+		return;
+	header(f, "http_energy_process_gpu_energy_joules_total", "counter",
+	       "GPU energy split by the driver's per-process utilisation (docs/gpu.md); "
+	       "pid=\"other\": processes over --metrics-max-processes.");
+	for (size_t i = 0; i < in->num_gpu_procs; i++) {
+		const struct gpu_process_account *p = &in->gpu_procs[i];
+
+		putf(f, "http_energy_process_gpu_energy_joules_total{pid=\"%u\",start=\"", p->pid);
+		if (p->start)
+			putf(f, "%" PRIu64, p->start);
+		put(f, "\",comm=\"");
+		label(f, p->comm);
+		putf(f, "\",gpu=\"%u\"}", p->gpu);
+		joules(f, p->energy_uj);
+	}
+	for (size_t i = 0; i < in->num_gpu_others; i++) {
+		putf(f, "http_energy_process_gpu_energy_joules_total{pid=\"other\",start=\"\","
+			"comm=\"\",gpu=\"%u\"}", in->gpu_others[i].gpu);
+		joules(f, in->gpu_others[i].energy_uj);
+	}
 }
 
 int metrics_format(const struct metrics_input *in, struct buf *out)

@@ -12,6 +12,7 @@
 
 #include "accounts.h"
 #include "buf.h"
+#include "gpu_accounts.h"
 #include "request_tracking.h"
 #include "routes.h"
 
@@ -52,6 +53,11 @@ struct metrics_input {
 	const uint64_t *records_dropped;
 	const struct metrics_gpu *gpus; /* at most METRICS_MAX_GPUS */
 	size_t num_gpus;
+	/* per-process GPU energy (gpu_accounts.h); one "other" per GPU that splits */
+	const struct gpu_process_account *gpu_procs;
+	size_t num_gpu_procs;
+	const struct gpu_other_account *gpu_others;
+	size_t num_gpu_others;
 	uint64_t scrapes, scrapes_refused; /* the server's own counters */
 	uint64_t cgroup_walks;
 };

@@ -75,6 +75,29 @@ static void test_gpus(void **state)
 	assert_non_null(strstr(t, "http_energy_gpu_power_watts{gpu=\"0\",uuid=\"GPU-aaaa\"} "
 				  "61.250\n"));
 	assert_null(strstr(t, "http_energy_gpu_power_watts{gpu=\"1\""));
+	/* no GPU splits per process: no per-process family */
+	assert_null(strstr(t, "http_energy_process_gpu_energy_joules_total"));
+	{
+		struct gpu_process_account p[2] = {
+			{ .gpu = 1, .pid = 42, .start = 777, .comm = "trainer", .energy_uj = 2500000 },
+			{ .gpu = 1, .pid = 43, .energy_uj = 1 },
+		};
+		struct gpu_other_account o = { .gpu = 1, .energy_uj = 3 };
+
+		in.gpu_procs = p;
+		in.num_gpu_procs = 2;
+		in.gpu_others = &o;
+		in.num_gpu_others = 1;
+		t = format(&in, &b);
+		assert_non_null(strstr(t, "# TYPE http_energy_process_gpu_energy_joules_total "
+					  "counter\n"));
+		assert_non_null(strstr(t, "http_energy_process_gpu_energy_joules_total{pid=\"42\","
+					  "start=\"777\",comm=\"trainer\",gpu=\"1\"} 2.500000\n"));
+		assert_non_null(strstr(t, "{pid=\"43\",start=\"\",comm=\"\",gpu=\"1\"} 0.000001\n"));
+		assert_non_null(strstr(t, "{pid=\"other\",start=\"\",comm=\"\",gpu=\"1\"} "
+					  "0.000003\n"));
+		in.num_gpu_procs = in.num_gpu_others = 0;
+	}
 	in.num_gpus = 0;
 	t = format(&in, &b);
 	assert_null(strstr(t, "http_energy_gpu_"));
