@@ -246,6 +246,11 @@ int routes__add(struct routes *r, const struct request_record *rec)
 	return 0;
 }
 
+void routes_record_consumer(const struct request_record *rec, void *ctx)
+{
+	routes__add(ctx, rec); /* -ENOMEM: this record is missing from the routes, no more */
+}
+
 int routes__snapshot(struct routes *r, struct routes_snapshot *snap)
 {
 	int err = 0;

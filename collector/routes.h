@@ -76,6 +76,10 @@ int routes__new(const struct routes_opts *opts, struct routes **out);
 /* Adds one completed response. 0, or -EINVAL for a NULL record. Never allocates more
  * than the bound; may allocate (-ENOMEM) while growing towards it. */
 int routes__add(struct routes *r, const struct request_record *rec);
+/* routes__add() with the request log's consumer signature (request_log.h,
+ * request_record_fn), ctx being the struct routes: request_log__add_consumer(log,
+ * routes_record_consumer, operators__routes(op)) when that is not NULL. */
+void routes_record_consumer(const struct request_record *rec, void *ctx);
 /* Copies the current entries into snap (grown as needed). 0 or -ENOMEM. */
 int routes__snapshot(struct routes *r, struct routes_snapshot *snap);
 void routes_snapshot_free(struct routes_snapshot *snap);
