@@ -7,8 +7,9 @@
 #    load (the run before),
 #  - its RSS at the end and its peak,
 #  - the sampler's interval jitter (interval lengths from --collect-csv), in both runs.
-# The load is build/bin/spawn_load (bench/spawn_load.c); it is frozen (cgroup.freeze)
-# while each collector starts, so start-up does not queue behind thousands of forks.
+# The load is build/bin/spawn_load (bench/spawn_load.c: one process, clone3 into each
+# cgroup in turn); it is stopped while each collector starts, so start-up is not
+# measured against thousands of forks.
 # usage: bench/metrics_cost.sh [SECONDS=15]   (root; CGROUPS=1000 PROCS=10000 INTERVAL_MS=1000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,15 +18,16 @@ secs=${1:-15}
 cgroups=${CGROUPS:-1000}
 procs=${PROCS:-10000}
 interval_ms=${INTERVAL_MS:-1000}
+max_procs=$((procs > 4096 ? 2 * procs : 8192)) # the kernel's per-interval process entries
 [ "$(id -u)" = 0 ] || { echo "metrics_cost: needs root" >&2; exit 1; }
 
 tmp=$(mktemp -d)
 cg_root=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo)
 parent=$cg_root/http_energy_metrics_bench_$$
 spawner=
-freeze() { [ -e "$parent/cgroup.freeze" ] && echo "$1" >"$parent/cgroup.freeze" || true; }
+load() { [ -n "$spawner" ] && kill -"$1" "$spawner" 2>/dev/null || true; }
 cleanup() {
-	freeze 0
+	load CONT
 	[ -n "$spawner" ] && kill "$spawner" 2>/dev/null && wait "$spawner" 2>/dev/null
 	if [ -d "$parent" ]; then
 		for d in "$parent"/c*; do
@@ -41,8 +43,8 @@ trap cleanup EXIT
 mkdir -p "$parent"
 printf 'energy_source = synthetic\npsys_interval_ms = %s\n' "$interval_ms" >"$tmp/energy.conf"
 
-# The load: one worker per cgroup, each forking PROCS/CGROUPS short-lived children per
-# interval; on SIGTERM spawn_load prints "SPAWNED SECONDS".
+# The load: PROCS short-lived processes per interval, round robin over the cgroups; on
+# SIGTERM spawn_load prints "SPAWNED SECONDS".
 "$BUILD/bin/spawn_load" "$parent" "$cgroups" "$procs" "$interval_ms" >"$tmp/spawned" \
 	2>"$tmp/spawner.err" &
 spawner=$!
@@ -56,12 +58,12 @@ run() {
 	echo "# $(date +%T) run $1" >&2
 	local name=$1 pid t0 c0 c1 t1 port
 	shift
-	freeze 1
-	"$BIN_DIR/http_energy" --energy-source synthetic --no-requests \
+	load STOP
+	"$BIN_DIR/http_energy" --energy-source synthetic --no-requests --max-processes "$max_procs" \
 		--collect-csv "$tmp/$name.csv" "$@" "$cg_root" "$tmp/energy.conf" 2>"$tmp/$name.log" &
 	pid=$!
 	until grep -q "collecting" "$tmp/$name.log"; do sleep 0.1; done
-	freeze 0
+	load CONT
 	echo "# $(date +%T) $name collecting" >&2
 	sleep "$(awk -v ms="$interval_ms" 'BEGIN { print 2 * ms / 1000 }')"
 	t0=$(date +%s%N); c0=$(cpu_ticks $pid)
@@ -91,11 +93,12 @@ lat=$(sort -n "$tmp/metrics.lat" | awk '{ v[NR] = $1 * 1000 } END {
 series=$(grep -c '^http_energy_cgroup_energy_joules_total{' "$tmp/metrics.scrape" || true)
 size_kb=$(( $(wc -c <"$tmp/metrics.scrape") / 1024 ))
 ran=$(awk -F, '$6 == "cgroup" { n[$1]++ } END { for (i in n) { s += n[i]; k++ } printf "%d", k ? s / k : 0 }' "$tmp/cgroups.csv")
-# jitter NAME: interval length minus INTERVAL_MS (ms): p50 and p99 of |deviation|, max.
+# jitter NAME: interval length minus INTERVAL_MS (ms): p50 and p99 of |deviation|, max;
+# the last row is left out (SIGINT cuts that interval short on purpose).
 jitter() {
 	awk -F, -v ms="$interval_ms" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-		{ d = ($c["t_end_ns"] - $c["t_start_ns"]) / 1e6 - ms; print (d < 0 ? -d : d) }' \
-		"$tmp/$1.csv" | sort -n | awk '{ v[NR] = $1 } END {
+		NR > 2 { print last } { d = ($c["t_end_ns"] - $c["t_start_ns"]) / 1e6 - ms
+		last = d < 0 ? -d : d }' "$tmp/$1.csv" | sort -n | awk '{ v[NR] = $1 } END {
 		printf "p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d intervals", v[int((NR + 1) / 2)], v[int(NR * 0.99 + 0.999)], v[NR], NR }'
 }
 echo "# load: $cgroups cgroups, $per_interval short-lived processes spawned per ${interval_ms} ms interval (asked: $procs); cgroups with rows per interval: $ran; exposition ${size_kb} KiB, $series cgroup series"
