@@ -128,7 +128,7 @@ from collections import defaultdict
 log_uj, log_n = defaultdict(int), defaultdict(int)
 for row in csv.DictReader(open(sys.argv[1], newline="")):
     path = row["target"].split("?", 1)[0].split("#", 1)[0]
-    log_uj[(row["method"], path)] += int(row["energy_uj"])
+    log_uj[(row["method"], path)] += float(row["energy_uj"])  # µJ, maybe with decimals
     log_n[(row["method"], path)] += 1
 def load(name):
     out = {}
