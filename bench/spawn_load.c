@@ -44,7 +44,8 @@ static uint64_t now_ns(void)
 /* A child in the cgroup of cgroup_fd that exits at once. 0 or -errno. */
 static int spawn_into(int cgroup_fd)
 {
-	struct clone_args args = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
+	struct clone_args args = { .flags = CLONE_INTO_CGROUP,
+				   .exit_signal = SIGCHLD,
 				   .cgroup = (uint64_t)cgroup_fd };
 	long pid = syscall(SYS_clone3, &args, sizeof(args));
 

@@ -92,7 +92,8 @@ int gpu_accounts__add(struct gpu_accounts *a, uint32_t gpu, const struct gpu_pro
 				continue;
 			}
 			p = &a->procs[a->num_procs++];
-			*p = (struct gpu_process_account){ .gpu = gpu, .pid = s->pid,
+			*p = (struct gpu_process_account){ .gpu = gpu,
+							   .pid = s->pid,
 							   .start = start };
 			memcpy(p->comm, comm, sizeof(p->comm));
 		}
@@ -114,8 +115,7 @@ void gpu_accounts__end_interval(struct gpu_accounts *a)
 	a->interval++;
 }
 
-size_t gpu_accounts__processes(const struct gpu_accounts *a,
-			       const struct gpu_process_account **out)
+size_t gpu_accounts__processes(const struct gpu_accounts *a, const struct gpu_process_account **out)
 {
 	*out = a->procs;
 	return a->num_procs;

@@ -294,8 +294,7 @@ static void joules_fx(struct fmt *f, uint64_t uj, uint32_t frac)
 }
 
 /* {cgroup="...",method="...",route="..." (no closing brace: a label may follow) */
-static void route_labels(struct fmt *f, const struct metrics_input *in,
-			 const struct route_stats *r)
+static void route_labels(struct fmt *f, const struct metrics_input *in, const struct route_stats *r)
 {
 	const char *name = NULL;
 	char unnamed[64];
@@ -467,8 +466,10 @@ static void gpus(struct fmt *f, const struct metrics_input *in)
 		joules(f, p->energy_uj);
 	}
 	for (size_t i = 0; i < in->num_gpu_others; i++) {
-		putf(f, "http_energy_process_gpu_energy_joules_total{pid=\"other\",start=\"\","
-			"comm=\"\",gpu=\"%u\"}", in->gpu_others[i].gpu);
+		putf(f,
+		     "http_energy_process_gpu_energy_joules_total{pid=\"other\",start=\"\","
+		     "comm=\"\",gpu=\"%u\"}",
+		     in->gpu_others[i].gpu);
 		joules(f, in->gpu_others[i].energy_uj);
 	}
 }

@@ -28,7 +28,7 @@ struct operators {
 	struct accounts *accounts;
 	struct cgroup_names *names;
 	struct metrics_server *server;
-	struct routes *routes;		/* with the endpoint only */
+	struct routes *routes; /* with the endpoint only */
 	struct routes_snapshot route_snap; /* the sampler's copy, reused */
 	int csv_fd;
 	uint64_t csv_rows;
@@ -192,8 +192,9 @@ int operators__open(const struct operators_opts *opts, struct operators **out)
 		if (err)
 			goto cleanup;
 		log_info("metrics: serving http://%s/metrics (at most %u cgroup, %u process and "
-			 "%u route series)", metrics_server__address(op->server),
-			 op->opt.max_cgroups, op->opt.max_processes,
+			 "%u route series)",
+			 metrics_server__address(op->server), op->opt.max_cgroups,
+			 op->opt.max_processes,
 			 opts->max_routes ? opts->max_routes : ROUTES_DEFAULT_MAX_ROUTES);
 	}
 	*out = op;
@@ -393,7 +394,8 @@ int operators__interval(struct operators *op, const struct operators_interval *i
 	op->proc_overflows += h->proc_overflows;
 	if (add_gpus(op, iv))
 		log_error("metrics: out of memory for per-process GPU energy (interval %" PRIu64
-			  "; left out)", iv->interval);
+			  "; left out)",
+			  iv->interval);
 	if (op->csv_fd >= 0) {
 		err = csv_rows(op, iv, idle, unattributed);
 		if (err)

@@ -16,7 +16,7 @@ const uint64_t routes_bucket_uj[ROUTES_ENERGY_BUCKETS] = {
 struct route_cgroup {
 	uint64_t id;
 	uint32_t num_routes; /* entries of its own, other route excluded */
-	int32_t other;	     /* index of its "_other" route entry, -1 until needed */
+	int32_t other; /* index of its "_other" route entry, -1 until needed */
 };
 
 struct routes {
@@ -92,8 +92,7 @@ int routes__new(const struct routes_opts *opts, struct routes **out)
 	if (!r)
 		return -ENOMEM;
 	r->max_routes = opts && opts->max_routes ? opts->max_routes : ROUTES_DEFAULT_MAX_ROUTES;
-	r->max_cgroups = opts && opts->max_cgroups ? opts->max_cgroups :
-						     ROUTES_DEFAULT_MAX_CGROUPS;
+	r->max_cgroups = opts && opts->max_cgroups ? opts->max_cgroups : ROUTES_DEFAULT_MAX_CGROUPS;
 	r->max_entries = ((size_t)r->max_cgroups + 1) * ((size_t)r->max_routes + 1);
 	while (slots < 2 * r->max_entries)
 		slots *= 2;

@@ -47,19 +47,19 @@ extern const uint64_t routes_bucket_uj[ROUTES_ENERGY_BUCKETS];
 struct route_stats {
 	uint64_t cgroup_id;
 	bool other_cgroup; /* over max_cgroups: cgroup_id is 0 */
-	bool other_route;  /* over max_routes: method and path are "" */
+	bool other_route; /* over max_routes: method and path are "" */
 	char method[REQUEST_METHOD_MAX + 1];
 	char path[ROUTES_PATH_MAX + 1];
 	uint64_t requests[ROUTE_CODE_CLASSES];
-	uint64_t energy_uj;	    /* cumulative, whole µJ ... */
-	uint32_t energy_frac;	    /* ... plus this many 1/2^16 µJ */
+	uint64_t energy_uj; /* cumulative, whole µJ ... */
+	uint32_t energy_frac; /* ... plus this many 1/2^16 µJ */
 	uint64_t cpu_ns;
 	uint64_t buckets[ROUTES_ENERGY_BUCKETS]; /* per bucket, not cumulative */
-	uint64_t over_buckets;			 /* above the last bound */
+	uint64_t over_buckets; /* above the last bound */
 };
 
 struct routes_opts {
-	uint32_t max_routes;  /* per cgroup; 0: ROUTES_DEFAULT_MAX_ROUTES */
+	uint32_t max_routes; /* per cgroup; 0: ROUTES_DEFAULT_MAX_ROUTES */
 	uint32_t max_cgroups; /* 0: ROUTES_DEFAULT_MAX_CGROUPS */
 };
 

@@ -70,8 +70,9 @@ static void test_code_class(void **state)
 static struct request_record rec(uint64_t cg, const char *method, const char *target,
 				 uint16_t status, uint64_t energy_fx, uint64_t cpu_ns)
 {
-	struct request_record r = { .cgroup_id = cg, .status = status, .energy_uj_fx = energy_fx,
-				    .cpu_ns = cpu_ns };
+	struct request_record r = {
+		.cgroup_id = cg, .status = status, .energy_uj_fx = energy_fx, .cpu_ns = cpu_ns
+	};
 
 	r.method_len = (uint16_t)strlen(method);
 	memcpy(r.method, method, r.method_len);
