@@ -58,6 +58,7 @@ struct options {
 	const char *cgroup_csv;	  /* issue 15 */
 	uint32_t metrics_max_cgroups;
 	uint32_t metrics_max_processes;
+	uint32_t metrics_max_routes;
 };
 
 struct collector {
@@ -145,6 +146,8 @@ static void usage(FILE *out)
 		"  --cgroup-csv FILE      one row per cgroup per interval (docs/csv-format.md)\n"
 		"  --metrics-max-cgroups N    cgroups with series of their own (default 2048)\n"
 		"  --metrics-max-processes N  processes with series of their own (default 64)\n"
+		"  --metrics-max-routes N     routes with series of their own, per cgroup\n"
+		"                             (default 100; later ones: route=\"_other\")\n"
 		"  --verbose              libbpf's messages and per-interval lines\n"
 		"  --help, --version\n");
 }
@@ -155,6 +158,7 @@ enum {
 	OPT_CGROUP_CSV,
 	OPT_METRICS_MAX_CGROUPS,
 	OPT_METRICS_MAX_PROCESSES,
+	OPT_METRICS_MAX_ROUTES,
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -180,6 +184,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "cgroup-csv", required_argument, NULL, OPT_CGROUP_CSV },
 		{ "metrics-max-cgroups", required_argument, NULL, OPT_METRICS_MAX_CGROUPS },
 		{ "metrics-max-processes", required_argument, NULL, OPT_METRICS_MAX_PROCESSES },
+		{ "metrics-max-routes", required_argument, NULL, OPT_METRICS_MAX_ROUTES },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -263,6 +268,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if (parse_option_u64("--metrics-max-processes", optarg, 1, 1 << 16, &v))
 				return -EINVAL;
 			o->metrics_max_processes = (uint32_t)v;
+			break;
+		case OPT_METRICS_MAX_ROUTES:
+			if (parse_option_u64("--metrics-max-routes", optarg, 1, ROUTES_MAX_MAX_ROUTES,
+					     &v))
+				return -EINVAL;
+			o->metrics_max_routes = (uint32_t)v;
 			break;
 		default: usage(stderr); return -EINVAL;
 		}
@@ -375,6 +386,7 @@ static int report_operators(struct collector *c, const struct interval_signals *
 		.proc_uj = c->proc_uj,
 		.attributed_uj = attributed,
 		.requests = totals,
+		.records_dropped = NULL, /* issue 13: the request log's dropped-record count */
 		.overruns = c->overruns,
 	};
 
@@ -662,6 +674,7 @@ static int open_operators(struct collector *c)
 		.cgroup_mount = c->cgroup.mount,
 		.max_cgroups = c->opt.metrics_max_cgroups,
 		.max_processes = c->opt.metrics_max_processes,
+		.max_routes = c->opt.metrics_max_routes,
 		.label = c->opt.label,
 		.version = HTTP_ENERGY_VERSION,
 		.mode = config_mode_name(c->cfg.attribution_mode),

@@ -51,13 +51,22 @@ UNIT_TESTS += test_accounts
 test_accounts_SRCS := tests/unit/test_accounts.c collector/accounts.c collector/k8s_meta.c
 test_accounts_CFLAGS := -I collector
 OPERATORS_SRCS := collector/operators.c collector/accounts.c collector/k8s_meta.c \
-	collector/cgroup_names.c collector/metrics_format.c collector/metrics_http.c
+	collector/cgroup_names.c collector/metrics_format.c collector/metrics_http.c \
+	collector/routes.c collector/gpu_accounts.c
 UNIT_TESTS += test_metrics_format
 test_metrics_format_SRCS := tests/unit/test_metrics_format.c collector/metrics_format.c \
-	collector/accounts.c collector/k8s_meta.c collector/metrics_http.c
+	collector/accounts.c collector/k8s_meta.c collector/metrics_http.c collector/routes.c \
+	collector/gpu_accounts.c
 test_metrics_format_CFLAGS := -I collector
+UNIT_TESTS += test_routes
+test_routes_SRCS := tests/unit/test_routes.c collector/routes.c
+test_routes_CFLAGS := -I collector
+UNIT_TESTS += test_gpu_accounts
+test_gpu_accounts_SRCS := tests/unit/test_gpu_accounts.c collector/gpu_accounts.c
+test_gpu_accounts_CFLAGS := -I collector
 INTEGRATION_TESTS += tests/integration/test_metrics_operators.sh
 INTEGRATION_TESTS += tests/integration/test_metrics_prometheus.sh
+INTEGRATION_TESTS += tests/integration/test_report_routes.sh
 INTEGRATION_TESTS += tests/integration/test_install.sh
 INTEGRATION_TESTS += tests/integration/test_deploy_kubernetes.sh
 BENCH_SCRIPTS += bench/metrics_cost.sh

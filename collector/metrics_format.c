@@ -7,10 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-const uint64_t metrics_energy_bucket_uj[METRICS_ENERGY_BUCKETS] = {
-	100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
-};
-
 static const char *const skip_names[] = {
 	[SKIP_BATCHED] = "batched",
 	[SKIP_PORT] = "other_port",
@@ -285,37 +281,111 @@ static void requests(struct fmt *f, const struct request_totals *r)
 	     r->conn_overflows);
 }
 
+/* µJ plus 1/2^16 µJ as joules, to the nanojoule. */
+static void joules_fx(struct fmt *f, uint64_t uj, uint32_t frac)
+{
+	uint64_t nj = ((uint64_t)frac * 1000 + (1u << 15)) >> 16;
+
+	if (nj == 1000) {
+		uj++;
+		nj = 0;
+	}
+	putf(f, " %" PRIu64 ".%06" PRIu64 "%03" PRIu64 "\n", uj / 1000000, uj % 1000000, nj);
+}
+
+/* {cgroup="...",method="...",route="..." (no closing brace: a label may follow) */
+static void route_labels(struct fmt *f, const struct metrics_input *in, const struct route_stats *r)
+{
+	const char *name = NULL;
+	char unnamed[64];
+
+	put(f, "{cgroup=\"");
+	if (r->other_cgroup) {
+		put(f, "_other");
+	} else {
+		if (in->cgroup_name)
+			name = in->cgroup_name(in->cgroup_ctx, r->cgroup_id);
+		if (!name) {
+			snprintf(unnamed, sizeof(unnamed), "(id %" PRIu64 ")", r->cgroup_id);
+			name = unnamed;
+		}
+		label(f, name);
+	}
+	put(f, "\",method=\"");
+	label(f, r->other_route ? "_other" : r->method);
+	put(f, "\",route=\"");
+	label(f, r->other_route ? "_other" : r->path);
+	put(f, "\"");
+}
+
+static uint64_t route_requests(const struct route_stats *r)
+{
+	uint64_t n = 0;
+
+	for (int c = 0; c < ROUTE_CODE_CLASSES; c++)
+		n += r->requests[c];
+	return n;
+}
+
 static void routes(struct fmt *f, const struct metrics_input *in)
 {
+	const char *hist = "http_energy_route_request_energy_joules";
+
 	if (!in->num_routes)
 		return;
-	header(f, "http_energy_route_requests_total", "counter", "Completed requests by route.");
+	header(f, "http_energy_route_requests_total", "counter",
+	       "Completed requests by cgroup, method, route (path without query) and status "
+	       "class; route=\"_other\": routes over --metrics-max-routes.");
 	for (size_t i = 0; i < in->num_routes; i++) {
-		put(f, "http_energy_route_requests_total{route=\"");
-		label(f, in->routes[i].route);
-		putf(f, "\"} %" PRIu64 "\n", in->routes[i].requests);
-	}
-	header(f, "http_energy_route_request_energy_joules", "histogram",
-	       "Energy of each completed request, by route.");
-	for (size_t i = 0; i < in->num_routes; i++) {
-		const struct metrics_route *r = &in->routes[i];
-
-		for (int b = 0; b <= METRICS_ENERGY_BUCKETS; b++) {
-			put(f, "http_energy_route_request_energy_joules_bucket{route=\"");
-			label(f, r->route);
-			if (b < METRICS_ENERGY_BUCKETS)
-				putf(f, "\",le=\"%g\"} %" PRIu64 "\n",
-				     (double)metrics_energy_bucket_uj[b] / 1e6, r->buckets[b]);
-			else
-				putf(f, "\",le=\"+Inf\"} %" PRIu64 "\n", r->requests);
+		for (int c = 0; c < ROUTE_CODE_CLASSES; c++) {
+			if (!in->routes[i].requests[c])
+				continue; /* a class appears with its first request */
+			put(f, "http_energy_route_requests_total");
+			route_labels(f, in, &in->routes[i]);
+			putf(f, ",code_class=\"%s\"} %" PRIu64 "\n", route_code_class_name(c),
+			     in->routes[i].requests[c]);
 		}
-		put(f, "http_energy_route_request_energy_joules_sum{route=\"");
-		label(f, r->route);
-		put(f, "\"}");
-		joules(f, r->energy_uj);
-		put(f, "http_energy_route_request_energy_joules_count{route=\"");
-		label(f, r->route);
-		putf(f, "\"} %" PRIu64 "\n", r->requests);
+	}
+	header(f, "http_energy_route_energy_joules_total", "counter",
+	       "Energy of the completed requests of a route.");
+	for (size_t i = 0; i < in->num_routes; i++) {
+		put(f, "http_energy_route_energy_joules_total");
+		route_labels(f, in, &in->routes[i]);
+		put(f, "}");
+		joules_fx(f, in->routes[i].energy_uj, in->routes[i].energy_frac);
+	}
+	header(f, "http_energy_route_cpu_seconds_total", "counter",
+	       "CPU time charged to the completed requests of a route.");
+	for (size_t i = 0; i < in->num_routes; i++) {
+		put(f, "http_energy_route_cpu_seconds_total");
+		route_labels(f, in, &in->routes[i]);
+		put(f, "}");
+		seconds(f, in->routes[i].cpu_ns);
+	}
+	header(f, hist, "histogram", "Energy of each completed request of a route.");
+	for (size_t i = 0; i < in->num_routes; i++) {
+		const struct route_stats *r = &in->routes[i];
+		uint64_t cumulative = 0;
+
+		for (int b = 0; b < ROUTES_ENERGY_BUCKETS; b++) {
+			uint64_t le = routes_bucket_uj[b];
+
+			cumulative += r->buckets[b];
+			putf(f, "%s_bucket", hist);
+			route_labels(f, in, r);
+			putf(f, ",le=\"%" PRIu64 ".%06" PRIu64 "\"} %" PRIu64 "\n", le / 1000000,
+			     le % 1000000, cumulative);
+		}
+		putf(f, "%s_bucket", hist);
+		route_labels(f, in, r);
+		putf(f, ",le=\"+Inf\"} %" PRIu64 "\n", cumulative + r->over_buckets);
+		putf(f, "%s_sum", hist);
+		route_labels(f, in, r);
+		put(f, "}");
+		joules_fx(f, r->energy_uj, r->energy_frac);
+		putf(f, "%s_count", hist);
+		route_labels(f, in, r);
+		putf(f, "} %" PRIu64 "\n", route_requests(r));
 	}
 }
 
@@ -329,6 +399,11 @@ static void collector(struct fmt *f, const struct metrics_input *in)
 	header(f, "http_energy_process_map_full_total", "counter",
 	       "Charges that found the kernel's per-process map full (kept host-wide only).");
 	putf(f, "http_energy_process_map_full_total %" PRIu64 "\n", in->proc_overflows);
+	if (in->records_dropped) {
+		header(f, "http_energy_records_dropped_total", "counter",
+		       "Request records lost before user space read them (ring buffer full).");
+		putf(f, "http_energy_records_dropped_total %" PRIu64 "\n", *in->records_dropped);
+	}
 	if (in->accounts) {
 		header(f, "http_energy_accounts_pruned_total", "counter",
 		       "Series dropped: processes that exited, cgroups removed.");
@@ -373,6 +448,29 @@ static void gpus(struct fmt *f, const struct metrics_input *in)
 		label(f, in->gpus[i].uuid);
 		putf(f, "\"} %" PRIu64 ".%03" PRIu64 "\n", in->gpus[i].power_mw / 1000,
 		     in->gpus[i].power_mw % 1000);
+	}
+	if (!in->num_gpu_others)
+		return;
+	header(f, "http_energy_process_gpu_energy_joules_total", "counter",
+	       "GPU energy split by the driver's per-process utilisation (docs/gpu.md); "
+	       "pid=\"other\": processes over --metrics-max-processes.");
+	for (size_t i = 0; i < in->num_gpu_procs; i++) {
+		const struct gpu_process_account *p = &in->gpu_procs[i];
+
+		putf(f, "http_energy_process_gpu_energy_joules_total{pid=\"%u\",start=\"", p->pid);
+		if (p->start)
+			putf(f, "%" PRIu64, p->start);
+		put(f, "\",comm=\"");
+		label(f, p->comm);
+		putf(f, "\",gpu=\"%u\"}", p->gpu);
+		joules(f, p->energy_uj);
+	}
+	for (size_t i = 0; i < in->num_gpu_others; i++) {
+		putf(f,
+		     "http_energy_process_gpu_energy_joules_total{pid=\"other\",start=\"\","
+		     "comm=\"\",gpu=\"%u\"}",
+		     in->gpu_others[i].gpu);
+		joules(f, in->gpu_others[i].energy_uj);
 	}
 }
 

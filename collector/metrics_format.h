@@ -12,22 +12,9 @@
 
 #include "accounts.h"
 #include "buf.h"
+#include "gpu_accounts.h"
 #include "request_tracking.h"
-
-/* Upper bounds (µJ) of the per-route request energy histogram; +Inf follows. */
-#define METRICS_ENERGY_BUCKETS 8
-extern const uint64_t metrics_energy_bucket_uj[METRICS_ENERGY_BUCKETS];
-
-/*
- * Per-route request metrics: filled from the request records (issue 13) once they exist;
- * the collector passes none until then. buckets[] are cumulative counts, Prometheus style.
- */
-struct metrics_route {
-	const char *route;
-	uint64_t requests;
-	uint64_t energy_uj;
-	uint64_t buckets[METRICS_ENERGY_BUCKETS];
-};
+#include "routes.h"
 
 /* A physical GPU (docs/gpu.md): energy summed over the intervals its counter or power was
  * read; the power of the last interval, if known. */
@@ -55,10 +42,22 @@ struct metrics_input {
 	uint64_t last_interval_ns;
 	const struct request_totals *requests; /* NULL: request tracking off (or not yet on) */
 	const struct accounts *accounts;       /* NULL: no per-cgroup/process series */
-	const struct metrics_route *routes;
+	/* per-route request metrics (routes.h); the cgroup label from cgroup_name (NULL or a
+	 * NULL answer: "(id N)") */
+	const struct route_stats *routes;
 	size_t num_routes;
+	const char *(*cgroup_name)(void *ctx, uint64_t id);
+	void *cgroup_ctx;
+	/* Hook for the request log (issue 13): records lost before they reached user space.
+	 * NULL: no record stream, no series. */
+	const uint64_t *records_dropped;
 	const struct metrics_gpu *gpus; /* at most METRICS_MAX_GPUS */
 	size_t num_gpus;
+	/* per-process GPU energy (gpu_accounts.h); one "other" per GPU that splits */
+	const struct gpu_process_account *gpu_procs;
+	size_t num_gpu_procs;
+	const struct gpu_other_account *gpu_others;
+	size_t num_gpu_others;
 	uint64_t scrapes, scrapes_refused; /* the server's own counters */
 	uint64_t cgroup_walks;
 };

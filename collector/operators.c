@@ -13,6 +13,7 @@
 #include "accounts.h"
 #include "buf.h"
 #include "cgroup_names.h"
+#include "gpu_accounts.h"
 #include "csv_schema.h"
 #include "log.h"
 #include "metrics_format.h"
@@ -27,6 +28,8 @@ struct operators {
 	struct accounts *accounts;
 	struct cgroup_names *names;
 	struct metrics_server *server;
+	struct routes *routes; /* with the endpoint only */
+	struct routes_snapshot route_snap; /* the sampler's copy, reused */
 	int csv_fd;
 	uint64_t csv_rows;
 	struct buf rows;
@@ -35,6 +38,7 @@ struct operators {
 	uint64_t node_uj, idle_uj, dynamic_uj, attributed_uj;
 	uint64_t busy_ns, idle_ns, irq_ns, softirq_ns, kthread_ns, proc_overflows;
 	/* physical GPUs, in the order the source lists them; energy cumulative */
+	struct gpu_accounts *gpu_accounts; /* per-process GPU energy, with the endpoint */
 	struct metrics_gpu gpu[METRICS_MAX_GPUS];
 	char gpu_uuid[METRICS_MAX_GPUS][GPU_UUID_MAX];
 	size_t num_gpus;
@@ -175,12 +179,23 @@ int operators__open(const struct operators_opts *opts, struct operators **out)
 	if (opts->metrics_addr) {
 		struct metrics_server_opts so = { .addr = opts->metrics_addr };
 
+		struct routes_opts ro = { .max_routes = opts->max_routes };
+		struct gpu_accounts_opts go = { .max_processes = op->opt.max_processes,
+						.identify = identify };
+
+		err = routes__new(&ro, &op->routes);
+		if (!err)
+			err = gpu_accounts__new(&go, &op->gpu_accounts);
+		if (err)
+			goto cleanup;
 		err = metrics_server__start(&so, &op->server);
 		if (err)
 			goto cleanup;
-		log_info("metrics: serving http://%s/metrics (at most %u cgroup and %u process "
-			 "series)", metrics_server__address(op->server), op->opt.max_cgroups,
-			 op->opt.max_processes);
+		log_info("metrics: serving http://%s/metrics (at most %u cgroup, %u process and "
+			 "%u route series)",
+			 metrics_server__address(op->server), op->opt.max_cgroups,
+			 op->opt.max_processes,
+			 opts->max_routes ? opts->max_routes : ROUTES_DEFAULT_MAX_ROUTES);
 	}
 	*out = op;
 	return 0;
@@ -265,9 +280,12 @@ static int csv_rows(struct operators *op, const struct operators_interval *iv, u
 	return 0;
 }
 
-/* Adds the interval's GPU energy to each physical GPU's total (an unknown cell adds 0). */
-static void add_gpus(struct operators *op, const struct operators_interval *iv)
+/* Adds the interval's GPU energy to each physical GPU's total (an unknown cell adds 0), and
+ * its per-process shares to the process accounts. */
+static int add_gpus(struct operators *op, const struct operators_interval *iv)
 {
+	int err = 0;
+
 	for (size_t i = 0; i < iv->num_gpus; i++) {
 		const struct gpu_sample *g = &iv->gpus[i];
 		size_t k;
@@ -287,7 +305,12 @@ static void add_gpus(struct operators *op, const struct operators_interval *iv)
 			op->gpu[k].energy_uj += g->v[GPU_M_ENERGY_UJ];
 		op->gpu[k].power_known = g->valid & (1u << GPU_M_POWER_MW);
 		op->gpu[k].power_mw = op->gpu[k].power_known ? g->v[GPU_M_POWER_MW] : 0;
+		if (op->gpu_accounts && g->procs_valid && !err)
+			err = gpu_accounts__add(op->gpu_accounts, g->index, g->procs, g->num_procs);
 	}
+	if (op->gpu_accounts)
+		gpu_accounts__end_interval(op->gpu_accounts);
+	return err;
 }
 
 static int publish(struct operators *op, const struct operators_interval *iv)
@@ -316,9 +339,21 @@ static int publish(struct operators *op, const struct operators_interval *iv)
 		.cgroup_walks = cgroup_names__walks(op->names),
 		.gpus = op->gpu,
 		.num_gpus = op->num_gpus,
+		.cgroup_name = cgroup_path,
+		.cgroup_ctx = op->names,
+		.records_dropped = iv->records_dropped,
 	};
 	int err;
 
+	/* a copy: the record consumer keeps adding while this interval is formatted */
+	if (routes__snapshot(op->routes, &op->route_snap) == 0) {
+		in.routes = op->route_snap.routes;
+		in.num_routes = op->route_snap.num;
+	}
+	if (op->gpu_accounts) {
+		in.num_gpu_procs = gpu_accounts__processes(op->gpu_accounts, &in.gpu_procs);
+		in.num_gpu_others = gpu_accounts__others(op->gpu_accounts, &in.gpu_others);
+	}
 	metrics_server__stats(op->server, &in.scrapes, &in.scrapes_refused);
 	buf__clear(&op->text);
 	err = metrics_format(&in, &op->text);
@@ -357,7 +392,10 @@ int operators__interval(struct operators *op, const struct operators_interval *i
 	op->softirq_ns += h->softirq_ns;
 	op->kthread_ns += h->kthread_runtime_ns;
 	op->proc_overflows += h->proc_overflows;
-	add_gpus(op, iv);
+	if (add_gpus(op, iv))
+		log_error("metrics: out of memory for per-process GPU energy (interval %" PRIu64
+			  "; left out)",
+			  iv->interval);
 	if (op->csv_fd >= 0) {
 		err = csv_rows(op, iv, idle, unattributed);
 		if (err)
@@ -381,6 +419,11 @@ int operators__reopen(struct operators *op)
 	return err;
 }
 
+struct routes *operators__routes(struct operators *op)
+{
+	return op ? op->routes : NULL;
+}
+
 uint64_t operators__csv_rows(const struct operators *op)
 {
 	return op ? op->csv_rows : 0;
@@ -391,6 +434,9 @@ void operators__close(struct operators *op)
 	if (!op)
 		return;
 	metrics_server__stop(op->server);
+	routes__free(op->routes);
+	gpu_accounts__free(op->gpu_accounts);
+	routes_snapshot_free(&op->route_snap);
 	if (op->csv_fd >= 0)
 		close(op->csv_fd);
 	accounts__free(op->accounts);

@@ -20,6 +20,7 @@
 #include "gpu_source.h"
 #include "kernel_signals.h"
 #include "request_tracking.h"
+#include "routes.h"
 
 struct operators_opts {
 	const char *metrics_addr; /* NULL: no endpoint */
@@ -27,6 +28,7 @@ struct operators_opts {
 	const char *cgroup_mount; /* the cgroup2 mount */
 	uint32_t max_cgroups;	  /* 0: 2048 */
 	uint32_t max_processes;	  /* 0: 64 */
+	uint32_t max_routes;	  /* per cgroup; 0: ROUTES_DEFAULT_MAX_ROUTES */
 	const char *label;
 	const char *version;
 	const char *mode;    /* psys or model */
@@ -43,6 +45,9 @@ struct operators_interval {
 	const uint64_t *proc_uj; /* per sig->procs entry */
 	uint64_t attributed_uj;
 	const struct request_totals *requests; /* NULL: none */
+	/* Issue 13's hook: the request log's count of records lost before user space read
+	 * them (cumulative). NULL: no record stream, no http_energy_records_dropped_total. */
+	const uint64_t *records_dropped;
 	uint64_t overruns;		       /* cumulative */
 	const struct gpu_sample *gpus;	       /* this interval's (gpu_source__samples) */
 	size_t num_gpus;
@@ -53,6 +58,12 @@ struct operators;
 /* NULL *out (and 0) when neither the endpoint nor the CSV is asked for. */
 int operators__open(const struct operators_opts *opts, struct operators **out);
 int operators__interval(struct operators *op, const struct operators_interval *iv);
+/*
+ * The per-route aggregation the completed-response records go to (routes__add(), from
+ * the record consumer's thread); NULL without --metrics-addr. Published with each
+ * interval's exposition.
+ */
+struct routes *operators__routes(struct operators *op);
 /* SIGHUP: reopens the cgroup CSV (a new file gets the header). */
 int operators__reopen(struct operators *op);
 uint64_t operators__csv_rows(const struct operators *op);

@@ -58,3 +58,22 @@ set ylabel 'energy per interval (mJ)'
 plot data.'/intervals.tsv' using 1:($2/1000) with lines lw 2 lc rgb '#555555' title 'measured (active_psys_uj)', \
      '' using 1:($3/1000) with lines lc rgb '#1f77b4' title 'attributed (attributed_uj)', \
      '' using 1:($4/1000) with lines lc rgb '#ff7f0e' title 'requests (request_energy_uj)'
+
+# 5. With a request log (records.csv): energy per request by route, the top 20 routes by
+# total energy (routes.tsv: rank, route, count, mean, p50, p90, p99 uJ), log scale.
+if (exists('routes') && routes) {
+set output dir.'/route_energy.'.ext
+set title 'Energy per request by route (request log): p50, p90, p99 and mean, top 20 by total energy'
+set xlabel ''
+set ylabel 'energy per request (uJ)'
+set logscale y
+set xtics rotate by -30 noenhanced
+set xrange [0.5:20.5]
+plot data.'/routes.tsv' every ::0::19 using 1:5:xtic(2) with points pt 7 lc rgb '#2ca02c' title 'p50', \
+     '' every ::0::19 using 1:6 with points pt 9 lc rgb '#ff7f0e' title 'p90', \
+     '' every ::0::19 using 1:7 with points pt 11 lc rgb '#d62728' title 'p99', \
+     '' every ::0::19 using 1:4 with points pt 2 lc rgb '#1f77b4' title 'mean'
+unset logscale y
+set xtics norotate
+set autoscale x
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # report.sh RUN: the plots (PNG and SVG) and index.html of a run that has samples.csv,
-# benchmark.json and, after a fit, report.json and predictions.csv. Temporary data files
+# benchmark.json and, after a fit, report.json and predictions.csv; with records.csv (the
+# request log) a per-route table and plot (scripts/routes_report.py). Temporary data files
 # stay inside the run directory and are removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,8 +25,15 @@ if [ -s "$RUN/predictions.csv" ]; then
 	fitted=1
 	plots=(measured_vs_predicted residuals "${plots[@]}")
 fi
+routes=0
+if [ -s "$RUN/records.csv" ]; then
+	python3 scripts/routes_report.py "$RUN/records.csv" "$tmp/routes.tsv" "$tmp/routes.html"
+	routes=1
+	plots+=(route_energy)
+fi
 for ext in png svg; do
-	gnuplot -e "dir='$RUN'; data='$tmp'; ext='$ext'; fitted=$fitted" scripts/plots.gnuplot \
+	gnuplot -e "dir='$RUN'; data='$tmp'; ext='$ext'; fitted=$fitted; routes=$routes" \
+		scripts/plots.gnuplot \
 		2>"$tmp/gnuplot.err" ||
 		{ cat "$tmp/gnuplot.err" >&2; echo "report: gnuplot failed ($ext)" >&2; exit 1; }
 done
@@ -56,6 +64,10 @@ run_json=$RUN/run.json
 		echo '<table><tr><th>feature</th><th>coefficient</th><th>std error</th><th>unit</th></tr>'
 		jq -r '.features[] | "<tr><td>\(.name)</td><td>\(.coefficient)</td><td>\(.std_error)</td><td>\(.unit)</td></tr>"' "$RUN/report.json"
 		echo '</table>'
+	fi
+	if [ "$routes" = 1 ]; then
+		echo '<h2>Routes (request log)</h2><p>Energy per request by route (method and path without query), from records.csv: the 50 routes with the most energy, the rest in one row; percentiles nearest-rank.</p>'
+		cat "$tmp/routes.html"
 	fi
 	for p in "${plots[@]}"; do
 		echo "<h3>$p</h3><p><img src=\"$p.png\" alt=\"$p\" width=\"900\"> (<a href=\"$p.svg\">SVG</a>)</p>"

@@ -101,6 +101,31 @@ for row in csv.DictReader(open(sys.argv[2])):
 print("# scraped", scraped, "uJ; running sums", sorted(sums))
 sys.exit(0 if scraped > 0 and scraped in sums else 1)
 PY
+# Issue 16: GPU 1 splits its energy per process; the per-process series of that same
+# scrape are running sums of the process_energy_uj cells, over as many intervals as GPU 1's
+# own energy series (its shares add up to it). GPU 0 does not split: no series for it.
+check "per-process GPU energy on /metrics: running sums of GPU 1's process_energy_uj cells" \
+	python3 - "$tmp/scrape.txt" "$tmp/nvml_metrics.gpu.csv" <<'PY'
+import csv, re, sys
+text = open(sys.argv[1]).read()
+uj = lambda w, f: int(w) * 1000000 + int(f)
+gpu1 = [uj(*m) for m in re.findall(r'^http_energy_gpu_energy_joules_total\{gpu="1",[^}]*\} (\d+)\.(\d{6})$', text, re.M)]
+procs = {m[0]: uj(m[1], m[2]) for m in re.findall(
+    r'^http_energy_process_gpu_energy_joules_total\{pid="(\w+)",start="\d*",comm="[^"]*",gpu="1"\} (\d+)\.(\d{6})$', text, re.M)}
+gpu0 = re.search(r'^http_energy_process_gpu_energy_joules_total\{[^}]*gpu="0"\}', text, re.M)
+total, shares, states = 0, {}, []
+for row in csv.DictReader(open(sys.argv[2])):
+    if row["gpu"] != "1" or row["mig_instance"] not in ("", "-1"):
+        continue
+    total += int(row["energy_uj"] or 0)
+    for cell in filter(None, row["process_energy_uj"].split(";")):
+        pid, v = cell.split(":")
+        shares[pid] = shares.get(pid, 0) + int(v)
+    states.append((total, {k: v for k, v in dict(shares, other=0).items() if v or k == "other"}))
+print("# scraped GPU 1", gpu1, "uJ, processes", procs)
+ok = len(gpu1) == 1 and any(t == gpu1[0] and s == procs for t, s in states) and not gpu0
+sys.exit(0 if ok and procs.get("100", 0) > 0 else 1)
+PY
 
 # 2. DCGM (auto: both libraries; NVML for MIG and processes).
 collect dcgm "$FAKE_NVML_DIR:$FAKE_DCGM_DIR" dcgm 3 --gpu-csv "$tmp/dcgm.gpu.csv"
