@@ -87,7 +87,7 @@ struct proc_cache_slot {
 /*
  * Per-CPU bookkeeping, never read as a signal.
  *
- * Who writes what: see "Interrupt safety" in http_energy.bpf.h. In short, only the slice
+ * Who writes what: see "Interrupt safety" in signals.bpf.c. In short, only the slice
  * charge (sched_switch, flush_cpu) and sched_migrate_task touch the cache slots and the
  * bins; every other hook only adds to the pend_* counters with atomic instructions, and
  * the next slice charge moves them into the bins and the running task's slot.
