@@ -1,8 +1,10 @@
 # collector/: http_energy (the collector). The energy sources and measure_idle_power are in
 # collector/module.mk.
 HTTP_ENERGY_CORE_SRCS := collector/kernel_signals.c collector/kernel_features.c collector/cpu_freq.c \
-	collector/request_tracking.c collector/attribution.c collector/header_ports.c
-$(call obj_of,collector/kernel_signals.c collector/request_tracking.c): $(BUILD)/gen/http_energy.skel.h
+	collector/request_tracking.c collector/attribution.c collector/header_ports.c \
+	collector/bpf_loader.c
+# The one module that includes the skeleton.
+$(call obj_of,collector/bpf_loader.c): $(BUILD)/gen/http_energy.skel.h
 
 UNIT_TESTS += test_cpu_freq
 test_cpu_freq_SRCS := tests/unit/test_cpu_freq.c collector/cpu_freq.c
