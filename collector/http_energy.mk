@@ -29,6 +29,7 @@ INTEGRATION_TESTS += tests/integration/test_http_energy_cut.sh
 INTEGRATION_TESTS += tests/integration/test_http_energy_ready.sh
 INTEGRATION_TESTS += tests/integration/test_http_energy_procs.sh
 INTEGRATION_TESTS += tests/integration/test_http_energy_wakeups.sh
+INTEGRATION_TESTS += tests/integration/test_http_energy_partial_attach.sh
 BENCH_SCRIPTS += bench/collector_overhead.sh
 
 UNIT_TESTS += test_attribution
