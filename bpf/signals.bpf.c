@@ -44,6 +44,9 @@ const volatile __u32 tracked_cgroup_level = 0;
 /* Written by user space through the mmap'ed .bss; a CPU adopts it when flushed. */
 __u32 epoch = 0;
 
+/* This CPU's kernel CPU time by kind (flush_cpu_kirq; resolved only where it loads). */
+extern struct kernel_cpustat kernel_cpustat __ksym __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 2); /* by epoch parity */
@@ -468,8 +471,7 @@ static long spill_one(__u32 i, void *data)
 	return 0;
 }
 
-SEC("raw_tp")
-int flush_cpu(void *ctx)
+static __always_inline int flush(bool kernel_irq_time)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct cpu_state *st;
@@ -487,6 +489,16 @@ int flush_cpu(void *ctx)
 	if (charge_slice(st, bins, &owner, &slice, true))
 		charge_request_of_task(task, &slice);
 	now = bpf_ktime_get_ns();
+	if (kernel_irq_time) {
+		struct kernel_cpustat *kc = bpf_this_cpu_ptr(&kernel_cpustat);
+		__u64 irq = kc->cpustat[CPUTIME_IRQ], softirq = kc->cpustat[CPUTIME_SOFTIRQ];
+
+		/* The first flush (whose interval is dropped) takes the totals since boot. */
+		bins->irq_ns += irq - st->kirq_last_ns;
+		bins->softirq_ns += softirq - st->ksoftirq_last_ns;
+		st->kirq_last_ns = irq;
+		st->ksoftirq_last_ns = softirq;
+	}
 	/* An IRQ in progress here means this is the IPI inside it (the in-process flush
 	 * runs outside handlers): its entry side is not running, the start is settled. */
 	if (st->irq_depth) {
@@ -505,6 +517,26 @@ int flush_cpu(void *ctx)
 	barrier();
 	st->flushing = 0;
 	return 0;
+}
+
+SEC("raw_tp")
+int flush_cpu(void *ctx)
+{
+	return flush(false);
+}
+
+/*
+ * IRQ and softirq time from the kernel's own accounting (issue 14): under
+ * CONFIG_IRQ_TIME_ACCOUNTING the kernel adds each handler's ns to this CPU's kcpustat as
+ * it ends (softirqs run by ksoftirqd excepted: they are that thread's runtime), so reading
+ * it at each boundary replaces tracing every entry and exit. User space loads this flush
+ * instead of flush_cpu, and no IRQ or softirq hook, only where the kernel resolves
+ * kernel_cpustat (kallsyms: CONFIG_KALLSYMS_ALL).
+ */
+SEC("raw_tp")
+int flush_cpu_kirq(void *ctx)
+{
+	return flush(true);
 }
 
 /*

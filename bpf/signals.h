@@ -112,6 +112,9 @@ struct cpu_state {
 	unsigned long long pend_task_wakeups;	 /* caused by the running task itself */
 	unsigned long long pend_page_cache_hits; /* by the running task */
 	unsigned long long pend_writebacks;	 /* by the running task */
+	/* kcpustat's IRQ and softirq ns at the last flush (flush_cpu_kirq only) */
+	unsigned long long kirq_last_ns;
+	unsigned long long ksoftirq_last_ns;
 	struct proc_cache_slot cache[PROC_CACHE_SLOTS];
 };
 

@@ -25,6 +25,9 @@ struct bpf_loader {
 	bool sk_msg_attached;	      /* sk_msg is attached to the sockhash, not by a link */
 	bool track_requests;
 	bool wakeup_pc; /* wakeup hooks read preempt_count (else our handler depths) */
+	bool kernel_irq_time;	  /* IRQ and softirq time from kcpustat (flush_cpu_kirq) */
+	const char *irq_time_why; /* else why not */
+	struct bpf_program *flush; /* the flush program that loads */
 	enum page_cache_hook page_hook;
 	const char *page_func;
 	struct signals_handles sh;
@@ -87,6 +90,36 @@ static int choose_wakeup_hooks(struct bpf_loader *l, const char *root)
 	       set_autoload(skel->progs.on_sched_wakeup_new, !pc) ?:
 	       set_autoload(skel->progs.on_sched_wakeup_pc, pc) ?:
 	       set_autoload(skel->progs.on_sched_wakeup_new_pc, pc);
+}
+
+/*
+ * IRQ and softirq time (issue 14): read from the kernel's own accounting at each flush
+ * where it keeps it (kernel_features.h) and preempt_count is readable (the IRQ and softirq
+ * hooks are then not needed to tell interrupt context either); else traced by the entry
+ * and exit hooks. allow: false after the first choice failed to load.
+ */
+static int choose_irq_time(struct bpf_loader *l, const char *root, bool allow)
+{
+	struct http_energy_bpf *skel = l->skel;
+	bool k = false;
+
+	if (!allow) {
+		l->irq_time_why = "flush_cpu_kirq did not load";
+	} else {
+		k = kernel_irq_time_accounting(root, &l->irq_time_why);
+		if (k && !l->wakeup_pc) {
+			k = false;
+			l->irq_time_why = "preempt_count is not readable";
+		}
+	}
+	l->kernel_irq_time = k;
+	l->flush = k ? skel->progs.flush_cpu_kirq : skel->progs.flush_cpu;
+	return set_autoload(skel->progs.flush_cpu, !k) ?:
+	       set_autoload(skel->progs.flush_cpu_kirq, k) ?:
+	       set_autoload(skel->progs.on_irq_entry, !k) ?:
+	       set_autoload(skel->progs.on_irq_exit, !k) ?:
+	       set_autoload(skel->progs.on_softirq_entry, !k) ?:
+	       set_autoload(skel->progs.on_softirq_exit, !k);
 }
 
 /*
@@ -175,7 +208,7 @@ static void fill_handles(struct bpf_loader *l)
 			    [PMU_CACHE_MISSES] = bpf_map__fd(skel->maps.pmu_cache_misses) },
 		.exited_tgids_fd = bpf_map__fd(skel->maps.exited_tgids),
 		.proc_energy_fd = bpf_map__fd(skel->maps.proc_energy_uj),
-		.flush_prog_fd = bpf_program__fd(skel->progs.flush_cpu),
+		.flush_prog_fd = bpf_program__fd(l->flush),
 		.epoch = &skel->bss->epoch,
 	};
 	l->rh = (struct request_handles){
@@ -189,44 +222,61 @@ static void fill_handles(struct bpf_loader *l)
 	};
 }
 
+/* Open, choose, set, load: one attempt. */
+static int open_and_load(struct bpf_loader *l, const struct bpf_loader_opts *opts,
+			 bool allow_kernel_irq_time)
+{
+	const char *root = opts->root ? opts->root : "";
+	uint32_t max_procs = opts->max_procs ? opts->max_procs : SIGNALS_DEFAULT_MAX_PROCS;
+	int err;
+
+	l->skel = http_energy_bpf__open();
+	if (!l->skel) {
+		err = -errno;
+		log_error("bpf: opening the BPF object: %s", strerror(errno));
+		return err;
+	}
+	l->skel->rodata->tracked_cgroup_id = opts->cgroup_id;
+	l->skel->rodata->tracked_cgroup_level = opts->cgroup_level;
+	l->skel->rodata->has_pmu = opts->pmu;
+	err = set_max_entries(l->skel->maps.procs0, max_procs) ?:
+	      set_max_entries(l->skel->maps.procs1, max_procs) ?:
+	      choose_page_cache_hook(l) ?: choose_wakeup_hooks(l, root) ?:
+	      choose_irq_time(l, root, allow_kernel_irq_time) ?:
+	      choose_request_programs(l, &opts->requests);
+	if (err)
+		return err;
+	err = http_energy_bpf__load(l->skel);
+	if (err && l->kernel_irq_time) {
+		/* Chosen from the config and kallsyms, never loaded anywhere yet: keep a way back. */
+		log_info("bpf: flush_cpu_kirq refused (%s); IRQ and softirq time from the hooks",
+			 strerror(-err));
+		http_energy_bpf__destroy(l->skel);
+		l->skel = NULL;
+		return open_and_load(l, opts, false);
+	}
+	if (err)
+		log_error("bpf: loading the BPF programs: %s (--verbose shows the verifier log)",
+			  strerror(-err));
+	return err;
+}
+
 int bpf_loader__open(const struct bpf_loader_opts *opts, struct bpf_loader **out)
 {
 	struct bpf_loader *l = calloc(1, sizeof(*l));
-	const char *root = opts->root ? opts->root : "";
 	int err;
 
 	if (!l)
 		return -ENOMEM;
 	l->track_requests = opts->requests.enable;
-	l->skel = http_energy_bpf__open();
-	if (!l->skel) {
-		err = -errno;
-		log_error("bpf: opening the BPF object: %s", strerror(errno));
-		goto cleanup;
-	}
-	l->skel->rodata->tracked_cgroup_id = opts->cgroup_id;
-	l->skel->rodata->tracked_cgroup_level = opts->cgroup_level;
-	l->skel->rodata->has_pmu = opts->pmu;
-	err = set_max_entries(l->skel->maps.procs0,
-			      opts->max_procs ? opts->max_procs : SIGNALS_DEFAULT_MAX_PROCS) ?:
-	      set_max_entries(l->skel->maps.procs1,
-			      opts->max_procs ? opts->max_procs : SIGNALS_DEFAULT_MAX_PROCS) ?:
-	      choose_page_cache_hook(l) ?: choose_wakeup_hooks(l, root) ?:
-	      choose_request_programs(l, &opts->requests);
-	if (err)
-		goto cleanup;
-	err = http_energy_bpf__load(l->skel);
+	err = open_and_load(l, opts, true);
 	if (err) {
-		log_error("bpf: loading the BPF programs: %s (--verbose shows the verifier log)",
-			  strerror(-err));
-		goto cleanup;
+		bpf_loader__destroy(l);
+		return err;
 	}
 	fill_handles(l);
 	*out = l;
 	return 0;
-cleanup:
-	bpf_loader__destroy(l);
-	return err;
 }
 
 const struct signals_handles *bpf_loader__signals(const struct bpf_loader *l)
@@ -252,7 +302,7 @@ static int injected_attach_failure(struct bpf_loader *l)
 
 	if (!tp || !*tp)
 		return 0;
-	link = bpf_program__attach_raw_tracepoint(l->skel->progs.flush_cpu, tp);
+	link = bpf_program__attach_raw_tracepoint(l->flush, tp);
 	if (!link) {
 		int err = -errno;
 
@@ -355,13 +405,25 @@ int bpf_loader__attach_signals(struct bpf_loader *l, struct signals_available *h
 	 * an exit without an entry, which is ignored; the other order left a CPU "inside an
 	 * interrupt" for the whole run (and sched_switch now forgets such a depth anyway).
 	 */
-	hooks->irq = attach_optional(skel->progs.on_irq_exit, &skel->links.on_irq_exit,
-				     "irq_ns") &&
-		     attach_optional(skel->progs.on_irq_entry, &skel->links.on_irq_entry, "irq_ns");
-	hooks->softirq = attach_optional(skel->progs.on_softirq_exit, &skel->links.on_softirq_exit,
-					 "softirq_ns") &&
-			 attach_optional(skel->progs.on_softirq_entry,
-					 &skel->links.on_softirq_entry, "softirq_ns");
+	if (l->kernel_irq_time) {
+		hooks->irq = hooks->softirq = true;
+		log_info("signals: irq_ns and softirq_ns from the kernel's IRQ time accounting "
+			 "(kcpustat, read at each boundary; softirqs in ksoftirqd count as its "
+			 "runtime); no IRQ or softirq hooks");
+	} else {
+		hooks->irq = attach_optional(skel->progs.on_irq_exit, &skel->links.on_irq_exit,
+					     "irq_ns") &&
+			     attach_optional(skel->progs.on_irq_entry, &skel->links.on_irq_entry,
+					     "irq_ns");
+		hooks->softirq = attach_optional(skel->progs.on_softirq_exit,
+						 &skel->links.on_softirq_exit, "softirq_ns") &&
+				 attach_optional(skel->progs.on_softirq_entry,
+						 &skel->links.on_softirq_entry, "softirq_ns");
+		if (hooks->irq || hooks->softirq)
+			log_info("signals: irq_ns and softirq_ns traced by tp_btf/irq_handler_entry/"
+				 "exit, softirq_entry/exit (kernel IRQ time not used: %s)",
+				 l->irq_time_why);
+	}
 	timer = attach_optional(skel->progs.on_hrtimer_exit, &skel->links.on_hrtimer_exit,
 				"timer-context wakeups") &&
 		attach_optional(skel->progs.on_hrtimer_entry, &skel->links.on_hrtimer_entry,

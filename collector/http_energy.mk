@@ -6,6 +6,11 @@ HTTP_ENERGY_CORE_SRCS := collector/kernel_signals.c collector/kernel_features.c 
 # The one module that includes the skeleton.
 $(call obj_of,collector/bpf_loader.c): $(BUILD)/gen/http_energy.skel.h
 
+UNIT_TESTS += test_kernel_features
+test_kernel_features_SRCS := tests/unit/test_kernel_features.c collector/kernel_features.c
+test_kernel_features_CFLAGS := -I collector
+test_kernel_features_LIBS := -lbpf -lz
+
 UNIT_TESTS += test_cpu_freq
 test_cpu_freq_SRCS := tests/unit/test_cpu_freq.c collector/cpu_freq.c
 test_cpu_freq_CFLAGS := -I collector
