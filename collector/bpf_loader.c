@@ -407,7 +407,7 @@ int bpf_loader__attach_signals(struct bpf_loader *l, struct signals_available *h
 	 */
 	if (l->kernel_irq_time) {
 		hooks->irq = hooks->softirq = true;
-		log_info("signals: irq_ns and softirq_ns from the kernel's IRQ time accounting "
+		log_info("signals: IRQ and softirq time from the kernel's IRQ time accounting "
 			 "(kcpustat, read at each boundary; softirqs in ksoftirqd count as its "
 			 "runtime); no IRQ or softirq hooks");
 	} else {
@@ -420,7 +420,7 @@ int bpf_loader__attach_signals(struct bpf_loader *l, struct signals_available *h
 				 attach_optional(skel->progs.on_softirq_entry,
 						 &skel->links.on_softirq_entry, "softirq_ns");
 		if (hooks->irq || hooks->softirq)
-			log_info("signals: irq_ns and softirq_ns traced by tp_btf/irq_handler_entry/"
+			log_info("signals: IRQ and softirq time traced by tp_btf/irq_handler_entry/"
 				 "exit, softirq_entry/exit (kernel IRQ time not used: %s)",
 				 l->irq_time_why);
 	}

@@ -49,7 +49,7 @@ check "... and sockops, ingress, sk_msg and the receive hook" \
 	grep -q 'requests: sockops and cgroup_skb/ingress on .*sk_msg on the sockhash, threads bound by' \
 	"$tmp/collector.log"
 check "one start-up line says where irq_ns and softirq_ns come from (kernel accounting or hooks)" \
-	test "$(grep -cE 'signals: irq_ns and softirq_ns (from the kernel|traced by)' "$tmp/collector.log")" = 1
+	test "$(grep -cE 'signals: IRQ and softirq time (from the kernel|traced by)' "$tmp/collector.log")" = 1
 check "one line names the failed hook and the errno (ENOENT), and it is the last line" \
 	test "$(grep -c "raw_tp/$tp" "$tmp/collector.log")" = 1 -a \
 	-n "$(tail -n 1 "$tmp/collector.log" | grep "^http_energy: .*raw_tp/$tp.*: No such file or directory$")"
