@@ -89,7 +89,7 @@ struct proc_cache_slot {
 /*
  * Per-CPU bookkeeping, never read as a signal.
  *
- * Who writes what: see "Interrupt safety" in http_energy.bpf.h. In short, only the slice
+ * Who writes what: see "Interrupt safety" in signals.bpf.c. In short, only the slice
  * charge (sched_switch, flush_cpu) and sched_migrate_task touch the cache slots and the
  * bins; every other hook only adds to the pend_* counters with atomic instructions, and
  * the next slice charge moves them into the bins and the running task's slot.
@@ -114,6 +114,9 @@ struct cpu_state {
 	unsigned long long pend_task_wakeups;	 /* caused by the running task itself */
 	unsigned long long pend_page_cache_hits; /* by the running task */
 	unsigned long long pend_writebacks;	 /* by the running task */
+	/* kcpustat's IRQ and softirq ns at the last flush (flush_cpu_kirq only) */
+	unsigned long long kirq_last_ns;
+	unsigned long long ksoftirq_last_ns;
 	struct proc_cache_slot cache[PROC_CACHE_SLOTS];
 };
 

@@ -23,6 +23,7 @@
 #include "gpu_csv.h"
 #include "gpu_source.h"
 #include "attribution.h"
+#include "bpf_loader.h"
 #include "header_ports.h"
 #include "interval_csv.h"
 #include "kernel_signals.h"
@@ -66,6 +67,7 @@ struct collector {
 	struct energy_config cfg;
 	struct cgroup2_info cgroup;
 	struct energy_source *energy;
+	struct bpf_loader *bpf; /* the BPF object: the one owner of every hook */
 	struct kernel_signals *signals;
 	struct interval_csv *csv;
 	struct gpu_source *gpu;
@@ -309,14 +311,51 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/*
+ * The BPF object: the signals side's buffers and PMU counters first (whether slices read
+ * the PMU is set before load), then load, the signals side's maps, attach, and the first
+ * interval. Request tracking attaches later (attach_requests).
+ */
+static int open_signals(struct collector *c, const struct signals_opts *so)
+{
+	struct bpf_loader_opts lo = { .cgroup_id = c->cgroup.id,
+				      .cgroup_level = c->cgroup.level,
+				      .max_procs = c->opt.max_procs,
+				      .requests = { .enable = !c->opt.no_requests,
+						    .max_conns = c->opt.max_conns } };
+	struct signals_available hooks;
+	int err;
+
+	err = kernel_signals__open(so, &c->signals);
+	if (err)
+		return err;
+	lo.pmu = kernel_signals__available(c->signals)->pmu;
+	return bpf_loader__open(&lo, &c->bpf) ?:
+	       kernel_signals__bind(c->signals, bpf_loader__signals(c->bpf)) ?:
+	       bpf_loader__attach_signals(c->bpf, &hooks) ?:
+	       kernel_signals__begin(c->signals, &hooks);
+}
+
+/* The model and weights first: the request programs read them from their first run. */
 static int attach_requests(struct collector *c)
 {
 	struct header_opts h = { .no_header = c->opt.no_header,
 				 .port_bits = c->opt.header_ports_set ? c->opt.header_ports : NULL,
 				 .quantum_uj = c->opt.header_quantum_uj };
+	struct request_tracking *rt;
+	int err;
 
-	return request_tracking__attach(kernel_signals__bpf(c->signals), c->cgroup.path, &c->cfg,
-					&h, &c->requests);
+	err = request_tracking__open(bpf_loader__requests(c->bpf), &c->cfg, &rt);
+	if (err)
+		return err;
+	err = bpf_loader__attach_requests(c->bpf, c->cgroup.path, &h,
+					  config_mode_name(c->cfg.attribution_mode));
+	if (err) {
+		request_tracking__close(rt);
+		return err;
+	}
+	c->requests = rt;
+	return 0;
 }
 
 /*
@@ -774,16 +813,12 @@ int main(int argc, char **argv)
 	err = softirqs__open(NULL, &c.softirqs);
 	if (err)
 		goto cleanup;
-	so.cgroup_id = c.cgroup.id;
-	so.cgroup_level = c.cgroup.level;
 	so.max_procs = c.opt.max_procs;
-	so.track_requests = !c.opt.no_requests;
-	so.max_conns = c.opt.max_conns;
 	so.at_cut = read_energy_at_cut;
 	so.at_cut_ctx = &c;
 	so.on_freq_change = cpu_khz_changed;
 	so.on_freq_change_ctx = &c;
-	err = kernel_signals__open(&so, &c.signals);
+	err = open_signals(&c, &so);
 	if (err)
 		goto cleanup;
 	err = open_operators(&c);
@@ -817,13 +852,14 @@ int main(int argc, char **argv)
 	err = run_sampler(&c);
 cleanup:
 	report_requests(&c);
-	request_tracking__detach(c.requests);
+	request_tracking__close(c.requests);
 	if (c.operators && c.opt.cgroup_csv)
 		log_info("wrote %" PRIu64 " cgroup rows to %s", operators__csv_rows(c.operators),
 			 c.opt.cgroup_csv);
 	operators__close(c.operators);
 	kernel_signals__close(c.signals);
 	softirqs__close(c.softirqs);
+	bpf_loader__destroy(c.bpf); /* detaches everything, on every path */
 	free(c.proc_uj);
 	free(c.scratch);
 	if (c.csv)

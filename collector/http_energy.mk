@@ -2,8 +2,14 @@
 # collector/module.mk.
 HTTP_ENERGY_CORE_SRCS := collector/kernel_signals.c collector/kernel_features.c collector/cpu_freq.c \
 	collector/request_tracking.c collector/attribution.c collector/header_ports.c \
-	collector/softirqs.c
-$(call obj_of,collector/kernel_signals.c collector/request_tracking.c): $(BUILD)/gen/http_energy.skel.h
+	collector/softirqs.c collector/bpf_loader.c
+# The one module that includes the skeleton.
+$(call obj_of,collector/bpf_loader.c): $(BUILD)/gen/http_energy.skel.h
+
+UNIT_TESTS += test_kernel_features
+test_kernel_features_SRCS := tests/unit/test_kernel_features.c collector/kernel_features.c
+test_kernel_features_CFLAGS := -I collector
+test_kernel_features_LIBS := -lbpf -lz
 
 UNIT_TESTS += test_cpu_freq
 test_cpu_freq_SRCS := tests/unit/test_cpu_freq.c collector/cpu_freq.c
@@ -32,6 +38,7 @@ INTEGRATION_TESTS += tests/integration/test_http_energy_cut.sh
 INTEGRATION_TESTS += tests/integration/test_http_energy_ready.sh
 INTEGRATION_TESTS += tests/integration/test_http_energy_procs.sh
 INTEGRATION_TESTS += tests/integration/test_http_energy_wakeups.sh
+INTEGRATION_TESTS += tests/integration/test_http_energy_partial_attach.sh
 BENCH_SCRIPTS += bench/collector_overhead.sh
 
 UNIT_TESTS += test_attribution

@@ -21,4 +21,14 @@ bool kernel_has_tracepoint(const char *name);
 /* The first of names[] that vmlinux BTF has, or NULL. */
 const char *first_kernel_function(const char *const names[], int n);
 
+/*
+ * Whether the kernel keeps each CPU's IRQ and softirq time itself, in ns, where BPF can
+ * read it (issue 14): CONFIG_IRQ_TIME_ACCOUNTING (ROOT/proc/config.gz, else
+ * ROOT/boot/config-RELEASE), on at run time (the irq column of ROOT/proc/stat moves; tick
+ * sampling leaves it at 0, and x86 turns the accounting off with an unstable TSC), and
+ * kernel_cpustat in ROOT/proc/kallsyms (CONFIG_KALLSYMS_ALL: BPF resolves it there). When
+ * false, *why says what is missing.
+ */
+bool kernel_irq_time_accounting(const char *root, const char **why);
+
 #endif

@@ -13,15 +13,10 @@
 #include <unistd.h>
 
 #include "cpu_freq.h"
-#include "kernel_features.h"
 #include "log.h"
-#include "http_energy.skel.h"
-#include "request_tracking.h"
-
-#define DEFAULT_MAX_PROCS 8192
 
 struct kernel_signals {
-	struct http_energy_bpf *skel;
+	struct signals_handles h;
 	struct signals_available avail;
 	int ncpus;		/* possible CPUs: per-CPU map value count */
 	int *pmu_fds;		/* [PMU_COUNTERS][ncpus], -1 where not open */
@@ -33,11 +28,9 @@ struct kernel_signals {
 	struct proc_interval *procs;	/* the last interval's processes */
 	uint32_t max_procs;
 	bool batch_ok;
-	bool wakeup_pc; /* wakeup hooks read preempt_count (else our handler depths) */
 	int (*at_cut)(void *ctx, uint64_t t_ns);
 	void *at_cut_ctx;
 	/* Frequencies re-read each interval where cpufreq exists (cpu_freq_refresh). */
-	bool exits; /* on_process_exit attached */
 	bool freq_refresh;
 	const char *root;
 	uint32_t *khz;
@@ -95,17 +88,12 @@ static int open_pmu(struct kernel_signals *s)
 
 static int fill_pmu_maps(struct kernel_signals *s)
 {
-	struct bpf_map *maps[PMU_COUNTERS] = { s->skel->maps.pmu_cycles,
-					       s->skel->maps.pmu_instructions,
-					       s->skel->maps.pmu_cache_misses };
-
 	for (int c = 0; c < PMU_COUNTERS; c++) {
 		for (int cpu = 0; cpu < s->ncpus; cpu++) {
 			uint32_t key = (uint32_t)cpu;
 			int fd = s->pmu_fds[c * s->ncpus + cpu];
 
-			if (fd >= 0 && bpf_map__update_elem(maps[c], &key, sizeof(key), &fd,
-							    sizeof(fd), BPF_ANY))
+			if (fd >= 0 && bpf_map_update_elem(s->h.pmu_fd[c], &key, &fd, BPF_ANY))
 				return -errno;
 		}
 	}
@@ -127,14 +115,19 @@ static int seed_frequencies(struct kernel_signals *s, const char *root)
 {
 	uint32_t *khz = s->khz;
 	enum cpu_freq_origin origin;
-	int fd = bpf_map__fd(s->skel->maps.cpu_khz);
+	int fd = s->h.cpu_khz_fd;
 
 	origin = cpu_freq_seed(root, khz, s->ncpus);
 	s->freq_refresh = origin == CPU_FREQ_CPUFREQ;
 	for (int cpu = 0; cpu < s->ncpus && cpu < SIGNALS_MAX_CPUS; cpu++) {
 		uint32_t key = (uint32_t)cpu;
 
-		bpf_map_update_elem(fd, &key, &khz[cpu], BPF_ANY);
+		if (bpf_map_update_elem(fd, &key, &khz[cpu], BPF_ANY)) {
+			int err = -errno;
+
+			log_error("signals: seeding cpu_khz of CPU %d: %s", cpu, strerror(errno));
+			return err;
+		}
 	}
 	log_info("signals: CPU frequency at start from %s (CPU 0: %u kHz)%s",
 		 cpu_freq_origin_name(origin), khz[0],
@@ -146,7 +139,7 @@ static int seed_frequencies(struct kernel_signals *s, const char *root)
 /* After a cut: CPUs whose cpu_frequency did not fire get scaling_cur_freq re-read. */
 static void refresh_frequencies(struct kernel_signals *s)
 {
-	int fd = bpf_map__fd(s->skel->maps.cpu_freq_events), khz_fd;
+	int fd = s->h.cpu_freq_events_fd, khz_fd;
 
 	if (!s->freq_refresh)
 		return;
@@ -159,7 +152,7 @@ static void refresh_frequencies(struct kernel_signals *s)
 	if (!cpu_freq_refresh(s->root, s->ncpus, s->freq_events, s->freq_seen, s->khz,
 			      s->freq_changed))
 		return;
-	khz_fd = bpf_map__fd(s->skel->maps.cpu_khz);
+	khz_fd = s->h.cpu_khz_fd;
 	for (int cpu = 0; cpu < s->ncpus && cpu < SIGNALS_MAX_CPUS; cpu++) {
 		uint32_t key = (uint32_t)cpu;
 
@@ -172,191 +165,10 @@ static void refresh_frequencies(struct kernel_signals *s)
 	}
 }
 
-/* Attaches an optional hook; on failure its signal is unavailable, which is said once. */
-static bool attach_optional(struct bpf_program *prog, const char *what, const char *signal)
-{
-	struct bpf_link *link = bpf_program__attach(prog);
-
-	if (!link) {
-		log_info("signals: hook %s refused (%s); %s unavailable", what, strerror(errno),
-			 signal);
-		return false;
-	}
-	log_debug("signals: hook %s attached", what);
-	return true;
-}
-
-/*
- * Wakeups in interrupt context are told from preempt_count where the kernel resolves the
- * per-CPU variable (it must be in kallsyms: CONFIG_KALLSYMS_ALL), else from the depths our
- * IRQ, softirq and hrtimer hooks keep. Chosen before load: only one pair loads.
- */
-static bool kernel_has_preempt_count_symbol(const char *root)
-{
-	char path[4096], line[256];
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/proc/kallsyms", root);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		const char *name = strrchr(line, ' ');
-
-		if (name && (strcmp(name + 1, "__preempt_count\n") == 0 ||
-			     strcmp(name + 1, "pcpu_hot\n") == 0))
-			found = true;
-	}
-	fclose(f);
-	return found;
-}
-
-static void choose_wakeup_hooks(struct kernel_signals *s, const char *root)
-{
-	bool pc = kernel_has_preempt_count_symbol(root);
-
-	s->wakeup_pc = pc;
-	bpf_program__set_autoload(s->skel->progs.on_sched_wakeup, !pc);
-	bpf_program__set_autoload(s->skel->progs.on_sched_wakeup_new, !pc);
-	bpf_program__set_autoload(s->skel->progs.on_sched_wakeup_pc, pc);
-	bpf_program__set_autoload(s->skel->progs.on_sched_wakeup_new_pc, pc);
-}
-
-enum page_cache_hook { PAGE_HOOK_NONE, PAGE_HOOK_FENTRY, PAGE_HOOK_KPROBE, PAGE_HOOK_TRACEPOINT };
-
-/*
- * Chooses how page-cache hits are counted, before load: fentry, else kprobe (tried at
- * attach), else tp_btf/mm_filemap_get_pages, else none. Only the chosen programs load.
- */
-static enum page_cache_hook choose_page_cache_hook(struct kernel_signals *s, const char **func)
-{
-	static const char *const funcs[] = { "folio_mark_accessed", "mark_page_accessed" };
-	enum page_cache_hook hook = PAGE_HOOK_NONE;
-	int err;
-
-	*func = first_kernel_function(funcs, 2);
-	if (*func) {
-		err = probe_fentry(*func, false);
-		if (!err) {
-			hook = PAGE_HOOK_FENTRY;
-			bpf_program__set_attach_target(s->skel->progs.page_accessed_fentry, 0,
-						       *func);
-		} else {
-			log_info("signals: fentry/%s refused by the kernel (%s); trying "
-				 "kprobe/%s", *func, strerror(-err), *func);
-			hook = PAGE_HOOK_KPROBE;
-		}
-	}
-	bpf_program__set_autoload(s->skel->progs.page_accessed_fentry, hook == PAGE_HOOK_FENTRY);
-	bpf_program__set_autoload(s->skel->progs.page_accessed_kprobe, hook == PAGE_HOOK_KPROBE);
-	/* Loaded as the kprobe's fallback too; attached only if the kprobe fails. */
-	bpf_program__set_autoload(s->skel->progs.page_cache_get_pages,
-				  hook != PAGE_HOOK_FENTRY &&
-					  kernel_has_tracepoint("mm_filemap_get_pages"));
-	return hook;
-}
-
-static bool attach_page_cache(struct kernel_signals *s, enum page_cache_hook hook,
-			      const char *func)
-{
-	struct bpf_program *tp = s->skel->progs.page_cache_get_pages;
-	struct bpf_link *link;
-
-	if (hook == PAGE_HOOK_FENTRY)
-		return attach_optional(s->skel->progs.page_accessed_fentry, "fentry/folio_mark_accessed",
-				       "page_cache_hits");
-	if (hook == PAGE_HOOK_KPROBE) {
-		link = bpf_program__attach_kprobe(s->skel->progs.page_accessed_kprobe, false, func);
-		if (link) {
-			log_info("signals: page_cache_hits from kprobe/%s", func);
-			return true;
-		}
-		log_info("signals: kprobe/%s refused (%s)%s", func, strerror(errno),
-			 bpf_program__autoload(tp) ? "; trying tp_btf/mm_filemap_get_pages" : "");
-	}
-	if (bpf_program__autoload(tp) && bpf_program__attach(tp)) {
-		log_info("signals: page_cache_hits from tp_btf/mm_filemap_get_pages "
-			 "(pages each read takes from the page cache)");
-		return true;
-	}
-	log_info("signals: no page-cache hook this kernel allows; page_cache_hits unavailable");
-	return false;
-}
-
-static int attach_all(struct kernel_signals *s, enum page_cache_hook page_hook,
-		      const char *page_func)
-{
-	struct http_energy_bpf *skel = s->skel;
-	struct bpf_link *link;
-
-	/* Required: without these there is no runtime to report. */
-	struct bpf_program *required[] = {
-		skel->progs.on_sched_switch,
-		s->wakeup_pc ? skel->progs.on_sched_wakeup_pc : skel->progs.on_sched_wakeup,
-		s->wakeup_pc ? skel->progs.on_sched_wakeup_new_pc : skel->progs.on_sched_wakeup_new,
-		skel->progs.on_sched_migrate_task
-	};
-	bool timer;
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-		link = bpf_program__attach(required[i]);
-		if (!link) {
-			int err = -errno;
-
-			log_error("signals: attaching %s: %s", bpf_program__section_name(required[i]),
-				  strerror(errno));
-			return err;
-		}
-	}
-	log_info("signals: hooks tp_btf/sched_switch, sched_wakeup, sched_wakeup_new, "
-		 "sched_migrate_task attached");
-
-	s->avail.cpu_frequency = attach_optional(skel->progs.on_cpu_frequency,
-						 "tp_btf/cpu_frequency", "frequency changes");
-	/*
-	 * Exits before entries: a handler running while the hooks attach then shows at most
-	 * an exit without an entry, which is ignored; the other order left a CPU "inside an
-	 * interrupt" for the whole run (and sched_switch now forgets such a depth anyway).
-	 */
-	s->avail.irq = attach_optional(skel->progs.on_irq_exit, "tp_btf/irq_handler_exit",
-				       "irq_ns") &&
-		       attach_optional(skel->progs.on_irq_entry, "tp_btf/irq_handler_entry",
-				       "irq_ns");
-	s->avail.softirq = attach_optional(skel->progs.on_softirq_exit, "tp_btf/softirq_exit",
-					   "softirq_ns") &&
-			   attach_optional(skel->progs.on_softirq_entry, "tp_btf/softirq_entry",
-					   "softirq_ns");
-	timer = attach_optional(skel->progs.on_hrtimer_exit, "tp_btf/hrtimer_expire_exit",
-				"timer-context wakeups") &&
-		attach_optional(skel->progs.on_hrtimer_entry, "tp_btf/hrtimer_expire_entry",
-				"timer-context wakeups");
-	if (s->wakeup_pc)
-		log_info("signals: wakeups from interrupt context (preempt_count) count host-wide "
-			 "only");
-	else
-		log_info("signals: wakeups inside %s%s%s count host-wide only (preempt_count is "
-			 "not readable: no CONFIG_KALLSYMS_ALL)",
-			 s->avail.irq ? "IRQ handlers, " : "", s->avail.softirq ? "softirqs, " : "",
-			 timer ? "hrtimer callbacks" : "(no timer hook)");
-	if (bpf_program__autoload(skel->progs.on_process_exit))
-		s->exits = attach_optional(skel->progs.on_process_exit,
-					   "tp_btf/sched_process_exit",
-					   "pruning of exited processes from proc_energy_uj");
-	s->avail.writebacks = attach_optional(skel->progs.on_writeback_dirty_folio,
-					      "tp_btf/writeback_dirty_folio", "writebacks");
-	s->avail.page_cache = attach_page_cache(s, page_hook, page_func);
-	log_info("signals: irq_ns %s, softirq_ns %s, writebacks %s, page_cache_hits %s, "
-		 "PMU %s",
-		 s->avail.irq ? "on" : "off", s->avail.softirq ? "on" : "off",
-		 s->avail.writebacks ? "on" : "off", s->avail.page_cache ? "on" : "off",
-		 s->avail.pmu ? "on" : "off");
-	return 0;
-}
-
 /* Moves every CPU to the new epoch, closing the slices running there. */
 static int flush_cpus(struct kernel_signals *s)
 {
-	int fd = bpf_program__fd(s->skel->progs.flush_cpu);
+	int fd = s->h.flush_prog_fd;
 
 	for (int cpu = 0; cpu < s->ncpus; cpu++) {
 		LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU,
@@ -432,7 +244,7 @@ static void add_overflow(struct interval_signals *out, const struct cpu_signals 
 
 static int drain_bins(struct kernel_signals *s, uint32_t parity, struct interval_signals *out)
 {
-	int fd = bpf_map__fd(s->skel->maps.cpu_bins);
+	int fd = s->h.cpu_bins_fd;
 	struct cpu_signals *h = &out->host;
 
 	if (bpf_map_lookup_elem(fd, &parity, s->cpu_vals))
@@ -489,9 +301,8 @@ static void sum_proc(struct kernel_signals *s, const struct proc_key *key,
 }
 
 /* Empties the idle process map, in batches where the kernel has them. */
-static int drain_procs(struct kernel_signals *s, struct bpf_map *map, struct interval_signals *out)
+static int drain_procs(struct kernel_signals *s, int fd, struct interval_signals *out)
 {
-	int fd = bpf_map__fd(map);
 	size_t n = 0;
 
 	if (s->batch_ok) {
@@ -556,8 +367,7 @@ int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out)
 			return err;
 	}
 	s->epoch++;
-	s->skel->bss->epoch = s->epoch;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(s->h.epoch, s->epoch, __ATOMIC_SEQ_CST);
 	err = flush_cpus(s);
 	if (err)
 		return err;
@@ -572,7 +382,7 @@ int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out)
 		log_error("signals: reading cpu_bins: %s", strerror(-err));
 		return err;
 	}
-	err = drain_procs(s, (old & 1) ? s->skel->maps.procs1 : s->skel->maps.procs0, out);
+	err = drain_procs(s, s->h.procs_fd[old & 1], out);
 	if (err)
 		return err;
 	refresh_frequencies(s);
@@ -582,15 +392,14 @@ int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out)
 int kernel_signals__forget_exited(struct kernel_signals *s)
 {
 	enum { BATCH = 4096 };
-	int fd = bpf_map__fd(s->skel->maps.exited_tgids);
-	int energy_fd = bpf_map__fd(s->skel->maps.proc_energy_uj);
+	int fd = s->h.exited_tgids_fd;
+	int energy_fd = s->h.proc_energy_fd;
 	uint32_t key, next, e, done[BATCH];
 	uint32_t *prev = NULL;
 	int n = 0;
 
-	if (!s->exits)
-		return 0;
-	/* Ended in epoch e: its last slices were drained by the cut that left epoch e + 1. */
+	/* Ended in epoch e: its last slices were drained by the cut that left epoch e + 1.
+	 * (Empty unless on_process_exit is loaded: with request tracking.) */
 	while (n < BATCH && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
@@ -609,22 +418,9 @@ const struct signals_available *kernel_signals__available(const struct kernel_si
 	return &s->avail;
 }
 
-struct http_energy_bpf *kernel_signals__bpf(const struct kernel_signals *s)
-{
-	return s->skel;
-}
-
-int kernel_signals__switch_prog_fd(const struct kernel_signals *s)
-{
-	return bpf_program__fd(s->skel->progs.on_sched_switch);
-}
-
 int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals **out)
 {
 	struct kernel_signals *s = calloc(1, sizeof(*s));
-	const char *page_func = NULL;
-	struct interval_signals discard;
-	enum page_cache_hook page_hook;
 	int err;
 
 	if (!s)
@@ -635,7 +431,7 @@ int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals 
 	s->on_freq_change = opts->on_freq_change;
 	s->on_freq_change_ctx = opts->on_freq_change_ctx;
 	s->root = opts->root ? opts->root : "";
-	s->max_procs = opts->max_procs ? opts->max_procs : DEFAULT_MAX_PROCS;
+	s->max_procs = opts->max_procs ? opts->max_procs : SIGNALS_DEFAULT_MAX_PROCS;
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0 || s->ncpus > SIGNALS_MAX_CPUS) {
 		log_error("signals: %d possible CPUs (at most %d supported)", s->ncpus,
@@ -660,49 +456,6 @@ int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals 
 	err = open_pmu(s);
 	if (err)
 		goto cleanup;
-
-	s->skel = http_energy_bpf__open();
-	if (!s->skel) {
-		err = -errno;
-		log_error("signals: opening the BPF object: %s", strerror(errno));
-		goto cleanup;
-	}
-	s->skel->rodata->tracked_cgroup_id = opts->cgroup_id;
-	s->skel->rodata->tracked_cgroup_level = opts->cgroup_level;
-	s->skel->rodata->has_pmu = s->avail.pmu;
-	bpf_map__set_max_entries(s->skel->maps.procs0, s->max_procs);
-	bpf_map__set_max_entries(s->skel->maps.procs1, s->max_procs);
-	page_hook = choose_page_cache_hook(s, &page_func);
-	bpf_program__set_autoload(s->skel->progs.on_process_exit, opts->track_requests);
-	choose_wakeup_hooks(s, opts->root ? opts->root : "");
-	err = request_tracking__prepare(s->skel, opts->track_requests, opts->max_conns);
-	if (err)
-		goto cleanup;
-
-	err = http_energy_bpf__load(s->skel);
-	if (err) {
-		log_error("signals: loading the BPF programs: %s (--verbose shows the verifier log)",
-			  strerror(-err));
-		goto cleanup;
-	}
-	if (s->avail.pmu) {
-		err = fill_pmu_maps(s);
-		if (err) {
-			log_error("signals: filling the PMU maps: %s", strerror(-err));
-			goto cleanup;
-		}
-	}
-	err = seed_frequencies(s, opts->root ? opts->root : "");
-	if (err)
-		goto cleanup;
-	err = attach_all(s, page_hook, page_func);
-	if (err)
-		goto cleanup;
-
-	/* Everything charged between attach and now belongs to no interval: drop it. */
-	err = kernel_signals__cut(s, &discard);
-	if (err)
-		goto cleanup;
 	*out = s;
 	return 0;
 cleanup:
@@ -710,11 +463,36 @@ cleanup:
 	return err;
 }
 
+int kernel_signals__bind(struct kernel_signals *s, const struct signals_handles *h)
+{
+	int err;
+
+	s->h = *h;
+	if (s->avail.pmu) {
+		err = fill_pmu_maps(s);
+		if (err) {
+			log_error("signals: filling the PMU arrays: %s", strerror(-err));
+			return err;
+		}
+	}
+	return seed_frequencies(s, s->root);
+}
+
+int kernel_signals__begin(struct kernel_signals *s, const struct signals_available *hooks)
+{
+	struct interval_signals discard;
+	bool pmu = s->avail.pmu;
+
+	s->avail = *hooks;
+	s->avail.pmu = pmu;
+	/* Everything charged between attach and now belongs to no interval: drop it. */
+	return kernel_signals__cut(s, &discard);
+}
+
 void kernel_signals__close(struct kernel_signals *s)
 {
 	if (!s)
 		return;
-	http_energy_bpf__destroy(s->skel);
 	close_pmu(s);
 	free(s->cpu_vals);
 	free(s->keys);

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The host-wide signals collector: loads and attaches signals.bpf.c, probing each hook,
- * and cuts the kernel's counters into intervals that end exactly at the boundaries.
+ * The host-wide signals collector: the user side of signals.bpf.c. It cuts the kernel's
+ * counters into intervals that end exactly at the boundaries. The object is loaded and
+ * attached by bpf_loader.h; this module gets the loaded maps (struct signals_handles) and
+ * never sees the skeleton.
  *
- *   kernel_signals__open()  probe, open, set rodata and map sizes, load, attach, start
- *   kernel_signals__cut()   end the interval now; fills *out with everything charged in it
- *   kernel_signals__close() detach and free everything
+ *   kernel_signals__open()   buffers and PMU counters (before the object is loaded)
+ *   kernel_signals__bind()   after load, before attach: fill the PMU arrays, seed each
+ *                            CPU's kHz
+ *   kernel_signals__begin()  after attach: start the first interval
+ *   kernel_signals__cut()    end the interval now; fills *out with everything charged in it
+ *   kernel_signals__close()  free everything (the loader detaches)
  */
 #ifndef COLLECTOR_KERNEL_SIGNALS_H
 #define COLLECTOR_KERNEL_SIGNALS_H
@@ -19,16 +24,13 @@
 
 #define SIGNALS_MAX_FREQS MODEL_MAX_FREQS /* distinct kHz values reported per interval */
 #define SIGNALS_OVERFLOW_ENTRIES 8 /* kHz values of the process-map overflow bucket */
+#define SIGNALS_DEFAULT_MAX_PROCS 8192 /* process map entries per interval */
 
 struct signals_opts {
-	uint64_t cgroup_id; /* 0: no tracked cgroup */
-	uint32_t cgroup_level;
-	uint32_t max_procs;	/* process map entries per interval; 0: default 8192 */
+	uint32_t max_procs;	/* process map entries per interval; 0: the default */
 	const char *root;	/* below which sysfs and procfs are read; NULL: "/" */
-	bool track_requests;	/* load the request programs (request_tracking.h attaches) */
-	uint32_t max_conns;	/* tracked connections; 0: default 65536 */
 	/*
-	 * Called at every cut (the first one inside kernel_signals__open too) right after the
+	 * Called at every cut (the first one inside kernel_signals__begin too) right after the
 	 * boundary's timestamp is taken (t_ns, which becomes t_end_ns) and before any CPU is
 	 * flushed: to read a meter at the boundary itself. An error fails the cut. May be NULL.
 	 */
@@ -79,10 +81,25 @@ struct interval_signals {
 	struct softirq_counts softirqs;
 };
 
+/* After load: the signals side's maps and words (bpf_loader fills it). */
+struct signals_handles {
+	int cpu_bins_fd;
+	int procs_fd[2]; /* by epoch parity */
+	int cpu_khz_fd;
+	int cpu_freq_events_fd;
+	int pmu_fd[PMU_COUNTERS]; /* perf event arrays, filled by bind when the PMU is open */
+	int exited_tgids_fd;
+	int proc_energy_fd; /* request tracking's per-process totals: exited ones are dropped */
+	int flush_prog_fd;
+	uint32_t *epoch; /* in the mmap'ed .bss: the epoch a CPU adopts when flushed */
+};
+
 struct kernel_signals;
-struct http_energy_bpf;
 
 int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals **out);
+int kernel_signals__bind(struct kernel_signals *s, const struct signals_handles *h);
+/* hooks: what attached (bpf_loader__attach_signals); pmu is this module's own. */
+int kernel_signals__begin(struct kernel_signals *s, const struct signals_available *hooks);
 int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out);
 const struct signals_available *kernel_signals__available(const struct kernel_signals *s);
 /*
@@ -92,10 +109,6 @@ const struct signals_available *kernel_signals__available(const struct kernel_si
  * cut's energy was added. Returns how many were dropped.
  */
 int kernel_signals__forget_exited(struct kernel_signals *s);
-/* The sched_switch program's fd, for run_time_ns/run_cnt statistics. */
-int kernel_signals__switch_prog_fd(const struct kernel_signals *s);
-/* The loaded object, for request_tracking__attach(). */
-struct http_energy_bpf *kernel_signals__bpf(const struct kernel_signals *s);
 void kernel_signals__close(struct kernel_signals *s);
 
 #endif

@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Per-request attribution: the user side of requests.bpf.c.
+ * Per-request attribution: the user side of requests.bpf.c. The object is loaded and
+ * attached by bpf_loader.h, from struct request_settings; this module gets the loaded
+ * maps (struct request_handles) and never sees the skeleton.
  *
- *   request_tracking__prepare()  before load: pick the receive hook (fexit/tcp_recvmsg,
- *                                else tp_btf/sock_recv_length, else kprobe/tcp_recvmsg),
- *                                size the maps, or leave every request program out
- *   request_tracking__attach()   after load: write the model and the header options,
- *                                attach sockops and ingress to the cgroup, sk_msg to the
- *                                sockhash (not with no_header), the receive hook
+ *   request_tracking__open()     after load, before bpf_loader__attach_requests(): write
+ *                                the model and each CPU's frequency weight
  *   request_tracking__set_factor()  psys mode: the live µJ per score unit (one atomic
  *                                64-bit store: BPF never reads half a factor)
  *   request_tracking__totals()   cumulative counters, summed over CPUs
@@ -21,8 +19,23 @@
 #include "config.h"
 #include "signals.h"
 
-struct http_energy_bpf;
 struct request_tracking;
+
+/* Before load: what the request side needs of the object (bpf_loader applies it). */
+struct request_settings {
+	bool enable;	    /* load the request programs at all */
+	uint32_t max_conns; /* tracked connections; 0: default 65536 */
+};
+
+/* After load: the request side's maps and words (bpf_loader fills it). */
+struct request_handles {
+	int model_fd;
+	int cpu_freq_weight_fd;
+	int cpu_khz_fd;	     /* read only: each CPU's kHz, kept by the signals side */
+	int req_counters_fd;
+	int proc_energy_fd;
+	uint64_t *uj_per_score_word; /* in the mmap'ed .bss: psys mode's µJ per score unit */
+};
 
 /* What is done to responses (--no-header, --header-ports, --header-quantum-uj). */
 struct header_opts {
@@ -51,10 +64,8 @@ struct request_totals {
 /* The model BPF evaluates, from a config (weights as fixed point). 0 or -ERANGE. Pure. */
 int model_params_from_config(const struct energy_config *cfg, struct model_params *out);
 
-int request_tracking__prepare(struct http_energy_bpf *skel, bool enable, uint32_t max_conns);
-int request_tracking__attach(struct http_energy_bpf *skel, const char *cgroup_path,
-			     const struct energy_config *cfg, const struct header_opts *hopts,
-			     struct request_tracking **out);
+int request_tracking__open(const struct request_handles *h, const struct energy_config *cfg,
+			   struct request_tracking **out);
 int request_tracking__set_factor(struct request_tracking *rt, double uj_per_score);
 int request_tracking__totals(struct request_tracking *rt, struct request_totals *out);
 /* A CPU's model weight after its kHz changed without a cpu_frequency event (the kernel
@@ -67,6 +78,6 @@ void request_tracking__add_process_energy(struct request_tracking *rt, uint32_t 
 const char *skip_reason_name(enum skip_reason reason);
 const char *unframed_reason_name(enum unframed_reason reason);
 const char *http_end_name(enum http_end how);
-void request_tracking__detach(struct request_tracking *rt);
+void request_tracking__close(struct request_tracking *rt);
 
 #endif
