@@ -1,6 +1,7 @@
 # common/: the library every program links (libcommon.a; libcommon-san.a for unit tests).
 COMMON_SRCS := common/log.c common/parse.c common/http_parser.c common/buf.c \
-	common/cgroup2.c common/csv_schema.c common/config.c common/fixed_point.c
+	common/cgroup2.c common/csv_schema.c common/config.c common/fixed_point.c \
+	common/options.c
 
 UNIT_TESTS += test_parse
 test_parse_SRCS := tests/unit/test_parse.c
@@ -26,3 +27,6 @@ test_request_energy_SRCS := tests/unit/test_request_energy.c
 
 FUZZERS += fuzz_config
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c
+
+UNIT_TESTS += test_options
+test_options_SRCS := tests/unit/test_options.c
