@@ -125,7 +125,7 @@ static enum opts_result parse_value(const struct opt *o, const char *arg)
 			return OPTS_RUN;
 		}
 		if (err == -ERANGE)
-			snprintf(why, sizeof(why), "is out of range %g..%g", o->dmin, o->dmax);
+			snprintf(why, sizeof(why), "is out of range %.15g..%.15g", o->dmin, o->dmax);
 		else
 			snprintf(why, sizeof(why), "is not a number");
 		return opts_error(name, arg, why);
