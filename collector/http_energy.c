@@ -18,9 +18,9 @@
 
 #include "cgroup2.h"
 #include "config.h"
-#include "energy_source.h"
-#include "gpu_csv.h"
-#include "gpu_source.h"
+#include "energy/energy_source.h"
+#include "gpu/gpu_csv.h"
+#include "gpu/gpu_source.h"
 #include "attribution.h"
 #include "header_ports.h"
 #include "interval_csv.h"

@@ -12,10 +12,10 @@
 #include <time.h>
 
 #include "config.h"
-#include "energy_source.h"
+#include "energy/energy_source.h"
 #include "log.h"
 #include "options.h"
-#include "power_stats.h"
+#include "energy/power_stats.h"
 
 #define DEFAULT_DURATION_S 5.0
 #define DEFAULT_SAMPLES 7

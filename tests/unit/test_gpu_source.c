@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * gpu_source under ASan/UBSan against the fake NVML (tests/fake_gpu/), found through this
- * binary's RUNPATH (collector/gpu.mk). The end-to-end rows are tests/integration/test_gpu.sh.
+ * binary's RUNPATH (collector/gpu/gpu.mk). The end-to-end rows are tests/integration/test_gpu.sh.
  */
 #include <errno.h>
 #include <setjmp.h>

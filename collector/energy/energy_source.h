@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "host_signals.h"
+#include "../host_signals.h"
 
 struct energy_source;
 
