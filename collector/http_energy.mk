@@ -1,7 +1,8 @@
 # collector/: http_energy (the collector). Its energy sources are in collector/energy/, its
 # GPU source in collector/gpu/.
 HTTP_ENERGY_CORE_SRCS := collector/kernel_signals.c collector/kernel_features.c collector/cpu_freq.c \
-	collector/request_tracking.c collector/attribution.c collector/header_ports.c
+	collector/request_tracking.c collector/attribution.c collector/header_ports.c \
+	collector/fixed_point.c
 $(call obj_of,collector/kernel_signals.c collector/request_tracking.c): $(BUILD)/gen/http_energy.skel.h
 
 UNIT_TESTS += test_cpu_freq
