@@ -118,6 +118,14 @@ static int opt_header_ports(const char *arg, void *target, const char **why)
 	return 0;
 }
 
+static int opt_energy_source(const char *arg, void *target, const char **why)
+{
+	if (energy_source_check(arg, why))
+		return -EINVAL;
+	*(const char **)target = arg;
+	return 0;
+}
+
 static int opt_gpu(const char *arg, void *target, const char **why)
 {
 	*why = "is not auto, nvml, dcgm or none";
@@ -159,10 +167,10 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 			   &o->csv_path),
 		OPT_STRING("collect-label", "LABEL", "the label column (default: default)",
 			   &o->label),
-		OPT_STRING("energy-source", "SRC",
+		OPT_CUSTOM("energy-source", "SRC",
 			   "psys, rapl, powercap, hwmon, replay:FILE, synthetic[:CONF] or auto "
 			   "(overrides CONFIG)",
-			   &o->energy_source),
+			   &o->energy_source, opt_energy_source),
 		OPT_UINT("duration", "SEC", "stop after SEC seconds (default 0: at SIGINT/SIGTERM)",
 			 &o->duration_s, 0, 315360000),
 		OPT_SEED("seed of the synthetic source's noise", &o->seed),
@@ -654,14 +662,6 @@ static int open_energy(struct collector *c)
 	struct energy_source_opts eo = { .seed = c->opt.seed };
 	int err;
 
-	if (c->opt.energy_source) {
-		const char *why;
-
-		if (config_check_energy_source(spec, &why)) {
-			log_error("--energy-source: \"%s\" %s", spec, why);
-			return -EINVAL;
-		}
-	}
 	err = energy_source__open(spec, &eo, &c->energy);
 	if (err)
 		return err;

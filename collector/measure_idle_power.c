@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
 #include "energy/energy_source.h"
 #include "log.h"
 #include "options.h"
@@ -41,7 +40,7 @@ struct sample {
 
 static int check_energy_source(const char *arg, void *target, const char **why)
 {
-	if (config_check_energy_source(arg, why))
+	if (energy_source_check(arg, why))
 		return -EINVAL;
 	*(const char **)target = arg;
 	return 0;

@@ -273,6 +273,7 @@ static void synthetic_close(struct energy_source *src)
 const struct energy_backend es_synthetic_backend = {
 	.name = "synthetic",
 	.measured = false,
+	.arg = "CONF",
 	.open = synthetic_open,
 	.read = synthetic_read,
 	.feed = synthetic_feed,
