@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "design.h"
+#include "rng.h"
 
 int split_method_parse(const char *s, enum split_method *m)
 {
@@ -24,22 +25,13 @@ const char *split_method_name(enum split_method m)
 	return m == SPLIT_RANDOM ? "random" : "time";
 }
 
-uint64_t split_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 /* Uniform in [0, n), n > 0, without modulo bias. */
 static uint64_t below(uint64_t *s, uint64_t n)
 {
 	uint64_t threshold = -n % n, r;
 
 	do
-		r = split_rand(s);
+		r = splitmix64_next(s);
 	while (r < threshold);
 	return r % n;
 }

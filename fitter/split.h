@@ -24,7 +24,4 @@ const char *split_method_name(enum split_method m);
 int split_rows(const struct dataset *ds, uint8_t *state, enum split_method m, double fraction,
 	       uint64_t seed, size_t *test);
 
-/* The generator, for tests and the benchmark's data: splitmix64. */
-uint64_t split_rand(uint64_t *s);
-
 #endif

@@ -16,6 +16,7 @@
 
 #include "capture.h"
 #include "config.h"
+#include "rng.h"
 
 /* Parses text, expecting failure with exactly this one error line (after "PROGRAM: "). */
 static void expect_error(const char *text, int want_err, const char *want_line)
@@ -365,16 +366,6 @@ static void test_set_freq(void **state)
 	assert_int_equal(config_validate(&cfg, "x"), 0);
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-	/* splitmix64 */
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 /* Any double in [0, 1e6], drawn from raw bit patterns so every exponent shows up. */
 static double random_weight(uint64_t *s)
 {
@@ -382,13 +373,13 @@ static double random_weight(uint64_t *s)
 		0,	1,	0.1,	   1.0 / 3, 1e6, 999999.99999999988, DBL_MIN, DBL_TRUE_MIN,
 		1e-300, 5e-324, 123456.789
 	};
-	uint64_t r = rng_next(s);
+	uint64_t r = splitmix64_next(s);
 	double d;
 
 	if (r % 8 == 0)
 		return special[(r >> 8) % (sizeof(special) / sizeof(special[0]))];
 	for (;;) {
-		uint64_t bits = rng_next(s) >> 1; /* sign bit clear */
+		uint64_t bits = splitmix64_next(s) >> 1; /* sign bit clear */
 
 		memcpy(&d, &bits, sizeof(d));
 		if (isfinite(d) && d <= 1e6)
@@ -402,19 +393,19 @@ static void random_config(uint64_t *s, struct energy_config *cfg)
 					 "replay:/data/x.csv" };
 
 	config_defaults(cfg);
-	cfg->attribution_mode = rng_next(s) & 1 ? ATTRIBUTION_MODEL : ATTRIBUTION_PSYS;
-	strcpy(cfg->energy_source, sources[rng_next(s) % 5]);
+	cfg->attribution_mode = splitmix64_next(s) & 1 ? ATTRIBUTION_MODEL : ATTRIBUTION_PSYS;
+	strcpy(cfg->energy_source, sources[splitmix64_next(s) % 5]);
 	cfg->default_multiplier = random_weight(s);
 	cfg->wakeup_penalty = random_weight(s);
 	cfg->cycles_weight = random_weight(s);
 	cfg->instructions_weight = random_weight(s);
 	cfg->cache_miss_weight = random_weight(s);
 	cfg->migration_penalty = random_weight(s);
-	cfg->idle_power_uw = rng_next(s) % (CONFIG_POWER_UW_MAX + 1);
-	cfg->psys_interval_ms = (uint32_t)(10 + rng_next(s) % 59991);
-	cfg->synthetic_noise_uw = rng_next(s) & 1 ? rng_next(s) % 1000000 : 0;
-	for (size_t n = rng_next(s) % (CONFIG_MAX_FREQS + 1); n; n--)
-		config_set_freq(cfg, (uint32_t)rng_next(s), random_weight(s));
+	cfg->idle_power_uw = splitmix64_next(s) % (CONFIG_POWER_UW_MAX + 1);
+	cfg->psys_interval_ms = (uint32_t)(10 + splitmix64_next(s) % 59991);
+	cfg->synthetic_noise_uw = splitmix64_next(s) & 1 ? splitmix64_next(s) % 1000000 : 0;
+	for (size_t n = splitmix64_next(s) % (CONFIG_MAX_FREQS + 1); n; n--)
+		config_set_freq(cfg, (uint32_t)splitmix64_next(s), random_weight(s));
 }
 
 static char *write_to_string(const struct energy_config *cfg)
