@@ -21,5 +21,7 @@ test_config_SRCS := tests/unit/test_config.c
 FUZZERS += fuzz_config
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c
 
+# Every program's command line (common/options.h): unit and end to end.
 UNIT_TESTS += test_options
 test_options_SRCS := tests/unit/test_options.c
+INTEGRATION_TESTS += tests/integration/test_options.sh
