@@ -126,12 +126,6 @@ static int opt_energy_source(const char *arg, void *target, const char **why)
 	return 0;
 }
 
-static int opt_gpu(const char *arg, void *target, const char **why)
-{
-	*why = "is not auto, nvml, dcgm or none";
-	return gpu_kind_parse(arg, target);
-}
-
 static int opt_ready_fd(const char *arg, void *target, const char **why)
 {
 	uint64_t v;
@@ -180,8 +174,8 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 			 &o->max_conns, 16, 1 << 24),
 		OPT_FLAG("no-requests", "host-wide signals only: no request tracking, no header",
 			 &o->no_requests),
-		OPT_CUSTOM("gpu", "auto|nvml|dcgm|none",
-			   "GPU energy and telemetry source (default auto)", &o->gpu, opt_gpu),
+		OPT_CHOICE("gpu", "auto|nvml|dcgm|none",
+			   "GPU energy and telemetry source (default auto)", &o->gpu, gpu_kind_names),
 		OPT_STRING("gpu-csv", "FILE", "write one row per GPU per interval (docs/gpu.md)",
 			   &o->gpu_csv_path),
 		OPT_FLAG("no-header",

@@ -103,18 +103,6 @@ static int opt_target(const char *arg, void *o, const char **why)
 	return parse_target(arg, o);
 }
 
-static int opt_method(const char *arg, void *m, const char **why)
-{
-	*why = "is not one of nnls, ols, ridge, robust";
-	return fit_method_parse(arg, m);
-}
-
-static int opt_split(const char *arg, void *m, const char **why)
-{
-	*why = "is not time or random";
-	return split_method_parse(arg, m);
-}
-
 static int opt_cv(const char *arg, void *spec, const char **why)
 {
 	*why = "is not time:K (K 2..1000) or label";
@@ -136,11 +124,11 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 			   "idle power too); add +gpu_energy_uj to include GPU energy (left out by "
 			   "default: it is a separate domain)",
 			   o, opt_target),
-		OPT_CUSTOM("method", "M", "nnls (default), ols, ridge or robust", &o->method,
-			   opt_method),
-		OPT_CUSTOM("split", "S",
+		OPT_CHOICE("method", "M", "nnls (default), ols, ridge or robust", &o->method,
+			   fit_method_names),
+		OPT_CHOICE("split", "S",
 			   "time (default: the last rows of each run are the test set) or random",
-			   &o->split, opt_split),
+			   &o->split, split_method_names),
 		OPT_DOUBLE("test-fraction", "F",
 			   "share of rows for the test set (default "
 			   OPT__XSTR(DEFAULT_TEST_FRACTION) ")",

@@ -9,16 +9,8 @@
 #include "design.h"
 #include "rng.h"
 
-int split_method_parse(const char *s, enum split_method *m)
-{
-	if (!strcmp(s, "time"))
-		*m = SPLIT_TIME;
-	else if (!strcmp(s, "random"))
-		*m = SPLIT_RANDOM;
-	else
-		return -EINVAL;
-	return 0;
-}
+const char *const split_method_names[] = { [SPLIT_TIME] = "time", [SPLIT_RANDOM] = "random",
+					     NULL };
 
 const char *split_method_name(enum split_method m)
 {

@@ -17,7 +17,8 @@
 
 enum split_method { SPLIT_TIME, SPLIT_RANDOM };
 
-int split_method_parse(const char *s, enum split_method *m);
+/* By enum split_method, NULL-terminated (the --split choices). */
+extern const char *const split_method_names[];
 const char *split_method_name(enum split_method m);
 
 /* 0 or -ENOMEM; *test is the number of rows now ROW_TEST. */
