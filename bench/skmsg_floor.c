@@ -37,27 +37,31 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 	bool no_msg = false, no_insert = false, verbose = false;
 	const struct opt table[] = {
 		OPT_FLAG("no-msg", "sockops and the sockhash only: no sk_msg program", &no_msg),
-		OPT_FLAG("no-insert",
-			 "sockops only: sockets are not put in the sockhash (and no sk_msg program)",
-			 &no_insert),
+		OPT_FLAG(
+			"no-insert",
+			"sockops only: sockets are not put in the sockhash (and no sk_msg program)",
+			&no_insert),
 		OPT_UINT("max-sockets", "N",
 			 "sockhash size (default " OPT__XSTR(DEFAULT_MAX_SOCKETS) ")",
 			 &o->max_sockets, 1, 1 << 24),
-		OPT_DOUBLE("duration", "SEC", "stop after SEC seconds (default 0: at SIGINT/SIGTERM)",
-			   &o->duration_s, 0, 86400),
+		OPT_DOUBLE("duration", "SEC",
+			   "stop after SEC seconds (default 0: at SIGINT/SIGTERM)", &o->duration_s,
+			   0, 86400),
 		OPT_FLAG("verbose", "libbpf's messages", &verbose),
 		{ 0 },
 	};
 	const struct opts_spec spec = {
 		.prog = "skmsg_floor",
 		.synopsis = "[options] CGROUP_DIR",
-		.about = "The floor of the socket-map mechanism (bench/overhead.sh): a sockops "
-			 "program on\nthe cgroup2 directory CGROUP_DIR puts every established TCP "
-			 "socket in a sockhash,\nand an sk_msg program on that sockhash returns "
-			 "SK_PASS. Runs until SIGINT or\nSIGTERM (or --duration), then detaches and "
-			 "prints how many sockets it saw.",
-		.footer = "Start-up prints 'skmsg_floor: attached ...' once everything is attached.\n"
-			  "Exit status: 0 ok, 1 BPF refused or other runtime error, 2 usage error.",
+		.about =
+			"The floor of the socket-map mechanism (bench/overhead.sh): a sockops "
+			"program on\nthe cgroup2 directory CGROUP_DIR puts every established TCP "
+			"socket in a sockhash,\nand an sk_msg program on that sockhash returns "
+			"SK_PASS. Runs until SIGINT or\nSIGTERM (or --duration), then detaches and "
+			"prints how many sockets it saw.",
+		.footer =
+			"Start-up prints 'skmsg_floor: attached ...' once everything is attached.\n"
+			"Exit status: 0 ok, 1 BPF refused or other runtime error, 2 usage error.",
 		.opts = table,
 		.args_name = "CGROUP_DIR",
 		.min_args = 1,

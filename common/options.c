@@ -64,8 +64,8 @@ static int check_table(const struct opt *opts, size_t n)
 		else if ((o->kind == OPTK_FLAG) != !o->arg)
 			why = "a flag has no value name; every other option has one";
 		else if (o->kind == OPTK_UINT &&
-			 (o->min > o->max ||
-			  (o->size < 8 && o->max >> (8 * o->size)) || (o->size & (o->size - 1))))
+			 (o->min > o->max || (o->size < 8 && o->max >> (8 * o->size)) ||
+			  (o->size & (o->size - 1))))
 			why = "has a range its target cannot hold";
 		else if (o->kind == OPTK_DOUBLE && !(o->dmin <= o->dmax))
 			why = "has an empty range";
@@ -86,10 +86,18 @@ static int check_table(const struct opt *opts, size_t n)
 static void store_uint(const struct opt *o, uint64_t v)
 {
 	switch (o->size) {
-	case 1: *(uint8_t *)o->target = (uint8_t)v; break;
-	case 2: *(uint16_t *)o->target = (uint16_t)v; break;
-	case 4: *(uint32_t *)o->target = (uint32_t)v; break;
-	default: *(uint64_t *)o->target = v; break;
+	case 1:
+		*(uint8_t *)o->target = (uint8_t)v;
+		break;
+	case 2:
+		*(uint16_t *)o->target = (uint16_t)v;
+		break;
+	case 4:
+		*(uint32_t *)o->target = (uint32_t)v;
+		break;
+	default:
+		*(uint64_t *)o->target = v;
+		break;
 	}
 }
 
@@ -125,7 +133,8 @@ static enum opts_result parse_value(const struct opt *o, const char *arg)
 			return OPTS_RUN;
 		}
 		if (err == -ERANGE)
-			snprintf(why, sizeof(why), "is out of range %.15g..%.15g", o->dmin, o->dmax);
+			snprintf(why, sizeof(why), "is out of range %.15g..%.15g", o->dmin,
+				 o->dmax);
 		else
 			snprintf(why, sizeof(why), "is not a number");
 		return opts_error(name, arg, why);
@@ -134,8 +143,8 @@ static enum opts_result parse_value(const struct opt *o, const char *arg)
 		return OPTS_RUN;
 	case OPTK_LIST:
 		if (*o->count >= o->max) {
-			snprintf(why, sizeof(why), "is one too many: at most %" PRIu64 " are allowed",
-				 o->max);
+			snprintf(why, sizeof(why),
+				 "is one too many: at most %" PRIu64 " are allowed", o->max);
 			return opts_error(name, arg, why);
 		}
 		((const char **)o->target)[(*o->count)++] = arg;
@@ -210,10 +219,10 @@ enum opts_result opts_parse(const struct opts_spec *spec, int argc, char **argv,
 	for (size_t i = 0; i < n; i++) {
 		const struct opt *o = &spec->opts[i];
 
-		longopts[i] = (struct option){ o->name,
-					       o->kind == OPTK_FLAG ? no_argument :
-								      required_argument,
-					       NULL, VAL_BASE + (int)i };
+		longopts[i] =
+			(struct option){ o->name,
+					 o->kind == OPTK_FLAG ? no_argument : required_argument,
+					 NULL, VAL_BASE + (int)i };
 		if (o->short_name) {
 			shortopts[s++] = o->short_name;
 			if (o->kind != OPTK_FLAG)

@@ -58,39 +58,60 @@ struct opt {
 
 /* Type-checked rows; more designated initializers may follow (.flags, .seen, .short_name). */
 #define OPT__PTR(type, p) ((void *)(1 ? (p) : (type *)0))
+/* The unsigned type behind p, by size (clang-format does not know _Generic). */
+/* clang-format off */
 #define OPT__USIZE(p)                                                                       \
 	_Generic(*(p), unsigned char: 1, unsigned short: 2, unsigned int: sizeof(unsigned int), \
 		 unsigned long: sizeof(unsigned long), unsigned long long: 8)
-#define OPT_FLAG(n, h, p, ...) \
-	{ .name = (n), .kind = OPTK_FLAG, .help = (h), .target = OPT__PTR(bool, p), __VA_ARGS__ }
-#define OPT_UINT(n, a, h, p, lo, hi, ...)                                                  \
-	{ .name = (n), .kind = OPTK_UINT, .arg = (a), .help = (h), .target = (void *)(p),   \
-	  .size = OPT__USIZE(p), .min = (lo), .max = (hi), __VA_ARGS__ }
-#define OPT_DOUBLE(n, a, h, p, lo, hi, ...)                                                \
-	{ .name = (n), .kind = OPTK_DOUBLE, .arg = (a), .help = (h),                        \
-	  .target = OPT__PTR(double, p), .dmin = (lo), .dmax = (hi), __VA_ARGS__ }
-#define OPT_STRING(n, a, h, p, ...)                                                        \
-	{ .name = (n), .kind = OPTK_STRING, .arg = (a), .help = (h),                        \
-	  .target = OPT__PTR(const char *, p), __VA_ARGS__ }
-#define OPT_LIST(n, a, h, array, cap, countp, ...)                                         \
-	{ .name = (n), .kind = OPTK_LIST, .arg = (a), .help = (h),                          \
-	  .target = OPT__PTR(const char *, array), .max = (cap),                            \
-	  .count = OPT__PTR(size_t, countp), __VA_ARGS__ }
-#define OPT_CHOICE(n, a, h, p, names, ...)                                                 \
-	{ .name = (n), .kind = OPTK_CHOICE, .arg = (a), .help = (h), .target = (void *)(p), \
-	  .size = sizeof(*(p)), .choices = (names), __VA_ARGS__ }
-#define OPT_CUSTOM(n, a, h, p, fn, ...)                                                    \
-	{ .name = (n), .kind = OPTK_CUSTOM, .arg = (a), .help = (h), .target = (void *)(p), \
-	  .parse = (fn), __VA_ARGS__ }
+/* clang-format on */
+#define OPT_FLAG(n, h, p, ...)                                                            \
+	{                                                                                 \
+		.name = (n), .kind = OPTK_FLAG, .help = (h), .target = OPT__PTR(bool, p), \
+		__VA_ARGS__                                                               \
+	}
+#define OPT_UINT(n, a, h, p, lo, hi, ...)                                                       \
+	{                                                                                       \
+		.name = (n), .kind = OPTK_UINT, .arg = (a), .help = (h), .target = (void *)(p), \
+		.size = OPT__USIZE(p), .min = (lo), .max = (hi), __VA_ARGS__                    \
+	}
+#define OPT_DOUBLE(n, a, h, p, lo, hi, ...)                                            \
+	{                                                                              \
+		.name = (n), .kind = OPTK_DOUBLE, .arg = (a), .help = (h),             \
+		.target = OPT__PTR(double, p), .dmin = (lo), .dmax = (hi), __VA_ARGS__ \
+	}
+#define OPT_STRING(n, a, h, p, ...)                                        \
+	{                                                                  \
+		.name = (n), .kind = OPTK_STRING, .arg = (a), .help = (h), \
+		.target = OPT__PTR(const char *, p), __VA_ARGS__           \
+	}
+#define OPT_LIST(n, a, h, array, cap, countp, ...)                       \
+	{                                                                \
+		.name = (n), .kind = OPTK_LIST, .arg = (a), .help = (h), \
+		.target = OPT__PTR(const char *, array), .max = (cap),   \
+		.count = OPT__PTR(size_t, countp), __VA_ARGS__           \
+	}
+#define OPT_CHOICE(n, a, h, p, names, ...)                                                        \
+	{                                                                                         \
+		.name = (n), .kind = OPTK_CHOICE, .arg = (a), .help = (h), .target = (void *)(p), \
+		.size = sizeof(*(p)), .choices = (names), __VA_ARGS__                             \
+	}
+#define OPT_CUSTOM(n, a, h, p, fn, ...)                                                           \
+	{                                                                                         \
+		.name = (n), .kind = OPTK_CUSTOM, .arg = (a), .help = (h), .target = (void *)(p), \
+		.parse = (fn), __VA_ARGS__                                                        \
+	}
 /* --seed N: the same syntax and meaning everywhere (a common/rng.h seed, default 1). */
 #define OPTS_SEED_DEFAULT 1
 #define OPT__STR(x) #x
 #define OPT__XSTR(x) OPT__STR(x)
-#define OPT_SEED(what, p)                                                                   \
-	{ .name = "seed", .kind = OPTK_UINT, .arg = "N",                                     \
-	  .help = what "; the same seed repeats the same sequence (default "                \
-		  OPT__XSTR(OPTS_SEED_DEFAULT) ")",                                          \
-	  .target = OPT__PTR(uint64_t, p), .size = sizeof(uint64_t), .min = 0, .max = UINT64_MAX }
+#define OPT_SEED(what, p)                                                                     \
+	{                                                                                     \
+		.name = "seed", .kind = OPTK_UINT, .arg = "N",                                \
+		.help = what "; the same seed repeats the same sequence (default " OPT__XSTR( \
+			OPTS_SEED_DEFAULT) ")",                                               \
+		.target = OPT__PTR(uint64_t, p), .size = sizeof(uint64_t), .min = 0,          \
+		.max = UINT64_MAX                                                             \
+	}
 
 struct opts_spec {
 	const char *prog; /* for "Usage: PROG" and --version */

@@ -115,7 +115,8 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 		OPT_STRING("output", "FILE", "the fitted config (written atomically, read back)",
 			   &o->output, .short_name = 'o'),
 		OPT_STRING("report-json", "FILE",
-			   "metrics, coefficients, rows, inputs (sha256), options", &o->report_json),
+			   "metrics, coefficients, rows, inputs (sha256), options",
+			   &o->report_json),
 		OPT_STRING("predictions-csv", "FILE",
 			   "row,label,split,measured,predicted for every used row",
 			   &o->predictions_csv),
@@ -130,8 +131,8 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 			   "time (default: the last rows of each run are the test set) or random",
 			   &o->split, split_method_names),
 		OPT_DOUBLE("test-fraction", "F",
-			   "share of rows for the test set (default "
-			   OPT__XSTR(DEFAULT_TEST_FRACTION) ")",
+			   "share of rows for the test set (default " OPT__XSTR(
+				   DEFAULT_TEST_FRACTION) ")",
 			   &o->test_fraction, 0, 0.9),
 		OPT_SEED("seed of --split random", &o->seed),
 		OPT_CUSTOM("cv", "time:K|label",
@@ -146,13 +147,14 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 		OPT_STRING("config", "FILE", "carry idle_power_uw and energy_source over from FILE",
 			   &o->config_in),
 		OPT_DOUBLE("min-freq-share", "F",
-			   "merge frequencies with less of the runtime (default "
-			   OPT__XSTR(DEFAULT_MIN_FREQ_SHARE) ")",
+			   "merge frequencies with less of the runtime (default " OPT__XSTR(
+				   DEFAULT_MIN_FREQ_SHARE) ")",
 			   &o->min_freq_share, 0, 0.5),
-		OPT_DOUBLE("mape-floor-uj", "UJ",
-			   "MAPE counts rows with |target| above UJ (default: "
-			   OPT__XSTR(DEFAULT_MAPE_FLOOR_SHARE) " of the training rows' mean |target|)",
-			   &o->mape_floor_uj, 0, 1e18, .seen = &o->mape_floor_given),
+		OPT_DOUBLE(
+			"mape-floor-uj", "UJ",
+			"MAPE counts rows with |target| above UJ (default: " OPT__XSTR(
+				DEFAULT_MAPE_FLOOR_SHARE) " of the training rows' mean |target|)",
+			&o->mape_floor_uj, 0, 1e18, .seen = &o->mape_floor_given),
 		OPT_FLAG("force",
 			 "write the config even when the fit fails the quality gate (test R^2 < 0) "
 			 "or a weight is out of range (clamped into range)",
@@ -165,7 +167,8 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 		.synopsis = "[OPTIONS] SAMPLES.csv [MORE.csv ...] -o FITTED.conf",
 		.about = "Fits an energy model to interval CSVs (http_energy --collect-csv) and "
 			 "writes it\nas an energy_model.conf in model mode.",
-		.footer = "Exit status: 0 written, 1 data or fit error (or refused), 2 usage error.",
+		.footer =
+			"Exit status: 0 written, 1 data or fit error (or refused), 2 usage error.",
 		.opts = table,
 		.args_name = "an input CSV",
 		.min_args = 1,

@@ -38,28 +38,27 @@ static int parse_even(const char *arg, void *target, const char **why)
 	return 0;
 }
 
-/* The table the tests parse with; t receives the values. */
-#define TABLE(t)                                                                           \
-	{                                                                                  \
-		OPT_FLAG("flag", "a flag", &(t)->flag),                                    \
-		OPT_SEED("seed of the test", &(t)->seed),                                  \
-		OPT_UINT("threads", "N", "threads", &(t)->threads, 1, 4096),               \
+/* The rows the tests parse with; t receives the values. */
+#define ROWS(t)                                                                                 \
+	OPT_FLAG("flag", "a flag", &(t)->flag), OPT_SEED("seed of the test", &(t)->seed),       \
+		OPT_UINT("threads", "N", "threads", &(t)->threads, 1, 4096),                    \
 		OPT_UINT("port", "N", "the port", &(t)->port, 0, 65535, .flags = OPT_REQUIRED), \
-		OPT_DOUBLE("ratio", "F", "a ratio", &(t)->ratio, 0, 0.9,                   \
-			   .seen = &(t)->ratio_seen),                                      \
-		OPT_STRING("name", "NAME", "a name", &(t)->name, .short_name = 'n'),       \
-		OPT_LIST("path", "P", "paths", (t)->paths, 3, &(t)->num_paths),            \
-		OPT_CHOICE("color", "C", "a color", &(t)->color, colors),                  \
-		OPT_CUSTOM("even", "E", "2 or 4", &(t)->even, parse_even),                 \
-		{ 0 },                                                                     \
-	}
+		OPT_DOUBLE("ratio", "F", "a ratio", &(t)->ratio, 0, 0.9,                        \
+			   .seen = &(t)->ratio_seen),                                           \
+		OPT_STRING("name", "NAME", "a name", &(t)->name, .short_name = 'n'),            \
+		OPT_LIST("path", "P", "paths", (t)->paths, 3, &(t)->num_paths),                 \
+		OPT_CHOICE("color", "C", "a color", &(t)->color, colors),                       \
+		OPT_CUSTOM("even", "E", "2 or 4", &(t)->even, parse_even)
 
 /* Parses the NULL-terminated words; returns the result, stderr in cap. */
 static enum opts_result run(struct target *t, struct capture *cap, int *first, ...)
 {
-	const struct opt table[] = TABLE(t);
-	const struct opts_spec spec = { .prog = "prog", .synopsis = "[options] ARG",
-					.opts = table, .args_name = "ARG", .min_args = 1,
+	const struct opt table[] = { ROWS(t), { 0 } };
+	const struct opts_spec spec = { .prog = "prog",
+					.synopsis = "[options] ARG",
+					.opts = table,
+					.args_name = "ARG",
+					.min_args = 1,
 					.max_args = 1 };
 	char *argv[32] = { "prog" };
 	int argc = 1;
@@ -93,8 +92,8 @@ static void test_values_reach_their_targets(void **state)
 	int first = 0;
 
 	assert_int_equal(run(&t, &cap, &first, "--flag", "arg", "--seed", "18446744073709551615",
-			     "--threads=4096", "--port", "0", "--ratio", "0.5", "-n", "x",
-			     "--path", "/a", "--path", "/b", "--color", "blue", "--even", "4", NULL),
+			     "--threads=4096", "--port", "0", "--ratio", "0.5", "-n", "x", "--path",
+			     "/a", "--path", "/b", "--color", "blue", "--even", "4", NULL),
 			 OPTS_RUN);
 	assert_string_equal(cap.text, "");
 	assert_true(t.flag);
@@ -175,8 +174,7 @@ static void test_duplicates(void **state)
 	int first;
 
 	/* A scalar given twice keeps the last value; a list collects up to its capacity. */
-	assert_int_equal(run(&t, &cap, &first, "--port", "1", "--port", "2", "a", NULL),
-			 OPTS_RUN);
+	assert_int_equal(run(&t, &cap, &first, "--port", "1", "--port", "2", "a", NULL), OPTS_RUN);
 	assert_int_equal(t.port, 2);
 	assert_int_equal(run(&t, &cap, &first, "--port", "1", "a", "--path", "1", "--path", "2",
 			     "--path", "3", "--path", "4", NULL),
@@ -201,10 +199,14 @@ static void test_duplicates(void **state)
 static void test_help_and_version(void **state)
 {
 	struct target t;
-	const struct opt table[] = TABLE(&t);
-	const struct opts_spec spec = { .prog = "prog", .synopsis = "[options] ARG",
-					.about = "Does things.", .footer = "Exit status: 0.",
-					.opts = table, .min_args = 1, .max_args = 1 };
+	const struct opt table[] = { ROWS(&t), { 0 } };
+	const struct opts_spec spec = { .prog = "prog",
+					.synopsis = "[options] ARG",
+					.about = "Does things.",
+					.footer = "Exit status: 0.",
+					.opts = table,
+					.min_args = 1,
+					.max_args = 1 };
 	char *help[] = { "prog", "--help", NULL }, *version[] = { "prog", "--version", NULL };
 	char out[4096];
 	FILE *tmp = tmpfile();
