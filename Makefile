@@ -51,7 +51,7 @@ san_of = $(patsubst %.c,$(BUILD)/san/%.o,$(1))
 DEPS_STAMP := $(BUILD)/.deps-installed
 
 include common/module.mk
-include $(filter-out common/module.mk,$(wildcard */*.mk))
+include $(filter-out common/module.mk,$(wildcard */*.mk */*/*.mk))
 
 # Dependencies: install-deps.sh is fast when everything is present, so make asks it once
 # per build directory and again whenever the script changes. (DEPS_STAMP is defined

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "http_head.h" /* the byte classes and limits the kernel's framing uses */
 #include "http_parser.h"
 
 enum {
@@ -22,25 +23,6 @@ enum {
 	CH_ERROR,
 };
 
-/* More digits than this (leading zeros included) is not a size anyone sends. */
-#define MAX_SIZE_DIGITS 32
-
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static bool is_field_vchar(unsigned char c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
 void http_chunked_init(struct http_chunked *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -59,9 +41,9 @@ static int step(struct http_chunked *c, unsigned char b)
 
 	switch (c->state) {
 	case CH_SIZE:
-		h = hex_value(b);
+		h = hh_hex(b);
 		if (h >= 0) {
-			if (++c->size_digits > MAX_SIZE_DIGITS || c->chunk_left > (UINT64_MAX >> 4))
+			if (++c->size_digits > HH_MAX_SIZE_DIGITS || c->chunk_left > (UINT64_MAX >> 4))
 				return CH_ERROR;
 			c->chunk_left = (c->chunk_left << 4) | (uint64_t)h;
 			return CH_SIZE;
@@ -83,7 +65,7 @@ static int step(struct http_chunked *c, unsigned char b)
 	case CH_EXT:
 		if (b == '\r')
 			return CH_SIZE_LF;
-		if (!is_field_vchar(b) || ++c->line_len > HTTP_CHUNKED_MAX_LINE)
+		if (!hh_is_vchar(b) || ++c->line_len > HTTP_CHUNKED_MAX_LINE)
 			return CH_ERROR;
 		return CH_EXT;
 	case CH_SIZE_LF:
@@ -111,7 +93,7 @@ static int step(struct http_chunked *c, unsigned char b)
 	case CH_TRAILER_VALUE:
 		if (b == '\r')
 			return CH_TRAILER_LF;
-		if (!is_field_vchar(b) || ++c->line_len > HTTP_CHUNKED_MAX_LINE)
+		if (!hh_is_vchar(b) || ++c->line_len > HTTP_CHUNKED_MAX_LINE)
 			return CH_ERROR;
 		return CH_TRAILER_VALUE;
 	case CH_TRAILER_LF:

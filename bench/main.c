@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -25,12 +24,12 @@
 
 #include "log.h"
 #include "mix.h"
+#include "options.h"
 #include "parse.h"
 #include "report.h"
 #include "request.h"
 #include "stats.h"
 #include "url.h"
-#include "version.h"
 #include "worker.h"
 
 #define MAX_THREADS 256
@@ -57,197 +56,85 @@ struct options {
 	uint64_t seed;
 	double timeout_s;
 	const char *json;
+	bool verbose;
 };
 
-static void usage(FILE *out)
+/* The usage names the built-in profiles, which mix.c owns: the help text is built here. */
+static enum opts_result parse_options(int argc, char **argv, struct options *o)
 {
-	fprintf(out,
-		"Usage: bench_http --url URL --duration SEC --concurrency N [options]\n"
-		"\n"
-		"HTTP/1.1 load generator for energy experiments. Sends a weighted mix of\n"
-		"requests over keep-alive connections and reports throughput, latency\n"
-		"percentiles, errors by kind and the X-Energy-Score header, overall and\n"
-		"per endpoint.\n"
-		"\n"
-		"  --url URL            http://HOST[:PORT][/BASE]; HOST a name, IPv4 or [IPv6]\n"
-		"  --duration SEC       how long to measure (after the warm-up)\n"
-		"  --concurrency N      keep-alive connections in total\n"
-		"  --threads N          event-loop threads (default: CPUs, at most N conns)\n"
-		"  --profile NAME       built-in mix: %s (default mixed)\n"
-		"  --path P             request P, repeatable, equal weights; P is TARGET\n"
-		"                       (GET) or 'METHOD TARGET', e.g. 'POST /post?kb=16'\n"
-		"  --body-kb N          body size in KiB of --path requests other than GET/HEAD\n"
-		"  --mix-file FILE      JSON mix: [{\"path\":\"/cpu?iters=20000\",\"weight\":3},\n"
-		"                       {\"method\":\"POST\",\"path\":\"/post?kb=64\",\"body_kb\":64}]\n"
-		"  --rate R             open loop: R requests/s in total, latency measured\n"
-		"                       from each request's scheduled time (default: closed loop)\n"
-		"  --warmup SEC         run this long first without counting (default 0)\n"
-		"  --seed N             seed of the per-connection request choice (default 1)\n"
-		"  --timeout SEC        per connect and per request (default 10)\n"
-		"  --json FILE          write options, totals, per-endpoint stats, errors,\n"
-		"                       percentiles and start/end times as JSON\n"
-		"  --verbose            more messages on stderr\n"
-		"  --help, --version\n"
-		"\n"
-		"Exit status: 0 success, 1 server unreachable, every request failed or another\n"
-		"runtime error, 2 usage error. SIGINT/SIGTERM end the run early and report what\n"
-		"was measured so far.\n",
-		mix_profile_names());
-}
-
-static int opt_double(const char *name, const char *text, double min, double max, double *out)
-{
-	int err = parse_double(text, min, max, out);
-
-	if (err)
-		log_error("%s: \"%s\" %s %g..%g", name, text, parse_strerror(err), min, max);
-	return err;
-}
-
-static int opt_u64(const char *name, const char *text, uint64_t min, uint64_t max, uint64_t *out)
-{
-	int err = parse_u64(text, min, max, out);
-
-	if (err)
-		log_error("%s: \"%s\" %s %lu..%lu", name, text, parse_strerror(err),
-			  (unsigned long)min, (unsigned long)max);
-	return err;
-}
-
-/* Returns 0 to run, 1 when --help or --version was answered, -EINVAL on a usage error. */
-static int parse_options(int argc, char **argv, struct options *o)
-{
-	enum {
-		OPT_URL = 256,
-		OPT_PATH,
-		OPT_PROFILE,
-		OPT_MIX_FILE,
-		OPT_BODY_KB,
-		OPT_DURATION,
-		OPT_CONCURRENCY,
-		OPT_THREADS,
-		OPT_RATE,
-		OPT_WARMUP,
-		OPT_SEED,
-		OPT_TIMEOUT,
-		OPT_JSON,
-		OPT_VERBOSE,
-		OPT_HELP,
-		OPT_VERSION
+	char profile_help[256];
+	const struct opt table[] = {
+		OPT_STRING("url", "URL", "http://HOST[:PORT][/BASE]; HOST a name, IPv4 or [IPv6]",
+			   &o->url, .flags = OPT_REQUIRED),
+		OPT_DOUBLE("duration", "SEC", "how long to measure (after the warm-up)",
+			   &o->duration_s, 0.001, MAX_DURATION_S, .flags = OPT_REQUIRED),
+		OPT_UINT("concurrency", "N", "keep-alive connections in total", &o->concurrency, 1,
+			 MAX_CONCURRENCY, .flags = OPT_REQUIRED),
+		OPT_UINT("threads", "N", "event-loop threads (default: CPUs, at most N conns)",
+			 &o->threads, 1, MAX_THREADS),
+		OPT_STRING("profile", "NAME", profile_help, &o->profile),
+		OPT_LIST("path", "P",
+			 "request P, repeatable, equal weights; P is TARGET (GET) or 'METHOD "
+			 "TARGET', e.g. 'POST /post?kb=16'",
+			 o->paths, MIX_MAX_ENTRIES, &o->n_paths),
+		OPT_UINT("body-kb", "N", "body size in KiB of --path requests other than GET/HEAD",
+			 &o->body_kb, 0, MIX_MAX_BODY_KB, .seen = &o->body_kb_set),
+		OPT_STRING("mix-file", "FILE",
+			   "JSON mix: [{\"path\":\"/cpu?iters=20000\",\"weight\":3}, "
+			   "{\"method\":\"POST\",\"path\":\"/post?kb=64\",\"body_kb\":64}]",
+			   &o->mix_file),
+		OPT_DOUBLE("rate", "R",
+			   "open loop: R requests/s in total, latency measured from each request's "
+			   "scheduled time (default: closed loop)",
+			   &o->rate, 0.001, MAX_RATE),
+		OPT_DOUBLE("warmup", "SEC", "run this long first without counting (default 0)",
+			   &o->warmup_s, 0, MAX_DURATION_S),
+		OPT_SEED("seed of the per-connection request choice", &o->seed),
+		OPT_DOUBLE("timeout", "SEC", "per connect and per request (default 10)",
+			   &o->timeout_s, 0.001, MAX_TIMEOUT_S),
+		OPT_STRING("json", "FILE",
+			   "write options, totals, per-endpoint stats, errors, percentiles and "
+			   "start/end times as JSON",
+			   &o->json),
+		OPT_FLAG("verbose", "more messages on stderr", &o->verbose),
+		{ 0 },
 	};
-	static const struct option longopts[] = {
-		{ "url", required_argument, NULL, OPT_URL },
-		{ "path", required_argument, NULL, OPT_PATH },
-		{ "profile", required_argument, NULL, OPT_PROFILE },
-		{ "mix-file", required_argument, NULL, OPT_MIX_FILE },
-		{ "body-kb", required_argument, NULL, OPT_BODY_KB },
-		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
-		{ "threads", required_argument, NULL, OPT_THREADS },
-		{ "rate", required_argument, NULL, OPT_RATE },
-		{ "warmup", required_argument, NULL, OPT_WARMUP },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "json", required_argument, NULL, OPT_JSON },
-		{ "verbose", no_argument, NULL, OPT_VERBOSE },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ NULL, 0, NULL, 0 },
+	const struct opts_spec spec = {
+		.prog = "bench_http",
+		.synopsis = "--url URL --duration SEC --concurrency N [options]",
+		.about = "HTTP/1.1 load generator for energy experiments. Sends a weighted mix of\n"
+			 "requests over keep-alive connections and reports throughput, latency\n"
+			 "percentiles, errors by kind and the X-Energy-Score header, overall and\n"
+			 "per endpoint.",
+		.footer = "Exit status: 0 success, 1 server unreachable, every request failed or "
+			  "another\nruntime error, 2 usage error. SIGINT/SIGTERM end the run early "
+			  "and report what\nwas measured so far.",
+		.opts = table,
 	};
-	int c, err = 0;
+	enum opts_result r;
+	int first;
 
+	snprintf(profile_help, sizeof(profile_help), "built-in mix: %s (default mixed)",
+		 mix_profile_names());
 	memset(o, 0, sizeof(*o));
-	o->seed = 1;
+	o->seed = OPTS_SEED_DEFAULT;
 	o->timeout_s = 10;
-	opterr = 0;
-	while (!err && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_URL:
-			o->url = optarg;
-			break;
-		case OPT_PATH:
-			if (o->n_paths == MIX_MAX_ENTRIES) {
-				log_error("--path: more than %d paths", MIX_MAX_ENTRIES);
-				return -EINVAL;
-			}
-			o->paths[o->n_paths++] = optarg;
-			break;
-		case OPT_PROFILE:
-			o->profile = optarg;
-			break;
-		case OPT_MIX_FILE:
-			o->mix_file = optarg;
-			break;
-		case OPT_BODY_KB:
-			err = opt_u64("--body-kb", optarg, 0, MIX_MAX_BODY_KB, &o->body_kb);
-			o->body_kb_set = true;
-			break;
-		case OPT_DURATION:
-			err = opt_double("--duration", optarg, 0.001, MAX_DURATION_S,
-					 &o->duration_s);
-			break;
-		case OPT_CONCURRENCY:
-			err = opt_u64("--concurrency", optarg, 1, MAX_CONCURRENCY, &o->concurrency);
-			break;
-		case OPT_THREADS:
-			err = opt_u64("--threads", optarg, 1, MAX_THREADS, &o->threads);
-			break;
-		case OPT_RATE:
-			err = opt_double("--rate", optarg, 0.001, MAX_RATE, &o->rate);
-			break;
-		case OPT_WARMUP:
-			err = opt_double("--warmup", optarg, 0, MAX_DURATION_S, &o->warmup_s);
-			break;
-		case OPT_SEED:
-			err = opt_u64("--seed", optarg, 0, UINT64_MAX, &o->seed);
-			break;
-		case OPT_TIMEOUT:
-			err = opt_double("--timeout", optarg, 0.001, MAX_TIMEOUT_S, &o->timeout_s);
-			break;
-		case OPT_JSON:
-			o->json = optarg;
-			break;
-		case OPT_VERBOSE:
-			log_set_verbose(true);
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			return 1;
-		case OPT_VERSION:
-			printf("bench_http %s\n", HTTP_ENERGY_VERSION);
-			return 1;
-		default:
-			if (optopt)
-				log_error("%s: needs a value (see --help)", argv[optind - 1]);
-			else
-				log_error("%s: unknown option (see --help)", argv[optind - 1]);
-			return -EINVAL;
-		}
-	}
-	if (err)
-		return -EINVAL;
-	if (optind < argc) {
-		log_error("%s: unexpected argument (see --help)", argv[optind]);
-		return -EINVAL;
-	}
-	if (!o->url || o->duration_s == 0 || o->concurrency == 0) {
-		log_error("%s is required (see --help)", !o->url	    ? "--url" :
-							 o->duration_s == 0 ? "--duration" :
-									      "--concurrency");
-		return -EINVAL;
-	}
+	r = opts_parse(&spec, argc, argv, &first);
+	if (r != OPTS_RUN)
+		return r;
+	log_set_verbose(o->verbose);
 	if ((o->n_paths > 0) + !!o->profile + !!o->mix_file > 1) {
-		log_error("--path, --profile and --mix-file: choose one");
-		return -EINVAL;
+		log_error("--path, --profile and --mix-file: choose one (see --help)");
+		return OPTS_USAGE;
 	}
 	if (o->body_kb_set && o->n_paths == 0) {
-		log_error("--body-kb: only for --path requests");
-		return -EINVAL;
+		log_error("--body-kb: only for --path requests (see --help)");
+		return OPTS_USAGE;
 	}
 	if (o->threads > o->concurrency) {
-		log_error("--threads: %lu is more than --concurrency %lu",
+		log_error("--threads: %lu is more than --concurrency %lu (see --help)",
 			  (unsigned long)o->threads, (unsigned long)o->concurrency);
-		return -EINVAL;
+		return OPTS_USAGE;
 	}
 	if (o->threads == 0) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -258,7 +145,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		if (o->threads > MAX_THREADS)
 			o->threads = MAX_THREADS;
 	}
-	return 0;
+	return OPTS_RUN;
 }
 
 static uint64_t mono_ns(void)
@@ -442,12 +329,13 @@ int main(int argc, char **argv)
 	FILE *json = NULL;
 	sigset_t sigs;
 	int wake_fd = -1, rc = 1, err, sig;
+	enum opts_result r;
 	uint64_t conn_base = 0;
 	unsigned started = 0;
 
-	err = parse_options(argc, argv, &o);
-	if (err)
-		return err > 0 ? 0 : 2;
+	r = parse_options(argc, argv, &o);
+	if (r != OPTS_RUN)
+		return opts_exit_status(r);
 	if (url_parse(o.url, &u))
 		return 2;
 	if (o.mix_file) {

@@ -10,7 +10,6 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,9 +19,8 @@
 
 #include "cgroup2.h"
 #include "log.h"
-#include "parse.h"
+#include "options.h"
 #include "skmsg_floor.skel.h"
-#include "version.h"
 
 #define DEFAULT_MAX_SOCKETS 65536
 
@@ -34,105 +32,53 @@ struct options {
 	const char *cgroup_dir;
 };
 
-static void usage(FILE *out)
+static enum opts_result parse_options(int argc, char **argv, struct options *o)
 {
-	fprintf(out,
-		"Usage: skmsg_floor [options] CGROUP_DIR\n"
-		"\n"
-		"The floor of the socket-map mechanism (bench/overhead.sh): a sockops program on\n"
-		"the cgroup2 directory CGROUP_DIR puts every established TCP socket in a sockhash,\n"
-		"and an sk_msg program on that sockhash returns SK_PASS. Runs until SIGINT or\n"
-		"SIGTERM (or --duration), then detaches and prints how many sockets it saw.\n"
-		"\n"
-		"  --no-msg           sockops and the sockhash only: no sk_msg program\n"
-		"  --no-insert        sockops only: sockets are not put in the sockhash (and no\n"
-		"                     sk_msg program)\n"
-		"  --max-sockets N    sockhash size (default %d)\n"
-		"  --duration SEC     stop after SEC seconds (default 0: at SIGINT/SIGTERM)\n"
-		"  --verbose          libbpf's messages\n"
-		"  --help, --version\n"
-		"\n"
-		"Start-up prints 'skmsg_floor: attached ...' once everything is attached.\n"
-		"Exit status: 0 ok, 1 BPF refused or other runtime error, 2 usage error.\n",
-		DEFAULT_MAX_SOCKETS);
-}
-
-/* 0 to go on, -1 to exit 0 (--help, --version), or an exit status. */
-static int parse_options(int argc, char **argv, struct options *o)
-{
-	enum {
-		OPT_NO_MSG = 256,
-		OPT_NO_INSERT,
-		OPT_MAX,
-		OPT_DURATION,
-		OPT_VERBOSE,
-		OPT_HELP,
-		OPT_VERSION
-	};
-	static const struct option longopts[] = {
-		{ "no-msg", no_argument, NULL, OPT_NO_MSG },
-		{ "no-insert", no_argument, NULL, OPT_NO_INSERT },
-		{ "max-sockets", required_argument, NULL, OPT_MAX },
-		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "verbose", no_argument, NULL, OPT_VERBOSE },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ "version", no_argument, NULL, OPT_VERSION },
+	bool no_msg = false, no_insert = false, verbose = false;
+	const struct opt table[] = {
+		OPT_FLAG("no-msg", "sockops and the sockhash only: no sk_msg program", &no_msg),
+		OPT_FLAG(
+			"no-insert",
+			"sockops only: sockets are not put in the sockhash (and no sk_msg program)",
+			&no_insert),
+		OPT_UINT("max-sockets", "N",
+			 "sockhash size (default " OPT__XSTR(DEFAULT_MAX_SOCKETS) ")",
+			 &o->max_sockets, 1, 1 << 24),
+		OPT_DOUBLE("duration", "SEC",
+			   "stop after SEC seconds (default 0: at SIGINT/SIGTERM)", &o->duration_s,
+			   0, 86400),
+		OPT_FLAG("verbose", "libbpf's messages", &verbose),
 		{ 0 },
 	};
-	int c, err;
+	const struct opts_spec spec = {
+		.prog = "skmsg_floor",
+		.synopsis = "[options] CGROUP_DIR",
+		.about =
+			"The floor of the socket-map mechanism (bench/overhead.sh): a sockops "
+			"program on\nthe cgroup2 directory CGROUP_DIR puts every established TCP "
+			"socket in a sockhash,\nand an sk_msg program on that sockhash returns "
+			"SK_PASS. Runs until SIGINT or\nSIGTERM (or --duration), then detaches and "
+			"prints how many sockets it saw.",
+		.footer =
+			"Start-up prints 'skmsg_floor: attached ...' once everything is attached.\n"
+			"Exit status: 0 ok, 1 BPF refused or other runtime error, 2 usage error.",
+		.opts = table,
+		.args_name = "CGROUP_DIR",
+		.min_args = 1,
+		.max_args = 1,
+	};
+	enum opts_result r;
+	int first;
 
-	*o = (struct options){ .attach_msg = true,
-			       .insert = true,
-			       .max_sockets = DEFAULT_MAX_SOCKETS };
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_NO_MSG:
-			o->attach_msg = false;
-			break;
-		case OPT_NO_INSERT:
-			o->insert = false;
-			o->attach_msg = false;
-			break;
-		case OPT_MAX:
-			err = parse_u64(optarg, 1, 1 << 24, &o->max_sockets);
-			if (err)
-				return log_usage_error("--max-sockets", optarg,
-						       err == -ERANGE ?
-							       "is out of range 1..16777216" :
-							       "is not a whole number");
-			break;
-		case OPT_DURATION:
-			err = parse_double(optarg, 0, 86400, &o->duration_s);
-			if (err)
-				return log_usage_error("--duration", optarg,
-						       err == -ERANGE ? "is out of range 0..86400" :
-									"is not a number");
-			break;
-		case OPT_VERBOSE:
-			log_set_verbose(true);
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			return -1;
-		case OPT_VERSION:
-			printf("skmsg_floor %s\n", HTTP_ENERGY_VERSION);
-			return -1;
-		default:
-			if (optopt)
-				log_error("option -%c is unknown (see --help)", optopt);
-			else
-				log_error("option %s is unknown or needs a value (see --help)",
-					  argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (argc - optind != 1) {
-		log_error("expected one CGROUP_DIR, got %d arguments (see --help)", argc - optind);
-		return 2;
-	}
-	o->cgroup_dir = argv[optind];
-	return 0;
+	*o = (struct options){ .max_sockets = DEFAULT_MAX_SOCKETS };
+	r = opts_parse(&spec, argc, argv, &first);
+	if (r != OPTS_RUN)
+		return r;
+	log_set_verbose(verbose);
+	o->insert = !no_insert;
+	o->attach_msg = !no_msg && !no_insert;
+	o->cgroup_dir = argv[first];
+	return OPTS_RUN;
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -261,8 +207,8 @@ int main(int argc, char **argv)
 	int ret;
 
 	ret = parse_options(argc, argv, &o);
-	if (ret)
-		return ret < 0 ? 0 : ret;
+	if (ret != OPTS_RUN)
+		return opts_exit_status(ret);
 	libbpf_set_print(libbpf_print);
 	return run(&o) ? 1 : 0;
 }

@@ -12,13 +12,12 @@ $(BUILD)/gen/vmlinux.h: | $(DEPS_STAMP)
 	$(call msg,BTF,$@)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
 
-BPF_HEADERS := $(wildcard bpf/*.h) common/fixed_point.h common/request_energy.h \
-	common/model_features.h
+BPF_HEADERS := $(wildcard bpf/*.h) common/model_features.h
 
 $(BUILD)/bpf/%.o: bpf/%.bpf.c $(BPF_HEADERS) $(BUILD)/gen/vmlinux.h
 	$(Q)mkdir -p $(dir $@)
 	$(call msg,BPF,$<)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -I common -c $< -o $@.tmp && mv $@.tmp $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp && mv $@.tmp $@
 
 # One object (and skeleton) from all sources: their shared maps are declared __weak and
 # merged by the static linker.
@@ -43,3 +42,10 @@ FUZZERS += fuzz_http_head
 fuzz_http_head_SRCS := tests/fuzz/fuzz_http_head.c bench/http_chunked.c
 fuzz_http_head_CFLAGS := -I bench
 INTEGRATION_TESTS += tests/integration/test_requests_ingress.sh
+
+# The weights' fixed point (bpf/fixed_point.h) and the per-request arithmetic
+# (bpf/request_energy.h) run in the kernel; the encoder is the collector's
+# (collector/fixed_point.c).
+UNIT_TESTS += test_fixed_point test_request_energy
+test_fixed_point_SRCS := tests/unit/test_fixed_point.c collector/fixed_point.c
+test_request_energy_SRCS := tests/unit/test_request_energy.c collector/fixed_point.c

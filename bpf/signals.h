@@ -10,7 +10,7 @@
 #ifndef HTTP_ENERGY_SIGNALS_H
 #define HTTP_ENERGY_SIGNALS_H
 
-#include "model_features.h" /* common/: MODEL_MAX_FREQS */
+#include "../common/model_features.h" /* MODEL_MAX_FREQS: the one table */
 
 #define SIGNALS_FREQ_SLOTS 16 /* distinct kHz per CPU per interval; more go to slot 0 */
 #define SIGNALS_MAX_CPUS 1024

@@ -6,7 +6,6 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <signal.h>
@@ -19,9 +18,9 @@
 
 #include "cgroup2.h"
 #include "config.h"
-#include "energy_source.h"
-#include "gpu_csv.h"
-#include "gpu_source.h"
+#include "energy/energy_source.h"
+#include "gpu/gpu_csv.h"
+#include "gpu/gpu_source.h"
 #include "attribution.h"
 #include "bpf_loader.h"
 #include "header_ports.h"
@@ -30,6 +29,7 @@
 #include "log.h"
 #include "metrics_http.h"
 #include "operators.h"
+#include "options.h"
 #include "parse.h"
 #include "request_tracking.h"
 #include "softirqs.h"
@@ -114,201 +114,152 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-static void usage(FILE *out)
+static int opt_header_ports(const char *arg, void *target, const char **why)
 {
-	fprintf(out,
-		"Usage: http_energy [options] CGROUP_DIR [CONFIG]\n"
-		"\n"
-		"Attaches to the cgroup2 directory CGROUP_DIR and samples platform energy and\n"
-		"host-wide signals every psys_interval_ms (CONFIG, default: built-in defaults).\n"
-		"\n"
-		"  --collect-csv FILE     write one row per interval (appends to an existing\n"
-		"                         file with the same header)\n"
-		"  --collect-label LABEL  the label column (default: default)\n"
-		"  --energy-source SRC    psys, rapl, powercap, hwmon, replay:FILE,\n"
-		"                         synthetic[:CONF] or auto (overrides CONFIG)\n"
-		"  --duration SEC         stop after SEC seconds (default 0: at SIGINT/SIGTERM)\n"
-		"  --seed N               seed of the synthetic source's noise (default 1)\n"
-		"  --max-processes N      processes tracked per interval (default 8192)\n"
-		"  --max-connections N    connections tracked at once (default 65536)\n"
-		"  --no-requests          host-wide signals only: no request tracking, no header\n"
-		"  --gpu auto|nvml|dcgm|none  GPU energy and telemetry source (default auto)\n"
-		"  --gpu-csv FILE         write one row per GPU per interval (docs/gpu.md)\n"
-		"  --no-header            track requests without rewriting any response (no\n"
-		"                         sk_msg: per-response counts and energy are unavailable)\n"
-		"  --header-ports LIST    X-Energy-Score only on these local ports, e.g.\n"
-		"                         80,8000-8099 (others are counted, not rewritten)\n"
-		"  --header-quantum-uj N  round the header value to the nearest multiple of N uJ\n"
-		"                         (default 1; docs/attribution.md: what it reveals)\n"
-		"  --no-realtime          keep the sampler at normal priority (default:\n"
-		"                         SCHED_FIFO 1, so a loaded host cannot delay boundaries)\n"
-		"  --ready-fd N           write \"ready\\n\" to the open file descriptor N, then close\n"
-		"                         it, once everything is attached and collecting\n"
-		"  --metrics-addr HOST:PORT  serve Prometheus metrics on http://HOST:PORT/metrics\n"
-		"  --cgroup-csv FILE      one row per cgroup per interval (docs/csv-format.md)\n"
-		"  --metrics-max-cgroups N    cgroups with series of their own (default 2048)\n"
-		"  --metrics-max-processes N  processes with series of their own (default 64)\n"
-		"  --metrics-max-routes N     routes with series of their own, per cgroup\n"
-		"                             (default 100; later ones: route=\"_other\")\n"
-		"  --verbose              libbpf's messages and per-interval lines\n"
-		"  --help, --version\n");
+	struct options *o = target;
+
+	if (header_ports_parse(arg, o->header_ports, why))
+		return -EINVAL;
+	o->header_ports_set = true;
+	return 0;
 }
 
-/* issue 15: long options without a short letter */
-enum {
-	OPT_METRICS_ADDR = 1500,
-	OPT_CGROUP_CSV,
-	OPT_METRICS_MAX_CGROUPS,
-	OPT_METRICS_MAX_PROCESSES,
-	OPT_METRICS_MAX_ROUTES,
-};
-
-static int parse_options(int argc, char **argv, struct options *o)
+static int opt_energy_source(const char *arg, void *target, const char **why)
 {
-	static const struct option longopts[] = {
-		{ "collect-csv", required_argument, NULL, 'c' },
-		{ "collect-label", required_argument, NULL, 'l' },
-		{ "energy-source", required_argument, NULL, 'e' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "max-processes", required_argument, NULL, 'm' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "no-realtime", no_argument, NULL, 'R' },
-		{ "no-requests", no_argument, NULL, 'N' },
-		{ "max-connections", required_argument, NULL, 'C' },
-		{ "gpu", required_argument, NULL, 'G' },
-		{ "gpu-csv", required_argument, NULL, 'g' },
-		{ "ready-fd", required_argument, NULL, 'r' },
-		{ "no-header", no_argument, NULL, 'H' },
-		{ "header-ports", required_argument, NULL, 'P' },
-		{ "header-quantum-uj", required_argument, NULL, 'Q' },
-		{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
-		{ "cgroup-csv", required_argument, NULL, OPT_CGROUP_CSV },
-		{ "metrics-max-cgroups", required_argument, NULL, OPT_METRICS_MAX_CGROUPS },
-		{ "metrics-max-processes", required_argument, NULL, OPT_METRICS_MAX_PROCESSES },
-		{ "metrics-max-routes", required_argument, NULL, OPT_METRICS_MAX_ROUTES },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
-	};
-	const char *why;
-	uint64_t v;
-	char host[256];	/* issue 15: --metrics-addr */
-	uint16_t port;
-	int c;
+	if (energy_source_check(arg, why))
+		return -EINVAL;
+	*(const char **)target = arg;
+	return 0;
+}
 
-	*o = (struct options){ .label = "default", .seed = 1, .ready_fd = -1,
-				.header_quantum_uj = 1 };
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': o->csv_path = optarg; break;
-		case 'l': o->label = optarg; break;
-		case 'e': o->energy_source = optarg; break;
-		case 'v': o->verbose = true; break;
-		case 'R': o->no_realtime = true; break;
-		case 'N': o->no_requests = true; break;
-		case 'H': o->no_header = true; break;
-		case 'P':
-			if (header_ports_parse(optarg, o->header_ports, &why)) {
-				log_usage_error("--header-ports", optarg, why);
-				return -EINVAL;
-			}
-			o->header_ports_set = true;
-			break;
-		case 'Q':
-			if (parse_option_u64("--header-quantum-uj", optarg, 1, 1000000000, &v))
-				return -EINVAL;
-			o->header_quantum_uj = (uint32_t)v;
-			break;
-		case 'C':
-			if (parse_option_u64("--max-connections", optarg, 16, 1 << 24, &v))
-				return -EINVAL;
-			o->max_conns = (uint32_t)v;
-			break;
-		case 'G':
-			if (gpu_kind_parse(optarg, &o->gpu)) {
-				log_usage_error("--gpu", optarg, "is not auto, nvml, dcgm or none");
-				return -EINVAL;
-			}
-			break;
-		case 'g': o->gpu_csv_path = optarg; break;
-		case 'r':
-			if (parse_option_u64("--ready-fd", optarg, 0, INT32_MAX, &v))
-				return -EINVAL;
-			o->ready_fd = (int)v;
-			break;
-		case 'h': usage(stdout); exit(0);
-		case 'V': printf("http_energy %s\n", HTTP_ENERGY_VERSION); exit(0);
-		case 'd':
-			if (parse_option_u64("--duration", optarg, 0, 315360000, &o->duration_s))
-				return -EINVAL;
-			break;
-		case 's':
-			if (parse_option_u64("--seed", optarg, 0, UINT64_MAX, &o->seed))
-				return -EINVAL;
-			break;
-		case 'm':
-			if (parse_option_u64("--max-processes", optarg, 16, 1 << 22, &v))
-				return -EINVAL;
-			o->max_procs = (uint32_t)v;
-			break;
-		case OPT_METRICS_ADDR:
-			if (metrics_parse_addr(optarg, host, sizeof(host), &port)) {
-				log_usage_error("--metrics-addr", optarg,
-						"is not HOST:PORT, [IPV6]:PORT or :PORT");
-				return -EINVAL;
-			}
-			o->metrics_addr = optarg;
-			break;
-		case OPT_CGROUP_CSV: o->cgroup_csv = optarg; break;
-		case OPT_METRICS_MAX_CGROUPS:
-			if (parse_option_u64("--metrics-max-cgroups", optarg, 1, 1 << 20, &v))
-				return -EINVAL;
-			o->metrics_max_cgroups = (uint32_t)v;
-			break;
-		case OPT_METRICS_MAX_PROCESSES:
-			if (parse_option_u64("--metrics-max-processes", optarg, 1, 1 << 16, &v))
-				return -EINVAL;
-			o->metrics_max_processes = (uint32_t)v;
-			break;
-		case OPT_METRICS_MAX_ROUTES:
-			if (parse_option_u64("--metrics-max-routes", optarg, 1, ROUTES_MAX_MAX_ROUTES,
-					     &v))
-				return -EINVAL;
-			o->metrics_max_routes = (uint32_t)v;
-			break;
-		default: usage(stderr); return -EINVAL;
-		}
+static int opt_ready_fd(const char *arg, void *target, const char **why)
+{
+	uint64_t v;
+	int err = parse_u64(arg, 0, INT32_MAX, &v);
+
+	if (err) {
+		*why = err == -ERANGE ? "is out of range 0..2147483647" : "is not a whole number";
+		return err;
 	}
-	if (optind >= argc) {
-		log_error("CGROUP_DIR is required (see --help)");
+	*(int *)target = (int)v;
+	return 0;
+}
+
+static int opt_metrics_addr(const char *arg, void *target, const char **why)
+{
+	char host[256];
+	uint16_t port;
+
+	if (metrics_parse_addr(arg, host, sizeof(host), &port)) {
+		*why = "is not HOST:PORT, [IPV6]:PORT or :PORT";
 		return -EINVAL;
 	}
+	*(const char **)target = arg;
+	return 0;
+}
+
+static enum opts_result parse_options(int argc, char **argv, struct options *o)
+{
+	const struct opt table[] = {
+		OPT_STRING("collect-csv", "FILE",
+			   "write one row per interval (appends to an existing file with the same "
+			   "header)",
+			   &o->csv_path),
+		OPT_STRING("collect-label", "LABEL", "the label column (default: default)",
+			   &o->label),
+		OPT_CUSTOM("energy-source", "SRC",
+			   "psys, rapl, powercap, hwmon, replay:FILE, synthetic[:CONF] or auto "
+			   "(overrides CONFIG)",
+			   &o->energy_source, opt_energy_source),
+		OPT_UINT("duration", "SEC", "stop after SEC seconds (default 0: at SIGINT/SIGTERM)",
+			 &o->duration_s, 0, 315360000),
+		OPT_SEED("seed of the synthetic source's noise", &o->seed),
+		OPT_UINT("max-processes", "N", "processes tracked per interval (default 8192)",
+			 &o->max_procs, 16, 1 << 22),
+		OPT_UINT("max-connections", "N", "connections tracked at once (default 65536)",
+			 &o->max_conns, 16, 1 << 24),
+		OPT_FLAG("no-requests", "host-wide signals only: no request tracking, no header",
+			 &o->no_requests),
+		OPT_CHOICE("gpu", "auto|nvml|dcgm|none",
+			   "GPU energy and telemetry source (default auto)", &o->gpu, gpu_kind_names),
+		OPT_STRING("gpu-csv", "FILE", "write one row per GPU per interval (docs/gpu.md)",
+			   &o->gpu_csv_path),
+		OPT_FLAG("no-header",
+			 "track requests without rewriting any response (no sk_msg: per-response "
+			 "counts and energy are unavailable)",
+			 &o->no_header),
+		OPT_CUSTOM("header-ports", "LIST",
+			   "X-Energy-Score only on these local ports, e.g. 80,8000-8099 (others are "
+			   "counted, not rewritten)",
+			   o, opt_header_ports),
+		OPT_UINT("header-quantum-uj", "N",
+			 "round the header value to the nearest multiple of N uJ (default 1; "
+			 "docs/attribution.md: what it reveals)",
+			 &o->header_quantum_uj, 1, 1000000000),
+		OPT_FLAG("no-realtime",
+			 "keep the sampler at normal priority (default: SCHED_FIFO 1, so a loaded "
+			 "host cannot delay boundaries)",
+			 &o->no_realtime),
+		OPT_CUSTOM("ready-fd", "N",
+			   "write \"ready\\n\" to the open file descriptor N, then close it, once "
+			   "everything is attached and collecting",
+			   &o->ready_fd, opt_ready_fd),
+		OPT_CUSTOM("metrics-addr", "HOST:PORT",
+			   "serve Prometheus metrics on http://HOST:PORT/metrics", &o->metrics_addr,
+			   opt_metrics_addr),
+		OPT_STRING("cgroup-csv", "FILE", "one row per cgroup per interval (docs/csv-format.md)",
+			   &o->cgroup_csv),
+		OPT_UINT("metrics-max-cgroups", "N", "cgroups with series of their own (default 2048)",
+			 &o->metrics_max_cgroups, 1, 1 << 20),
+		OPT_UINT("metrics-max-processes", "N",
+			 "processes with series of their own (default 64)", &o->metrics_max_processes,
+			 1, 1 << 16),
+		OPT_UINT("metrics-max-routes", "N",
+			 "routes with series of their own, per cgroup (default 100; later ones: "
+			 "route=\"_other\")",
+			 &o->metrics_max_routes, 1, ROUTES_MAX_MAX_ROUTES),
+		OPT_FLAG("verbose", "libbpf's messages and per-interval lines", &o->verbose),
+		{ 0 },
+	};
+	const struct opts_spec spec = {
+		.prog = "http_energy",
+		.synopsis = "[options] CGROUP_DIR [CONFIG]",
+		.about = "Attaches to the cgroup2 directory CGROUP_DIR and samples platform energy "
+			 "and\nhost-wide signals every psys_interval_ms (CONFIG, default: built-in "
+			 "defaults).",
+		.footer = "Exit status: 0 success, 1 runtime error, 2 usage error.",
+		.opts = table,
+		.args_name = "CGROUP_DIR",
+		.min_args = 1,
+		.max_args = 2,
+	};
+	enum opts_result r;
+	int first;
+
+	*o = (struct options){ .label = "default", .seed = OPTS_SEED_DEFAULT, .ready_fd = -1,
+				.header_quantum_uj = 1 };
+	r = opts_parse(&spec, argc, argv, &first);
+	if (r != OPTS_RUN)
+		return r;
 	if (o->ready_fd >= 0) {
 		int fl = fcntl(o->ready_fd, F_GETFL);
 		char num[16];
 
 		snprintf(num, sizeof(num), "%d", o->ready_fd);
-		if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
-			log_usage_error("--ready-fd", num,
-					fl < 0 ? "is not an open file descriptor"
-					       : "is not open for writing");
-			return -EINVAL;
-		}
+		if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
+			return opts_error("--ready-fd", num,
+					  fl < 0 ? "is not an open file descriptor"
+						 : "is not open for writing");
 		fcntl(o->ready_fd, F_SETFD, FD_CLOEXEC);
 	}
 	if (o->no_header && o->header_ports_set) {
 		log_error("--header-ports: no header is written with --no-header (see --help)");
-		return -EINVAL;
+		return OPTS_USAGE;
 	}
-	o->cgroup_dir = argv[optind++];
-	if (optind < argc)
-		o->config_path = argv[optind++];
-	if (optind < argc) {
-		log_error("unexpected argument \"%s\"", argv[optind]);
-		return -EINVAL;
-	}
-	return 0;
+	o->cgroup_dir = argv[first];
+	if (first + 1 < argc)
+		o->config_path = argv[first + 1];
+	return OPTS_RUN;
 }
 
 /*
@@ -734,14 +685,6 @@ static int open_energy(struct collector *c)
 	struct energy_source_opts eo = { .seed = c->opt.seed };
 	int err;
 
-	if (c->opt.energy_source) {
-		const char *why;
-
-		if (config_check_energy_source(spec, &why)) {
-			log_error("--energy-source: \"%s\" %s", spec, why);
-			return -EINVAL;
-		}
-	}
 	err = energy_source__open(spec, &eo, &c->energy);
 	if (err)
 		return err;
@@ -761,8 +704,9 @@ int main(int argc, char **argv)
 	uint64_t t_ns;
 	int err;
 
-	if (parse_options(argc, argv, &c.opt))
-		return 2;
+	err = parse_options(argc, argv, &c.opt);
+	if (err != OPTS_RUN)
+		return opts_exit_status(err);
 	log_set_verbose(c.opt.verbose);
 	libbpf_set_print(libbpf_print);
 

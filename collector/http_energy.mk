@@ -1,8 +1,8 @@
-# collector/: http_energy (the collector). The energy sources and measure_idle_power are in
-# collector/module.mk.
+# collector/: http_energy (the collector). Its energy sources are in collector/energy/, its
+# GPU source in collector/gpu/.
 HTTP_ENERGY_CORE_SRCS := collector/kernel_signals.c collector/kernel_features.c collector/cpu_freq.c \
 	collector/request_tracking.c collector/attribution.c collector/header_ports.c \
-	collector/softirqs.c collector/bpf_loader.c
+	collector/softirqs.c collector/bpf_loader.c collector/fixed_point.c
 # The one module that includes the skeleton.
 $(call obj_of,collector/bpf_loader.c): $(BUILD)/gen/http_energy.skel.h
 
@@ -24,11 +24,12 @@ test_interval_csv_SRCS := tests/unit/test_interval_csv.c collector/interval_csv.
 test_interval_csv_CFLAGS := -I collector
 
 PROGRAMS += http_energy
-# '=': ENERGY_SOURCE_SRCS comes from collector/module.mk, read after this file.
+# '=': ENERGY_SOURCE_SRCS and GPU_SOURCE_SRCS come from collector/energy/ and collector/gpu/,
+# read after this file.
 http_energy_SRCS = collector/http_energy.c collector/interval_csv.c $(HTTP_ENERGY_CORE_SRCS) \
 	$(ENERGY_SOURCE_SRCS) $(OPERATORS_SRCS)
 http_energy_LIBS := -lbpf -lelf -lz
-# The GPU source (collector/gpu.mk; dlopen, hence -ldl).
+# The GPU source (collector/gpu/gpu.mk; dlopen, hence -ldl).
 http_energy_SRCS += $(GPU_SOURCE_SRCS)
 http_energy_LIBS += -ldl
 

@@ -85,72 +85,29 @@ int interval_csv_format_row(const struct interval_row *row, struct buf *out)
 	return err ? -ENOMEM : 0;
 }
 
-/* An existing file must start with our header; we then append after its last full row. */
-static int check_existing(struct interval_csv *w)
-{
-	const char *header = csv_header();
-	size_t hlen = strlen(header);
-	char *first = malloc(hlen + 2);
-	ssize_t n;
-	int err = 0;
-
-	if (!first)
-		return -ENOMEM;
-	n = pread(w->fd, first, hlen + 1, 0);
-	if (n != (ssize_t)hlen + 1 || memcmp(first, header, hlen) != 0 ||
-	    (first[hlen] != '\n' && first[hlen] != ','))
-		err = -EINVAL;
-	free(first);
-	return err;
-}
-
 int interval_csv__open(const char *path, struct interval_csv **out)
 {
 	struct interval_csv *w = calloc(1, sizeof(*w));
-	struct stat st;
+	bool existing;
 	int err;
 
 	if (!w)
 		return -ENOMEM;
+	w->fd = -1;
 	w->path = strdup(path);
-	w->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (!w->path || w->fd < 0) {
-		err = w->path ? -errno : -ENOMEM;
+	if (!w->path) {
+		err = -ENOMEM;
 		log_error("%s: %s", path, strerror(-err));
 		goto fail;
 	}
-	if (fstat(w->fd, &st)) {
-		err = -errno;
-		log_error("%s: %s", path, strerror(errno));
+	/* More columns may follow ours: a newer collector's, appended at the end. */
+	w->fd = csv_open_append(path, csv_header(), true, "interval CSV", &w->size, &existing);
+	if (w->fd < 0) {
+		err = w->fd;
 		goto fail;
 	}
-	if (st.st_size > 0) {
-		int rfd = open(path, O_RDONLY | O_CLOEXEC);
-		int tmp = w->fd;
-
-		w->fd = rfd;
-		err = rfd < 0 ? -errno : check_existing(w);
-		if (rfd >= 0)
-			close(rfd);
-		w->fd = tmp;
-		if (err) {
-			log_error("%s:1: the file exists and its header is not the interval CSV "
-				  "header; refusing to append to it", path);
-			goto fail;
-		}
-		w->size = st.st_size;
-		lseek(w->fd, 0, SEEK_END);
+	if (existing)
 		log_info("appending to %s", path);
-		*out = w;
-		return 0;
-	}
-	err = buf__appendf(&w->line, "%s\n", csv_header());
-	if (!err)
-		err = buf__write_whole(&w->line, w->fd, &w->size);
-	if (err) {
-		log_error("%s: writing the header: %s", path, strerror(-err));
-		goto fail;
-	}
 	*out = w;
 	return 0;
 fail:

@@ -4,7 +4,6 @@
  * suggests idle_power_uw for energy_model.conf. docs/measure_idle_power.md is its manual.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,17 +11,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
-#include "energy_source.h"
+#include "energy/energy_source.h"
 #include "log.h"
-#include "parse.h"
-#include "power_stats.h"
-#include "version.h"
+#include "options.h"
+#include "energy/power_stats.h"
 
 #define DEFAULT_DURATION_S 5.0
 #define DEFAULT_SAMPLES 7
 #define DEFAULT_MAX_FLUCTUATION 0.05
-#define DEFAULT_SEED 1
 
 struct options {
 	double duration_s;
@@ -33,6 +29,7 @@ struct options {
 	const char *energy_source;
 	const char *root_dir;
 	uint64_t seed;
+	bool verbose;
 };
 
 struct sample {
@@ -41,136 +38,60 @@ struct sample {
 	double power_uw;
 };
 
-static void usage(FILE *f)
+static int check_energy_source(const char *arg, void *target, const char **why)
 {
-	fprintf(f,
-		"Usage: measure_idle_power [OPTIONS]\n"
-		"Samples the host's power while it is idle and prints a suggested idle_power_uw\n"
-		"for energy_model.conf as the last line: idle_power_uw=<integer>.\n"
-		"\n"
-		"  --duration SEC          length of each sample (default %g, 0.01..86400)\n"
-		"  --samples N             number of samples (default %d, 1..100000)\n"
-		"  --energy-source SRC     psys, rapl, powercap, hwmon, replay:FILE,\n"
-		"                          synthetic[:CONF] or auto (default auto)\n"
-		"  --max-fluctuation F     limit for the fluctuation score, 1.4826 * MAD / median\n"
-		"                          (default %g, i.e. 5%%)\n"
-		"  --strict                exit 1 when the fluctuation exceeds the limit\n"
-		"  --json FILE             write every sample and the statistics as JSON\n"
-		"  --root DIR              read sysfs and /proc below DIR (tests; default /)\n"
-		"  --seed N                seed of the synthetic source's noise (default %d)\n"
-		"  --verbose               more detail on stderr\n"
-		"  --help, --version\n"
-		"\n"
-		"Exit status: 0 ok, 1 measurement error or --strict limit exceeded, 2 usage error.\n",
-		DEFAULT_DURATION_S, DEFAULT_SAMPLES, DEFAULT_MAX_FLUCTUATION, DEFAULT_SEED);
+	if (energy_source_check(arg, why))
+		return -EINVAL;
+	*(const char **)target = arg;
+	return 0;
 }
 
-/* 0 to go on, -1 to exit 0 (--help, --version), or an exit status. */
-static int parse_options(int argc, char **argv, struct options *o)
+static enum opts_result parse_options(int argc, char **argv, struct options *o)
 {
-	enum {
-		OPT_DURATION = 256,
-		OPT_SAMPLES,
-		OPT_STRICT,
-		OPT_MAX_FLUCT,
-		OPT_JSON,
-		OPT_SOURCE,
-		OPT_ROOT,
-		OPT_SEED,
-		OPT_VERBOSE,
-		OPT_HELP,
-		OPT_VERSION
-	};
-	static const struct option longopts[] = {
-		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "samples", required_argument, NULL, OPT_SAMPLES },
-		{ "strict", no_argument, NULL, OPT_STRICT },
-		{ "max-fluctuation", required_argument, NULL, OPT_MAX_FLUCT },
-		{ "json", required_argument, NULL, OPT_JSON },
-		{ "energy-source", required_argument, NULL, OPT_SOURCE },
-		{ "root", required_argument, NULL, OPT_ROOT },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "verbose", no_argument, NULL, OPT_VERBOSE },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ "version", no_argument, NULL, OPT_VERSION },
+	const struct opt table[] = {
+		OPT_DOUBLE("duration", "SEC",
+			   "length of each sample (default " OPT__XSTR(DEFAULT_DURATION_S) ")",
+			   &o->duration_s, 0.01, 86400),
+		OPT_UINT("samples", "N", "number of samples (default " OPT__XSTR(DEFAULT_SAMPLES) ")",
+			 &o->samples, 1, 100000),
+		OPT_CUSTOM("energy-source", "SRC",
+			   "psys, rapl, powercap, hwmon, replay:FILE, synthetic[:CONF] or auto "
+			   "(default auto)",
+			   &o->energy_source, check_energy_source),
+		OPT_DOUBLE("max-fluctuation", "F",
+			   "limit for the fluctuation score, 1.4826 * MAD / median (default "
+			   OPT__XSTR(DEFAULT_MAX_FLUCTUATION) ", i.e. 5%)",
+			   &o->max_fluctuation, 0, 1e6),
+		OPT_FLAG("strict", "exit 1 when the fluctuation exceeds the limit", &o->strict),
+		OPT_STRING("json", "FILE", "write every sample and the statistics as JSON",
+			   &o->json_path),
+		OPT_STRING("root", "DIR", "read sysfs and /proc below DIR (tests; default /)",
+			   &o->root_dir),
+		OPT_SEED("seed of the synthetic source's noise", &o->seed),
+		OPT_FLAG("verbose", "more detail on stderr", &o->verbose),
 		{ 0 },
 	};
-	const char *why;
-	int c, err;
+	const struct opts_spec spec = {
+		.prog = "measure_idle_power",
+		.synopsis = "[OPTIONS]",
+		.about = "Samples the host's power while it is idle and prints a suggested\n"
+			 "idle_power_uw for energy_model.conf as the last line: "
+			 "idle_power_uw=<integer>.",
+		.footer = "Exit status: 0 ok, 1 measurement error or --strict limit exceeded, 2 "
+			  "usage error.",
+		.opts = table,
+	};
+	enum opts_result r;
+	int first;
 
 	*o = (struct options){ .duration_s = DEFAULT_DURATION_S,
 			       .samples = DEFAULT_SAMPLES,
 			       .max_fluctuation = DEFAULT_MAX_FLUCTUATION,
 			       .energy_source = "auto",
-			       .seed = DEFAULT_SEED };
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_DURATION:
-			err = parse_double(optarg, 0.01, 86400, &o->duration_s);
-			if (err)
-				return log_usage_error("--duration", optarg,
-						   err == -ERANGE ? "is out of range 0.01..86400" :
-								    "is not a number");
-			break;
-		case OPT_SAMPLES:
-			err = parse_u64(optarg, 1, 100000, &o->samples);
-			if (err)
-				return log_usage_error("--samples", optarg,
-						   err == -ERANGE ? "is out of range 1..100000" :
-								    "is not a whole number");
-			break;
-		case OPT_STRICT:
-			o->strict = true;
-			break;
-		case OPT_MAX_FLUCT:
-			err = parse_double(optarg, 0, 1e6, &o->max_fluctuation);
-			if (err)
-				return log_usage_error("--max-fluctuation", optarg,
-						   err == -ERANGE ? "is out of range 0..1000000" :
-								    "is not a number");
-			break;
-		case OPT_JSON:
-			o->json_path = optarg;
-			break;
-		case OPT_SOURCE:
-			if (config_check_energy_source(optarg, &why))
-				return log_usage_error("--energy-source", optarg, why);
-			o->energy_source = optarg;
-			break;
-		case OPT_ROOT:
-			o->root_dir = optarg;
-			break;
-		case OPT_SEED:
-			err = parse_u64(optarg, 0, UINT64_MAX, &o->seed);
-			if (err)
-				return log_usage_error("--seed", optarg, parse_strerror(err));
-			break;
-		case OPT_VERBOSE:
-			log_set_verbose(true);
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			return -1;
-		case OPT_VERSION:
-			printf("measure_idle_power %s\n", HTTP_ENERGY_VERSION);
-			return -1;
-		default:
-			if (optopt)
-				log_error("option -%c is unknown (see --help)", optopt);
-			else
-				log_error("option %s is unknown or needs a value (see --help)",
-					  argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		log_error("%s: unexpected argument; measure_idle_power takes options only "
-			  "(see --help)",
-			  argv[optind]);
-		return 2;
-	}
-	return 0;
+			       .seed = OPTS_SEED_DEFAULT };
+	r = opts_parse(&spec, argc, argv, &first);
+	log_set_verbose(o->verbose);
+	return r;
 }
 
 static void sleep_until(uint64_t t_ns)
@@ -274,11 +195,12 @@ int main(int argc, char **argv)
 	struct options o;
 	uint64_t idle_uw;
 	bool exceeded;
+	enum opts_result r;
 	int ret;
 
-	ret = parse_options(argc, argv, &o);
-	if (ret)
-		return ret < 0 ? 0 : ret;
+	r = parse_options(argc, argv, &o);
+	if (r != OPTS_RUN)
+		return opts_exit_status(r);
 
 	sopts.root_dir = o.root_dir;
 	sopts.seed = o.seed;

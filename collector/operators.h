@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gpu_source.h"
+#include "gpu/gpu_source.h"
 #include "kernel_signals.h"
 #include "request_tracking.h"
 #include "routes.h"

@@ -47,10 +47,6 @@ static const struct key_def keys[] = {
 
 #define NUM_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const source_names[] = {
-	"psys", "rapl", "powercap", "hwmon", "auto", "synthetic"
-};
-
 void config_defaults(struct energy_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -69,41 +65,21 @@ int config_check_energy_source(const char *spec, const char **why)
 {
 	const char *colon = strchr(spec, ':');
 	size_t len = strlen(spec);
-	size_t name_len = colon ? (size_t)(colon - spec) : len;
 
 	*why = NULL;
 	if (len == 0)
 		*why = "is empty";
 	else if (len >= CONFIG_SOURCE_MAX)
 		*why = "is too long (at most 511 bytes)";
+	else if (colon && colon[1] == '\0')
+		*why = "names no file after ':'";
 	for (size_t i = 0; i < len && !*why; i++) {
 		unsigned char c = (unsigned char)spec[i];
 
 		if (c <= ' ' || c == 0x7f || c == '#')
 			*why = "contains a space, a control character or '#'";
 	}
-	if (*why)
-		return -EINVAL;
-	if (colon) {
-		if ((name_len == 6 && !strncmp(spec, "replay", 6)) ||
-		    (name_len == 9 && !strncmp(spec, "synthetic", 9))) {
-			if (colon[1] == '\0') {
-				*why = "names no file after ':'";
-				return -EINVAL;
-			}
-			return 0;
-		}
-	} else {
-		for (size_t i = 0; i < sizeof(source_names) / sizeof(source_names[0]); i++)
-			if (!strcmp(spec, source_names[i]))
-				return 0;
-		if (!strcmp(spec, "replay")) {
-			*why = "needs a trace: replay:FILE";
-			return -EINVAL;
-		}
-	}
-	*why = "is not one of psys, rapl, powercap, hwmon, replay:FILE, synthetic[:CONF], auto";
-	return -EINVAL;
+	return *why ? -EINVAL : 0;
 }
 
 struct parser {

@@ -93,8 +93,9 @@ double config_freq_weight(const struct energy_config *cfg, uint64_t khz);
 
 const char *config_mode_name(enum attribution_mode mode);
 /*
- * Energy source spec grammar: psys, rapl, powercap, hwmon, auto, synthetic,
- * synthetic:PATH or replay:PATH; no whitespace, control characters or '#'.
+ * Energy source spec grammar: NAME or NAME:ARG, at most CONFIG_SOURCE_MAX - 1 bytes, no
+ * whitespace, control characters or '#'. Which names exist is the collector's business
+ * (energy_source_check() in collector/energy/); the parser checks the grammar only.
  * Returns 0, or -EINVAL with *why set to a static reason.
  */
 int config_check_energy_source(const char *spec, const char **why);

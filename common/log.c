@@ -88,9 +88,3 @@ const char *log_quote(const char *s, size_t len, char *buf, size_t size)
 	buf[o] = '\0';
 	return buf;
 }
-
-int log_usage_error(const char *opt, const char *value, const char *why)
-{
-	log_error("%s: \"%s\" %s (see --help)", opt, value, why);
-	return 2;
-}

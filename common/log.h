@@ -17,8 +17,6 @@ bool log_is_verbose(void);
 /* "PROGRAM: " + message + "\n", to stderr. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* A bad command-line value: 'OPT: "VALUE" WHY (see --help)'. Returns 2, the usage exit. */
-int log_usage_error(const char *opt, const char *value, const char *why);
 /* Printed only with --verbose. */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*

@@ -1,6 +1,6 @@
 # common/: the library every program links (libcommon.a; libcommon-san.a for unit tests).
 COMMON_SRCS := common/log.c common/parse.c common/http_parser.c common/buf.c \
-	common/cgroup2.c common/csv_schema.c common/config.c common/fixed_point.c \
+	common/cgroup2.c common/csv_schema.c common/config.c common/options.c \
 	common/model_features.c
 
 UNIT_TESTS += test_parse
@@ -19,11 +19,10 @@ test_csv_schema_SRCS := tests/unit/test_csv_schema.c
 UNIT_TESTS += test_config
 test_config_SRCS := tests/unit/test_config.c
 
-UNIT_TESTS += test_fixed_point
-test_fixed_point_SRCS := tests/unit/test_fixed_point.c
-
-UNIT_TESTS += test_request_energy
-test_request_energy_SRCS := tests/unit/test_request_energy.c
-
 FUZZERS += fuzz_config
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c
+
+# Every program's command line (common/options.h): unit and end to end.
+UNIT_TESTS += test_options
+test_options_SRCS := tests/unit/test_options.c
+INTEGRATION_TESTS += tests/integration/test_options.sh

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-
 int parse_u64_n(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -111,17 +109,4 @@ int parse_double(const char *s, double min, double max, double *out)
 const char *parse_strerror(int err)
 {
 	return err == -ERANGE ? "is out of range" : "is not a number";
-}
-
-int parse_option_u64(const char *name, const char *arg, uint64_t min, uint64_t max,
-		     uint64_t *out)
-{
-	int err = parse_u64(arg, min, max, out);
-
-	if (err) {
-		log_error("%s: \"%s\" %s; allowed range %llu..%llu", name, arg, parse_strerror(err),
-			  (unsigned long long)min, (unsigned long long)max);
-		return -EINVAL;
-	}
-	return 0;
 }

@@ -24,13 +24,6 @@ int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 int parse_double(const char *s, double min, double max, double *out);
 int parse_double_n(const char *s, size_t len, double min, double max, double *out);
 
-/*
- * A numeric command-line option: on error prints one line,
- * 'NAME: "ARG" is out of range; allowed range MIN..MAX', and returns -EINVAL.
- */
-int parse_option_u64(const char *name, const char *arg, uint64_t min, uint64_t max,
-		     uint64_t *out);
-
 /* Text for a parse error: "is not a number" or "is out of range". */
 const char *parse_strerror(int err);
 

@@ -5,7 +5,6 @@
  * an energy_model.conf in model mode. docs/fit_energy.md is its manual.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <gsl/gsl_errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -28,7 +27,7 @@
 #include "lsq.h"
 #include "metrics.h"
 #include "model_config.h"
-#include "parse.h"
+#include "options.h"
 #include "report.h"
 #include "solve.h"
 #include "split.h"
@@ -37,7 +36,6 @@
 #define DEFAULT_TEST_FRACTION 0.2
 #define DEFAULT_MIN_FREQ_SHARE 0.01
 #define DEFAULT_MAPE_FLOOR_SHARE 0.05 /* of the training rows' mean |target| */
-#define DEFAULT_SEED 1
 
 struct options {
 	char **inputs;
@@ -54,69 +52,12 @@ struct options {
 	uint64_t seed;
 	uint32_t psys_interval_ms;
 	bool force;
+	bool verbose;
 	bool features[MF_COUNT]; /* --features */
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: fit_energy [OPTIONS] SAMPLES.csv [MORE.csv ...] -o FITTED.conf\n"
-		"Fits an energy model to interval CSVs (http_energy --collect-csv) and writes it\n"
-		"as an energy_model.conf in model mode.\n"
-		"\n"
-		"  -o, --output FILE        the fitted config (written atomically, read back)\n"
-		"  --report-json FILE       metrics, coefficients, rows, inputs (sha256), options\n"
-		"  --predictions-csv FILE   row,label,split,measured,predicted for every used row\n"
-		"  --target T               active_psys_uj (default; no intercept) or\n"
-		"                           interval_psys_uj (fits the idle power too); add\n"
-		"                           +gpu_energy_uj to include GPU energy (left out by\n"
-		"                           default: it is a separate domain)\n"
-		"  --method M               nnls (default), ols, ridge or robust\n"
-		"  --split S                time (default: the last rows of each run are the\n"
-		"                           test set) or random\n"
-		"  --test-fraction F        share of rows for the test set, 0..0.9 (default %g)\n"
-		"  --seed N                 seed of --split random (default %d)\n"
-		"  --cv time:K | label      cross-validate instead of one split: K contiguous\n"
-		"                           time blocks per run, or leave one label out; the\n"
-		"                           model is then fitted on all rows and the quality\n"
-		"                           gate uses the held-out predictions\n"
-		"  --cv-predictions-csv FILE  row,label,fold,measured,predicted (held out)\n"
-		"  --psys-interval-ms N     psys_interval_ms of the config, 10..60000 (default 200)\n"
-		"  --config FILE            carry idle_power_uw and energy_source over from FILE\n"
-		"  --features LIST          the event counts to fit, comma-separated: default\n"
-		"                           (wakeups, cycles, instructions, cache_misses,\n"
-		"                           migrations) and any column of docs/csv-format.md's\n"
-		"                           feature table, e.g. default,softirq_net_rx\n"
-		"  --min-freq-share F       merge frequencies with less of the runtime, 0..0.5\n"
-		"                           (default %g)\n"
-		"  --mape-floor-uj UJ       MAPE counts rows with |target| above UJ (default: %g\n"
-		"                           of the training rows' mean |target|)\n"
-		"  --force                  write the config even when the fit fails the quality\n"
-		"                           gate (test R^2 < 0) or a weight is out of range\n"
-		"                           (clamped into range)\n"
-		"  --verbose, --help, --version\n"
-		"\n"
-		"Exit status: 0 written, 1 data or fit error (or refused), 2 usage error.\n",
-		DEFAULT_TEST_FRACTION, DEFAULT_SEED, DEFAULT_MIN_FREQ_SHARE,
-		DEFAULT_MAPE_FLOOR_SHARE);
-}
-
-static int parse_fraction(const char *opt, const char *s, double max, double *out)
-{
-	char why[64];
-	int err = parse_double(s, 0, max, out);
-
-	if (!err)
-		return 0;
-	if (err == -ERANGE)
-		snprintf(why, sizeof(why), "is out of range 0..%g", max);
-	else
-		snprintf(why, sizeof(why), "is not a number");
-	return log_usage_error(opt, s, why);
-}
-
 /* An output that is also an input would be overwritten before (or while) it is read. */
-static int check_outputs(const struct options *o)
+static enum opts_result check_outputs(const struct options *o)
 {
 	const char *outs[] = { o->output, o->report_json, o->predictions_csv,
 			       o->cv_predictions_csv };
@@ -131,11 +72,11 @@ static int check_outputs(const struct options *o)
 				log_error("%s: is an input and an output; refusing to overwrite it "
 					  "(see --help)",
 					  outs[k]);
-				return 2;
+				return OPTS_USAGE;
 			}
 		}
 	}
-	return 0;
+	return OPTS_RUN;
 }
 
 /* "active_psys_uj", "interval_psys_uj", either with "+gpu_energy_uj": 0 or -EINVAL. */
@@ -157,55 +98,99 @@ static int parse_target(const char *s, struct options *o)
 	return 0;
 }
 
-/* 0 to go on, -1 to exit 0 (--help, --version), or an exit status. */
-static int parse_options(int argc, char **argv, struct options *o)
+static int opt_target(const char *arg, void *o, const char **why)
 {
-	enum {
-		OPT_REPORT = 256,
-		OPT_PREDICTIONS,
-		OPT_TARGET,
-		OPT_METHOD,
-		OPT_SPLIT,
-		OPT_TEST_FRACTION,
-		OPT_SEED,
-		OPT_INTERVAL,
-		OPT_CONFIG,
-		OPT_MIN_SHARE,
-		OPT_FEATURES,
-		OPT_MAPE_FLOOR,
-		OPT_FORCE,
-		OPT_CV,
-		OPT_CV_PREDICTIONS,
-		OPT_VERBOSE,
-		OPT_HELP,
-		OPT_VERSION,
-	};
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "report-json", required_argument, NULL, OPT_REPORT },
-		{ "predictions-csv", required_argument, NULL, OPT_PREDICTIONS },
-		{ "target", required_argument, NULL, OPT_TARGET },
-		{ "method", required_argument, NULL, OPT_METHOD },
-		{ "split", required_argument, NULL, OPT_SPLIT },
-		{ "test-fraction", required_argument, NULL, OPT_TEST_FRACTION },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "psys-interval-ms", required_argument, NULL, OPT_INTERVAL },
-		{ "config", required_argument, NULL, OPT_CONFIG },
-		{ "min-freq-share", required_argument, NULL, OPT_MIN_SHARE },
-		{ "features", required_argument, NULL, OPT_FEATURES },
-		{ "mape-floor-uj", required_argument, NULL, OPT_MAPE_FLOOR },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "cv", required_argument, NULL, OPT_CV },
-		{ "cv-predictions-csv", required_argument, NULL, OPT_CV_PREDICTIONS },
-		{ "verbose", no_argument, NULL, OPT_VERBOSE },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ 0 },
-	};
+	*why = "is not active_psys_uj or interval_psys_uj, optionally followed by +gpu_energy_uj";
+	return parse_target(arg, o);
+}
+
+static int opt_cv(const char *arg, void *spec, const char **why)
+{
+	*why = "is not time:K (K 2..1000) or label";
+	return cv_parse(arg, spec);
+}
+
+static int opt_features(const char *arg, void *features, const char **why)
+{
 	const char *bad;
 	size_t bad_len;
-	uint64_t u;
-	int c, err;
+
+	*why = "names a count that is not default or a feature column (docs/fit_energy.md)";
+	return design_parse_features(arg, features, &bad, &bad_len) ? -EINVAL : 0;
+}
+
+static enum opts_result parse_options(int argc, char **argv, struct options *o)
+{
+	const struct opt table[] = {
+		OPT_STRING("output", "FILE", "the fitted config (written atomically, read back)",
+			   &o->output, .short_name = 'o'),
+		OPT_STRING("report-json", "FILE",
+			   "metrics, coefficients, rows, inputs (sha256), options",
+			   &o->report_json),
+		OPT_STRING("predictions-csv", "FILE",
+			   "row,label,split,measured,predicted for every used row",
+			   &o->predictions_csv),
+		OPT_CUSTOM("target", "T",
+			   "active_psys_uj (default; no intercept) or interval_psys_uj (fits the "
+			   "idle power too); add +gpu_energy_uj to include GPU energy (left out by "
+			   "default: it is a separate domain)",
+			   o, opt_target),
+		OPT_CHOICE("method", "M", "nnls (default), ols, ridge or robust", &o->method,
+			   fit_method_names),
+		OPT_CHOICE("split", "S",
+			   "time (default: the last rows of each run are the test set) or random",
+			   &o->split, split_method_names),
+		OPT_DOUBLE("test-fraction", "F",
+			   "share of rows for the test set (default " OPT__XSTR(
+				   DEFAULT_TEST_FRACTION) ")",
+			   &o->test_fraction, 0, 0.9),
+		OPT_SEED("seed of --split random", &o->seed),
+		OPT_CUSTOM("cv", "time:K|label",
+			   "cross-validate instead of one split: K contiguous time blocks per run, "
+			   "or leave one label out; the model is then fitted on all rows and the "
+			   "quality gate uses the held-out predictions",
+			   &o->cv, opt_cv),
+		OPT_STRING("cv-predictions-csv", "FILE",
+			   "row,label,fold,measured,predicted (held out)", &o->cv_predictions_csv),
+		OPT_UINT("psys-interval-ms", "N", "psys_interval_ms of the config (default 200)",
+			 &o->psys_interval_ms, CONFIG_INTERVAL_MS_MIN, CONFIG_INTERVAL_MS_MAX),
+		OPT_STRING("config", "FILE", "carry idle_power_uw and energy_source over from FILE",
+			   &o->config_in),
+		OPT_DOUBLE("min-freq-share", "F",
+			   "merge frequencies with less of the runtime (default " OPT__XSTR(
+				   DEFAULT_MIN_FREQ_SHARE) ")",
+			   &o->min_freq_share, 0, 0.5),
+		OPT_CUSTOM("features", "LIST",
+			   "the event counts to fit, comma-separated: default (wakeups, cycles, "
+			   "instructions, cache_misses, migrations) and any column of "
+			   "docs/csv-format.md's feature table, e.g. default,softirq_net_rx",
+			   o->features, opt_features),
+		OPT_DOUBLE(
+			"mape-floor-uj", "UJ",
+			"MAPE counts rows with |target| above UJ (default: " OPT__XSTR(
+				DEFAULT_MAPE_FLOOR_SHARE) " of the training rows' mean |target|)",
+			&o->mape_floor_uj, 0, 1e18, .seen = &o->mape_floor_given),
+		OPT_FLAG("force",
+			 "write the config even when the fit fails the quality gate (test R^2 < 0) "
+			 "or a weight is out of range (clamped into range)",
+			 &o->force),
+		OPT_FLAG("verbose", "the time and memory of each step on stderr", &o->verbose),
+		{ 0 },
+	};
+	const struct opts_spec spec = {
+		.prog = "fit_energy",
+		.synopsis = "[OPTIONS] SAMPLES.csv [MORE.csv ...] -o FITTED.conf",
+		.about = "Fits an energy model to interval CSVs (http_energy --collect-csv) and "
+			 "writes it\nas an energy_model.conf in model mode.",
+		.footer =
+			"Exit status: 0 written, 1 data or fit error (or refused), 2 usage error.",
+		.opts = table,
+		.args_name = "an input CSV",
+		.min_args = 1,
+		.max_args = UINT32_MAX,
+	};
+	enum opts_result r;
+	int first;
 
 	*o = (struct options){ .target = CSV_ACTIVE_PSYS_UJ,
 			       .target_name = "active_psys_uj",
@@ -213,122 +198,23 @@ static int parse_options(int argc, char **argv, struct options *o)
 			       .split = SPLIT_TIME,
 			       .test_fraction = DEFAULT_TEST_FRACTION,
 			       .min_freq_share = DEFAULT_MIN_FREQ_SHARE,
-			       .seed = DEFAULT_SEED,
+			       .seed = OPTS_SEED_DEFAULT,
 			       .psys_interval_ms = 200 };
 	for (int f = 0; f < MF_COUNT; f++)
 		o->features[f] = model_feature_fit_default((enum model_feature)f);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			o->output = optarg;
-			break;
-		case OPT_REPORT:
-			o->report_json = optarg;
-			break;
-		case OPT_PREDICTIONS:
-			o->predictions_csv = optarg;
-			break;
-		case OPT_TARGET:
-			if (parse_target(optarg, o))
-				return log_usage_error("--target", optarg,
-						       "is not active_psys_uj or interval_psys_uj, "
-						       "optionally followed by +gpu_energy_uj");
-			break;
-		case OPT_METHOD:
-			if (fit_method_parse(optarg, &o->method))
-				return log_usage_error("--method", optarg,
-						       "is not one of nnls, ols, ridge, robust");
-			break;
-		case OPT_SPLIT:
-			if (split_method_parse(optarg, &o->split))
-				return log_usage_error("--split", optarg, "is not time or random");
-			break;
-		case OPT_TEST_FRACTION:
-			if ((err = parse_fraction("--test-fraction", optarg, 0.9,
-						  &o->test_fraction)))
-				return err;
-			break;
-		case OPT_SEED:
-			if (parse_option_u64("--seed", optarg, 0, UINT64_MAX, &o->seed))
-				return 2;
-			break;
-		case OPT_INTERVAL:
-			if (parse_option_u64("--psys-interval-ms", optarg, CONFIG_INTERVAL_MS_MIN,
-					     CONFIG_INTERVAL_MS_MAX, &u))
-				return 2;
-			o->psys_interval_ms = (uint32_t)u;
-			break;
-		case OPT_CONFIG:
-			o->config_in = optarg;
-			break;
-		case OPT_MIN_SHARE:
-			if ((err = parse_fraction("--min-freq-share", optarg, 0.5,
-						  &o->min_freq_share)))
-				return err;
-			break;
-		case OPT_FEATURES:
-			if (design_parse_features(optarg, o->features, &bad, &bad_len)) {
-				char why[96];
-
-				snprintf(why, sizeof(why),
-					 "names \"%.*s\": not default or a feature column "
-					 "(docs/fit_energy.md)",
-					 (int)(bad_len < 40 ? bad_len : 40), bad);
-				return log_usage_error("--features", optarg, why);
-			}
-			break;
-		case OPT_MAPE_FLOOR:
-			err = parse_double(optarg, 0, 1e18, &o->mape_floor_uj);
-			if (err)
-				return log_usage_error("--mape-floor-uj", optarg,
-						       err == -ERANGE ? "is out of range 0..1e18" :
-									"is not a number");
-			o->mape_floor_given = true;
-			break;
-		case OPT_FORCE:
-			o->force = true;
-			break;
-		case OPT_CV:
-			if (cv_parse(optarg, &o->cv))
-				return log_usage_error("--cv", optarg,
-						       "is not time:K (K 2..1000) or label");
-			break;
-		case OPT_CV_PREDICTIONS:
-			o->cv_predictions_csv = optarg;
-			break;
-		case OPT_VERBOSE:
-			log_set_verbose(true);
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			return -1;
-		case OPT_VERSION:
-			printf("fit_energy %s\n", HTTP_ENERGY_VERSION);
-			return -1;
-		default:
-			if (optopt && optopt < 256)
-				log_error("option -%c is unknown or needs a value (see --help)",
-					  optopt);
-			else
-				log_error("option %s is unknown or needs a value (see --help)",
-					  argv[optind - 1]);
-			return 2;
-		}
-	}
-	o->inputs = argv + optind;
-	o->num_inputs = (size_t)(argc - optind);
-	if (!o->num_inputs) {
-		log_error("no input CSV given (see --help)");
-		return 2;
-	}
+	r = opts_parse(&spec, argc, argv, &first);
+	if (r != OPTS_RUN)
+		return r;
+	log_set_verbose(o->verbose);
+	o->inputs = argv + first;
+	o->num_inputs = (size_t)(argc - first);
 	if (!o->output) {
 		log_error("no output config given: -o FITTED.conf (see --help)");
-		return 2;
+		return OPTS_USAGE;
 	}
 	if (o->cv_predictions_csv && o->cv.scheme == CV_NONE) {
 		log_error("--cv-predictions-csv needs --cv (see --help)");
-		return 2;
+		return OPTS_USAGE;
 	}
 	return check_outputs(o);
 }
@@ -1173,7 +1059,6 @@ static int run_fit(struct run *r)
 	struct energy_config given;
 
 	memcpy(dopts.features, o->features, sizeof(dopts.features));
-
 	if (o->config_in && config_parse_file(o->config_in, &given))
 		return 1;
 	if (prepare(r, &dopts) || fit(r))
@@ -1189,8 +1074,8 @@ int main(int argc, char **argv)
 	int ret;
 
 	ret = parse_options(argc, argv, &r.o);
-	if (ret)
-		return ret < 0 ? 0 : ret;
+	if (ret != OPTS_RUN)
+		return opts_exit_status(ret);
 	/* Every GSL call's status is checked; GSL must not abort the program itself. */
 	gsl_set_error_handler_off();
 	dataset__init(&r.ds);

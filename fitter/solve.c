@@ -18,27 +18,13 @@
 #define ROBUST_MAX_ITER 200
 #define COLLINEAR_WEIGHT 0.1 /* |V_ji| above this in a null direction: column j takes part */
 
-static const char *const method_names[] = {
-	[FIT_NNLS] = "nnls",
-	[FIT_OLS] = "ols",
-	[FIT_RIDGE] = "ridge",
-	[FIT_ROBUST] = "robust",
+const char *const fit_method_names[] = {
+	[FIT_NNLS] = "nnls", [FIT_OLS] = "ols", [FIT_RIDGE] = "ridge", [FIT_ROBUST] = "robust", NULL,
 };
-
-int fit_method_parse(const char *s, enum fit_method *m)
-{
-	for (size_t i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++) {
-		if (!strcmp(s, method_names[i])) {
-			*m = (enum fit_method)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
 
 const char *fit_method_name(enum fit_method m)
 {
-	return m <= FIT_ROBUST ? method_names[m] : "?";
+	return m <= FIT_ROBUST ? fit_method_names[m] : "?";
 }
 
 static int gsl_failed(const char *what, int status)

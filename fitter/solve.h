@@ -44,7 +44,8 @@ struct fit_result {
 	bool converged; /* robust: false when GSL hit its iteration limit */
 };
 
-int fit_method_parse(const char *s, enum fit_method *m);
+/* By enum fit_method, NULL-terminated (the --method choices). */
+extern const char *const fit_method_names[];
 const char *fit_method_name(enum fit_method m);
 
 int solve_diagnose(const struct lsq *l, struct fit_result *f);

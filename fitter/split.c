@@ -7,30 +7,14 @@
 #include <string.h>
 
 #include "design.h"
+#include "rng.h"
 
-int split_method_parse(const char *s, enum split_method *m)
-{
-	if (!strcmp(s, "time"))
-		*m = SPLIT_TIME;
-	else if (!strcmp(s, "random"))
-		*m = SPLIT_RANDOM;
-	else
-		return -EINVAL;
-	return 0;
-}
+const char *const split_method_names[] = { [SPLIT_TIME] = "time", [SPLIT_RANDOM] = "random",
+					     NULL };
 
 const char *split_method_name(enum split_method m)
 {
 	return m == SPLIT_RANDOM ? "random" : "time";
-}
-
-uint64_t split_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
 }
 
 /* Uniform in [0, n), n > 0, without modulo bias. */
@@ -39,7 +23,7 @@ static uint64_t below(uint64_t *s, uint64_t n)
 	uint64_t threshold = -n % n, r;
 
 	do
-		r = split_rand(s);
+		r = splitmix64_next(s);
 	while (r < threshold);
 	return r % n;
 }

@@ -17,14 +17,12 @@
 
 enum split_method { SPLIT_TIME, SPLIT_RANDOM };
 
-int split_method_parse(const char *s, enum split_method *m);
+/* By enum split_method, NULL-terminated (the --split choices). */
+extern const char *const split_method_names[];
 const char *split_method_name(enum split_method m);
 
 /* 0 or -ENOMEM; *test is the number of rows now ROW_TEST. */
 int split_rows(const struct dataset *ds, uint8_t *state, enum split_method m, double fraction,
 	       uint64_t seed, size_t *test);
-
-/* The generator, for tests and the benchmark's data: splitmix64. */
-uint64_t split_rand(uint64_t *s);
 
 #endif

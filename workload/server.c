@@ -6,7 +6,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,8 +27,7 @@
 #include "data_file.h"
 #include "http_parser.h"
 #include "log.h"
-#include "parse.h"
-#include "version.h"
+#include "options.h"
 
 #define MAX_HEAD_BYTES (16 * 1024)
 #define MAX_HEADERS 64
@@ -456,81 +454,49 @@ fail:
 	return rc;
 }
 
-static void usage(FILE *out)
+static enum opts_result parse_options(int argc, char **argv, struct server_opts *o)
 {
-	fprintf(out,
-		"Usage: workload_server --port N [options]\n"
-		"\n"
-		"A thread-per-connection HTTP/1.x server with endpoints of known resource\n"
-		"behaviour, for energy experiments. GET / lists the endpoints.\n"
-		"\n"
-		"  --port N              TCP port (0: an ephemeral port, printed at start-up)\n"
-		"  --bind ADDR           address to listen on (default 127.0.0.1; \"::\" for\n"
-		"                        every IPv6 and IPv4 address, \"::1\" for IPv6 loopback)\n"
-		"  --threads N           worker threads = connections served at once\n"
-		"                        (default 64, 1..4096); more connections wait in the\n"
-		"                        accept queue\n"
-		"  --data-dir DIR        where the /file data file lives (default\n"
-		"                        /tmp/workload_server; created when missing)\n"
-		"  --idle-timeout SEC    close keep-alive connections idle this long (default 15)\n"
-		"  --request-timeout SEC time for a client to send a whole request or take a\n"
-		"                        response (default 10)\n"
-		"  --help, --version\n");
-}
-
-static int parse_options(int argc, char **argv, struct server_opts *o)
-{
-	static const struct option longopts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "bind", required_argument, NULL, 'b' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "idle-timeout", required_argument, NULL, 'i' },
-		{ "request-timeout", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+	uint32_t idle_s = 15, request_s = 10;
+	const struct opt table[] = {
+		OPT_UINT("port", "N", "TCP port (0: an ephemeral port, printed at start-up)",
+			 &o->port, 0, 65535, .flags = OPT_REQUIRED),
+		OPT_STRING("bind", "ADDR",
+			   "address to listen on (default 127.0.0.1; \"::\" for every IPv6 and "
+			   "IPv4 address, \"::1\" for IPv6 loopback)",
+			   &o->bind_addr),
+		OPT_UINT("threads", "N",
+			 "worker threads = connections served at once (default 64, 1..4096); more "
+			 "connections wait in the accept queue",
+			 &o->threads, 1, 4096),
+		OPT_STRING("data-dir", "DIR",
+			   "where the /file data file lives (default /tmp/workload_server; created "
+			   "when missing)",
+			   &o->data_dir),
+		OPT_UINT("idle-timeout", "SEC",
+			 "close keep-alive connections idle this long (default 15)", &idle_s, 1,
+			 86400),
+		OPT_UINT("request-timeout", "SEC",
+			 "time for a client to send a whole request or take a response (default 10)",
+			 &request_s, 1, 86400),
 		{ 0 },
 	};
-	bool have_port = false;
-	uint64_t v;
-	int c;
+	const struct opts_spec spec = {
+		.prog = "workload_server",
+		.synopsis = "--port N [options]",
+		.about = "A thread-per-connection HTTP/1.x server with endpoints of known resource\n"
+			 "behaviour, for energy experiments. GET / lists the endpoints.",
+		.footer = "Exit status: 0 stopped by SIGINT/SIGTERM, 1 runtime error, 2 usage error.",
+		.opts = table,
+	};
+	enum opts_result r;
+	int first;
 
 	*o = (struct server_opts){ .bind_addr = "127.0.0.1", .threads = 64,
-				   .data_dir = "/tmp/workload_server",
-				   .idle_timeout_ms = 15000, .request_timeout_ms = 10000 };
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		const char *name = NULL;
-		uint64_t min = 0, max = 0;
-
-		switch (c) {
-		case 'p': name = "--port"; min = 0; max = 65535; break;
-		case 't': name = "--threads"; min = 1; max = 4096; break;
-		case 'i': name = "--idle-timeout"; min = 1; max = 86400; break;
-		case 'r': name = "--request-timeout"; min = 1; max = 86400; break;
-		case 'b': o->bind_addr = optarg; continue;
-		case 'd': o->data_dir = optarg; continue;
-		case 'h': usage(stdout); exit(0);
-		case 'V': printf("workload_server %s\n", HTTP_ENERGY_VERSION); exit(0);
-		default: usage(stderr); return -EINVAL;
-		}
-		if (parse_option_u64(name, optarg, min, max, &v))
-			return -EINVAL;
-		switch (c) {
-		case 'p': o->port = (uint16_t)v; have_port = true; break;
-		case 't': o->threads = (unsigned)v; break;
-		case 'i': o->idle_timeout_ms = (unsigned)v * 1000; break;
-		case 'r': o->request_timeout_ms = (unsigned)v * 1000; break;
-		}
-	}
-	if (optind < argc) {
-		log_error("unexpected argument \"%s\"", argv[optind]);
-		return -EINVAL;
-	}
-	if (!have_port) {
-		log_error("--port is required (0 picks a free port)");
-		return -EINVAL;
-	}
-	return 0;
+				   .data_dir = "/tmp/workload_server" };
+	r = opts_parse(&spec, argc, argv, &first);
+	o->idle_timeout_ms = idle_s * 1000;
+	o->request_timeout_ms = request_s * 1000;
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -541,10 +507,12 @@ int main(int argc, char **argv)
 	char where[INET6_ADDRSTRLEN + 16];
 	pthread_attr_t attr;
 	sigset_t sigs;
+	enum opts_result r;
 	int sig = 0, rc = 1;
 
-	if (parse_options(argc, argv, &srv.opts))
-		return 2;
+	r = parse_options(argc, argv, &srv.opts);
+	if (r != OPTS_RUN)
+		return opts_exit_status(r);
 
 	/* Workers inherit the mask; only main takes SIGINT/SIGTERM, through sigwait(). */
 	sigemptyset(&sigs);

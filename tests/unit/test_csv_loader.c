@@ -15,6 +15,7 @@
 #include "capture.h"
 #include "csv_loader.h"
 #include "guard.h"
+#include "rng.h"
 #include "split.h"
 
 /* The required columns only, in an order of their own: fields 1..11. */
@@ -749,8 +750,8 @@ static void test_fast_path_equals_strict(void **state)
 	assert_non_null(line);
 	for (int t = 0; t < 150; t++) {
 		/* Replace field f of line n with a spoilt value. */
-		size_t n = 1 + split_rand(&seed) % 120, f = split_rand(&seed) % 26, o = 0, k;
-		const char *v = spoil[split_rand(&seed) % (sizeof(spoil) / sizeof(spoil[0]))];
+		size_t n = 1 + splitmix64_next(&seed) % 120, f = splitmix64_next(&seed) % 26, o = 0, k;
+		const char *v = spoil[splitmix64_next(&seed) % (sizeof(spoil) / sizeof(spoil[0]))];
 		size_t ln = 0, fld = 0;
 
 		for (k = 0; k < len; k++) {
@@ -771,7 +772,7 @@ static void test_fast_path_equals_strict(void **state)
 				fld = 0;
 			}
 		}
-		expect_same(line, o, 1 + split_rand(&seed) % 700, CSV_ACTIVE_PSYS_UJ);
+		expect_same(line, o, 1 + splitmix64_next(&seed) % 700, CSV_ACTIVE_PSYS_UJ);
 	}
 	free(line);
 	free(text);

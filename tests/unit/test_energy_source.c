@@ -723,6 +723,30 @@ static void test_bad_specs(void **state)
 	assert_null(src);
 }
 
+/* The names are the collector's (the config parser checks the grammar only). */
+static void test_check_knows_the_names(void **state)
+{
+	const char *ok[] = { "psys", "rapl", "powercap", "hwmon", "auto", "synthetic",
+			     "synthetic:a.conf", "replay:a.csv", "replay:/x:y.csv" };
+	const char *why = NULL;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		assert_int_equal(energy_source_check(ok[i], &why), 0);
+	assert_int_equal(energy_source_check("bogus", &why), -EINVAL);
+	assert_string_equal(why, "is not one of psys, rapl, powercap, hwmon, replay:FILE, "
+				 "synthetic[:CONF], auto");
+	assert_int_equal(energy_source_check("psys:x", &why), -EINVAL);
+	assert_string_equal(why, "is not one of psys, rapl, powercap, hwmon, replay:FILE, "
+				 "synthetic[:CONF], auto");
+	assert_int_equal(energy_source_check("auto:x", &why), -EINVAL);
+	assert_int_equal(energy_source_check("replay", &why), -EINVAL);
+	assert_string_equal(why, "needs a trace: replay:FILE");
+	assert_int_equal(energy_source_check("replay:", &why), -EINVAL);
+	assert_string_equal(why, "names no file after ':'");
+	assert_int_equal(energy_source_check("replay:a b", &why), -EINVAL);
+	assert_string_equal(why, "contains a space, a control character or '#'");
+}
+
 static void test_feed_is_ignored_by_measuring_sources(void **state)
 {
 	struct fake f = { 0 };
@@ -761,6 +785,7 @@ int main(void)
 		cmocka_unit_test(test_replay_rejects_bad_traces),
 		cmocka_unit_test(test_auto_tries_in_order),
 		cmocka_unit_test(test_bad_specs),
+		cmocka_unit_test(test_check_knows_the_names),
 		cmocka_unit_test(test_feed_is_ignored_by_measuring_sources),
 	};
 

@@ -18,6 +18,7 @@
 #include "csv_loader.h"
 #include "csv_schema.h"
 #include "dataset.h"
+#include "rng.h"
 #include "split.h"
 
 #define GEN_MAX_FREQS 16
@@ -51,7 +52,7 @@ struct gen_rows {
 
 static inline double gen_uniform(uint64_t *s)
 {
-	return (double)(split_rand(s) >> 11) * 0x1p-53;
+	return (double)(splitmix64_next(s) >> 11) * 0x1p-53;
 }
 
 static inline double gen_gauss(uint64_t *s)

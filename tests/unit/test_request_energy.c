@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The request energy arithmetic the BPF side runs (common/request_energy.h): sub-µJ
+ * The request energy arithmetic the BPF side runs (bpf/request_energy.h): sub-µJ
  * remainders, the psys factor as one word, header quantisation.
  */
 #include <math.h>

@@ -226,6 +226,8 @@ static void replay_close(struct energy_source *src)
 const struct energy_backend es_replay_backend = {
 	.name = "replay",
 	.measured = true,
+	.arg = "FILE",
+	.missing_arg = "needs a trace: replay:FILE",
 	.open = replay_open,
 	.read = replay_read,
 	.close = replay_close,

@@ -23,13 +23,14 @@
 
 #include "config.h"
 #include "energy_source_impl.h"
-#include "feature_values.h"
+#include "../feature_values.h"
 #include "log.h"
 #include "parse.h"
+#include "rng.h"
 
 struct synth_priv {
 	struct energy_config model;
-	uint64_t rng[4]; /* xoshiro256** */
+	struct xoshiro256 rng;
 	double cum_uj;
 	uint64_t last_ns;
 	/* Fed signals since the last read. */
@@ -70,38 +71,11 @@ void es_synthetic_reference_model(struct energy_config *cfg)
 	config_set_freq(cfg, 3200000, 0.0058);
 }
 
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t xoshiro_next(uint64_t *s)
-{
-	uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
 /* Standard normal deviate (Box-Muller; one of the pair, so each draw is independent). */
-static double gaussian(uint64_t *s)
+static double gaussian(struct xoshiro256 *r)
 {
-	double u1 = ((xoshiro_next(s) >> 11) + 1) * 0x1p-53; /* (0, 1] */
-	double u2 = (xoshiro_next(s) >> 11) * 0x1p-53;
+	double u1 = ((xoshiro256_next(r) >> 11) + 1) * 0x1p-53; /* (0, 1] */
+	double u2 = xoshiro256_unit(r);
 
 	return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
 }
@@ -161,8 +135,7 @@ static int synthetic_open(struct energy_source *src, const char *arg)
 	} else {
 		es_synthetic_reference_model(&sp->model);
 	}
-	for (int i = 0; i < 4; i++)
-		sp->rng[i] = splitmix64(&seed);
+	xoshiro256_seed(&sp->rng, seed, 0);
 	sp->cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (sp->cpus < 1)
 		sp->cpus = 1;
@@ -259,7 +232,7 @@ static int synthetic_read(struct energy_source *src, uint64_t now_ns, uint64_t *
 	sp->last_ns = now_ns;
 	secs = (double)duration_ns / 1e9;
 	e += (double)sp->model.idle_power_uw * secs;
-	e += (double)sp->model.synthetic_noise_uw * secs * gaussian(sp->rng);
+	e += (double)sp->model.synthetic_noise_uw * secs * gaussian(&sp->rng);
 	if (e > 0) /* a meter's cumulative count never goes down */
 		sp->cum_uj += e;
 	*energy_uj = (uint64_t)sp->cum_uj;
@@ -275,6 +248,7 @@ static void synthetic_close(struct energy_source *src)
 const struct energy_backend es_synthetic_backend = {
 	.name = "synthetic",
 	.measured = false,
+	.arg = "CONF",
 	.open = synthetic_open,
 	.read = synthetic_read,
 	.feed = synthetic_feed,

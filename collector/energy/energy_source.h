@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kernel_signals.h" /* struct interval_signals */
+#include "../kernel_signals.h" /* struct interval_signals */
 
 struct energy_source;
 
@@ -37,6 +37,11 @@ struct energy_source_opts {
 	void *hook_ctx;
 };
 
+/*
+ * The names the collector knows: psys, rapl, powercap, hwmon, replay:FILE,
+ * synthetic[:CONF], auto. 0, or -EINVAL with *why set to a static reason.
+ */
+int energy_source_check(const char *spec, const char **why);
 /* spec as in energy_model.conf's energy_source; opts may be NULL. 0 or -errno. */
 int energy_source__open(const char *spec, const struct energy_source_opts *opts,
 			struct energy_source **out);

@@ -72,7 +72,8 @@ struct gpu_source_opts {
 struct gpu_source;
 
 /* "auto", "nvml", "dcgm", "none": 0 or -EINVAL. */
-int gpu_kind_parse(const char *text, enum gpu_kind *out);
+/* By enum gpu_kind, NULL-terminated (the --gpu choices). */
+extern const char *const gpu_kind_names[];
 const char *gpu_kind_name(enum gpu_kind kind);
 /* The CSV column name of a metric ("energy_uj", "power_mw", ...). */
 const char *gpu_metric_name(enum gpu_metric m);

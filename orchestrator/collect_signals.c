@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <jansson.h>
@@ -27,6 +26,7 @@
 #include "cgroup2.h"
 #include "child_proc.h"
 #include "log.h"
+#include "options.h"
 #include "parse.h"
 #include "version.h"
 
@@ -54,7 +54,7 @@ struct options {
 	const char *bin_dir;
 	const char *status_json;
 	const char *paths[MAX_PATHS];
-	unsigned int num_paths;
+	size_t num_paths;
 	uint64_t workload_port;
 	uint64_t duration_s;
 	uint64_t concurrency;
@@ -81,201 +81,78 @@ struct run {
 	bool interrupted;
 };
 
-static void usage(FILE *f)
+static enum opts_result parse_args(int argc, char **argv, struct options *o)
 {
-	fprintf(f,
-		"Usage: collect_signals --cgroup DIR --use-workload-server --workload-port N\n"
-		"         --output-csv FILE --benchmark-json FILE --duration SEC --concurrency N\n"
-		"         [options]\n"
-		"\n"
-		"One data-collection run: creates the cgroup (under the cgroup2 mount when DIR is\n"
-		"relative), starts workload_server in it, http_energy collecting FILE, waits until\n"
-		"both are ready, runs bench_http, stops everything and removes the cgroup.\n"
-		"\n"
-		"  --cgroup DIR          cgroup to run the server in (created; removed if created)\n"
-		"  --use-workload-server start build/bin/workload_server (the only server for now)\n"
-		"  --workload-port N     its port; 0 picks a free one (default 0)\n"
-		"  --output-csv FILE     http_energy's interval CSV\n"
-		"  --benchmark-json FILE bench_http's JSON report\n"
-		"  --duration SEC        measured load duration (1..86400)\n"
-		"  --concurrency N       bench_http connections (1..10000)\n"
-		"  --path P              request P (repeatable); default: --profile\n"
-		"  --profile NAME        bench_http built-in mix (default mixed)\n"
-		"  --mix-file FILE       bench_http JSON mix\n"
-		"  --warmup SEC          bench_http warm-up (default 0)\n"
-		"  --config FILE         http_energy config (default: its built-in defaults)\n"
-		"  --energy-source SRC   overrides the config's energy_source\n"
-		"  --label L             the CSV label column (default default)\n"
-		"  --run-dir DIR         where server.log, collector.log, bench.log go\n"
-		"                        (default: the CSV's directory)\n"
-		"  --server-threads N    workload_server threads (default 64)\n"
-		"  --status-json FILE    write options, times and exit statuses as JSON\n"
-		"  --bin-dir DIR         where the programs are (default: this program's dir)\n"
-		"  --progress            progress lines even when stdout is not a terminal\n"
-		"  --help, --version\n"
-		"\n"
-		"Exit status: 0 success, 1 a step failed or the run was interrupted, 2 usage.\n");
-}
-
-static int parse_args(int argc, char **argv, struct options *o)
-{
-	enum {
-		O_CGROUP = 256,
-		O_USE_SERVER,
-		O_PORT,
-		O_CSV,
-		O_BENCH_JSON,
-		O_DURATION,
-		O_CONCURRENCY,
-		O_URL_PATH,
-		O_PROFILE,
-		O_MIX,
-		O_WARMUP,
-		O_CONFIG,
-		O_SOURCE,
-		O_LABEL,
-		O_RUN_DIR,
-		O_THREADS,
-		O_STATUS,
-		O_BIN_DIR,
-		O_PROGRESS,
-		O_HELP,
-		O_VERSION,
+	const struct opt table[] = {
+		OPT_STRING("cgroup", "DIR", "cgroup to run the server in (created; removed if created)",
+			   &o->cgroup, .flags = OPT_REQUIRED),
+		OPT_FLAG("use-workload-server",
+			 "start build/bin/workload_server (the only server for now)",
+			 &o->use_workload_server, .flags = OPT_REQUIRED),
+		OPT_UINT("workload-port", "N", "its port; 0 picks a free one (default 0)",
+			 &o->workload_port, 0, 65535),
+		OPT_STRING("output-csv", "FILE", "http_energy's interval CSV", &o->output_csv,
+			   .flags = OPT_REQUIRED),
+		OPT_STRING("benchmark-json", "FILE", "bench_http's JSON report", &o->benchmark_json,
+			   .flags = OPT_REQUIRED),
+		OPT_UINT("duration", "SEC", "measured load duration", &o->duration_s, 1, 86400,
+			 .flags = OPT_REQUIRED),
+		OPT_UINT("concurrency", "N", "bench_http connections", &o->concurrency, 1, 10000,
+			 .flags = OPT_REQUIRED),
+		OPT_LIST("path", "P", "request P (repeatable); default: --profile", o->paths,
+			 MAX_PATHS, &o->num_paths),
+		OPT_STRING("profile", "NAME", "bench_http built-in mix (default mixed)",
+			   &o->profile),
+		OPT_STRING("mix-file", "FILE", "bench_http JSON mix", &o->mix_file),
+		OPT_UINT("warmup", "SEC", "bench_http warm-up (default 0)", &o->warmup_s, 0, 3600),
+		OPT_STRING("config", "FILE", "http_energy config (default: its built-in defaults)",
+			   &o->config),
+		OPT_STRING("energy-source", "SRC", "overrides the config's energy_source",
+			   &o->energy_source),
+		OPT_STRING("label", "L", "the CSV label column (default default)", &o->label),
+		OPT_STRING("run-dir", "DIR",
+			   "where server.log, collector.log, bench.log go (default: the CSV's "
+			   "directory)",
+			   &o->run_dir),
+		OPT_UINT("server-threads", "N", "workload_server threads (default 64)",
+			 &o->server_threads, 1, 4096),
+		OPT_STRING("status-json", "FILE", "write options, times and exit statuses as JSON",
+			   &o->status_json),
+		OPT_STRING("bin-dir", "DIR", "where the programs are (default: this program's dir)",
+			   &o->bin_dir),
+		OPT_FLAG("progress", "progress lines even when stdout is not a terminal",
+			 &o->progress),
+		{ 0 },
 	};
-	static const struct option longopts[] = {
-		{ "cgroup", required_argument, NULL, O_CGROUP },
-		{ "use-workload-server", no_argument, NULL, O_USE_SERVER },
-		{ "workload-port", required_argument, NULL, O_PORT },
-		{ "output-csv", required_argument, NULL, O_CSV },
-		{ "benchmark-json", required_argument, NULL, O_BENCH_JSON },
-		{ "duration", required_argument, NULL, O_DURATION },
-		{ "concurrency", required_argument, NULL, O_CONCURRENCY },
-		{ "path", required_argument, NULL, O_URL_PATH },
-		{ "profile", required_argument, NULL, O_PROFILE },
-		{ "mix-file", required_argument, NULL, O_MIX },
-		{ "warmup", required_argument, NULL, O_WARMUP },
-		{ "config", required_argument, NULL, O_CONFIG },
-		{ "energy-source", required_argument, NULL, O_SOURCE },
-		{ "label", required_argument, NULL, O_LABEL },
-		{ "run-dir", required_argument, NULL, O_RUN_DIR },
-		{ "server-threads", required_argument, NULL, O_THREADS },
-		{ "status-json", required_argument, NULL, O_STATUS },
-		{ "bin-dir", required_argument, NULL, O_BIN_DIR },
-		{ "progress", no_argument, NULL, O_PROGRESS },
-		{ "help", no_argument, NULL, O_HELP },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ NULL, 0, NULL, 0 },
+	const struct opts_spec spec = {
+		.prog = "collect_signals",
+		.synopsis = "--cgroup DIR --use-workload-server --workload-port N\n"
+			    "         --output-csv FILE --benchmark-json FILE --duration SEC "
+			    "--concurrency N\n         [options]",
+		.about = "One data-collection run: creates the cgroup (under the cgroup2 mount when "
+			 "DIR is\nrelative), starts workload_server in it, http_energy collecting "
+			 "FILE, waits until\nboth are ready, runs bench_http, stops everything and "
+			 "removes the cgroup.",
+		.footer = "Exit status: 0 success, 1 a step failed or the run was interrupted, 2 "
+			  "usage.",
+		.opts = table,
 	};
-	bool have_duration = false, have_conc = false;
-	int c;
+	enum opts_result r;
+	int first;
 
 	o->server_threads = 64;
 	o->label = "default";
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case O_CGROUP:
-			o->cgroup = optarg;
-			break;
-		case O_USE_SERVER:
-			o->use_workload_server = true;
-			break;
-		case O_PORT:
-			if (parse_option_u64("--workload-port", optarg, 0, 65535,
-					     &o->workload_port))
-				return -EINVAL;
-			break;
-		case O_CSV:
-			o->output_csv = optarg;
-			break;
-		case O_BENCH_JSON:
-			o->benchmark_json = optarg;
-			break;
-		case O_DURATION:
-			if (parse_option_u64("--duration", optarg, 1, 86400, &o->duration_s))
-				return -EINVAL;
-			have_duration = true;
-			break;
-		case O_CONCURRENCY:
-			if (parse_option_u64("--concurrency", optarg, 1, 10000, &o->concurrency))
-				return -EINVAL;
-			have_conc = true;
-			break;
-		case O_URL_PATH:
-			if (o->num_paths == MAX_PATHS) {
-				log_error("--path: more than %d paths", MAX_PATHS);
-				return -EINVAL;
-			}
-			o->paths[o->num_paths++] = optarg;
-			break;
-		case O_PROFILE:
-			o->profile = optarg;
-			break;
-		case O_MIX:
-			o->mix_file = optarg;
-			break;
-		case O_WARMUP:
-			if (parse_option_u64("--warmup", optarg, 0, 3600, &o->warmup_s))
-				return -EINVAL;
-			break;
-		case O_CONFIG:
-			o->config = optarg;
-			break;
-		case O_SOURCE:
-			o->energy_source = optarg;
-			break;
-		case O_LABEL:
-			o->label = optarg;
-			break;
-		case O_RUN_DIR:
-			o->run_dir = optarg;
-			break;
-		case O_THREADS:
-			if (parse_option_u64("--server-threads", optarg, 1, 4096,
-					     &o->server_threads))
-				return -EINVAL;
-			break;
-		case O_STATUS:
-			o->status_json = optarg;
-			break;
-		case O_BIN_DIR:
-			o->bin_dir = optarg;
-			break;
-		case O_PROGRESS:
-			o->progress = true;
-			break;
-		case O_HELP:
-			usage(stdout);
-			exit(0);
-		case O_VERSION:
-			printf("collect_signals %s\n", HTTP_ENERGY_VERSION);
-			exit(0);
-		default:
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		log_error("unexpected argument: \"%s\"", argv[optind]);
-		return -EINVAL;
-	}
-	if (!o->cgroup || !o->output_csv || !o->benchmark_json || !have_duration || !have_conc) {
-		log_error("--cgroup, --output-csv, --benchmark-json, --duration and --concurrency "
-			  "are required");
-		return -EINVAL;
-	}
-	if (!o->use_workload_server) {
-		log_error("--use-workload-server is required (no other server is supported yet)");
-		return -EINVAL;
-	}
-	if (o->label[0] == '\0' || strpbrk(o->label, ",\"\n\r")) {
-		log_error("--label: \"%s\" must be non-empty without commas, quotes or newlines",
-			  o->label);
-		return -EINVAL;
-	}
+	r = opts_parse(&spec, argc, argv, &first);
+	if (r != OPTS_RUN)
+		return r;
+	if (o->label[0] == '\0' || strpbrk(o->label, ",\"\n\r"))
+		return opts_error("--label", o->label,
+				  "must be non-empty without commas, quotes or newlines");
 	if ((o->profile != NULL) + (o->mix_file != NULL) + (o->num_paths > 0) > 1) {
-		log_error("--profile, --mix-file and --path exclude each other");
-		return -EINVAL;
+		log_error("--profile, --mix-file and --path exclude each other (see --help)");
+		return OPTS_USAGE;
 	}
-	return 0;
+	return OPTS_RUN;
 }
 
 static void fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -720,7 +597,7 @@ static int start_bench(struct run *r)
 		argv[n++] = "--mix-file";
 		argv[n++] = (char *)o->mix_file;
 	} else if (o->num_paths) {
-		for (unsigned int i = 0; i < o->num_paths; i++) {
+		for (size_t i = 0; i < o->num_paths; i++) {
 			argv[n++] = "--path";
 			argv[n++] = (char *)o->paths[i];
 		}
@@ -793,7 +670,7 @@ static int write_status(const struct run *r)
 	json_t *paths = json_array();
 	int err = 0;
 
-	for (unsigned int i = 0; i < o->num_paths; i++)
+	for (size_t i = 0; i < o->num_paths; i++)
 		json_array_append_new(paths, json_string(o->paths[i]));
 	json_object_set_new(opts, "cgroup", json_string(r->cgroup));
 	json_object_set_new(opts, "duration_s", json_integer((json_int_t)o->duration_s));
@@ -830,12 +707,12 @@ int main(int argc, char **argv)
 {
 	struct run r = { .server_code = -1, .collector_code = -1, .bench_code = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
+	enum opts_result parsed;
 	int ret;
 
-	if (parse_args(argc, argv, &r.opt)) {
-		fprintf(stderr, "Try 'collect_signals --help'.\n");
-		return 2;
-	}
+	parsed = parse_args(argc, argv, &r.opt);
+	if (parsed != OPTS_RUN)
+		return opts_exit_status(parsed);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

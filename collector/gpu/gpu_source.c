@@ -29,30 +29,17 @@ static const char *const metric_names[GPU_M_COUNT] = {
 	[GPU_M_MEM_CLOCK_MHZ] = "mem_clock_mhz",
 };
 
-static const char *const kind_names[] = {
-	[GPU_KIND_AUTO] = "auto",
-	[GPU_KIND_NVML] = "nvml",
-	[GPU_KIND_DCGM] = "dcgm",
-	[GPU_KIND_NONE] = "none",
+const char *const gpu_kind_names[] = {
+	[GPU_KIND_AUTO] = "auto", [GPU_KIND_NVML] = "nvml", [GPU_KIND_DCGM] = "dcgm",
+	[GPU_KIND_NONE] = "none", NULL,
 };
 
 /* What a MIG instance row measures itself; the rest belongs to its physical GPU. */
 #define MIG_METRICS ((1u << GPU_M_MEMORY_USED_BYTES) | (1u << GPU_M_MEMORY_TOTAL_BYTES))
 
-int gpu_kind_parse(const char *text, enum gpu_kind *out)
-{
-	for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
-		if (!strcmp(text, kind_names[i])) {
-			*out = (enum gpu_kind)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 const char *gpu_kind_name(enum gpu_kind kind)
 {
-	return kind <= GPU_KIND_NONE ? kind_names[kind] : "?";
+	return kind <= GPU_KIND_NONE ? gpu_kind_names[kind] : "?";
 }
 
 const char *gpu_metric_name(enum gpu_metric m)

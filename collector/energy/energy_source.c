@@ -20,6 +20,9 @@ static const struct energy_backend *const backends[] = {
 	&es_hwmon_backend, &es_replay_backend, &es_synthetic_backend,
 };
 
+/* The one list of names users see; energy_source_check() accepts exactly these. */
+#define SOURCE_NAMES "psys, rapl, powercap, hwmon, replay:FILE, synthetic[:CONF], auto"
+
 /* auto's order: the most complete measurement first. */
 static const struct energy_backend *const auto_order[] = {
 	&es_psys_backend,
@@ -173,6 +176,34 @@ static int try_backend(const struct energy_backend *be, const char *arg,
 	return 0;
 }
 
+int energy_source_check(const char *spec, const char **why)
+{
+	const char *colon;
+	size_t name_len;
+
+	if (config_check_energy_source(spec, why)) /* the grammar: common/config.c */
+		return -EINVAL;
+	colon = strchr(spec, ':');
+	name_len = colon ? (size_t)(colon - spec) : strlen(spec);
+	if (!strcmp(spec, "auto"))
+		return 0;
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		const struct energy_backend *b = backends[i];
+
+		if (strlen(b->name) != name_len || strncmp(spec, b->name, name_len))
+			continue;
+		if (colon && !b->arg)
+			break;
+		if (!colon && b->missing_arg) {
+			*why = b->missing_arg;
+			return -EINVAL;
+		}
+		return 0;
+	}
+	*why = "is not one of " SOURCE_NAMES;
+	return -EINVAL;
+}
+
 int energy_source__open(const char *spec, const struct energy_source_opts *opts,
 			struct energy_source **out)
 {
@@ -181,7 +212,7 @@ int energy_source__open(const char *spec, const struct energy_source_opts *opts,
 	size_t name_len;
 	int err;
 
-	if (!spec || config_check_energy_source(spec, &bad)) {
+	if (!spec || energy_source_check(spec, &bad)) {
 		log_error("energy source \"%.64s\" %s", spec ? spec : "",
 			  spec ? bad : "is missing");
 		return -EINVAL;
@@ -212,7 +243,7 @@ int energy_source__open(const char *spec, const struct energy_source_opts *opts,
 			log_error("energy source %s: %s", name, why);
 		return err;
 	}
-	log_error("energy source \"%s\" is unknown", spec); /* config_check_energy_source knows */
+	log_error("energy source \"%s\" is unknown", spec); /* energy_source_check knows */
 	return -EINVAL;
 }
 

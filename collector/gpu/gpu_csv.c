@@ -57,60 +57,24 @@ int gpu_csv_format_row(uint64_t interval, const struct gpu_sample *s, struct buf
 	return err ? -ENOMEM : 0;
 }
 
-static int header_matches(const char *path)
-{
-	size_t hlen = strlen(gpu_csv_header());
-	char *first = malloc(hlen + 1);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int err = 0;
-
-	if (!first || fd < 0) {
-		err = !first ? -ENOMEM : -errno;
-		goto cleanup;
-	}
-	if (pread(fd, first, hlen + 1, 0) != (ssize_t)hlen + 1 ||
-	    memcmp(first, gpu_csv_header(), hlen) || first[hlen] != '\n')
-		err = -EINVAL;
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	free(first);
-	return err;
-}
-
 int gpu_csv__open(const char *path, struct gpu_csv **out)
 {
 	struct gpu_csv *w = calloc(1, sizeof(*w));
-	struct stat st;
+	bool existing;
 	int err;
 
 	if (!w)
 		return -ENOMEM;
+	w->fd = -1;
 	w->path = strdup(path);
-	w->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (!w->path || w->fd < 0 || fstat(w->fd, &st)) {
-		err = w->path ? -errno : -ENOMEM;
+	if (!w->path) {
+		err = -ENOMEM;
 		log_error("%s: %s", path, strerror(-err));
 		goto fail;
 	}
-	if (st.st_size > 0) {
-		err = header_matches(path);
-		if (err) {
-			log_error("%s:1: the file exists and its header is not the GPU CSV header; "
-				  "refusing to append to it",
-				  path);
-			goto fail;
-		}
-		w->size = st.st_size;
-		lseek(w->fd, 0, SEEK_END);
-		*out = w;
-		return 0;
-	}
-	err = buf__appendf(&w->line, "%s\n", gpu_csv_header());
-	if (!err)
-		err = buf__write_whole(&w->line, w->fd, &w->size);
-	if (err) {
-		log_error("%s: writing the header: %s", path, strerror(-err));
+	w->fd = csv_open_append(path, gpu_csv_header(), false, "GPU CSV", &w->size, &existing);
+	if (w->fd < 0) {
+		err = w->fd;
 		goto fail;
 	}
 	*out = w;

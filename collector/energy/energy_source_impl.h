@@ -17,6 +17,9 @@
 struct energy_backend {
 	const char *name;
 	bool measured;
+	/* What may follow "name:" in a spec; NULL: nothing. Required when missing_arg is set. */
+	const char *arg;
+	const char *missing_arg; /* why a spec without the argument is refused */
 	/* arg: text after "name:" or NULL. Fill src->why (es_fail) on failure. */
 	int (*open)(struct energy_source *src, const char *arg);
 	/* Cumulative µJ at now_ns (taken just before). Fill src->why on failure. */
