@@ -30,6 +30,8 @@
 #include "metrics_http.h"
 #include "operators.h"
 #include "parse.h"
+#include "request_energy.h"
+#include "request_log.h"
 #include "request_tracking.h"
 #include "version.h"
 
@@ -57,6 +59,8 @@ struct options {
 	const char *cgroup_csv;	  /* issue 15 */
 	uint32_t metrics_max_cgroups;
 	uint32_t metrics_max_processes;
+	const char *request_log; /* issue 13: --request-log FILE */
+	uint32_t request_ring_kb;
 };
 
 struct collector {
@@ -70,6 +74,8 @@ struct collector {
 	struct gpu_csv *gpu_csv;
 	struct request_tracking *requests;
 	struct operators *operators; /* issue 15: --metrics-addr, --cgroup-csv */
+	struct request_log *records; /* issue 13: --request-log */
+	uint64_t record_rows;
 	struct request_totals last_totals;
 	uint64_t *proc_uj;	/* per process entry, this interval */
 	struct attribution_item *scratch;
@@ -142,6 +148,9 @@ static void usage(FILE *out)
 		"  --cgroup-csv FILE      one row per cgroup per interval (docs/csv-format.md)\n"
 		"  --metrics-max-cgroups N    cgroups with series of their own (default 2048)\n"
 		"  --metrics-max-processes N  processes with series of their own (default 64)\n"
+		"  --request-log FILE     one CSV row per completed response (docs/csv-format.md)\n"
+		"  --request-ring-kb N    the records' ring buffer in KiB (default 1024); records\n"
+		"                         that find it full are counted (records_dropped)\n"
 		"  --verbose              libbpf's messages and per-interval lines\n"
 		"  --help, --version\n");
 }
@@ -152,6 +161,8 @@ enum {
 	OPT_CGROUP_CSV,
 	OPT_METRICS_MAX_CGROUPS,
 	OPT_METRICS_MAX_PROCESSES,
+	OPT_REQUEST_LOG, /* issue 13 */
+	OPT_REQUEST_RING_KB,
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -177,6 +188,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "cgroup-csv", required_argument, NULL, OPT_CGROUP_CSV },
 		{ "metrics-max-cgroups", required_argument, NULL, OPT_METRICS_MAX_CGROUPS },
 		{ "metrics-max-processes", required_argument, NULL, OPT_METRICS_MAX_PROCESSES },
+		{ "request-log", required_argument, NULL, OPT_REQUEST_LOG },
+		{ "request-ring-kb", required_argument, NULL, OPT_REQUEST_RING_KB },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -188,7 +201,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	*o = (struct options){ .label = "default", .seed = 1, .ready_fd = -1,
-				.header_quantum_uj = 1 };
+				.header_quantum_uj = 1, .request_ring_kb = 1024 };
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->csv_path = optarg; break;
@@ -261,6 +274,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			o->metrics_max_processes = (uint32_t)v;
 			break;
+		case OPT_REQUEST_LOG: o->request_log = optarg; break;
+		case OPT_REQUEST_RING_KB:
+			if (parse_option_u64("--request-ring-kb", optarg, 4, 1 << 20, &v))
+				return -EINVAL;
+			o->request_ring_kb = (uint32_t)v;
+			break;
 		default: usage(stderr); return -EINVAL;
 		}
 	}
@@ -280,6 +299,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return -EINVAL;
 		}
 		fcntl(o->ready_fd, F_SETFD, FD_CLOEXEC);
+	}
+	if (o->request_log && o->no_requests) {
+		log_error("--request-log: no requests are tracked with --no-requests (see --help)");
+		return -EINVAL;
 	}
 	if (o->no_header && o->header_ports_set) {
 		log_error("--header-ports: no header is written with --no-header (see --help)");
@@ -320,10 +343,33 @@ static int attach_requests(struct collector *c)
 {
 	struct header_opts h = { .no_header = c->opt.no_header,
 				 .port_bits = c->opt.header_ports_set ? c->opt.header_ports : NULL,
-				 .quantum_uj = c->opt.header_quantum_uj };
+				 .quantum_uj = c->opt.header_quantum_uj,
+				 .records = c->opt.request_log != NULL };
+	int err;
 
-	return request_tracking__attach(kernel_signals__bpf(c->signals), c->cgroup.path, &c->cfg,
-					&h, &c->requests);
+	err = request_tracking__attach(kernel_signals__bpf(c->signals), c->cgroup.path, &c->cfg,
+				       &h, &c->requests);
+	if (err || !c->opt.request_log)
+		return err;
+	/* issue 13: records are read from here on, in a thread of their own */
+	err = request_log__open(request_tracking__records_fd(c->requests), c->opt.request_log,
+				config_mode_name(c->cfg.attribution_mode), &c->records);
+	err = err ?: request_log__start(c->records);
+	if (!err)
+		log_info("requests: one record per completed response into %s (ring buffer %u KiB)",
+			 c->opt.request_log, c->opt.request_ring_kb);
+	return err;
+}
+
+/* issue 13: the tracked cgroup's energy this interval (its processes' entries). */
+static uint64_t cgroup_uj(const struct collector *c, const struct interval_signals *sig)
+{
+	uint64_t uj = 0;
+
+	for (size_t i = 0; i < sig->num_procs; i++)
+		if (sig->procs[i].cgroup_id == c->cgroup.id)
+			uj += c->proc_uj[i];
+	return uj;
 }
 
 /*
@@ -489,6 +535,13 @@ static int finish_interval(struct collector *c)
 		.request_energy_uj = totals.energy_uj - c->last_totals.energy_uj,
 		.attributed_uj = attributed,
 	};
+	if (had_requests) {
+		/* issue 13: the request share and the rest of the cgroup's energy */
+		row.request_uj = (totals.completed_uj_fx - c->last_totals.completed_uj_fx +
+				  REQ_FRAC_ONE / 2) >> REQ_FRAC_BITS;
+		row.not_a_request_uj = (int64_t)cgroup_uj(c, &sig) - (int64_t)row.request_uj;
+		row.records_dropped = totals.records_dropped - c->last_totals.records_dropped;
+	}
 	row.have_gpu_energy = gpu_source__total_uj(c->gpu, &row.gpu_energy_uj);
 	if (had_requests)
 		c->last_totals = totals;
@@ -572,6 +625,11 @@ static void report_requests(struct collector *c)
 		 " pipelined too deep; %" PRIu64 " resynced, %" PRIu64 " heads on handshake",
 		 t.heads, t.responses, t.injected, skipped, unframed, ended, t.desynced, t.not_http,
 		 t.conn_overflows, t.too_deep, t.resynced, t.early_heads);
+	if (c->opt.request_log)
+		log_info("requests: %" PRIu64 " responses completed, %" PRIu64 " records written to "
+			 "%s, %" PRIu64 " records dropped (ring buffer full: raise "
+			 "--request-ring-kb)", t.completed, c->record_rows,
+			 c->opt.request_log, t.records_dropped);
 }
 
 /*
@@ -780,6 +838,7 @@ int main(int argc, char **argv)
 	so.max_procs = c.opt.max_procs;
 	so.track_requests = !c.opt.no_requests;
 	so.max_conns = c.opt.max_conns;
+	so.record_ring_kb = c.opt.request_log ? c.opt.request_ring_kb : 0;
 	so.at_cut = read_energy_at_cut;
 	so.at_cut_ctx = &c;
 	so.on_freq_change = cpu_khz_changed;
@@ -817,6 +876,10 @@ int main(int argc, char **argv)
 	maybe_ready(&c);
 	err = run_sampler(&c);
 cleanup:
+	/* the records' reader drains what is left before the summary counts it */
+	c.record_rows = request_log__rows(c.records);
+	request_log__close(c.records);
+	c.records = NULL;
 	report_requests(&c);
 	request_tracking__detach(c.requests);
 	if (c.operators && c.opt.cgroup_csv)

@@ -1,7 +1,8 @@
 # collector/: http_energy (the collector). The energy sources and measure_idle_power are in
 # collector/module.mk.
 HTTP_ENERGY_CORE_SRCS := collector/kernel_signals.c collector/kernel_features.c collector/cpu_freq.c \
-	collector/request_tracking.c collector/attribution.c collector/header_ports.c
+	collector/request_tracking.c collector/attribution.c collector/header_ports.c \
+	collector/request_log.c
 $(call obj_of,collector/kernel_signals.c collector/request_tracking.c): $(BUILD)/gen/http_energy.skel.h
 
 UNIT_TESTS += test_cpu_freq
@@ -28,6 +29,11 @@ INTEGRATION_TESTS += tests/integration/test_http_energy_ready.sh
 INTEGRATION_TESTS += tests/integration/test_http_energy_procs.sh
 INTEGRATION_TESTS += tests/integration/test_http_energy_wakeups.sh
 BENCH_SCRIPTS += bench/collector_overhead.sh
+
+UNIT_TESTS += test_request_log
+test_request_log_SRCS := tests/unit/test_request_log.c collector/request_log.c
+test_request_log_CFLAGS := -I collector -I bpf
+test_request_log_LIBS := -lbpf
 
 UNIT_TESTS += test_attribution
 test_attribution_SRCS := tests/unit/test_attribution.c collector/attribution.c

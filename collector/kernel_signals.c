@@ -675,7 +675,8 @@ int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals 
 	page_hook = choose_page_cache_hook(s, &page_func);
 	bpf_program__set_autoload(s->skel->progs.on_process_exit, opts->track_requests);
 	choose_wakeup_hooks(s, opts->root ? opts->root : "");
-	err = request_tracking__prepare(s->skel, opts->track_requests, opts->max_conns);
+	err = request_tracking__prepare(s->skel, opts->track_requests, opts->max_conns,
+					opts->record_ring_kb);
 	if (err)
 		goto cleanup;
 

@@ -26,6 +26,7 @@ struct signals_opts {
 	const char *root;	/* below which sysfs and procfs are read; NULL: "/" */
 	bool track_requests;	/* load the request programs (request_tracking.h attaches) */
 	uint32_t max_conns;	/* tracked connections; 0: default 65536 */
+	uint32_t record_ring_kb; /* issue 13: request records' ring buffer; 0: no records */
 	/*
 	 * Called at every cut (the first one inside kernel_signals__open too) right after the
 	 * boundary's timestamp is taken (t_ns, which becomes t_end_ns) and before any CPU is

@@ -65,7 +65,18 @@ int model_params_from_config(const struct energy_config *cfg, struct model_param
 	return err;
 }
 
-int request_tracking__prepare(struct http_energy_bpf *skel, bool enable, uint32_t max_conns)
+/* The ring buffer's size: a power-of-two number of pages, at least one. */
+static uint32_t ring_bytes(uint32_t kb)
+{
+	uint64_t want = (uint64_t)kb * 1024, page = (uint64_t)sysconf(_SC_PAGESIZE), sz = page;
+
+	while (sz < want && sz < (1ULL << 30))
+		sz <<= 1;
+	return (uint32_t)sz;
+}
+
+int request_tracking__prepare(struct http_energy_bpf *skel, bool enable, uint32_t max_conns,
+			      uint32_t record_ring_kb)
 {
 	struct bpf_program *request_progs[] = { skel->progs.on_sockops, skel->progs.on_ingress,
 						skel->progs.on_msg, skel->progs.recv_fexit,
@@ -75,6 +86,11 @@ int request_tracking__prepare(struct http_energy_bpf *skel, bool enable, uint32_
 	skel->rodata->track_requests = enable;
 	bpf_map__set_max_entries(skel->maps.conns, max_conns ? max_conns : DEFAULT_MAX_CONNS);
 	bpf_map__set_max_entries(skel->maps.sock_hash, max_conns ? max_conns : DEFAULT_MAX_CONNS);
+	/* a request awaiting its response per slot: up to CONN_KINDS per connection, but
+	 * most connections hold one or none */
+	bpf_map__set_max_entries(skel->maps.req_slots, max_conns ? max_conns : DEFAULT_MAX_CONNS);
+	skel->rodata->emit_records = enable && record_ring_kb > 0;
+	bpf_map__set_max_entries(skel->maps.records, ring_bytes(enable ? record_ring_kb : 0));
 	if (!enable) {
 		for (size_t i = 0; i < sizeof(request_progs) / sizeof(request_progs[0]); i++)
 			bpf_program__set_autoload(request_progs[i], false);
@@ -147,7 +163,8 @@ static struct bpf_program *recv_hook(struct http_energy_bpf *skel, const char **
 /* Before anything is attached: nothing reads the .bss yet. */
 static void set_header_opts(struct http_energy_bpf *skel, const struct header_opts *h)
 {
-	skel->bss->no_sk_msg = h->no_header;
+	skel->bss->no_sk_msg = h->no_header && !h->records;
+	skel->bss->header_none = h->no_header;
 	skel->bss->header_quantum_uj = h->quantum_uj;
 	skel->bss->header_ports_filter = h->port_bits != NULL;
 	if (h->port_bits)
@@ -205,7 +222,7 @@ int request_tracking__attach(struct http_energy_bpf *skel, const char *cgroup_pa
 			  strerror(errno));
 		goto fail;
 	}
-	if (!hopts->no_header) {
+	if (!skel->bss->no_sk_msg) {
 		err = bpf_prog_attach(bpf_program__fd(skel->progs.on_msg),
 				      bpf_map__fd(skel->maps.sock_hash), BPF_SK_MSG_VERDICT, 0);
 		if (err) {
@@ -226,11 +243,14 @@ int request_tracking__attach(struct http_energy_bpf *skel, const char *cgroup_pa
 			  "be bound to requests", recv_name, strerror(errno));
 		goto fail;
 	}
-	log_info("requests: sockops and cgroup_skb/ingress on %s, %s, threads bound by %s; "
-		 "%s mode", cgroup_path,
-		 hopts->no_header ? "no sk_msg (--no-header: responses are not rewritten or "
-				    "counted)"
-				  : "sk_msg on the sockhash",
+	log_info("requests: sockops and cgroup_skb/ingress on %s, %s, work follows the "
+		 "connection of each socket operation (receive: %s; send: sk_msg); %s mode",
+		 cgroup_path,
+		 skel->bss->no_sk_msg ? "no sk_msg (--no-header: responses are not rewritten or "
+					"counted)"
+		 : hopts->no_header   ? "sk_msg on the sockhash, framing only (--no-header with "
+					"--request-log: nothing rewritten)"
+				      : "sk_msg on the sockhash",
 		 recv_name, config_mode_name(cfg->attribution_mode));
 	if (!hopts->no_header && (hopts->port_bits || hopts->quantum_uj > 1))
 		log_info("requests: X-Energy-Score on %s, rounded to a multiple of %u uJ",
@@ -289,8 +309,16 @@ int request_tracking__totals(struct request_tracking *rt, struct request_totals 
 			out->unframed[i] += c->unframed[i];
 		for (int i = 0; i < END_REASONS; i++)
 			out->ended[i] += c->ended[i];
+		out->completed += c->completed;
+		out->completed_uj_fx += c->completed_uj_fx;
+		out->records_dropped += c->records_dropped;
 	}
 	return 0;
+}
+
+int request_tracking__records_fd(struct request_tracking *rt)
+{
+	return bpf_map__fd(rt->skel->maps.records);
 }
 
 void request_tracking__add_process_energy(struct request_tracking *rt, uint32_t tgid,

@@ -11,6 +11,7 @@
  *   request_tracking__set_factor()  psys mode: the live µJ per score unit (one atomic
  *                                64-bit store: BPF never reads half a factor)
  *   request_tracking__totals()   cumulative counters, summed over CPUs
+ *   request_tracking__records_fd()  the records ring buffer, for request_log.h
  */
 #ifndef COLLECTOR_REQUEST_TRACKING_H
 #define COLLECTOR_REQUEST_TRACKING_H
@@ -29,6 +30,7 @@ struct header_opts {
 	bool no_header;		   /* no sk_msg: no socket in the sockhash, nothing rewritten */
 	const uint64_t *port_bits; /* header_ports.h bit set; NULL: every port */
 	uint32_t quantum_uj;	   /* header value rounded to a multiple of this; 0 or 1: none */
+	bool records;		   /* --request-log: sk_msg frames even with no_header */
 };
 
 struct request_totals {
@@ -46,12 +48,18 @@ struct request_totals {
 	uint64_t early_heads; /* heads in the segment that completed a handshake */
 	uint64_t unframed[UNFRAMED_REASONS];
 	uint64_t ended[END_REASONS];
+	uint64_t completed;	  /* responses that reached their last byte */
+	uint64_t completed_uj_fx; /* their whole-request energy (request_energy.h units) */
+	uint64_t records_dropped; /* records the ring buffer had no room for */
 };
 
 /* The model BPF evaluates, from a config (weights as fixed point). 0 or -ERANGE. Pure. */
 int model_params_from_config(const struct energy_config *cfg, struct model_params *out);
 
-int request_tracking__prepare(struct http_energy_bpf *skel, bool enable, uint32_t max_conns);
+/* record_ring_kb: the records ring buffer (rounded up to a power-of-two number of pages);
+ * 0: no records (the BPF side then never touches the ring buffer or the request slots). */
+int request_tracking__prepare(struct http_energy_bpf *skel, bool enable, uint32_t max_conns,
+			      uint32_t record_ring_kb);
 int request_tracking__attach(struct http_energy_bpf *skel, const char *cgroup_path,
 			     const struct energy_config *cfg, const struct header_opts *hopts,
 			     struct request_tracking **out);
@@ -67,6 +75,8 @@ void request_tracking__add_process_energy(struct request_tracking *rt, uint32_t 
 const char *skip_reason_name(enum skip_reason reason);
 const char *unframed_reason_name(enum unframed_reason reason);
 const char *http_end_name(enum http_end how);
+/* The records ring buffer's map fd (request_log.h reads it). */
+int request_tracking__records_fd(struct request_tracking *rt);
 void request_tracking__detach(struct request_tracking *rt);
 
 #endif

@@ -31,6 +31,9 @@ static const char *const names[CSV_COLUMNS] = {
 	[CSV_REQUEST_ENERGY_UJ] = "request_energy_uj",
 	[CSV_ATTRIBUTED_UJ] = "attributed_uj",
 	[CSV_GPU_ENERGY_UJ] = "gpu_energy_uj",
+	[CSV_REQUEST_UJ] = "request_uj",
+	[CSV_NOT_A_REQUEST_UJ] = "not_a_request_uj",
+	[CSV_RECORDS_DROPPED] = "records_dropped",
 };
 
 const char *csv_column_name(enum csv_column col)
@@ -53,7 +56,8 @@ const char *csv_header(void)
 		"interval_psys_uj,idle_uj,active_psys_uj,"
 		"runtime_ns,wakeups,cycles,instructions,cache_misses,migrations,freq_runtime_ns,"
 		"idle_ns,irq_ns,softirq_ns,kthread_runtime_ns,page_cache_hits,writebacks,"
-		"cgroup_runtime_ns,requests,request_energy_uj,attributed_uj,gpu_energy_uj";
+		"cgroup_runtime_ns,requests,request_energy_uj,attributed_uj,gpu_energy_uj,"
+		"request_uj,not_a_request_uj,records_dropped";
 
 	return header;
 }

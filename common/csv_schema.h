@@ -35,13 +35,16 @@ enum csv_column {
 	CSV_REQUEST_ENERGY_UJ,
 	CSV_ATTRIBUTED_UJ,
 	CSV_GPU_ENERGY_UJ,
+	CSV_REQUEST_UJ,		/* issue 13: whole-request energy of responses completed */
+	CSV_NOT_A_REQUEST_UJ,	/* the tracked cgroup's energy no completed request took */
+	CSV_RECORDS_DROPPED,	/* request records the ring buffer had no room for */
 	CSV_COLUMNS,
 };
 
 const char *csv_column_name(enum csv_column col);
 /* The column with this name, or -1. */
 int csv_column_find(const char *name);
-/* The header line, without a newline: "interval,label,...,gpu_energy_uj". */
+/* The header line, without a newline: "interval,label,...,records_dropped". */
 const char *csv_header(void);
 
 /*

@@ -75,7 +75,7 @@ check "start-up names the energy source and says synthetic is a model" \
 check "start-up has one line per hook decision" grep -q 'signals: irq_ns .*PMU ' "$tmp/collector.log"
 
 check "the CSV header is exactly the documented one" \
-	[ "$(head -n 1 "$tmp/run.csv")" = "interval,label,t_start_ns,t_end_ns,energy_source,interval_psys_uj,idle_uj,active_psys_uj,runtime_ns,wakeups,cycles,instructions,cache_misses,migrations,freq_runtime_ns,idle_ns,irq_ns,softirq_ns,kthread_runtime_ns,page_cache_hits,writebacks,cgroup_runtime_ns,requests,request_energy_uj,attributed_uj,gpu_energy_uj" ]
+	[ "$(head -n 1 "$tmp/run.csv")" = "interval,label,t_start_ns,t_end_ns,energy_source,interval_psys_uj,idle_uj,active_psys_uj,runtime_ns,wakeups,cycles,instructions,cache_misses,migrations,freq_runtime_ns,idle_ns,irq_ns,softirq_ns,kthread_runtime_ns,page_cache_hits,writebacks,cgroup_runtime_ns,requests,request_energy_uj,attributed_uj,gpu_energy_uj,request_uj,not_a_request_uj,records_dropped" ]
 rows=$(($(wc -l <"$tmp/run.csv") - 1))
 check "one row per 100 ms interval over 6 s (60 +-1, got $rows)" [ "$rows" -ge 59 ] && [ "$rows" -le 61 ]
 check "rows are numbered 0.. without gaps" \

@@ -95,8 +95,8 @@ static void test_collector_header_and_values(void **state)
 	snprintf(text, sizeof(text),
 		 "%s\n"
 		 "0,base,1000,201000,synthetic,500,100,-7,900,12,,,,3,0:10;800000:40;2400000:0,"
-		 "5,6,7,8,9,10,11,,,,\n"
-		 "1,base,201000,401000,psys,,100,,5,6,7,8,9,10,,1,1,1,1,1,1,1,1,1,1,7\n",
+		 "5,6,7,8,9,10,11,,,,,,,\n"
+		 "1,base,201000,401000,psys,,100,,5,6,7,8,9,10,,1,1,1,1,1,1,1,1,1,1,7,1,1,1\n",
 		 csv_header());
 	expect_ok(text, &ds);
 	assert_int_equal(ds.rows, 2);
@@ -462,11 +462,13 @@ static void test_large_file(void **state)
 	free(text);
 }
 
-/* The collector's 26 columns (gpu_energy_uj last); a good row and that row with one cell set. */
-#define FULL_ROW_CELLS 26
+/* The collector's 29 columns (records_dropped last); a good row and that row with one cell
+ * set. */
+#define FULL_ROW_CELLS 29
 static const char *const full_row[FULL_ROW_CELLS] = {
 	"0", "a",	   "0", "200", "psys", "500", "100", "400", "900", "12", "",   "",    "",
 	"3", "800000:900", "5", "",    "",     "7",   "8",   "",    "11",  "2",	 "30", "400", "",
+	"25", "-5",	   "0",
 };
 
 static void full_text(char *text, size_t size, int col, const char *value)
@@ -581,7 +583,7 @@ static void test_gpu_target(void **state)
 	struct capture cap;
 
 	full_text(text, sizeof(text), CSV_GPU_ENERGY_UJ, "250");
-	strcat(text, "1,a,200,400,psys,500,100,400,900,12,,,,3,800000:900,5,,,7,8,,11,2,30,400,\n");
+	strcat(text, "1,a,200,400,psys,500,100,400,900,12,,,,3,800000:900,5,,,7,8,,11,2,30,400,,25,-5,0\n");
 	capture_begin(&cap);
 	assert_int_equal(load_gpu(&ds, text), 0);
 	assert_string_equal(capture_end(&cap), "");
