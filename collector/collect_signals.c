@@ -53,6 +53,7 @@ struct options {
 	const char *mix_file;
 	const char *bin_dir;
 	const char *status_json;
+	const char *request_log; /* issue 13: passed to http_energy */
 	const char *paths[MAX_PATHS];
 	unsigned int num_paths;
 	uint64_t workload_port;
@@ -110,6 +111,7 @@ static void usage(FILE *f)
 		"                        (default: the CSV's directory)\n"
 		"  --server-threads N    workload_server threads (default 64)\n"
 		"  --status-json FILE    write options, times and exit statuses as JSON\n"
+		"  --request-log FILE    http_energy's request records (docs/csv-format.md)\n"
 		"  --bin-dir DIR         where the programs are (default: this program's dir)\n"
 		"  --progress            progress lines even when stdout is not a terminal\n"
 		"  --help, --version\n"
@@ -138,6 +140,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_THREADS,
 		O_STATUS,
 		O_BIN_DIR,
+		O_REQUEST_LOG,
 		O_PROGRESS,
 		O_HELP,
 		O_VERSION,
@@ -161,6 +164,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "server-threads", required_argument, NULL, O_THREADS },
 		{ "status-json", required_argument, NULL, O_STATUS },
 		{ "bin-dir", required_argument, NULL, O_BIN_DIR },
+		{ "request-log", required_argument, NULL, O_REQUEST_LOG },
 		{ "progress", no_argument, NULL, O_PROGRESS },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -239,6 +243,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case O_BIN_DIR:
 			o->bin_dir = optarg;
+			break;
+		case O_REQUEST_LOG:
+			o->request_log = optarg;
 			break;
 		case O_PROGRESS:
 			o->progress = true;
@@ -613,7 +620,7 @@ static int start_collector(struct run *r)
 {
 	const struct options *o = &r->opt;
 	char bin[PATH_MAX + 32], line[1024], fd_arg[16], ready_buf[64];
-	char *argv[18];
+	char *argv[20];
 	int n = 0, pipe_fd[2], ready = 0, err;
 	size_t ready_len = 0;
 	uint64_t deadline = now_ms() + READY_TIMEOUT_MS, rows, reqs;
@@ -627,6 +634,10 @@ static int start_collector(struct run *r)
 	if (o->energy_source) {
 		argv[n++] = "--energy-source";
 		argv[n++] = (char *)o->energy_source;
+	}
+	if (o->request_log) {
+		argv[n++] = "--request-log";
+		argv[n++] = (char *)o->request_log;
 	}
 	/*
 	 * Ready: http_energy says so on --ready-fd (a pipe whose write end only it holds)
@@ -803,6 +814,8 @@ static int write_status(const struct run *r)
 	json_object_set_new(opts, "mix_file", o->mix_file ? json_string(o->mix_file) : json_null());
 	json_object_set_new(opts, "paths", paths);
 	json_object_set_new(opts, "config", o->config ? json_string(o->config) : json_null());
+	json_object_set_new(opts, "request_log",
+			    o->request_log ? json_string(o->request_log) : json_null());
 	json_object_set_new(opts, "energy_source",
 			    o->energy_source ? json_string(o->energy_source) : json_null());
 	json_object_set_new(opts, "label", json_string(o->label));
