@@ -39,6 +39,7 @@ UNIT_TESTS += test_attribution
 test_attribution_SRCS := tests/unit/test_attribution.c collector/attribution.c
 test_attribution_CFLAGS := -I collector
 INTEGRATION_TESTS += tests/integration/test_http_energy_requests.sh
+INTEGRATION_TESTS += tests/integration/test_request_records.sh
 
 UNIT_TESTS += test_header_ports
 test_header_ports_SRCS := tests/unit/test_header_ports.c collector/header_ports.c

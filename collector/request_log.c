@@ -46,13 +46,20 @@ const char *request_log_csv_header(void)
 const char *record_header_skip_name(unsigned int skip)
 {
 	switch (skip) {
-	case RECORD_HEADER_WRITTEN: return "";
-	case RECORD_HEADER_NO_HEADER: return "no_header";
-	case RECORD_HEADER_PORT: return "port";
-	case RECORD_HEADER_BATCHED: return "batched";
-	case RECORD_HEADER_INTERIM: return "interim";
-	case RECORD_HEADER_FAILED: return "failed";
-	default: return "other";
+	case RECORD_HEADER_WRITTEN:
+		return "";
+	case RECORD_HEADER_NO_HEADER:
+		return "no_header";
+	case RECORD_HEADER_PORT:
+		return "port";
+	case RECORD_HEADER_BATCHED:
+		return "batched";
+	case RECORD_HEADER_INTERIM:
+		return "interim";
+	case RECORD_HEADER_FAILED:
+		return "failed";
+	default:
+		return "other";
 	}
 }
 
@@ -84,8 +91,8 @@ void request_record_from_event(const struct request_event *e, struct request_rec
 	out->energy_uj_fx = e->energy_uj_fx;
 	out->header_uj = e->header_uj;
 	out->status = e->status;
-	out->header_skip = e->header_skip < RECORD_HEADER_SKIPS ? e->header_skip
-								: RECORD_HEADER_OTHER;
+	out->header_skip =
+		e->header_skip < RECORD_HEADER_SKIPS ? e->header_skip : RECORD_HEADER_OTHER;
 	/* "METHOD SP TARGET SP ...": ingress kept the line's first bytes */
 	while (i < len && e->line[i] != ' ' && e->line[i] != '\r' && e->line[i] != '\n') {
 		if (i < REQUEST_METHOD_MAX)
@@ -132,8 +139,7 @@ static int put_opt_u64(struct buf *out, uint64_t v, bool have)
 	return have ? buf__appendf(out, "%" PRIu64 ",", v) : buf__append(out, ",", 1);
 }
 
-int request_record_format_csv(const struct request_record *r, const char *mode,
-			      struct buf *out)
+int request_record_format_csv(const struct request_record *r, const char *mode, struct buf *out)
 {
 	uint64_t fx = r->energy_uj_fx;
 	uint64_t milli = (fx >> REQ_FRAC_BITS) * 1000 +
@@ -142,9 +148,9 @@ int request_record_format_csv(const struct request_record *r, const char *mode,
 	int err = 0;
 
 	err |= put_opt_u64(out, r->head_ns, head);
-	err |= buf__appendf(out, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu32
-			    ",%" PRIu64 ",",
-			    r->first_write_ns, r->end_ns, r->cgroup_id, r->pid, r->tid, r->conn);
+	err |= buf__appendf(
+		out, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu32 ",%" PRIu64 ",",
+		r->first_write_ns, r->end_ns, r->cgroup_id, r->pid, r->tid, r->conn);
 	err |= put_text(out, r->method, r->method_len);
 	err |= buf__append(out, ",", 1);
 	err |= put_text(out, r->target, r->target_len);
@@ -182,8 +188,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-int request_log__open(int ring_fd, const char *csv_path, const char *mode,
-		      struct request_log **out)
+int request_log__open(int ring_fd, const char *csv_path, const char *mode, struct request_log **out)
 {
 	struct request_log *l = calloc(1, sizeof(*l));
 	int err;

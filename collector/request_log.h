@@ -32,8 +32,7 @@ const char *request_log_csv_header(void);
 /* A BPF event as a record: splits the request line into method and target. Pure. */
 void request_record_from_event(const struct request_event *e, struct request_record *out);
 /* Appends one CSV row (with '\n'); mode is "psys" or "model". 0 or -ENOMEM. Pure. */
-int request_record_format_csv(const struct request_record *r, const char *mode,
-			      struct buf *out);
+int request_record_format_csv(const struct request_record *r, const char *mode, struct buf *out);
 /* The name header_skip writes for a reason ("" when written). */
 const char *record_header_skip_name(unsigned int skip);
 
