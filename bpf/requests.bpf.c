@@ -141,6 +141,28 @@ struct {
 
 /* ---- request records (issue 13) ---- */
 
+/* What a new slot starts from: one entry of zeros nobody writes, not 240 bytes of stack
+ * (the callers are deep in bpf_loop callbacks; BPF has 512 bytes over all frames). A static
+ * const in .rodata would do, but the static linker's BTF for it is refused by the kernel. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct req_slot);
+} zero_slot SEC(".maps");
+
+/* Slot n of c, created empty (BPF_ANY: a slot left by a reused number is reset). */
+static __always_inline struct req_slot *new_slot(const struct req_slot_key *k, __u64 flags)
+{
+	__u32 zero = 0;
+	struct req_slot *z = bpf_map_lookup_elem(&zero_slot, &zero);
+
+	if (!z)
+		return NULL;
+	bpf_map_update_elem(&req_slots, k, z, flags);
+	return bpf_map_lookup_elem(&req_slots, k);
+}
+
 static __always_inline struct req_slot *get_slot(const struct conn_state *c, __u32 n)
 {
 	struct req_slot_key k = { .cookie = c->cookie, .n = n };
@@ -238,10 +260,7 @@ __noinline int note_response_start(struct conn_state *c, __u64 start_total, __u3
 	if (!slot) {
 		/* ingress kept nothing (a head on the handshake, a full map): a record all
 		 * the same, without the request's side */
-		struct req_slot fresh = {};
-
-		bpf_map_update_elem(&req_slots, &k, &fresh, BPF_NOEXIST);
-		slot = bpf_map_lookup_elem(&req_slots, &k);
+		slot = new_slot(&k, BPF_NOEXIST);
 		if (!slot)
 			return 0;
 	}
@@ -261,7 +280,7 @@ __noinline int note_response_start(struct conn_state *c, __u64 start_total, __u3
 __noinline int head_started(struct __sk_buff *skb, struct conn_state *c, __u32 off, __u32 end)
 {
 	struct req_slot_key k;
-	struct req_slot fresh = {};
+	struct req_slot *slot;
 	__u64 n;
 
 	if (!skb || !c || !c->cookie || off >= end)
@@ -269,19 +288,21 @@ __noinline int head_started(struct __sk_buff *skb, struct conn_state *c, __u32 o
 	k.cookie = c->cookie;
 	k.n = c->heads;
 	k.pad = 0;
+	slot = new_slot(&k, BPF_ANY);
+	if (!slot)
+		return 0;
 	n = end - off;
-	fresh.start_seq = c->next_seq - (__u32)n;
+	slot->start_seq = c->next_seq - (__u32)n;
 	if (n > REQ_LINE_MAX) {
 		n = REQ_LINE_MAX;
-		fresh.line_cut = 1;
+		slot->line_cut = 1;
 	}
 	opaque(n);
 	if (n == 0 || n > REQ_LINE_MAX)
 		return 0;
-	if (bpf_skb_load_bytes(skb, off, fresh.line, n))
+	if (bpf_skb_load_bytes(skb, off, slot->line, n))
 		return 0;
-	fresh.line_len = n;
-	bpf_map_update_elem(&req_slots, &k, &fresh, BPF_ANY);
+	slot->line_len = n;
 	return 0;
 }
 
