@@ -1194,17 +1194,17 @@ static __always_inline bool insert_header(struct sk_msg_md *msg, struct request_
 {
 	char hdr[HEADER_MAX] = HEADER_NAME;
 	__u32 hlen, ndig = 0;
-	char digits[20];
+	char digits[32]; /* 20 used; masks of 31 keep the verifier's bounds (19 is not a mask) */
 	char *d, *e;
 
 	do {
-		digits[ndig++ & 19] = '0' + uj % 10;
+		digits[ndig++ & 31] = '0' + uj % 10;
 		uj /= 10;
 	} while (uj && ndig < 20);
 	for (__u32 i = 0; i < 20; i++) {
 		if (i >= ndig)
 			break;
-		hdr[(HEADER_NAME_LEN + i) & 63] = digits[(ndig - 1 - i) & 19];
+		hdr[(HEADER_NAME_LEN + i) & 63] = digits[(ndig - 1 - i) & 31];
 	}
 	hlen = HEADER_NAME_LEN + ndig;
 	hdr[hlen & 63] = '\r';
