@@ -162,8 +162,10 @@ def check(path, records_path, k):
         if e.get("interleaved"):
             truth = e["cpu_ns"] * k
             rec = float(r["energy_uj"])
-            ok(abs(rec - truth) <= 0.2 * truth + 100 * k * 1000,
-               "%s: the record (%.0f uJ) is its own work (%.0f uJ, X-Cpu-Ns x K) within 20%%"
+            # 25% and 0.5 ms: the server's own overhead around the measured work (parsing,
+            # sleeps, the interrupts inside its slices); the other rule is off by 30x
+            ok(abs(rec - truth) <= 0.25 * truth + 500_000 * k,
+               "%s: the record (%.0f uJ) is its own work (%.0f uJ, X-Cpu-Ns x K) within 25%%"
                % (e["target"], rec, truth))
     return fails
 

@@ -45,8 +45,9 @@ start_collector() { # NAME [options]
 	on_exit "kill -INT $collector 2>/dev/null; wait $collector 2>/dev/null"
 	wait_for "request tracking" 20 grep -q 'requests: one record per completed response' "$tmp/$name.log" ||
 		{ not_ok "$name: the collector attaches with --request-log"; cat "$tmp/$name.log"; finish; }
-	wait_for "a row" 30 test "$(wc -l <"$tmp/$name.csv" 2>/dev/null || echo 0)" -ge 2
+	wait_for "a row" 30 has_rows "$tmp/$name.csv"
 }
+has_rows() { [ "$(wc -l <"$1")" -ge 2 ]; }
 stop_collector() {
 	kill -INT "$collector" 2>/dev/null
 	wait "$collector" 2>/dev/null
