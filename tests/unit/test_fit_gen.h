@@ -151,7 +151,7 @@ static inline char *gen_csv(const struct gen_spec *g, struct gen_rows *rows)
 		o += (size_t)snprintf(
 			buf + o, cap - o,
 			"%zu,%c,%llu,%llu,synthetic,%.0f,%llu,%.0f,%.0f,%s,%s,%s,%s,%s,%s,"
-			"0,0,0,0,0,0,0,,,,\n",
+			"0,0,0,0,0,0,0,,,,,,,\n",
 			i, 'a' + label, (unsigned long long)t0, (unsigned long long)t1,
 			active + (double)idle_uj, (unsigned long long)idle_uj, active, runtime,
 			cells[DS_WAKEUPS], cells[DS_CYCLES], cells[DS_INSTRUCTIONS],
