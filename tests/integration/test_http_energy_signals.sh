@@ -80,7 +80,7 @@ rows=$(($(wc -l <"$tmp/run.csv") - 1))
 check "one row per 100 ms interval over 6 s (60 +-1, got $rows)" [ "$rows" -ge 59 ] && [ "$rows" -le 61 ]
 check "rows are numbered 0.. without gaps" \
 	bash -c "csv_col() { $(declare -f csv_col | tail -n +2); }; [ \"\$(csv_col $tmp/run.csv interval | tr '\n' ' ')\" = \"\$(seq 0 $((rows - 1)) | tr '\n' ' ')\" ]"
-check "every row has 26 cells" [ "$(awk -F, 'NR > 1 && NF != 26' "$tmp/run.csv" | wc -l)" = 0 ]
+check "every row has 29 cells" [ "$(awk -F, 'NR > 1 && NF != 29' "$tmp/run.csv" | wc -l)" = 0 ]
 check "intervals are contiguous (each starts where the last ended)" \
 	[ "$(awk -F, 'NR > 2 && $3 != prev { bad++ } { prev = $4 } END { print bad + 0 }' "$tmp/run.csv")" = 0 ]
 check "no PMU here: cycles, instructions, cache_misses are empty cells" \
