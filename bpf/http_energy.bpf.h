@@ -2,8 +2,8 @@
 /*
  * What signals.bpf.c and requests.bpf.c both need, and nothing else: the per-CPU slice
  * bookkeeping (cpu_state: the scheduler hooks write it, sk_msg and the request charge read
- * slice_start_ns), the has_pmu switch (slice_score() in requests.bpf.h scales PMU deltas)
- * and the shape of a charged slice. Both objects define these __weak, so the static linker
+ * slice_start_ns), the has_pmu switch (slice_score() in requests.bpf.h scales PMU deltas),
+ * the tracked cgroup (the receive hook tests it too) and the shape of a charged slice. Both objects define these __weak, so the static linker
  * merges them into one. Every other map is defined in the .bpf.c that owns it: the
  * signals side's (bins, process maps, kHz, PMU arrays) in signals.bpf.c, with the slice
  * accounting and the rules for who may write per-CPU state ("Interrupt safety").
@@ -21,6 +21,16 @@
 #include "fixed_point.h"
 
 const volatile bool has_pmu __weak = false;
+/* The tracked cgroup: the scheduler hooks and the receive hook (requests.bpf.c) test it. */
+const volatile __u64 tracked_cgroup_id __weak = 0;
+const volatile __u32 tracked_cgroup_level __weak = 0;
+
+static __always_inline bool current_in_tracked_cgroup(void)
+{
+	if (!tracked_cgroup_id)
+		return false;
+	return bpf_get_current_ancestor_cgroup_id(tracked_cgroup_level) == tracked_cgroup_id;
+}
 
 /*
  * A workaround, not a tunable. clang 14 describes requests.bpf.c's constant strings

@@ -39,6 +39,7 @@ __u64 header_port_bits[1024];	/* with header_ports_filter: local ports that get 
 __u32 header_ports_filter;
 __u32 header_quantum_uj;
 __u32 no_sk_msg;		/* --no-header: sockops puts no socket into sock_hash */
+__u32 header_none;		/* --no-header with --request-log: sk_msg frames, never rewrites */
 
 static __always_inline void v4_to_ip(__u32 ip, unsigned int out[4])
 {
@@ -138,6 +139,204 @@ struct {
 	__type(value, struct early_conn);
 } early_conns SEC(".maps");
 
+/* ---- request records (issue 13) ---- */
+
+/* What a new slot starts from: one entry of zeros nobody writes, not 240 bytes of stack
+ * (the callers are deep in bpf_loop callbacks; BPF has 512 bytes over all frames). A static
+ * const in .rodata would do, but the static linker's BTF for it is refused by the kernel. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct req_slot);
+} zero_slot SEC(".maps");
+
+/* Slot n of c, created empty (BPF_ANY: a slot left by a reused number is reset). */
+static __always_inline struct req_slot *new_slot(const struct req_slot_key *k, __u64 flags)
+{
+	__u32 zero = 0;
+	struct req_slot *z = bpf_map_lookup_elem(&zero_slot, &zero);
+
+	if (!z)
+		return NULL;
+	bpf_map_update_elem(&req_slots, k, z, flags);
+	return bpf_map_lookup_elem(&req_slots, k);
+}
+
+static __always_inline struct req_slot *get_slot(const struct conn_state *c, __u32 n)
+{
+	struct req_slot_key k = { .cookie = c->cookie, .n = n };
+
+	return bpf_map_lookup_elem(&req_slots, &k);
+}
+
+static __always_inline void drop_slot(const struct conn_state *c, __u32 n)
+{
+	struct req_slot_key k = { .cookie = c->cookie, .n = n };
+
+	bpf_map_delete_elem(&req_slots, &k);
+}
+
+/*
+ * The response being written on c reached its last byte, end_total bytes into the
+ * connection's response stream: its record takes what was charged to the connection since
+ * its first write (later writes, a sendfile'd body), is counted, and with --request-log
+ * goes to user space. A global function: verified once, callable from sk_msg and sockops.
+ */
+__noinline int finish_response(struct conn_state *c, struct request_counters *ctr,
+			       __u64 end_total)
+{
+	struct request_event *e;
+	struct req_slot *slot, *next;
+	__u64 fx, ns, end_seq;
+	__u32 n;
+
+	if (!c || !ctr || !c->rec_open)
+		return 0;
+	c->rec_open = 0;
+	fx = *(volatile __u64 *)&c->cur_uj_fx;
+	__sync_fetch_and_add(&c->cur_uj_fx, -fx);
+	ns = *(volatile __u64 *)&c->cur_ns;
+	__sync_fetch_and_add(&c->cur_ns, -ns);
+	fx += c->rec_uj_fx;
+	ns += c->rec_ns;
+	__sync_fetch_and_add(&ctr->completed, 1);
+	__sync_fetch_and_add(&ctr->completed_uj_fx, fx);
+	if (!emit_records)
+		return 0;
+	n = c->responses - 1;
+	slot = get_slot(c, n);
+	e = bpf_ringbuf_reserve(&records, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&ctr->records_dropped, 1);
+		drop_slot(c, n);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->end_ns = bpf_ktime_get_ns();
+	e->conn = c->cookie;
+	e->cpu_ns = ns;
+	e->energy_uj_fx = fx;
+	e->header_skip = REC_SKIP_OTHER;
+	if (slot) {
+		e->head_ns = slot->head_ns;
+		e->first_write_ns = slot->first_write_ns;
+		e->cgroup_id = slot->cgroup_id;
+		e->pid = slot->pid;
+		e->tid = slot->tid;
+		e->status = slot->status;
+		e->header_skip = slot->header_skip;
+		e->header_uj = slot->header_uj;
+		e->response_bytes = end_total > slot->resp_start ? end_total - slot->resp_start : 0;
+		if (slot->head_ns) {
+			next = get_slot(c, n + 1);
+			end_seq = next ? next->start_seq : *(volatile __u32 *)&c->next_seq;
+			e->request_bytes = (__u32)(end_seq - slot->start_seq);
+		}
+		e->line_len = slot->line_len > REQ_LINE_MAX ? REQ_LINE_MAX : slot->line_len;
+		e->line_cut = slot->line_cut;
+		__builtin_memcpy(e->line, slot->line, REQ_LINE_MAX);
+	}
+	bpf_ringbuf_submit(e, 0);
+	drop_slot(c, n);
+	return 0;
+}
+
+/* A final response started (its status line was written): its slot gets what the record
+ * needs from the writer's side. */
+__noinline int note_response_start(struct conn_state *c, __u64 start_total, __u32 skip,
+				   __u64 header_uj)
+{
+	struct req_slot_key k;
+	struct req_slot *slot;
+	__u64 id;
+
+	if (!c)
+		return 0;
+	k.cookie = c->cookie;
+	k.n = c->responses - 1;
+	k.pad = 0;
+	slot = bpf_map_lookup_elem(&req_slots, &k);
+	if (!slot) {
+		/* ingress kept nothing (a head on the handshake, a full map): a record all
+		 * the same, without the request's side */
+		slot = new_slot(&k, BPF_NOEXIST);
+		if (!slot)
+			return 0;
+	}
+	id = bpf_get_current_pid_tgid();
+	slot->first_write_ns = bpf_ktime_get_ns();
+	slot->pid = id >> 32;
+	slot->tid = (__u32)id;
+	slot->cgroup_id = bpf_get_current_cgroup_id();
+	slot->status = c->out_status;
+	slot->header_skip = skip;
+	slot->header_uj = header_uj;
+	slot->resp_start = start_total;
+	return 0;
+}
+
+/* The request line starts at off of this segment (next_seq is past the segment's end). */
+__noinline int head_started(struct __sk_buff *skb, struct conn_state *c, __u32 off, __u32 end)
+{
+	struct req_slot_key k;
+	struct req_slot *slot;
+	__u64 n;
+
+	if (!skb || !c || !c->cookie || off >= end)
+		return 0;
+	k.cookie = c->cookie;
+	k.n = c->heads;
+	k.pad = 0;
+	slot = new_slot(&k, BPF_ANY);
+	if (!slot)
+		return 0;
+	n = end - off;
+	slot->start_seq = c->next_seq - (__u32)n;
+	if (n > REQ_LINE_MAX) {
+		n = REQ_LINE_MAX;
+		slot->line_cut = 1;
+	}
+	opaque(n);
+	if (n == 0 || n > REQ_LINE_MAX)
+		return 0;
+	if (bpf_skb_load_bytes(skb, off, slot->line, n))
+		return 0;
+	slot->line_len = n;
+	return 0;
+}
+
+/* The head counted next (number c->heads) ended now. */
+__noinline int head_ended(struct conn_state *c)
+{
+	struct req_slot *slot;
+
+	if (!c || !c->cookie)
+		return 0;
+	slot = get_slot(c, c->heads);
+	if (slot)
+		slot->head_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* At close: a close-delimited response ends here; slots of unanswered requests go. */
+static __always_inline void conn_closing(struct conn_state *c, bool closed)
+{
+	struct request_counters *ctr = get_counters();
+
+	if (c->rec_open && c->out_state == OUT_DONE && ctr)
+		finish_response(c, ctr, c->out_total);
+	if (!closed || !emit_records)
+		return;
+	for (__u32 i = 0; i < CONN_KINDS + 2; i++) {
+		__u32 n = c->responses - 1 + i; /* from an unfinished response to a started head */
+
+		if ((__s32)(n - c->heads) > 0)
+			break;
+		drop_slot(c, n);
+	}
+}
+
 SEC("sockops")
 int on_sockops(struct bpf_sock_ops *skops)
 {
@@ -148,7 +347,14 @@ int on_sockops(struct bpf_sock_ops *skops)
 	__u32 op = skops->op;
 
 	if (op == BPF_SOCK_OPS_STATE_CB) {
-		if (skops->args[1] == BPF_TCP_CLOSE && key_from_sockops(skops, &key))
+		struct conn_state *c;
+
+		if (!key_from_sockops(skops, &key))
+			return 1;
+		c = bpf_map_lookup_elem(&conns, &key);
+		if (c)
+			conn_closing(c, skops->args[1] == BPF_TCP_CLOSE);
+		if (skops->args[1] == BPF_TCP_CLOSE)
 			bpf_map_delete_elem(&conns, &key);
 		return 1;
 	}
@@ -177,6 +383,7 @@ int on_sockops(struct bpf_sock_ops *skops)
 		bpf_map_delete_elem(&early_conns, &key);
 	}
 	fresh.flags |= CONN_PASSIVE | CONN_SEQ_VALID;
+	fresh.cookie = bpf_get_socket_cookie(skops);
 	if (bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY)) {
 		ctr = get_counters();
 		if (ctr)
@@ -221,6 +428,8 @@ static __always_inline bool count_head(struct conn_state *c, struct request_coun
 		return false;
 	}
 	c->req_kind[heads & (CONN_KINDS - 1)] = kind;
+	if (emit_records)
+		head_ended(c);
 	asm volatile("" ::: "memory");
 	*(volatile __u32 *)&c->heads = heads + 1;
 	if (!early)
@@ -272,11 +481,15 @@ static long parse_step(__u32 i, void *data)
 		return 1;
 	n = (__u32)len;
 	for (__u32 j = 0; j < PARSE_CHUNK; j++) {
+		__u32 before = c->hp.state;
 		int ev;
 
 		if (j >= n)
 			break;
 		ev = ingress_step(&c->hp, buf[j]);
+		/* the first byte of a request line: --request-log keeps the line */
+		if (emit_records && before <= HH_START_LF && c->hp.state == HH_METHOD)
+			head_started(p->skb, c, p->off + j, p->end);
 		if (ev == HH_HEAD_END && !count_head(c, p->ctr, p->early))
 			return 1;
 		if (ev == HH_REJECT) {
@@ -432,37 +645,19 @@ int on_ingress(struct __sk_buff *skb)
 
 /* ---- the serving thread ---- */
 
-static __always_inline bool same_conn(const struct conn_key *a, const struct conn_key *b)
-{
-	/* memcmp would become a call BPF cannot make */
-	return a->local_port == b->local_port && a->remote_port == b->remote_port &&
-	       a->remote_ip[3] == b->remote_ip[3] && a->remote_ip[2] == b->remote_ip[2] &&
-	       a->remote_ip[1] == b->remote_ip[1] && a->remote_ip[0] == b->remote_ip[0] &&
-	       a->local_ip[3] == b->local_ip[3] && a->local_ip[2] == b->local_ip[2] &&
-	       a->local_ip[1] == b->local_ip[1] && a->local_ip[0] == b->local_ip[0];
-}
-
+/* A receive on a tracked connection ends the thread's stretch: it goes to that connection. */
 static __always_inline void bind_thread(struct sock *sk)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct conn_key key = {};
-	struct thread_binding *b;
 	struct conn_state *c;
 
-	if (!track_requests || !key_from_sock(sk, &key))
-		return;
-	/* A keep-alive server thread reads the same connection again and again. */
-	b = bpf_task_storage_get(&thread_conn, task, NULL, 0);
-	if (b && b->bound && same_conn(&b->key, &key))
+	/* every socket read on the host comes here: the cgroup test first, no map work */
+	if (!track_requests || !current_in_tracked_cgroup() || !key_from_sock(sk, &key))
 		return;
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c || !(c->flags & CONN_PASSIVE))
 		return;
-	b = bpf_task_storage_get(&thread_conn, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!b)
-		return;
-	b->key = key;
-	b->bound = 1;
+	take_thread_work(c);
 }
 
 SEC("fexit/tcp_recvmsg")
@@ -506,8 +701,9 @@ struct out_work {
 	__u32 insert;	 /* a header goes into this write */
 	__u32 insert_at; /* at this offset: right after a final status line */
 	__u32 want_header;
-	__u32 pad;
+	__u32 insert_n;	 /* the number of the response that gets it */
 	__u64 insert_uj;
+	__u64 base;	 /* response bytes written on the connection before this write */
 };
 
 /* The byte state machine's view: one connection, its counters, the write's decisions. */
@@ -520,6 +716,7 @@ struct out_ctx {
 static __always_inline void unframe(struct out_ctx *o, int reason)
 {
 	o->c->out_state = OUT_DONE;
+	o->c->rec_open = 0; /* its end is unknown: no record, its energy stays unrecorded */
 	if (reason >= 0 && reason < UNFRAMED_REASONS)
 		o->ctr->unframed[reason]++;
 }
@@ -532,78 +729,56 @@ static __always_inline void end_http(struct out_ctx *o, int how)
 }
 
 /*
- * The writer's running slice up to now belongs to the response it is writing. This runs
- * outside the scheduler hooks (preemptible, interruptible), so it writes no per-CPU state:
- * it reads the slice's start (a racing switch or flush makes it later than now: nothing is
- * added), and leaves a watermark in task storage so that the next switch charges the
- * request only with what follows it. The process still gets its whole slice there.
+ * A final response (or 101) starts: what was charged to the connection so far (the
+ * writer's work up to this write included: on_msg took it) is its request's, and is what
+ * the header says; the record goes on collecting until the response's last byte.
  */
-static __always_inline void give_writer_slice(struct out_ctx *o)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct writer_mark *wm;
-	struct model_params *m;
-	struct cpu_state *st;
-	__u64 now, start, prev;
-
-	wm = bpf_task_storage_get(&writer_mark, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!wm)
-		return; /* without a watermark the switch would charge this part again */
-	now = bpf_ktime_get_ns();
-	prev = wm->mark_ns;
-	wm->mark_ns = now;
-	asm volatile("" ::: "memory");
-	st = get_state();
-	if (!st)
-		return;
-	start = *(volatile __u64 *)&st->slice_start_ns;
-	/* A response written earlier in this same slice already took the part up to its
-	 * mark: give this one only what follows (else a thread that answers a pipelined
-	 * batch without switching gives the big request's work to every later response). */
-	if (prev > start)
-		start = prev;
-	if (!start || start >= now)
-		return;
-	m = get_model();
-	if (m)
-		add_to_request(o->c, m, runtime_score(now - start));
-}
-
-/* A final response (or 101) starts: its request's energy is closed and counted. */
 static __always_inline bool start_response(struct out_ctx *o, __u32 pos)
 {
 	struct conn_state *c = o->c;
 	__s32 awaiting = (__s32)(c->heads - c->responses);
-	__u64 fx, uj;
+	__u64 fx, ns, uj;
+	__u32 skip;
 
 	if (awaiting <= 0 || awaiting > CONN_KINDS) {
 		unframe(o, UNFRAMED_UNSOLICITED); /* which request it answers is unknown */
 		return false;
 	}
 	c->out_kind = c->req_kind[c->responses & (CONN_KINDS - 1)];
-	give_writer_slice(o);
 	fx = *(volatile __u64 *)&c->cur_uj_fx;
 	__sync_fetch_and_add(&c->cur_uj_fx, -fx); /* work charged meanwhile stays for the next */
+	ns = *(volatile __u64 *)&c->cur_ns;
+	__sync_fetch_and_add(&c->cur_ns, -ns);
+	c->rec_uj_fx = fx;
+	c->rec_ns = ns;
+	c->rec_open = 1;
 	uj = req_uj_of_fx(fx);
 	c->responses++;
 	o->ctr->responses++;
 	o->ctr->energy_uj += uj;
-	if (c->out_status == 101)
-		return true; /* interim in kind: no header */
-	if (!o->w->want_header) {
+	if (c->out_status == 101) {
+		skip = REC_SKIP_INTERIM; /* interim in kind: no header */
+	} else if (!o->w->want_header) {
 		o->ctr->skipped[SKIP_PORT]++;
+		skip = header_none ? REC_SKIP_NO_HEADER : REC_SKIP_PORT;
 	} else if (o->w->insert) {
 		o->ctr->skipped[SKIP_BATCHED]++; /* one header per write: the first response's */
+		skip = REC_SKIP_BATCHED;
 	} else {
 		o->w->insert = 1;
 		o->w->insert_at = pos + 1;
 		o->w->insert_uj = uj;
+		o->w->insert_n = c->responses - 1;
+		skip = REC_SKIP_WRITTEN;
 	}
+	if (emit_records)
+		note_response_start(c, o->w->base + pos - c->out_head_len, skip,
+				    skip == REC_SKIP_WRITTEN ? req_quantize(uj, header_quantum_uj) : 0);
 	return true;
 }
 
 /* The blank line after a head: how the response's body is framed. */
-static __always_inline void end_of_response_head(struct out_ctx *o)
+static __always_inline void end_of_response_head(struct out_ctx *o, __u32 pos)
 {
 	struct conn_state *c = o->c;
 	__u32 st = c->out_status;
@@ -614,14 +789,17 @@ static __always_inline void end_of_response_head(struct out_ctx *o)
 	}
 	if (st == 101) {
 		end_http(o, END_UPGRADED);
+		finish_response(c, o->ctr, o->w->base + pos + 1);
 		return;
 	}
 	if (c->out_kind == REQ_KIND_CONNECT && st < 300) {
 		end_http(o, END_TUNNEL);
+		finish_response(c, o->ctr, o->w->base + pos + 1);
 		return;
 	}
 	if (c->out_kind == REQ_KIND_HEAD || st == 204 || st == 304) {
 		c->out_state = OUT_IDLE;
+		finish_response(c, o->ctr, o->w->base + pos + 1);
 		return;
 	}
 	if (c->out_framing & OUT_F_TE) {
@@ -638,9 +816,11 @@ static __always_inline void end_of_response_head(struct out_ctx *o)
 	if (c->out_framing & OUT_F_CL) {
 		c->out_left = c->out_cl;
 		c->out_state = c->out_cl ? OUT_BODY : OUT_IDLE;
+		if (!c->out_cl)
+			finish_response(c, o->ctr, o->w->base + pos + 1);
 		return;
 	}
-	end_http(o, END_CLOSE_DELIMITED);
+	end_http(o, END_CLOSE_DELIMITED); /* the record ends at the close (conn_closing) */
 }
 
 static __always_inline __u32 lower(__u32 b)
@@ -820,7 +1000,7 @@ static __always_inline void out_byte(struct out_ctx *o, __u32 b, __u32 pos)
 		if (b == '\r') {
 			c->out_state = OUT_HEAD_CR;
 		} else if (b == '\n') {
-			end_of_response_head(o);
+			end_of_response_head(o, pos);
 		} else if (b == ' ' || b == '\t' || b == ':') {
 			unframe(o, UNFRAMED_BAD_HEAD); /* obs-fold, or an empty name */
 		} else {
@@ -843,7 +1023,7 @@ static __always_inline void out_byte(struct out_ctx *o, __u32 b, __u32 pos)
 		break;
 	case OUT_HEAD_CR:
 		if (b == '\n')
-			end_of_response_head(o);
+			end_of_response_head(o, pos);
 		else
 			unframe(o, UNFRAMED_BAD_HEAD);
 		break;
@@ -880,11 +1060,12 @@ static __always_inline void out_byte(struct out_ctx *o, __u32 b, __u32 pos)
 		}
 		break;
 	case OUT_TRAILER_START:
-		if (b == '\r')
+		if (b == '\r') {
 			c->out_state = OUT_TRAILER_CR;
-		else if (b == '\n')
+		} else if (b == '\n') {
 			c->out_state = OUT_IDLE;
-		else
+			finish_response(c, o->ctr, o->w->base + pos + 1);
+		} else
 			c->out_state = OUT_TRAILER_LINE;
 		break;
 	case OUT_TRAILER_LINE:
@@ -892,10 +1073,12 @@ static __always_inline void out_byte(struct out_ctx *o, __u32 b, __u32 pos)
 			c->out_state = OUT_TRAILER_START;
 		break;
 	case OUT_TRAILER_CR:
-		if (b == '\n')
+		if (b == '\n') {
 			c->out_state = OUT_IDLE;
-		else
+			finish_response(c, o->ctr, o->w->base + pos + 1);
+		} else {
 			unframe(o, UNFRAMED_BAD_CHUNK);
+		}
 		break;
 	default:
 		break;
@@ -939,6 +1122,7 @@ struct step_ctx {
 static __always_inline void step_unframe(struct step_ctx *p, int reason)
 {
 	p->c->out_state = OUT_DONE;
+	p->c->rec_open = 0;
 	if (reason >= 0 && reason < UNFRAMED_REASONS)
 		p->ctr->unframed[reason]++;
 }
@@ -960,8 +1144,13 @@ static long out_step(__u32 i, void *data)
 		c->out_left -= n;
 		p->off += n;
 		if (!c->out_left) {
-			c->out_state = c->out_state == OUT_BODY ? OUT_IDLE : OUT_CHUNK_CRLF;
 			c->out_match = 0;
+			if (c->out_state == OUT_BODY) {
+				c->out_state = OUT_IDLE;
+				finish_response(c, p->ctr, p->w.base + p->off);
+			} else {
+				c->out_state = OUT_CHUNK_CRLF;
+			}
 		}
 		return 0;
 	}
@@ -998,23 +1187,24 @@ static long out_step(__u32 i, void *data)
 	return 0;
 }
 
-/* Inserts "X-Energy-Score: <uj>\r\n" at offset at; the bytes are untouched on failure. */
-static __always_inline void insert_header(struct sk_msg_md *msg, struct request_counters *ctr,
+/* Inserts "X-Energy-Score: <uj>\r\n" at offset at; the bytes are untouched on failure.
+ * Returns false on failure. */
+static __always_inline bool insert_header(struct sk_msg_md *msg, struct request_counters *ctr,
 					  __u32 at, __u64 uj)
 {
 	char hdr[HEADER_MAX] = HEADER_NAME;
 	__u32 hlen, ndig = 0;
-	char digits[20];
+	char digits[32]; /* 20 used; masks of 31 keep the verifier's bounds (19 is not a mask) */
 	char *d, *e;
 
 	do {
-		digits[ndig++ & 19] = '0' + uj % 10;
+		digits[ndig++ & 31] = '0' + uj % 10;
 		uj /= 10;
 	} while (uj && ndig < 20);
 	for (__u32 i = 0; i < 20; i++) {
 		if (i >= ndig)
 			break;
-		hdr[(HEADER_NAME_LEN + i) & 63] = digits[(ndig - 1 - i) & 19];
+		hdr[(HEADER_NAME_LEN + i) & 63] = digits[(ndig - 1 - i) & 31];
 	}
 	hlen = HEADER_NAME_LEN + ndig;
 	hdr[hlen & 63] = '\r';
@@ -1023,7 +1213,7 @@ static __always_inline void insert_header(struct sk_msg_md *msg, struct request_
 
 	if (bpf_msg_push_data(msg, at, hlen, 0)) {
 		ctr->skipped[SKIP_PUSH_FAILED]++;
-		return;
+		return false;
 	}
 	if (bpf_msg_pull_data(msg, at, at + hlen, 0))
 		goto undo;
@@ -1037,11 +1227,12 @@ static __always_inline void insert_header(struct sk_msg_md *msg, struct request_
 		d[i] = hdr[i];
 	}
 	ctr->injected++;
-	return;
+	return true;
 undo:
 	/* Never send the gap push_data opened: take it out again. */
 	bpf_msg_pop_data(msg, at, hlen, 0);
 	ctr->skipped[SKIP_PULL_FAILED]++;
+	return false;
 }
 
 static __always_inline bool header_port(__u32 port)
@@ -1062,12 +1253,21 @@ int on_msg(struct sk_msg_md *msg)
 	if (!track_requests || !key_from_msg(msg, &key))
 		return SK_PASS;
 	c = bpf_map_lookup_elem(&conns, &key);
-	if (!c || !(c->flags & CONN_PASSIVE) || c->out_state == OUT_DONE)
+	if (!c || !(c->flags & CONN_PASSIVE))
 		return SK_PASS;
+	/* A write ends the writer's stretch: its work is this connection's (the response
+	 * it writes, or the one it starts), framed or not. */
+	take_thread_work(c);
+	if (c->out_state == OUT_DONE) {
+		if (c->rec_open) /* a close-delimited body: its record ends at the close */
+			c->out_total += msg->size;
+		return SK_PASS;
+	}
 	if (c->flags & (CONN_NOT_HTTP | CONN_DESYNC | CONN_UNFRAMED)) {
 		/* Ingress lost the requests: which request a response answers (and whether it
 		 * has a body, after HEAD) is unknown from here on. Ingress counted why. */
 		c->out_state = OUT_DONE;
+		c->rec_open = 0;
 		return SK_PASS;
 	}
 	ctr = get_counters();
@@ -1077,13 +1277,16 @@ int on_msg(struct sk_msg_md *msg)
 	p.c = c;
 	p.ctr = ctr;
 	p.end = msg->size;
-	p.w.want_header = header_port(key.local_port);
+	p.w.want_header = !header_none && header_port(key.local_port);
+	p.w.base = c->out_total;
+	c->out_total += msg->size; /* the server's bytes, before any header goes in */
 	if (c->out_pending) {
 		/* The last write ended right after a status line: its header goes first here. */
 		c->out_pending = 0;
 		p.w.insert = 1;
 		p.w.insert_at = 0;
 		p.w.insert_uj = c->out_pending_uj;
+		p.w.insert_n = c->responses - 1;
 	}
 	bpf_loop(OUT_STEPS, out_step, &p, 0);
 	if (p.off < p.end && c->out_state != OUT_DONE)
@@ -1097,6 +1300,13 @@ int on_msg(struct sk_msg_md *msg)
 		c->out_pending_uj = p.w.insert_uj;
 		return SK_PASS;
 	}
-	insert_header(msg, ctr, p.w.insert_at, req_quantize(p.w.insert_uj, header_quantum_uj));
+	if (!insert_header(msg, ctr, p.w.insert_at, req_quantize(p.w.insert_uj, header_quantum_uj)) &&
+	    emit_records) {
+		/* a record not yet sent says why its response has no header */
+		struct req_slot *slot = get_slot(c, p.w.insert_n);
+
+		if (slot)
+			slot->header_skip = REC_SKIP_FAILED;
+	}
 	return SK_PASS;
 }

@@ -3,10 +3,16 @@
  * Request state shared by the scheduler hooks (which charge a request's thread) and the
  * socket programs in requests.bpf.c (which find requests and write their energy).
  *
- * A connection's "current" accumulator collects the work of the request its server
- * thread is serving: everything the bound thread does between one response's first
- * write and the next. A pipelined batch is served in order, so each response gets the
- * work done for it, never its neighbour's.
+ * Which request a thread's CPU belongs to (issue 13): "a stretch belongs to the connection of
+ * the socket operation that ends it". A thread's slices collect in its own pending
+ * accumulator (task storage, struct thread_acct); every receive or send on a tracked
+ * connection moves the pending work, plus the running slice up to now, into that
+ * connection's current request (cur_uj_fx), and leaves a watermark so that the next
+ * switch charges only what follows. An event loop does a response's work just before
+ * writing it; a thread-per-connection server reads, works, writes; a goroutine that
+ * resumes on another OS thread writes before it reads again. Work never followed by a
+ * socket operation (helper threads, GC, idle loops, a thread's tail at exit) stays pending:
+ * the "not a request" share (docs/attribution.md).
  */
 #ifndef HTTP_ENERGY_REQUESTS_BPF_H
 #define HTTP_ENERGY_REQUESTS_BPF_H
@@ -107,21 +113,52 @@ struct conn_state {
 	__u8 out_framing;   /* OUT_F_*: framing headers seen in this head */
 	__u8 out_pending;   /* a header is owed at the start of the next write */
 	__u64 out_pending_uj; /* its value */
+	/* issue 13: the record of the response being written (sk_msg, and sockops at close) */
+	__u64 cookie;	    /* socket cookie: the connection's id in records and req_slots */
+	__u64 cur_ns;	    /* CPU ns in cur_uj_fx (atomic, as cur_uj_fx) */
+	__u64 rec_uj_fx;    /* the response being written: its energy so far */
+	__u64 rec_ns;
+	__u64 out_total;    /* response bytes written on the connection before this write */
+	__u32 rec_open;	    /* a final response started and has not reached its last byte */
+	__u32 rec_pad;
 };
 
-/* A response writer's watermark: the scheduler hooks charge its connection's request only
- * with the part of its running slice after mark_ns (sk_msg gave the rest to a response). */
-struct writer_mark {
-	__u64 mark_ns;
-};
-
-struct thread_binding {
-	struct conn_key key;
-	__u32 bound;
+/* A request's line and arrival, kept from ingress to its response's end (--request-log
+ * only): keyed by connection and request number, NO_PREALLOC, so conns stays small. */
+struct req_slot_key {
+	__u64 cookie;
+	__u32 n; /* heads counted before it */
 	__u32 pad;
 };
 
+struct req_slot {
+	__u64 head_ns;
+	__u64 first_write_ns;
+	__u64 cgroup_id;
+	__u64 resp_start; /* out_total + offset of the status line's first byte */
+	__u64 header_uj;
+	__u32 start_seq;  /* the request line's first byte */
+	__u32 pid;
+	__u32 tid;
+	__u16 status;
+	__u8 header_skip;
+	__u8 line_cut;
+	__u16 line_len;
+	__u16 pad;
+	__u32 pad2;
+	char line[REQ_LINE_MAX];
+};
+
+/* A thread's work since its last socket operation on a tracked connection (see above). */
+struct thread_acct {
+	__u64 pend_fx; /* 1/2^REQ_FRAC_BITS µJ; the scheduler hooks add, socket ops take */
+	__u64 pend_ns;
+	__u64 mark_ns; /* a socket op took the running slice up to here */
+};
+
 const volatile bool track_requests __weak = false;
+/* --request-log: ingress keeps request lines, sk_msg sends records (zero cost otherwise) */
+const volatile bool emit_records __weak = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);
@@ -141,15 +178,21 @@ struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct thread_binding);
-} thread_conn SEC(".maps") __weak;
+	__type(value, struct thread_acct);
+} thread_acct SEC(".maps") __weak;
 
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct writer_mark);
-} writer_mark SEC(".maps") __weak;
+	__uint(max_entries, 65536); /* set at load time */
+	__type(key, struct req_slot_key);
+	__type(value, struct req_slot);
+} req_slots SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096); /* set at load time (--request-ring-kb) */
+} records SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -245,19 +288,15 @@ static __always_inline const struct model_weight *freq_weight(const struct model
 	return &m->freq[idx];
 }
 
-/* Adds score (1/2^REQ_FRAC_BITS units; µJ in model mode) to a connection's request. */
-static __always_inline void add_to_request(struct conn_state *c, const struct model_params *m,
-					   __u64 score_fx)
+/* A score (1/2^REQ_FRAC_BITS units) as µJ in the same units (model mode: already µJ). */
+static __always_inline __u64 uj_fx_of_score(const struct model_params *m, __u64 score_fx)
 {
-	__u64 uj_fx = score_fx;
-
 	if (m->mode != ATTRIB_MODEL) {
 		struct fixed_weight f = req_factor_unpack(*(volatile __u64 *)&uj_per_score_word);
 
-		uj_fx = req_scale_fx(&f, score_fx);
+		return req_scale_fx(&f, score_fx);
 	}
-	if (uj_fx)
-		__sync_fetch_and_add(&c->cur_uj_fx, uj_fx);
+	return score_fx;
 }
 
 /* The score of ns of this CPU's running at its frequency, in 1/2^REQ_FRAC_BITS units. */
@@ -291,67 +330,117 @@ static __always_inline __u64 slice_score(const struct model_params *m, const str
 	return score;
 }
 
-static __always_inline struct conn_state *bound_conn(struct task_struct *task)
+/* The thread's pending accumulator, if it ever worked on a tracked connection: one
+ * task-storage lookup, nothing created (the scheduler hooks' only cost for other threads). */
+static __always_inline struct thread_acct *thread_of(struct task_struct *task)
 {
-	struct thread_binding *b;
-
 	if (!track_requests)
 		return NULL;
-	b = bpf_task_storage_get(&thread_conn, task, NULL, 0);
-	if (!b || !b->bound)
-		return NULL;
-	return bpf_map_lookup_elem(&conns, &b->key);
+	return bpf_task_storage_get(&thread_acct, task, NULL, 0);
 }
 
 /*
- * A slice of a thread that serves a request goes to that request: the part after the
- * thread's response watermark, if the watermark falls inside the slice (the part before it
- * went to the response sk_msg was writing). Called from the scheduler hooks right after
- * charge_slice(), which left this CPU's slice_start_ns at the slice's end.
+ * A slice of such a thread goes to its pending work: the part after the thread's
+ * watermark, if the watermark falls inside the slice (a socket op took the part before
+ * it). Called from the scheduler hooks right after charge_slice(), which left this CPU's
+ * slice_start_ns at the slice's end.
  */
 static __always_inline void charge_request_of_task(struct task_struct *task,
 						   const struct slice *s)
 {
-	struct conn_state *c = bound_conn(task);
-	struct writer_mark *wm;
+	struct thread_acct *t = thread_of(task);
 	struct model_params *m;
 	struct cpu_state *st;
-	__u64 ns = s->ns;
+	__u64 ns = s->ns, fx;
 
-	if (!c)
+	if (!t)
 		return;
 	m = get_model();
-	if (!m)
-		return;
-	wm = bpf_task_storage_get(&writer_mark, task, NULL, 0);
 	st = get_state();
-	if (wm && st && wm->mark_ns) {
-		__u64 end = st->slice_start_ns, mark = wm->mark_ns;
+	if (!m || !st)
+		return;
+	if (t->mark_ns) {
+		__u64 end = st->slice_start_ns, mark = *(volatile __u64 *)&t->mark_ns;
 
 		if (mark >= end)
 			ns = 0;
 		else if (end - mark < ns)
 			ns = end - mark;
 	}
-	add_to_request(c, m, slice_score(m, s, ns));
+	if (!ns)
+		return;
+	fx = uj_fx_of_score(m, slice_score(m, s, ns));
+	/* atomic: a socket op of this thread, preempted, may be taking the pending work */
+	__sync_fetch_and_add(&t->pend_fx, fx);
+	__sync_fetch_and_add(&t->pend_ns, ns);
 }
 
 enum { REQ_EVENT_WAKEUP, REQ_EVENT_MIGRATION };
 
 static __always_inline void charge_request_event(struct task_struct *task, int event)
 {
-	struct conn_state *c = bound_conn(task);
+	struct thread_acct *t = thread_of(task);
 	struct model_params *m;
 
-	if (!c)
+	if (!t)
 		return;
 	m = get_model();
 	if (m)
-		add_to_request(c, m,
-			       req_apply_fx((const struct fixed_weight *)(event == REQ_EVENT_WAKEUP
-									   ? &m->wakeup
-									   : &m->migration),
-					    1));
+		__sync_fetch_and_add(
+			&t->pend_fx,
+			uj_fx_of_score(m, req_apply_fx((const struct fixed_weight *)(
+							       event == REQ_EVENT_WAKEUP ? &m->wakeup
+											  : &m->migration),
+						       1)));
+}
+
+/*
+ * A socket operation of the current thread on tracked connection c: the thread's pending
+ * work and its running slice up to now go to c's current request. This runs outside the
+ * scheduler hooks (preemptible, interruptible), so it writes no per-CPU state: it reads the
+ * slice's start (a racing switch or flush makes it later than now: nothing is added),
+ * moves the watermark first, and takes the pending work with atomic subtractions (a
+ * switch adding meanwhile keeps its part). The process still gets its whole slice at the
+ * switch: only the request side moves.
+ */
+static __always_inline void take_thread_work(struct conn_state *c)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct thread_acct *t;
+	struct model_params *m;
+	struct cpu_state *st;
+	__u64 now, start, prev, ns = 0, fx = 0, pfx, pns;
+
+	t = bpf_task_storage_get(&thread_acct, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t)
+		return;
+	now = bpf_ktime_get_ns();
+	prev = t->mark_ns;
+	t->mark_ns = now;
+	asm volatile("" ::: "memory");
+	st = get_state();
+	m = get_model();
+	if (!st || !m)
+		return;
+	start = *(volatile __u64 *)&st->slice_start_ns;
+	if (prev > start)
+		start = prev;
+	if (start && start < now) {
+		ns = now - start;
+		fx = uj_fx_of_score(m, runtime_score(ns));
+	}
+	pfx = *(volatile __u64 *)&t->pend_fx;
+	pns = *(volatile __u64 *)&t->pend_ns;
+	if (pfx)
+		__sync_fetch_and_add(&t->pend_fx, -pfx);
+	if (pns)
+		__sync_fetch_and_add(&t->pend_ns, -pns);
+	fx += pfx;
+	ns += pns;
+	if (fx)
+		__sync_fetch_and_add(&c->cur_uj_fx, fx);
+	if (ns)
+		__sync_fetch_and_add(&c->cur_ns, ns);
 }
 
 #endif

@@ -38,9 +38,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 #define PF_KTHREAD 0x00200000
 
-const volatile __u64 tracked_cgroup_id = 0;
-const volatile __u32 tracked_cgroup_level = 0;
-
 /* Written by user space through the mmap'ed .bss; a CPU adopts it when flushed. */
 __u32 epoch = 0;
 
@@ -158,13 +155,6 @@ static __always_inline __u32 current_khz(void)
 	__u32 *khz = bpf_map_lookup_elem(&cpu_khz, &cpu);
 
 	return khz ? *khz : 0;
-}
-
-static __always_inline bool current_in_tracked_cgroup(void)
-{
-	if (!tracked_cgroup_id)
-		return false;
-	return bpf_get_current_ancestor_cgroup_id(tracked_cgroup_level) == tracked_cgroup_id;
 }
 
 static __always_inline struct proc_signals *lookup_proc(void *map, struct proc_key *key)

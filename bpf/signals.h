@@ -204,6 +204,49 @@ struct request_counters {
 	/* egress framing (sk_msg) */
 	unsigned long long unframed[UNFRAMED_REASONS];
 	unsigned long long ended[END_REASONS];
+	/* issue 13: responses that reached their last byte (records), with or without a
+	 * record sent; the energy they carried; records the ring buffer had no room for */
+	unsigned long long completed;
+	unsigned long long completed_uj_fx; /* 1/2^REQ_FRAC_BITS µJ (request_energy.h) */
+	unsigned long long records_dropped;
+};
+
+/* enum record_header_skip (collector/request_record.h) as BPF writes it */
+enum rec_skip {
+	REC_SKIP_WRITTEN,
+	REC_SKIP_NO_HEADER,
+	REC_SKIP_PORT,
+	REC_SKIP_BATCHED,
+	REC_SKIP_INTERIM,
+	REC_SKIP_FAILED,
+	REC_SKIP_OTHER,
+};
+
+#define REQ_LINE_MAX 160 /* request-line bytes kept: method, target and more */
+
+/*
+ * One completed response, from BPF to user space through the records ring buffer
+ * (--request-log). The request line is raw: user space splits method and target.
+ */
+struct request_event {
+	unsigned long long head_ns;	   /* the head's last byte arrived (0: not seen) */
+	unsigned long long first_write_ns; /* the response's status line was written */
+	unsigned long long end_ns;	   /* its last byte was written */
+	unsigned long long cgroup_id;	   /* the writer's */
+	unsigned long long conn;	   /* socket cookie */
+	unsigned long long request_bytes;
+	unsigned long long response_bytes;
+	unsigned long long cpu_ns;
+	unsigned long long energy_uj_fx;
+	unsigned long long header_uj;
+	unsigned int pid;
+	unsigned int tid;
+	unsigned short status;
+	unsigned char header_skip; /* enum rec_skip */
+	unsigned char line_cut;	   /* the request line was longer than line[] (or split) */
+	unsigned short line_len;
+	unsigned short pad;
+	char line[REQ_LINE_MAX];
 };
 
 #endif

@@ -24,6 +24,7 @@ struct bpf_loader {
 	struct http_energy_bpf *skel; /* every link in skel->links */
 	bool sk_msg_attached;	      /* sk_msg is attached to the sockhash, not by a link */
 	bool track_requests;
+	bool records;	/* request records: the ring buffer and request slots are used */
 	bool wakeup_pc; /* wakeup hooks read preempt_count (else our handler depths) */
 	bool kernel_irq_time;	  /* IRQ and softirq time from kcpustat (flush_cpu_kirq) */
 	const char *irq_time_why; /* else why not */
@@ -161,6 +162,16 @@ static int choose_page_cache_hook(struct bpf_loader *l)
 				    kernel_has_tracepoint("mm_filemap_get_pages"));
 }
 
+/* The records ring buffer's size: a power-of-two number of pages, at least one. */
+static uint32_t ring_bytes(uint32_t kb)
+{
+	uint64_t want = (uint64_t)kb * 1024, page = (uint64_t)sysconf(_SC_PAGESIZE), sz = page;
+
+	while (sz < want && sz < (1ULL << 30))
+		sz <<= 1;
+	return (uint32_t)sz;
+}
+
 /* The request programs, or none of them; one receive hook: fexit, else the tracepoint,
  * else the kprobe. */
 static int choose_request_programs(struct bpf_loader *l, const struct request_settings *rs)
@@ -171,8 +182,15 @@ static int choose_request_programs(struct bpf_loader *l, const struct request_se
 	int err;
 
 	skel->rodata->track_requests = rs->enable;
+	skel->rodata->emit_records = rs->enable && rs->record_ring_kb > 0;
+	l->records = skel->rodata->emit_records;
+	/* One request awaiting its response per slot: up to CONN_KINDS per connection, but
+	 * most connections hold one or none. */
 	err = set_max_entries(skel->maps.conns, max_conns) ?:
-	      set_max_entries(skel->maps.sock_hash, max_conns);
+	      set_max_entries(skel->maps.sock_hash, max_conns) ?:
+	      set_max_entries(skel->maps.req_slots, max_conns) ?:
+	      set_max_entries(skel->maps.records,
+			      ring_bytes(rs->enable ? rs->record_ring_kb : 0));
 	if (err)
 		return err;
 	if (rs->enable) {
@@ -217,6 +235,7 @@ static void fill_handles(struct bpf_loader *l)
 		.cpu_khz_fd = bpf_map__fd(skel->maps.cpu_khz),
 		.req_counters_fd = bpf_map__fd(skel->maps.req_counters),
 		.proc_energy_fd = bpf_map__fd(skel->maps.proc_energy_uj),
+		.records_fd = l->records ? bpf_map__fd(skel->maps.records) : -1,
 		/* __u64 is unsigned long long: the same 64 bits */
 		.uj_per_score_word = (uint64_t *)&skel->bss->uj_per_score_word,
 	};
@@ -454,7 +473,8 @@ int bpf_loader__attach_signals(struct bpf_loader *l, struct signals_available *h
 /* Before anything is attached: nothing reads the .bss yet. */
 static void set_header_opts(struct http_energy_bpf *skel, const struct header_opts *h)
 {
-	skel->bss->no_sk_msg = h->no_header;
+	skel->bss->no_sk_msg = h->no_header && !h->records;
+	skel->bss->header_none = h->no_header;
 	skel->bss->header_quantum_uj = h->quantum_uj;
 	skel->bss->header_ports_filter = h->port_bits != NULL;
 	if (h->port_bits)
@@ -512,7 +532,7 @@ int bpf_loader__attach_requests(struct bpf_loader *l, const char *cgroup_path,
 			  strerror(errno));
 		goto cleanup;
 	}
-	if (!hopts->no_header) {
+	if (!skel->bss->no_sk_msg) {
 		/* A sockmap attachment, not a link (libbpf 1.1 has no sockmap links). */
 		if (bpf_prog_attach(bpf_program__fd(skel->progs.on_msg),
 				    bpf_map__fd(skel->maps.sock_hash), BPF_SK_MSG_VERDICT, 0)) {
@@ -525,11 +545,14 @@ int bpf_loader__attach_requests(struct bpf_loader *l, const char *cgroup_path,
 	err = attach_receive_hook(skel, &recv_name);
 	if (err)
 		goto cleanup;
-	log_info("requests: sockops and cgroup_skb/ingress on %s, %s, threads bound by %s; "
-		 "%s mode", cgroup_path,
-		 hopts->no_header ? "no sk_msg (--no-header: responses are not rewritten or "
-				    "counted)"
-				  : "sk_msg on the sockhash",
+	log_info("requests: sockops and cgroup_skb/ingress on %s, %s, work follows the "
+		 "connection of each socket operation (receive: %s; send: sk_msg); %s mode",
+		 cgroup_path,
+		 skel->bss->no_sk_msg ? "no sk_msg (--no-header: responses are not rewritten or "
+					"counted)"
+		 : hopts->no_header   ? "sk_msg on the sockhash, framing only (--no-header with "
+					"--request-log: nothing rewritten)"
+				      : "sk_msg on the sockhash",
 		 recv_name, mode_name);
 	if (!hopts->no_header && (hopts->port_bits || hopts->quantum_uj > 1))
 		log_info("requests: X-Energy-Score on %s, rounded to a multiple of %u uJ",

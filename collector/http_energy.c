@@ -31,6 +31,8 @@
 #include "operators.h"
 #include "options.h"
 #include "parse.h"
+#include "request_energy.h"
+#include "request_log.h"
 #include "request_tracking.h"
 #include "softirqs.h"
 #include "version.h"
@@ -60,6 +62,8 @@ struct options {
 	uint32_t metrics_max_cgroups;
 	uint32_t metrics_max_processes;
 	uint32_t metrics_max_routes;
+	const char *request_log; /* issue 13: --request-log FILE */
+	uint32_t request_ring_kb;
 };
 
 struct collector {
@@ -76,6 +80,8 @@ struct collector {
 	struct operators *operators; /* issue 15: --metrics-addr, --cgroup-csv */
 	struct softirqs *softirqs;
 	struct softirq_counts cut_softirqs; /* counted up to the last cut */
+	struct request_log *records; /* issue 13: --request-log */
+	uint64_t record_rows;
 	struct request_totals last_totals;
 	uint64_t *proc_uj;	/* per process entry, this interval */
 	struct attribution_item *scratch;
@@ -218,6 +224,12 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 			 "routes with series of their own, per cgroup (default 100; later ones: "
 			 "route=\"_other\")",
 			 &o->metrics_max_routes, 1, ROUTES_MAX_MAX_ROUTES),
+		OPT_STRING("request-log", "FILE",
+			   "one CSV row per completed response (docs/csv-format.md)", &o->request_log),
+		OPT_UINT("request-ring-kb", "N",
+			 "the records' ring buffer in KiB (default 1024); records that find it full "
+			 "are counted (records_dropped)",
+			 &o->request_ring_kb, 4, 1 << 20),
 		OPT_FLAG("verbose", "libbpf's messages and per-interval lines", &o->verbose),
 		{ 0 },
 	};
@@ -237,7 +249,7 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 	int first;
 
 	*o = (struct options){ .label = "default", .seed = OPTS_SEED_DEFAULT, .ready_fd = -1,
-				.header_quantum_uj = 1 };
+				.header_quantum_uj = 1, .request_ring_kb = 1024 };
 	r = opts_parse(&spec, argc, argv, &first);
 	if (r != OPTS_RUN)
 		return r;
@@ -251,6 +263,10 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 					  fl < 0 ? "is not an open file descriptor"
 						 : "is not open for writing");
 		fcntl(o->ready_fd, F_SETFD, FD_CLOEXEC);
+	}
+	if (o->request_log && o->no_requests) {
+		log_error("--request-log: no requests are tracked with --no-requests (see --help)");
+		return -EINVAL;
 	}
 	if (o->no_header && o->header_ports_set) {
 		log_error("--header-ports: no header is written with --no-header (see --help)");
@@ -267,13 +283,22 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
  * the PMU is set before load), then load, the signals side's maps, attach, and the first
  * interval. Request tracking attaches later (attach_requests).
  */
+/* Request records feed --request-log and the per-route metrics of --metrics-addr. */
+static bool records_wanted(const struct collector *c)
+{
+	return !c->opt.no_requests && (c->opt.request_log || c->opt.metrics_addr);
+}
+
 static int open_signals(struct collector *c, const struct signals_opts *so)
 {
 	struct bpf_loader_opts lo = { .cgroup_id = c->cgroup.id,
 				      .cgroup_level = c->cgroup.level,
 				      .max_procs = c->opt.max_procs,
 				      .requests = { .enable = !c->opt.no_requests,
-						    .max_conns = c->opt.max_conns } };
+						    .max_conns = c->opt.max_conns,
+						    .record_ring_kb = records_wanted(c)
+									      ? c->opt.request_ring_kb
+									      : 0 } };
 	struct signals_available hooks;
 	int err;
 
@@ -292,7 +317,9 @@ static int attach_requests(struct collector *c)
 {
 	struct header_opts h = { .no_header = c->opt.no_header,
 				 .port_bits = c->opt.header_ports_set ? c->opt.header_ports : NULL,
-				 .quantum_uj = c->opt.header_quantum_uj };
+				 .quantum_uj = c->opt.header_quantum_uj,
+				 .records = records_wanted(c) };
+	struct routes *routes = operators__routes(c->operators);
 	struct request_tracking *rt;
 	int err;
 
@@ -306,7 +333,32 @@ static int attach_requests(struct collector *c)
 		return err;
 	}
 	c->requests = rt;
-	return 0;
+	if (!h.records)
+		return 0;
+	/* issue 13: records are read from here on, in a thread of their own; the per-route
+	 * metrics (issue 15) are one of their consumers */
+	err = request_log__open(request_tracking__records_fd(rt), c->opt.request_log,
+				config_mode_name(c->cfg.attribution_mode), &c->records);
+	if (!err && routes)
+		err = request_log__add_consumer(c->records, routes_record_consumer, routes);
+	err = err ?: request_log__start(c->records);
+	if (!err)
+		log_info("requests: one record per completed response%s%s%s (ring buffer %u KiB)",
+			 c->opt.request_log ? " into " : "",
+			 c->opt.request_log ? c->opt.request_log : "",
+			 routes ? ", per-route metrics from them" : "", c->opt.request_ring_kb);
+	return err;
+}
+
+/* issue 13: the tracked cgroup's energy this interval (its processes' entries). */
+static uint64_t cgroup_uj(const struct collector *c, const struct interval_signals *sig)
+{
+	uint64_t uj = 0;
+
+	for (size_t i = 0; i < sig->num_procs; i++)
+		if (sig->procs[i].cgroup_id == c->cgroup.id)
+			uj += c->proc_uj[i];
+	return uj;
 }
 
 /*
@@ -376,7 +428,7 @@ static int report_operators(struct collector *c, const struct interval_signals *
 		.proc_uj = c->proc_uj,
 		.attributed_uj = attributed,
 		.requests = totals,
-		.records_dropped = NULL, /* issue 13: the request log's dropped-record count */
+		.records_dropped = totals && c->records ? &totals->records_dropped : NULL,
 		.overruns = c->overruns,
 	};
 
@@ -474,6 +526,13 @@ static int finish_interval(struct collector *c)
 		.request_energy_uj = totals.energy_uj - c->last_totals.energy_uj,
 		.attributed_uj = attributed,
 	};
+	if (had_requests) {
+		/* issue 13: the request share and the rest of the cgroup's energy */
+		row.request_uj = (totals.completed_uj_fx - c->last_totals.completed_uj_fx +
+				  REQ_FRAC_ONE / 2) >> REQ_FRAC_BITS;
+		row.not_a_request_uj = (int64_t)cgroup_uj(c, &sig) - (int64_t)row.request_uj;
+		row.records_dropped = totals.records_dropped - c->last_totals.records_dropped;
+	}
 	row.have_gpu_energy = gpu_source__total_uj(c->gpu, &row.gpu_energy_uj);
 	if (had_requests)
 		c->last_totals = totals;
@@ -557,6 +616,11 @@ static void report_requests(struct collector *c)
 		 " pipelined too deep; %" PRIu64 " resynced, %" PRIu64 " heads on handshake",
 		 t.heads, t.responses, t.injected, skipped, unframed, ended, t.desynced, t.not_http,
 		 t.conn_overflows, t.too_deep, t.resynced, t.early_heads);
+	if (c->opt.request_log)
+		log_info("requests: %" PRIu64 " responses completed, %" PRIu64 " records written to "
+			 "%s, %" PRIu64 " records dropped (ring buffer full: raise "
+			 "--request-ring-kb)", t.completed, c->record_rows,
+			 c->opt.request_log, t.records_dropped);
 }
 
 /*
@@ -795,6 +859,10 @@ int main(int argc, char **argv)
 	maybe_ready(&c);
 	err = run_sampler(&c);
 cleanup:
+	/* the records' reader drains what is left before the summary counts it */
+	c.record_rows = request_log__rows(c.records);
+	request_log__close(c.records);
+	c.records = NULL;
 	report_requests(&c);
 	request_tracking__close(c.requests);
 	if (c.operators && c.opt.cgroup_csv)

@@ -2,7 +2,8 @@
 # GPU source in collector/gpu/.
 HTTP_ENERGY_CORE_SRCS := collector/kernel_signals.c collector/kernel_features.c collector/cpu_freq.c \
 	collector/request_tracking.c collector/attribution.c collector/header_ports.c \
-	collector/softirqs.c collector/bpf_loader.c collector/fixed_point.c
+	collector/softirqs.c collector/bpf_loader.c collector/fixed_point.c \
+	collector/request_log.c
 # The one module that includes the skeleton.
 $(call obj_of,collector/bpf_loader.c): $(BUILD)/gen/http_energy.skel.h
 
@@ -42,10 +43,16 @@ INTEGRATION_TESTS += tests/integration/test_http_energy_wakeups.sh
 INTEGRATION_TESTS += tests/integration/test_http_energy_partial_attach.sh
 BENCH_SCRIPTS += bench/collector_overhead.sh
 
+UNIT_TESTS += test_request_log
+test_request_log_SRCS := tests/unit/test_request_log.c collector/request_log.c
+test_request_log_CFLAGS := -I collector -I bpf
+test_request_log_LIBS := -lbpf
+
 UNIT_TESTS += test_attribution
 test_attribution_SRCS := tests/unit/test_attribution.c collector/attribution.c
 test_attribution_CFLAGS := -I collector
 INTEGRATION_TESTS += tests/integration/test_http_energy_requests.sh
+INTEGRATION_TESTS += tests/integration/test_request_records.sh
 
 UNIT_TESTS += test_header_ports
 test_header_ports_SRCS := tests/unit/test_header_ports.c collector/header_ports.c

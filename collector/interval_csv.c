@@ -79,6 +79,12 @@ int interval_csv_format_row(const struct interval_row *row, struct buf *out)
 	err |= put_u64(out, row->request_energy_uj, row->have_requests && !row->no_responses);
 	err |= put_u64(out, row->attributed_uj, row->have_requests);
 	err |= put_u64(out, row->gpu_energy_uj, row->have_gpu_energy);
+	err |= put_u64(out, row->request_uj, row->have_requests && !row->no_responses);
+	if (row->have_requests && !row->no_responses)
+		err |= buf__appendf(out, ",%" PRId64, row->not_a_request_uj);
+	else
+		err |= buf__append(out, ",", 1);
+	err |= put_u64(out, row->records_dropped, row->have_requests && !row->no_responses);
 	MODEL_FEATURES_HOST(PUT_FEATURE_) /* after every fixed column (csv_schema.h) */
 #undef PUT_FEATURE_
 	err |= buf__append(out, "\n", 1);

@@ -30,6 +30,10 @@ struct interval_row {
 	uint64_t attributed_uj;
 	bool have_gpu_energy; /* false: an empty gpu_energy_uj (no GPU source, or unknown) */
 	uint64_t gpu_energy_uj;
+	/* issue 13, with have_requests and responses framed (else empty cells) */
+	uint64_t request_uj;	  /* whole-request µJ of the responses completed */
+	int64_t not_a_request_uj; /* the tracked cgroup's µJ less request_uj (signed) */
+	uint64_t records_dropped;
 };
 
 /* µJ used by idle_power_uw over duration_ns, rounded to nearest. */

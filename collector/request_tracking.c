@@ -166,8 +166,16 @@ int request_tracking__totals(struct request_tracking *rt, struct request_totals 
 			out->unframed[i] += c->unframed[i];
 		for (int i = 0; i < END_REASONS; i++)
 			out->ended[i] += c->ended[i];
+		out->completed += c->completed;
+		out->completed_uj_fx += c->completed_uj_fx;
+		out->records_dropped += c->records_dropped;
 	}
 	return 0;
+}
+
+int request_tracking__records_fd(struct request_tracking *rt)
+{
+	return rt->h.records_fd;
 }
 
 void request_tracking__add_process_energy(struct request_tracking *rt, uint32_t tgid,

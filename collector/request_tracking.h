@@ -9,6 +9,7 @@
  *   request_tracking__set_factor()  psys mode: the live µJ per score unit (one atomic
  *                                64-bit store: BPF never reads half a factor)
  *   request_tracking__totals()   cumulative counters, summed over CPUs
+ *   request_tracking__records_fd()  the records ring buffer, for request_log.h
  */
 #ifndef COLLECTOR_REQUEST_TRACKING_H
 #define COLLECTOR_REQUEST_TRACKING_H
@@ -23,8 +24,11 @@ struct request_tracking;
 
 /* Before load: what the request side needs of the object (bpf_loader applies it). */
 struct request_settings {
-	bool enable;	    /* load the request programs at all */
-	uint32_t max_conns; /* tracked connections; 0: default 65536 */
+	bool enable;		 /* load the request programs at all */
+	uint32_t max_conns;	 /* tracked connections; 0: default 65536 */
+	uint32_t record_ring_kb; /* request records' ring buffer, rounded up to a power-of-two
+				  * number of pages; 0: no records (the BPF side then never
+				  * touches the ring buffer or the request slots) */
 };
 
 /* After load: the request side's maps and words (bpf_loader fills it). */
@@ -34,6 +38,7 @@ struct request_handles {
 	int cpu_khz_fd;	     /* read only: each CPU's kHz, kept by the signals side */
 	int req_counters_fd;
 	int proc_energy_fd;
+	int records_fd; /* the records ring buffer; -1 without records */
 	uint64_t *uj_per_score_word; /* in the mmap'ed .bss: psys mode's µJ per score unit */
 };
 
@@ -42,6 +47,7 @@ struct header_opts {
 	bool no_header;		   /* no sk_msg: no socket in the sockhash, nothing rewritten */
 	const uint64_t *port_bits; /* header_ports.h bit set; NULL: every port */
 	uint32_t quantum_uj;	   /* header value rounded to a multiple of this; 0 or 1: none */
+	bool records;		   /* --request-log: sk_msg frames even with no_header */
 };
 
 struct request_totals {
@@ -59,6 +65,9 @@ struct request_totals {
 	uint64_t early_heads; /* heads in the segment that completed a handshake */
 	uint64_t unframed[UNFRAMED_REASONS];
 	uint64_t ended[END_REASONS];
+	uint64_t completed;	  /* responses that reached their last byte */
+	uint64_t completed_uj_fx; /* their whole-request energy (request_energy.h units) */
+	uint64_t records_dropped; /* records the ring buffer had no room for */
 };
 
 /* The model BPF evaluates, from a config (weights as fixed point). 0 or -ERANGE. Pure. */
@@ -78,6 +87,8 @@ void request_tracking__add_process_energy(struct request_tracking *rt, uint32_t 
 const char *skip_reason_name(enum skip_reason reason);
 const char *unframed_reason_name(enum unframed_reason reason);
 const char *http_end_name(enum http_end how);
+/* The records ring buffer's map fd (request_log.h reads it); -1 without records. */
+int request_tracking__records_fd(struct request_tracking *rt);
 void request_tracking__close(struct request_tracking *rt);
 
 #endif

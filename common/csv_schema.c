@@ -39,6 +39,9 @@ static const char *const names[CSV_COLUMNS] = {
 	[CSV_REQUEST_ENERGY_UJ] = "request_energy_uj",
 	[CSV_ATTRIBUTED_UJ] = "attributed_uj",
 	[CSV_GPU_ENERGY_UJ] = "gpu_energy_uj",
+	[CSV_REQUEST_UJ] = "request_uj",
+	[CSV_NOT_A_REQUEST_UJ] = "not_a_request_uj",
+	[CSV_RECORDS_DROPPED] = "records_dropped",
 };
 
 const char *csv_column_name(enum csv_column col)

@@ -37,6 +37,9 @@ enum csv_column {
 	CSV_REQUEST_ENERGY_UJ,
 	CSV_ATTRIBUTED_UJ,
 	CSV_GPU_ENERGY_UJ,
+	CSV_REQUEST_UJ,		/* issue 13: whole-request energy of responses completed */
+	CSV_NOT_A_REQUEST_UJ,	/* the tracked cgroup's energy no completed request took */
+	CSV_RECORDS_DROPPED,	/* request records the ring buffer had no room for */
 	/* Add fixed columns above this line; the host-wide features always come last. */
 	MODEL_FEATURES_HOST(CSV_FEATURE_COLUMN_) /* softirq_net_rx, ... */
 	CSV_COLUMNS,

@@ -53,6 +53,7 @@ struct options {
 	const char *mix_file;
 	const char *bin_dir;
 	const char *status_json;
+	const char *request_log; /* issue 13: passed to http_energy */
 	const char *paths[MAX_PATHS];
 	size_t num_paths;
 	uint64_t workload_port;
@@ -118,6 +119,8 @@ static enum opts_result parse_args(int argc, char **argv, struct options *o)
 			 &o->server_threads, 1, 4096),
 		OPT_STRING("status-json", "FILE", "write options, times and exit statuses as JSON",
 			   &o->status_json),
+		OPT_STRING("request-log", "FILE",
+			   "http_energy's request records (docs/csv-format.md)", &o->request_log),
 		OPT_STRING("bin-dir", "DIR", "where the programs are (default: this program's dir)",
 			   &o->bin_dir),
 		OPT_FLAG("progress", "progress lines even when stdout is not a terminal",
@@ -490,7 +493,7 @@ static int start_collector(struct run *r)
 {
 	const struct options *o = &r->opt;
 	char bin[PATH_MAX + 32], line[1024], fd_arg[16], ready_buf[64];
-	char *argv[18];
+	char *argv[20];
 	int n = 0, pipe_fd[2], ready = 0, err;
 	size_t ready_len = 0;
 	uint64_t deadline = now_ms() + READY_TIMEOUT_MS, rows, reqs;
@@ -504,6 +507,10 @@ static int start_collector(struct run *r)
 	if (o->energy_source) {
 		argv[n++] = "--energy-source";
 		argv[n++] = (char *)o->energy_source;
+	}
+	if (o->request_log) {
+		argv[n++] = "--request-log";
+		argv[n++] = (char *)o->request_log;
 	}
 	/*
 	 * Ready: http_energy says so on --ready-fd (a pipe whose write end only it holds)
@@ -680,6 +687,8 @@ static int write_status(const struct run *r)
 	json_object_set_new(opts, "mix_file", o->mix_file ? json_string(o->mix_file) : json_null());
 	json_object_set_new(opts, "paths", paths);
 	json_object_set_new(opts, "config", o->config ? json_string(o->config) : json_null());
+	json_object_set_new(opts, "request_log",
+			    o->request_log ? json_string(o->request_log) : json_null());
 	json_object_set_new(opts, "energy_source",
 			    o->energy_source ? json_string(o->energy_source) : json_null());
 	json_object_set_new(opts, "label", json_string(o->label));

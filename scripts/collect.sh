@@ -82,7 +82,8 @@ collect() {
 		--output-csv "$run/samples.csv" --benchmark-json "$run/benchmark.json" \
 		--duration "$DURATION" --concurrency "$CONCURRENCY" --warmup "$WARMUP" \
 		--profile "$PROFILE" --config "$config_abs" --energy-source "$1" --label "$LABEL" \
-		--run-dir "$run" --status-json "$run/.status.json" ${PROGRESS:+--progress}
+		--run-dir "$run" --status-json "$run/.status.json" --request-log "$run/records.csv" \
+		${PROGRESS:+--progress}
 }
 
 echo "collect: run directory $run (energy source $SOURCE, $MODE mode, ${DURATION}s, $CONCURRENCY connections, profile $PROFILE)"

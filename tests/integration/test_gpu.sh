@@ -55,8 +55,8 @@ check "one start-up line says nvml, the devices, and why not DCGM" \
 	once "$tmp/nvml.log" 'gpu: nvml (libnvidia-ml.so.1; 2 GPUs, 2 MIG instances; DCGM not used: libdcgm.so.4: '
 check "the per-GPU CSV header is the documented one" \
 	[ "$(head -n 1 "$tmp/nvml.gpu.csv")" = "interval,t_start_ns,t_end_ns,gpu,uuid,mig_instance,energy_uj,energy_method,power_mw,sm_util_pct,mem_util_pct,enc_util_pct,dec_util_pct,temperature_c,memory_used_bytes,memory_total_bytes,sm_clock_mhz,mem_clock_mhz,process_energy_uj" ]
-check "the interval CSV has gpu_energy_uj after attributed_uj (the feature table's columns after it)" \
-	bash -c "head -n 1 $tmp/nvml.csv | grep -q ',attributed_uj,gpu_energy_uj,softirq_net_rx,'"
+check "the interval CSV has gpu_energy_uj after attributed_uj (issue 13's and the feature table's columns after it)" \
+	bash -c "head -n 1 $tmp/nvml.csv | grep -q ',attributed_uj,gpu_energy_uj,request_uj,'"
 if python3 tests/integration/gpu_fake.py check nvml "$tmp/nvml.gpu.csv" "$tmp/nvml.csv" \
 	>"$tmp/nvml.diff"; then
 	ok "NVML: every GPU row and gpu_energy_uj match the script"

@@ -153,7 +153,7 @@ wait $collector
 rc=$?
 check "model mode: SIGINT exits 0" [ "$rc" = 0 ]
 check "model mode: the start-up says which receive hook binds threads" \
-	grep -q 'threads bound by tp_btf/sock_recv_length\|threads bound by fexit/tcp_recvmsg' "$tmp/model.log"
+	grep -q 'receive: tp_btf/sock_recv_length\|receive: fexit/tcp_recvmsg\|receive: kprobe/tcp_recvmsg' "$tmp/model.log"
 counted=$(csv_col "$tmp/model.csv" requests | awk '{ s += $1 } END { print s + 0 }')
 # Responses the kernel saw: the first /stats, everything between, the last /stats, and
 # the split-status server's two.

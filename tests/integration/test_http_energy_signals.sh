@@ -82,17 +82,17 @@ check "start-up names the energy source and says synthetic is a model" \
 check "start-up has one line per hook decision" grep -q 'signals: irq_ns .*PMU ' "$tmp/collector.log"
 
 check "the CSV header is exactly the documented one" \
-	[ "$(head -n 1 "$tmp/run.csv")" = "interval,label,t_start_ns,t_end_ns,energy_source,interval_psys_uj,idle_uj,active_psys_uj,runtime_ns,wakeups,cycles,instructions,cache_misses,migrations,freq_runtime_ns,idle_ns,irq_ns,softirq_ns,kthread_runtime_ns,page_cache_hits,writebacks,cgroup_runtime_ns,requests,request_energy_uj,attributed_uj,gpu_energy_uj,softirq_net_rx,softirq_net_tx,softirq_block,softirq_timer,softirq_sched,softirq_rcu,softirq_other" ]
+	[ "$(head -n 1 "$tmp/run.csv")" = "interval,label,t_start_ns,t_end_ns,energy_source,interval_psys_uj,idle_uj,active_psys_uj,runtime_ns,wakeups,cycles,instructions,cache_misses,migrations,freq_runtime_ns,idle_ns,irq_ns,softirq_ns,kthread_runtime_ns,page_cache_hits,writebacks,cgroup_runtime_ns,requests,request_energy_uj,attributed_uj,gpu_energy_uj,request_uj,not_a_request_uj,records_dropped,softirq_net_rx,softirq_net_tx,softirq_block,softirq_timer,softirq_sched,softirq_rcu,softirq_other" ]
 rows=$(($(wc -l <"$tmp/run.csv") - 1))
 check "one row per 100 ms interval over 6 s (60 +-1, got $rows)" [ "$rows" -ge 59 ] && [ "$rows" -le 61 ]
 check "rows are numbered 0.. without gaps" \
 	bash -c "csv_col() { $(declare -f csv_col | tail -n +2); }; [ \"\$(csv_col $tmp/run.csv interval | tr '\n' ' ')\" = \"\$(seq 0 $((rows - 1)) | tr '\n' ' ')\" ]"
-check "every row has 33 cells" [ "$(awk -F, 'NR > 1 && NF != 33' "$tmp/run.csv" | wc -l)" = 0 ]
-# Softirq counts per vector (columns 27-33) are the kernel's own counters: what the rows
+check "every row has 36 cells" [ "$(awk -F, 'NR > 1 && NF != 36' "$tmp/run.csv" | wc -l)" = 0 ]
+# Softirq counts per vector (columns 30-36) are the kernel's own counters: what the rows
 # add up to lies within what /proc/softirqs counted around the whole run (start-up and
 # exit are outside every row), and covers most of it.
 if [ -n "$softirqs0" ]; then
-	sq=$(awk -F, 'NR > 1 { for (i = 27; i <= 33; i++) { if ($i == "") e++; s += $i } } END { printf "%.0f %d", s, e }' "$tmp/run.csv")
+	sq=$(awk -F, 'NR > 1 { for (i = 30; i <= 36; i++) { if ($i == "") e++; s += $i } } END { printf "%.0f %d", s, e }' "$tmp/run.csv")
 	read -r sq_sum sq_empty <<<"$sq"
 	sq_all=$((softirqs1 - softirqs0))
 	check "softirq_* cells are measured in every row ($sq_empty empty)" [ "$sq_empty" = 0 ]

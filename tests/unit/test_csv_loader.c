@@ -96,8 +96,8 @@ static void test_collector_header_and_values(void **state)
 	snprintf(text, sizeof(text),
 		 "%s\n"
 		 "0,base,1000,201000,synthetic,500,100,-7,900,12,,,,3,0:10;800000:40;2400000:0,"
-		 "5,6,7,8,9,10,11,,,,,,,,,,,\n"
-		 "1,base,201000,401000,psys,,100,,5,6,7,8,9,10,,1,1,1,1,1,1,1,1,1,1,7,"
+		 "5,6,7,8,9,10,11,,,,,,,,,,,,,,\n"
+		 "1,base,201000,401000,psys,,100,,5,6,7,8,9,10,,1,1,1,1,1,1,1,1,1,1,7,1,1,1,"
 		 "1,2,3,4,5,6,7\n",
 		 csv_header());
 	expect_ok(text, &ds);
@@ -483,6 +483,7 @@ static void test_large_file(void **state)
 static const char *const full_row[FULL_ROW_CELLS] = {
 	"0", "a",	   "0", "200", "psys", "500", "100", "400", "900", "12", "",   "",    "",
 	"3", "800000:900", "5", "",    "",     "7",   "8",   "",    "11",  "2",	 "30", "400", "",
+	"25", "-5", "0", /* request_uj, not_a_request_uj, records_dropped */
 	"6", "",	   "0", "1",   "",     "",    "2", /* softirq_net_rx .. softirq_other */
 };
 
@@ -601,7 +602,7 @@ static void test_gpu_target(void **state)
 
 	full_text(text, sizeof(text), CSV_GPU_ENERGY_UJ, "250");
 	strcat(text, "1,a,200,400,psys,500,100,400,900,12,,,,3,800000:900,5,,,7,8,,11,2,30,400,"
-		     ",,,,,,,\n");
+		     ",25,-5,0,,,,,,,\n");
 	capture_begin(&cap);
 	assert_int_equal(load_gpu(&ds, text), 0);
 	assert_string_equal(capture_end(&cap), "");

@@ -31,7 +31,8 @@ static void test_design_order(void **state)
 	assert_int_equal(csv_column_find("freq_runtime_ns"), 14);
 	assert_int_equal(csv_column_find("attributed_uj"), 24);
 	/* The feature table's host block comes after every fixed column. */
-	assert_int_equal(csv_column_find("softirq_net_rx"), CSV_GPU_ENERGY_UJ + 1);
+	assert_int_equal(csv_column_find("records_dropped"), CSV_GPU_ENERGY_UJ + 3);
+	assert_int_equal(csv_column_find("softirq_net_rx"), CSV_RECORDS_DROPPED + 1);
 	assert_int_equal(csv_column_find("softirq_other"), CSV_COLUMNS - 1);
 	assert_int_equal(csv_column_find("migrations"), CSV_MIGRATIONS);
 	assert_int_equal(CSV_MIGRATIONS, 13);

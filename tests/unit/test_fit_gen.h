@@ -166,7 +166,7 @@ static inline char *gen_csv(const struct gen_spec *g, struct gen_rows *rows)
 			active + (double)idle_uj, (unsigned long long)idle_uj, active, runtime,
 			cells[MF_WAKEUPS], cells[MF_CYCLES], cells[MF_INSTRUCTIONS],
 			cells[MF_CACHE_MISSES], cells[MF_MIGRATIONS], freqs);
-		/* The host block's columns come last (csv_schema.h): softirq_net_rx first. */
+		/* The columns after gpu_energy_uj (csv_schema.h): issue 13's, then the host block. */
 		for (int c = CSV_GPU_ENERGY_UJ + 1; c < CSV_COLUMNS; c++)
 			o += (size_t)snprintf(buf + o, cap - o, ",%s", c == CSV_SOFTIRQ_NET_RX ? net_rx : "");
 		o += (size_t)snprintf(buf + o, cap - o, "\n");

@@ -64,7 +64,7 @@ static void test_row_with_every_signal(void **state)
 	assert_int_equal(interval_csv_format_row(&row, &b), 0);
 	assert_string_equal(b.data, "7,base,1000000000,1200000000,synthetic,900000,1000000,-100000,"
 				    "150000000,42,100,0,0,3,800000:50000000;3400000:100000000,"
-				    "250000000,11,12,13,14,15,16,,,,,21,22,23,24,25,26,27\n");
+				    "250000000,11,12,13,14,15,16,,,,,,,,21,22,23,24,25,26,27\n");
 	buf__free(&b);
 }
 
@@ -75,7 +75,8 @@ static void test_unavailable_signals_are_empty_cells(void **state)
 	struct interval_row row = { .interval = 0, .label = "a,b", .energy_source = "replay:x",
 				    .interval_psys_uj = 5, .sig = &sig, .avail = &av,
 				    .have_requests = true, .requests = 9,
-				    .request_energy_uj = 8, .attributed_uj = 4 };
+				    .request_energy_uj = 8, .attributed_uj = 4,
+				    .request_uj = 7, .not_a_request_uj = -3, .records_dropped = 2 };
 	struct buf b = BUF_INIT;
 	int commas = 0;
 
@@ -83,16 +84,16 @@ static void test_unavailable_signals_are_empty_cells(void **state)
 	sig.softirqs.valid = false; /* /proc/softirqs unreadable this interval */
 	assert_int_equal(interval_csv_format_row(&row, &b), 0);
 	assert_string_equal(b.data, "0,\"a,b\",1000000000,1200000000,replay:x,5,0,5,150000000,42,,,,3,,"
-				    "250000000,,,13,,,16,9,8,4,,,,,,,,\n");
+				    "250000000,,,13,,,16,9,8,4,,7,-3,2,,,,,,,\n");
 	for (char *p = b.data; *p; p++)
 		commas += *p == ',';
 	assert_int_equal(commas, CSV_COLUMNS - 1 + 1); /* one comma is inside the quoted label */
 	buf__free(&b);
-	/* --no-header: no response is seen, so those two cells are unmeasured, not 0 */
+	/* --no-header: no response is seen, so those cells are unmeasured, not 0 */
 	row.no_responses = true;
 	assert_int_equal(interval_csv_format_row(&row, &b), 0);
 	assert_string_equal(b.data, "0,\"a,b\",1000000000,1200000000,replay:x,5,0,5,150000000,42,,,,3,,"
-				    "250000000,,,13,,,16,,,4,,,,,,,,\n");
+				    "250000000,,,13,,,16,,,4,,,,,,,,,,,\n");
 	buf__free(&b);
 }
 

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""A one-thread HTTP/1.1 server for tests/integration/test_request_records.sh (issue 13).
+
+One thread serves every connection (an event loop), so which connection a stretch of its
+CPU belongs to is decided only by its socket operations. Paths:
+  /spin?ms=N[&...]   N ms of CPU in 1 ms pieces with a short sleep between them (real
+                     context switches); X-Cpu-Ns: the thread CPU ns the piece work took
+  /hold?...          like /spin, but held until a second request is held too: then both
+                     are served in arrival order (read A, read B, work A, write A, work B,
+                     write B: the thread's last read is B while it works for A)
+  /chunked           a chunked body written in three writes
+  /file              a 64 KiB file with os.sendfile (HEAD: the head only)
+  /close             a close-delimited body, then the connection is closed
+  /tiny              a 2-byte body; every /tiny of one read is answered in one write
+Prints "listening on 127.0.0.1:PORT" once ready.
+"""
+import os
+import select
+import socket
+import sys
+import tempfile
+import time
+from urllib.parse import parse_qs, urlsplit
+
+
+def spin(ms):
+    t0 = time.thread_time_ns()
+    for _ in range(ms):
+        end = time.thread_time_ns() + 1_000_000
+        while time.thread_time_ns() < end:
+            pass
+        time.sleep(0.0002)
+    return time.thread_time_ns() - t0
+
+
+def head(status, length, extra=""):
+    return ("HTTP/1.1 %d OK\r\nContent-Length: %d\r\n%s\r\n" % (status, length, extra)).encode()
+
+
+def main():
+    fd, path = tempfile.mkstemp()
+    os.write(fd, bytes(range(256)) * 256)
+    os.close(fd)
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0))
+    ls.listen(128)
+    print("listening on 127.0.0.1:%d" % ls.getsockname()[1], flush=True)
+    conns = {}  # socket -> bytes read and not yet parsed
+    held = []  # (socket, path)
+
+    def serve(s, method, target):
+        u = urlsplit(target)
+        q = parse_qs(u.query)
+        if u.path in ("/spin", "/hold"):
+            ns = spin(int(q.get("ms", ["1"])[0]))
+            s.sendall(head(200, 2, "X-Cpu-Ns: %d\r\n" % ns) + b"ok")
+        elif u.path == "/chunked":
+            s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            s.sendall(b"5\r\nhello\r\n")
+            s.sendall(b"6\r\n world\r\n0\r\n\r\n")
+        elif u.path == "/file":
+            size = os.path.getsize(path)
+            s.sendall(head(200, size))
+            if method != "HEAD":
+                with open(path, "rb") as f:
+                    off = 0
+                    while off < size:
+                        off += os.sendfile(s.fileno(), f.fileno(), off, size - off)
+        elif u.path == "/close":
+            s.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end")
+            return False
+        else:
+            s.sendall(head(404, 9) + b"not found")
+        return True
+
+    while True:
+        r, _, _ = select.select([ls] + list(conns), [], [])
+        for s in r:
+            if s is ls:
+                c, _ = ls.accept()
+                conns[c] = b""
+                continue
+            data = s.recv(65536)
+            if not data:
+                del conns[s]
+                s.close()
+                continue
+            buf = conns[s] + data
+            tiny = b""
+            keep = True
+            while b"\r\n\r\n" in buf:
+                h, buf = buf.split(b"\r\n\r\n", 1)
+                method, target = h.split(b"\r\n")[0].decode().split(" ")[:2]
+                if target.startswith("/tiny"):
+                    tiny += head(200, 2) + b"ok"
+                    continue
+                if tiny:
+                    s.sendall(tiny)
+                    tiny = b""
+                if target.startswith("/hold"):
+                    held.append((s, method, target))
+                    continue
+                keep = serve(s, method, target) and keep
+            if tiny:
+                s.sendall(tiny)
+            conns[s] = buf
+            if len(held) >= 2:
+                for hs, m, t in held:
+                    serve(hs, m, t)
+                held = []
+            if not keep:
+                del conns[s]
+                s.close()
+
+
+if __name__ == "__main__":
+    main()

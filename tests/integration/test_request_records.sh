@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# http_energy --request-log (issue 13): a one-thread Python server in a real cgroup, real
+# BPF, real bytes. Checks that
+#  - the work of one thread follows the connection of each socket operation: the server
+#    reads A, reads B, then works for A and writes A (its last read was B), and each
+#    record carries its own request's CPU (the server's X-Cpu-Ns) x the model's uJ/ns;
+#  - records are complete and framed: one row per response (pipelined, chunked, HEAD,
+#    sendfile, 404, close-delimited), with method, target (CSV-quoted), status and bytes;
+#  - a full ring buffer drops records visibly (records_dropped, the exit summary);
+#  - conservation: sum of records + not_a_request_uj = the server's CPU (schedstat) x K
+#    within 2%.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+require_root "http_energy request records"
+
+tmp=$(mktemp -d)
+[ -n "${KEEP:-}" ] || on_exit "rm -rf $tmp"
+make_cgroup "http_energy_records_$$" || { not_ok "creating a test cgroup"; finish; }
+
+bash -c "echo \$\$ > $CGROUP/cgroup.procs; exec python3 tests/integration/records_server.py 0" \
+	>"$tmp/server.log" 2>&1 &
+server=$!
+on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
+wait_for "records_server" 20 grep -q 'listening on' "$tmp/server.log" || { not_ok "server starts"; finish; }
+port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$tmp/server.log")
+
+K=0.001 # uJ per ns of CPU: the model's only weight
+cat >"$tmp/model.conf" <<CONF
+attribution_mode = model
+energy_source = synthetic
+default_multiplier = $K
+wakeup_penalty = 0
+migration_penalty = 0
+psys_interval_ms = 100
+CONF
+
+collector=
+start_collector() { # NAME [options]
+	local name=$1
+	shift
+	"$BIN/http_energy" --collect-csv "$tmp/$name.csv" --request-log "$tmp/$name.records.csv" \
+		"$@" "$CGROUP" "$tmp/model.conf" 2>"$tmp/$name.log" &
+	collector=$!
+	on_exit "kill -INT $collector 2>/dev/null; wait $collector 2>/dev/null"
+	wait_for "request tracking" 20 grep -q 'requests: one record per completed response' "$tmp/$name.log" ||
+		{ not_ok "$name: the collector attaches with --request-log"; cat "$tmp/$name.log"; finish; }
+	wait_for "a row" 30 has_rows "$tmp/$name.csv"
+}
+has_rows() { [ "$(wc -l <"$1")" -ge 2 ]; }
+stop_collector() {
+	kill -INT "$collector" 2>/dev/null
+	wait "$collector" 2>/dev/null
+}
+# rec_col FILE NAME: a column of the records CSV (a quoted target may hold commas)
+rec_col() { python3 -c 'import csv, sys; [print(r[sys.argv[2]]) for r in csv.DictReader(open(sys.argv[1], newline=""))]' "$1" "$2"; }
+server_cpu_ns() { cat /proc/$server/task/*/schedstat | awk '{ s += $1 } END { print s }'; }
+
+# ---- the mechanisms, and conservation over the collector's life
+start_collector main
+cpu0=$(server_cpu_ns)
+if python3 tests/integration/records_client.py drive "$port" "$tmp/expected.json"; then
+	ok "the client ran every scenario"
+else
+	not_ok "the client ran every scenario"
+fi
+sleep 0.5 # the server is idle again: its CPU and the collector's intervals cover the same work
+cpu1=$(server_cpu_ns)
+stop_collector
+python3 tests/integration/records_client.py check "$tmp/expected.json" "$tmp/main.records.csv" "$K" |
+	while read -r line; do echo "$line"; done >"$tmp/check.out"
+cat "$tmp/check.out"
+failures=$((failures + $(grep -c '^not ok' "$tmp/check.out")))
+check "the check printed results" test "$(grep -c '^ok' "$tmp/check.out")" -gt 20
+check "every record says model mode" test "$(rec_col "$tmp/main.records.csv" mode | sort -u)" = model
+recs_uj=$(rec_col "$tmp/main.records.csv" energy_uj | paste -sd+ | bc)
+nar_uj=$(csv_col "$tmp/main.csv" not_a_request_uj | paste -sd+ | bc)
+req_uj=$(csv_col "$tmp/main.csv" request_uj | paste -sd+ | bc)
+truth_uj=$(awk -v a="$cpu0" -v b="$cpu1" -v k="$K" 'BEGIN { printf "%.0f", (b - a) * k }')
+check "records ($recs_uj uJ) = the interval CSV's request_uj ($req_uj uJ), rounding aside" \
+	awk -v a="$recs_uj" -v b="$req_uj" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 2 + 0.001 * b) }'
+check "conservation: records + not_a_request ($recs_uj + $nar_uj uJ) = server CPU x K ($truth_uj uJ) within 2%" \
+	awk -v r="$recs_uj" -v n="$nar_uj" -v t="$truth_uj" 'BEGIN { d = r + n - t; if (d < 0) d = -d; exit !(t > 0 && d <= 0.02 * t) }'
+check "no record was dropped" test "$(csv_col "$tmp/main.csv" records_dropped | paste -sd+ | bc)" -eq 0
+
+# ---- a full ring buffer: the reader is stopped (SIGSTOP), a burst of responses completes
+start_collector drops --request-ring-kb 4
+kill -STOP "$collector"
+python3 tests/integration/records_client.py burst "$port" 200 || not_ok "the burst ran"
+kill -CONT "$collector"
+sleep 0.5
+stop_collector
+rows=$(($(wc -l <"$tmp/drops.records.csv") - 1))
+dropped=$(csv_col "$tmp/drops.csv" records_dropped | paste -sd+ | bc)
+check "tiny ring: records were dropped and counted ($rows written, $dropped dropped)" \
+	test "$dropped" -gt 0 -a "$rows" -gt 0
+check "tiny ring: written + dropped = the 200 responses ($rows + $dropped)" test $((rows + dropped)) -eq 200
+check "tiny ring: the exit summary says how many were dropped" \
+	grep -q "200 responses completed, $rows records written to .*, $dropped records dropped" "$tmp/drops.log"
+finish
