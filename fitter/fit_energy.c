@@ -112,11 +112,16 @@ static int opt_cv(const char *arg, void *spec, const char **why)
 
 static int opt_features(const char *arg, void *features, const char **why)
 {
+	static char msg[128]; /* options are parsed once, on one thread */
 	const char *bad;
 	size_t bad_len;
 
-	*why = "names a count that is not default or a feature column (docs/fit_energy.md)";
-	return design_parse_features(arg, features, &bad, &bad_len) ? -EINVAL : 0;
+	if (!design_parse_features(arg, features, &bad, &bad_len))
+		return 0;
+	snprintf(msg, sizeof(msg), "names \"%.*s\": not default or a feature column "
+		 "(docs/fit_energy.md)", (int)(bad_len < 40 ? bad_len : 40), bad);
+	*why = msg;
+	return -EINVAL;
 }
 
 static enum opts_result parse_options(int argc, char **argv, struct options *o)

@@ -46,7 +46,7 @@ check "attach failing part-way: exit 1 (got $rc)" [ "$rc" = 1 ]
 check "every hook before the failure was attached: the scheduler hooks" \
 	grep -q 'signals: hooks tp_btf/sched_switch, .* attached' "$tmp/collector.log"
 check "... and sockops, ingress, sk_msg and the receive hook" \
-	grep -q 'requests: sockops and cgroup_skb/ingress on .*sk_msg on the sockhash, threads bound by' \
+	grep -q 'requests: sockops and cgroup_skb/ingress on .*sk_msg on the sockhash, work follows the connection of each socket operation (receive: ' \
 	"$tmp/collector.log"
 check "one start-up line says where irq_ns and softirq_ns come from (kernel accounting or hooks)" \
 	test "$(grep -cE 'signals: IRQ and softirq time (from the kernel|traced by)' "$tmp/collector.log")" = 1
