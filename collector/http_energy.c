@@ -446,12 +446,14 @@ static int read_energy_at_cut(void *ctx, uint64_t t_ns)
 {
 	struct collector *c = ctx;
 	uint64_t read_t_ns;
+	int err = 0;
 
+	/* The meter first, nearest the boundary: reading /proc/softirqs takes ~15 us. */
+	if (c->energy && energy_source__is_measured(c->energy))
+		err = energy_source__read(c->energy, &c->cut_energy_uj, &read_t_ns);
 	/* A counter too: read at the boundary, like the meter. */
 	softirqs__sample(c->softirqs, &c->cut_softirqs);
-	if (!c->energy || !energy_source__is_measured(c->energy))
-		return 0;
-	return energy_source__read(c->energy, &c->cut_energy_uj, &read_t_ns);
+	return err;
 }
 
 /* A CPU's kHz re-read as changed at a cut: its request-model weight follows. */

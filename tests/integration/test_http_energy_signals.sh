@@ -98,8 +98,9 @@ if [ -n "$softirqs0" ]; then
 	check "softirq_* cells are measured in every row ($sq_empty empty)" [ "$sq_empty" = 0 ]
 	check "softirq_* add up to $sq_sum, within /proc/softirqs' $sq_all around the run and above 40% of it" \
 		test "$sq_sum" -le "$sq_all" -a "$sq_sum" -ge $((sq_all * 4 / 10))
-	check "timer softirqs run in every 100 ms interval" \
-		[ "$(csv_col "$tmp/run.csv" softirq_timer | awk '$1 == 0' | wc -l)" = 0 ]
+	# A tickless kernel may run no timer softirq in a quiet 100 ms: the run as a whole has some.
+	sq_timer=$(csv_col "$tmp/run.csv" softirq_timer | awk '{ s += $1 } END { print s + 0 }')
+	check "timer softirqs are counted ($sq_timer over the run)" [ "$sq_timer" -gt 0 ]
 fi
 check "intervals are contiguous (each starts where the last ended)" \
 	[ "$(awk -F, 'NR > 2 && $3 != prev { bad++ } { prev = $4 } END { print bad + 0 }' "$tmp/run.csv")" = 0 ]
