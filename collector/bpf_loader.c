@@ -62,23 +62,7 @@ static int set_max_entries(struct bpf_map *map, uint32_t n)
  */
 static bool kernel_has_preempt_count_symbol(const char *root)
 {
-	char path[4096], line[256];
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/proc/kallsyms", root);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		const char *name = strrchr(line, ' ');
-
-		if (name && (strcmp(name + 1, "__preempt_count\n") == 0 ||
-			     strcmp(name + 1, "pcpu_hot\n") == 0))
-			found = true;
-	}
-	fclose(f);
-	return found;
+	return kallsyms_has(root, "__preempt_count") || kallsyms_has(root, "pcpu_hot");
 }
 
 static int choose_wakeup_hooks(struct bpf_loader *l, const char *root)

@@ -103,7 +103,7 @@ static unsigned long long proc_stat_irq(const char *root)
 	return v[5];
 }
 
-static bool kallsyms_has(const char *root, const char *name)
+bool kallsyms_has(const char *root, const char *name)
 {
 	char path[4096], line[256];
 	size_t len = strlen(name);

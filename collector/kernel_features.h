@@ -18,6 +18,9 @@ int probe_fentry(const char *func, bool fexit);
 /* True when vmlinux BTF has the tracepoint (a btf_trace_NAME typedef), for tp_btf. */
 bool kernel_has_tracepoint(const char *name);
 
+/* True when ROOT/proc/kallsyms lists the symbol name (root "" for the running host). */
+bool kallsyms_has(const char *root, const char *name);
+
 /* The first of names[] that vmlinux BTF has, or NULL. */
 const char *first_kernel_function(const char *const names[], int n);
 
