@@ -1302,13 +1302,33 @@ int on_msg(struct sk_msg_md *msg)
 		/*
 		 * A non-blocking writer with a full socket buffer (nginx to a slow reader): the
 		 * kernel queued only part of the last write and freed the rest, which sk_msg had
-		 * framed; the writer sends those bytes again now. Framed once is enough: skip
-		 * them. (Bytes sent that sk_msg never saw would leave the framing lost.)
+		 * framed. The writer's next write (those bytes again, often with new ones) then
+		 * goes out without sk_msg (tcp_bpf leaves the PASS verdict in place after the
+		 * failed push), so the stream can be ahead of the framing here; or, where sk_msg
+		 * does run on bytes it framed before, behind it. Bytes framed once are skipped;
+		 * bytes never seen pass by count inside a body, else they are unreadable.
 		 */
 		behind = (__s32)(c->out_seq - seq);
 		if (behind < 0) {
-			step_unframe(&p, UNFRAMED_PULL_FAILED);
-			return SK_PASS;
+			__u32 unseen = (__u32)-behind;
+
+			if ((c->out_state != OUT_BODY && c->out_state != OUT_CHUNK_DATA) ||
+			    c->out_left < unseen) {
+				step_unframe(&p, UNFRAMED_PULL_FAILED);
+				return SK_PASS;
+			}
+			c->out_left -= unseen;
+			c->out_total += unseen;
+			if (!c->out_left) {
+				c->out_match = 0;
+				if (c->out_state == OUT_BODY) {
+					c->out_state = OUT_IDLE;
+					finish_response(c, ctr, c->out_total);
+				} else {
+					c->out_state = OUT_CHUNK_CRLF;
+				}
+			}
+			behind = 0;
 		}
 		if ((__u32)behind >= p.end)
 			return SK_PASS; /* all of it framed already (the stream is where it was) */
