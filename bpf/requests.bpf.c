@@ -1235,20 +1235,6 @@ undo:
 	return false;
 }
 
-/*
- * The send-stream sequence number this write's first byte gets: the socket's write_seq
- * (every earlier write was queued or freed before sk_msg runs on this one).
- */
-static __always_inline bool write_seq_of(struct sk_msg_md *msg, __u32 *seq)
-{
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(msg->sk);
-
-	if (!tp)
-		return false;
-	*seq = tp->write_seq;
-	return true;
-}
-
 static __always_inline bool header_port(__u32 port)
 {
 	if (!header_ports_filter)
@@ -1263,9 +1249,6 @@ int on_msg(struct sk_msg_md *msg)
 	struct conn_key key = {};
 	struct step_ctx p = {};
 	struct conn_state *c;
-	bool inserted;
-	__s32 behind;
-	__u32 seq;
 
 	if (!track_requests || !key_from_msg(msg, &key))
 		return SK_PASS;
@@ -1294,55 +1277,14 @@ int on_msg(struct sk_msg_md *msg)
 	p.c = c;
 	p.ctr = ctr;
 	p.end = msg->size;
-	if (!write_seq_of(msg, &seq)) {
-		step_unframe(&p, UNFRAMED_PULL_FAILED);
-		return SK_PASS;
-	}
-	if (c->out_total) {
-		/*
-		 * A non-blocking writer with a full socket buffer (nginx to a slow reader): the
-		 * kernel queued only part of the last write and freed the rest, which sk_msg had
-		 * framed. The writer's next write (those bytes again, often with new ones) then
-		 * goes out without sk_msg (tcp_bpf leaves the PASS verdict in place after the
-		 * failed push), so the stream can be ahead of the framing here; or, where sk_msg
-		 * does run on bytes it framed before, behind it. Bytes framed once are skipped;
-		 * bytes never seen pass by count inside a body, else they are unreadable.
-		 */
-		behind = (__s32)(c->out_seq - seq);
-		if (behind < 0) {
-			__u32 unseen = (__u32)-behind;
-
-			if ((c->out_state != OUT_BODY && c->out_state != OUT_CHUNK_DATA) ||
-			    c->out_left < unseen) {
-				step_unframe(&p, UNFRAMED_PULL_FAILED);
-				return SK_PASS;
-			}
-			c->out_left -= unseen;
-			c->out_total += unseen;
-			if (!c->out_left) {
-				c->out_match = 0;
-				if (c->out_state == OUT_BODY) {
-					c->out_state = OUT_IDLE;
-					finish_response(c, ctr, c->out_total);
-				} else {
-					c->out_state = OUT_CHUNK_CRLF;
-				}
-			}
-			behind = 0;
-		}
-		if ((__u32)behind >= p.end)
-			return SK_PASS; /* all of it framed already (the stream is where it was) */
-		p.off = behind;
-	}
-	c->out_seq = seq + p.end;
 	p.w.want_header = !header_none && header_port(key.local_port);
-	p.w.base = c->out_total - p.off;
-	c->out_total += p.end - p.off; /* the server's bytes, before any header goes in */
+	p.w.base = c->out_total;
+	c->out_total += msg->size; /* the server's bytes, before any header goes in */
 	if (c->out_pending) {
 		/* The last write ended right after a status line: its header goes first here. */
 		c->out_pending = 0;
 		p.w.insert = 1;
-		p.w.insert_at = p.off;
+		p.w.insert_at = 0;
 		p.w.insert_uj = c->out_pending_uj;
 		p.w.insert_n = c->responses - 1;
 	}
@@ -1358,10 +1300,8 @@ int on_msg(struct sk_msg_md *msg)
 		c->out_pending_uj = p.w.insert_uj;
 		return SK_PASS;
 	}
-	inserted = insert_header(msg, ctr, p.w.insert_at,
-				 req_quantize(p.w.insert_uj, header_quantum_uj));
-	c->out_seq = seq + msg->size; /* the header's bytes are in the stream too */
-	if (!inserted && emit_records) {
+	if (!insert_header(msg, ctr, p.w.insert_at, req_quantize(p.w.insert_uj, header_quantum_uj)) &&
+	    emit_records) {
 		/* a record not yet sent says why its response has no header */
 		struct req_slot *slot = get_slot(c, p.w.insert_n);
 

@@ -120,7 +120,7 @@ struct conn_state {
 	__u64 rec_ns;
 	__u64 out_total;    /* response bytes written on the connection before this write */
 	__u32 rec_open;	    /* a final response started and has not reached its last byte */
-	__u32 out_seq;	    /* send-stream sequence past the last byte framed (once out_total) */
+	__u32 rec_pad;
 };
 
 /* A request's line and arrival, kept from ingress to its response's end (--request-log

@@ -9,17 +9,14 @@
 
 Each case is a script of steps on one connection: ("req", bytes) the client sends (the
 server waits for exactly those bytes), ("resp", [write, write, ...]) the server sends with
-one send() (or, for a tuple, one sendmsg() of several buffers: a writev) per item;
-("nbresp", [write, ...]) like "resp", but each send() once, what it did not take going
-first in the next (nginx); ("pause", seconds) the client reads nothing for that long.
-Then the server closes. In the scripts, the marker H stands where the collector must insert
+one send() (or, for a tuple, one sendmsg() of several buffers: a writev) per item, then
+the server closes. In the scripts, the marker H stands where the collector must insert
 "X-Energy-Score: N\\r\\n" (right after the CRLF of a final status line); the server strips
-it. The client compares what it
-received with the script: without the collector, byte for byte; with it, byte for byte once
-each header is taken out again, and with each header at a marker and nowhere else.
+it. The client compares what it received with the script: without the collector, byte for
+byte; with it, byte for byte once each header is taken out again, and with each header at a
+marker and nowhere else.
 """
 import re
-import select
 import socket
 import sys
 import time
@@ -135,23 +132,6 @@ CASES["chunked"] = [
     ("resp", [cl_resp(b"after")]),
 ]
 
-# A non-blocking writer (nginx) whose client reads slowly: the kernel takes only part of a
-# write (sk_msg framed all of it), and the writer sends the rest together with new bytes in
-# its next write, which the kernel sends without running sk_msg. The framing must follow
-# the stream (the socket's write_seq), not its own count, or it runs behind: the next
-# response's status line is taken for body (and in nginx's gunzip output chunk data for a
-# chunk-size line: "bad chunk", bench/attribution_accuracy.sh). The client reads nothing for
-# a while; "nbresp" writes like nginx (each send() once, what is left goes first next time).
-_body = b"l" * (1 << 20)
-CASES["partial_writes"] = [
-    ("req", req(b"/big")),
-    ("pause", 0.5),
-    ("nbresp", [b"HTTP/1.1 200 OK\r\n" + H + b"Content-Length: %d\r\n\r\n" % len(_body) +
-                _body[:600000], _body[600000:900000], _body[900000:]]),
-    ("req", req(b"/after-big")),
-    ("resp", [cl_resp(b"after")]),
-]
-
 # No Content-Length, not chunked: the body runs until the close; nothing in it is touched
 # although two more requests await.
 CASES["close_delimited"] = [
@@ -190,7 +170,6 @@ EXPECTED_COUNTS = {
     "status not HTTP/1.x": 1,
     "head too long": 1,
     "upgraded": 1,
-    "bad chunk": 0,
 }
 # With the ingress side telling CONNECT apart: 1 tunnel and 1 close-delimited; without it
 # the CONNECT's 200 (no length) counts as close-delimited too.
@@ -204,7 +183,7 @@ def writes_of(item):
 def script_bytes(steps, marked):
     out = b""
     for kind, data in steps:
-        if kind not in ("resp", "nbresp"):
+        if kind != "resp":
             continue
         for item in data:
             for part in (item if isinstance(item, tuple) else (item,)):
@@ -229,16 +208,6 @@ def serve_conn(c, name):
         for kind, data in CASES[name]:
             if kind == "req":
                 recv_exact(c, len(data))
-                continue
-            if kind == "pause":
-                continue
-            if kind == "nbresp":
-                left = b""
-                for item in data:
-                    select.select([], [c], [], 10)
-                    buf = left + item.replace(H, b"")
-                    left = buf[c.send(buf):]
-                c.sendall(left)
                 continue
             for item in data:
                 w = writes_of(item)
@@ -291,8 +260,6 @@ def run_case(port, name):
                     break
                 got += d
             c.sendall(data)
-        elif kind == "pause":
-            time.sleep(data)  # the client reads nothing meanwhile
         else:
             expect_so_far += script_bytes([(kind, data)], False)
     while True:

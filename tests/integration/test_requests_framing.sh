@@ -47,53 +47,6 @@ sys.stdout.buffer.write(re.sub(rb"X-Energy-Score: [0-9]+\r\n", b"", open(sys.arg
 			"$tmp/traced/$name.bin")
 done
 
-# nginx's gunzip filter (bench/attribution_accuracy.sh's heavy class) to a slow reader: its
-# non-blocking chunked writes are taken in part and sent again (the partial_writes case);
-# the bodies stay intact and nothing is counted as "bad chunk" (EXPECTED_COUNTS below).
-if command -v nginx >/dev/null; then
-	mkdir -p "$tmp/www"
-	awk 'BEGIN { for (i = 0; i < 16384; i++) printf "line %08d of a compressible file served by nginx, gunzipped\n", i }' |
-		gzip -9 >"$tmp/www/big.txt.gz"
-	printf x >"$tmp/www/one"
-	chmod 755 "$tmp" "$tmp/www" # the worker runs as nobody
-	ng_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	cat >"$tmp/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/body;
-	proxy_temp_path $tmp/proxy;
-	fastcgi_temp_path $tmp/fastcgi;
-	uwsgi_temp_path $tmp/uwsgi;
-	scgi_temp_path $tmp/scgi;
-	default_type text/plain;
-	server {
-		listen 127.0.0.1:$ng_port;
-		root $tmp/www;
-		location = /big.txt { gzip_static always; gunzip on; }
-	}
-}
-CONF
-	bash -c "echo \$\$ > $CGROUP/cgroup.procs; exec nginx -c $tmp/nginx.conf -e $tmp/nginx-error.log" \
-		2>"$tmp/nginx.log" &
-	ng=$!
-	on_exit "kill $ng 2>/dev/null; wait $ng 2>/dev/null"
-	wait_for "nginx" 20 curl -sf -o /dev/null "http://127.0.0.1:$ng_port/one"
-	# one keep-alive connection, read at 1 MB/s: the worker's writes outrun the reader
-	curl -s --limit-rate 1M -D "$tmp/ng_heads.txt" -o "$tmp/ng1" -o "$tmp/ng2" -o "$tmp/ng3" \
-		"http://127.0.0.1:$ng_port/big.txt" "http://127.0.0.1:$ng_port/big.txt" \
-		"http://127.0.0.1:$ng_port/one"
-	check "nginx gunzip to a slow reader: the bodies are intact" \
-		eval 'gunzip -c "$tmp/www/big.txt.gz" | cmp -s - "$tmp/ng1" && cmp -s "$tmp/ng1" "$tmp/ng2" &&
-		[ "$(cat "$tmp/ng3")" = x ]'
-else
-	skip "nginx gunzip to a slow reader: nginx not installed (scripts/install-deps.sh)"
-fi
-
 kill -INT $collector
 wait $collector
 check "SIGINT exits 0" [ $? = 0 ]
