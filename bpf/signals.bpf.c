@@ -392,6 +392,130 @@ static __always_inline bool charge_slice(struct cpu_state *st, struct cpu_signal
 	return true;
 }
 
+/*
+ * The request side of a slice (requests.bpf.h): a thread that worked on a tracked
+ * connection gets its slices, wakeups and migrations in its pending accumulator.
+ */
+struct freq_search {
+	const struct model_params *m;
+	__u32 khz;
+	__u32 found; /* 1 + the index of the last entry <= khz, 0 for none */
+};
+
+static long freq_search_step(__u32 i, void *data)
+{
+	struct freq_search *f = data;
+	__u64 idx = i; /* 64-bit: no zero-extension copy for clang to take from i again */
+
+	opaque(idx);
+	if (idx >= MODEL_MAX_FREQS || idx >= f->m->num_freqs)
+		return 1;
+	if (f->m->freq_khz[idx] > f->khz)
+		return 1; /* sorted: nothing further is <= khz */
+	f->found = idx + 1;
+	return 0;
+}
+
+/* The weight of the nearest configured frequency at or below khz, else the default.
+ * Only the frequency-change path calls it; bpf_loop keeps its verification one pass. */
+static __always_inline const struct model_weight *freq_weight(const struct model_params *m,
+							       __u32 khz)
+{
+	struct freq_search f = { .m = m, .khz = khz, .found = 0 };
+
+	bpf_loop(MODEL_MAX_FREQS, freq_search_step, &f, 0);
+	__u64 idx = (__u64)f.found - 1;
+
+	opaque(idx);
+	if (f.found == 0 || idx >= MODEL_MAX_FREQS)
+		return &m->default_multiplier;
+	return &m->freq[idx];
+}
+
+/* The part ns of a slice of s->ns: its runtime, and its PMU deltas pro rata. */
+static __always_inline __u64 slice_score(const struct model_params *m, const struct slice *s,
+					 __u64 ns)
+{
+	__u64 score = runtime_score(ns);
+
+	if (has_pmu && s->ns) {
+		/* share in 1/2^16; a slice under 2^47 ns (39 hours) keeps it exact enough */
+		__u64 share = ns >= s->ns ? 1ULL << 16 : (ns << 16) / s->ns;
+
+		for (int i = 0; i < PMU_COUNTERS; i++) {
+			__u64 d = s->pmu[i] > FIXED_SIGNAL_MAX ? FIXED_SIGNAL_MAX : s->pmu[i];
+
+			score += req_apply_fx((const struct fixed_weight *)&m->pmu[i],
+					      (d * share) >> 16);
+		}
+	}
+	return score;
+}
+
+/* The thread's pending accumulator, if it ever worked on a tracked connection: one
+ * task-storage lookup, nothing created (the scheduler hooks' only cost for other threads). */
+static __always_inline struct thread_acct *thread_of(struct task_struct *task)
+{
+	if (!track_requests)
+		return NULL;
+	return bpf_task_storage_get(&thread_acct, task, NULL, 0);
+}
+
+/*
+ * A slice of such a thread goes to its pending work: the part after the thread's
+ * watermark, if the watermark falls inside the slice (a socket op took the part before
+ * it). Called from the scheduler hooks right after charge_slice(), which left this CPU's
+ * slice_start_ns at the slice's end.
+ */
+static __always_inline void charge_request_of_task(struct task_struct *task,
+						   const struct slice *s)
+{
+	struct thread_acct *t = thread_of(task);
+	struct model_params *m;
+	struct cpu_state *st;
+	__u64 ns = s->ns, fx;
+
+	if (!t)
+		return;
+	m = get_model();
+	st = get_state();
+	if (!m || !st)
+		return;
+	if (t->mark_ns) {
+		__u64 end = st->slice_start_ns, mark = *(volatile __u64 *)&t->mark_ns;
+
+		if (mark >= end)
+			ns = 0;
+		else if (end - mark < ns)
+			ns = end - mark;
+	}
+	if (!ns)
+		return;
+	fx = uj_fx_of_score(m, slice_score(m, s, ns));
+	/* atomic: a socket op of this thread, preempted, may be taking the pending work */
+	__sync_fetch_and_add(&t->pend_fx, fx);
+	__sync_fetch_and_add(&t->pend_ns, ns);
+}
+
+enum { REQ_EVENT_WAKEUP, REQ_EVENT_MIGRATION };
+
+static __always_inline void charge_request_event(struct task_struct *task, int event)
+{
+	struct thread_acct *t = thread_of(task);
+	struct model_params *m;
+
+	if (!t)
+		return;
+	m = get_model();
+	if (m)
+		__sync_fetch_and_add(
+			&t->pend_fx,
+			uj_fx_of_score(m, req_apply_fx((const struct fixed_weight *)(
+							       event == REQ_EVENT_WAKEUP ? &m->wakeup
+											  : &m->migration),
+						       1)));
+}
+
 /* task is current (sched_switch's prev, the task running at a flush). */
 static __always_inline void owner_of_task(struct task_struct *task, bool in_cgroup,
 					  struct slice_owner *o)
