@@ -2,11 +2,12 @@
 /*
  * What signals.bpf.c and requests.bpf.c both need, and nothing else: the per-CPU slice
  * bookkeeping (cpu_state: the scheduler hooks write it, sk_msg and the request charge read
- * slice_start_ns), the has_pmu switch (slice_score() in requests.bpf.h scales PMU deltas),
- * the tracked cgroup (the receive hook tests it too) and the shape of a charged slice. Both objects define these __weak, so the static linker
- * merges them into one. Every other map is defined in the .bpf.c that owns it: the
- * signals side's (bins, process maps, kHz, PMU arrays) in signals.bpf.c, with the slice
- * accounting and the rules for who may write per-CPU state ("Interrupt safety").
+ * slice_start_ns) and the tracked cgroup (the receive hook tests it too). Both objects
+ * define these __weak, so the static linker merges them into one. Every other map is
+ * defined in the .bpf.c that owns it: the signals side's (bins, process maps, kHz, PMU
+ * arrays) in signals.bpf.c, with the slice accounting and the rules for who may write
+ * per-CPU state ("Interrupt safety"); the request side's in requests.bpf.c. What the
+ * scheduler hooks share with request tracking is in requests.bpf.h.
  */
 #ifndef HTTP_ENERGY_BPF_H
 #define HTTP_ENERGY_BPF_H
@@ -20,7 +21,6 @@
 #include "signals.h"
 #include "fixed_point.h"
 
-const volatile bool has_pmu __weak = false;
 /* The tracked cgroup: the scheduler hooks and the receive hook (requests.bpf.c) test it. */
 const volatile __u64 tracked_cgroup_id __weak = 0;
 const volatile __u32 tracked_cgroup_level __weak = 0;
@@ -56,12 +56,5 @@ static __always_inline struct cpu_state *get_state(void)
 
 	return bpf_map_lookup_elem(&cpu_state, &zero);
 }
-
-/* What the slice that just ended cost: for charging a request too. */
-struct slice {
-	__u64 ns;
-	__u32 khz;
-	__u64 pmu[PMU_COUNTERS];
-};
 
 #endif

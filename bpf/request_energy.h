@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A request's energy in fixed point, shared by the BPF request accounting (bpf/
- * requests.bpf.h) and its unit test: the arithmetic lives here so the test runs the code the
- * kernel runs.
+ * requests.bpf.h and both .bpf.c files) and its unit test: the arithmetic lives here so the
+ * test runs the code the kernel runs.
  *
  *   - A request accumulates µJ (and score units) in 1/2^REQ_FRAC_BITS units, so a weight
  *     under 0.5 µJ per event or per short slice still adds up (rounding each slice or event

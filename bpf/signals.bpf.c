@@ -3,12 +3,13 @@
  * Host-wide and per-process signals for the interval CSV: on-CPU runtime per process and
  * CPU frequency, idle, IRQ and softirq time per CPU, kernel-thread and cgroup runtime,
  * wakeups, migrations, PMU counters, page-cache hits and writebacks. Slices of threads
- * serving a request are also charged to that request (requests.bpf.h).
+ * serving a request are also charged to that request (below, through requests.bpf.h).
  *
  * sched_switch is the hot path: per-CPU array lookups, a per-CPU cache for the process,
  * one task-storage lookup for the request, no loops over data, no strings. See signals.h
  * for how intervals are cut. The maps defined here are this side's alone; what
- * requests.bpf.c needs too (cpu_state, has_pmu) is in http_energy.bpf.h.
+ * requests.bpf.c needs too is in http_energy.bpf.h (cpu_state) and requests.bpf.h (the
+ * per-thread accumulator, the model).
  *
  * Interrupt safety. Per-CPU state (struct cpu_state, the cache slots, the bins and the
  * process hash entries reached through them) is read-modify-written with plain loads and
@@ -37,6 +38,16 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 #define PF_KTHREAD 0x00200000
+
+/* The PMU counters are open: slices read them, and slice_score() scales their deltas. */
+const volatile bool has_pmu = false;
+
+/* What the slice that just ended cost: for charging a request too. */
+struct slice {
+	__u64 ns;
+	__u32 khz;
+	__u64 pmu[PMU_COUNTERS];
+};
 
 /* Written by user space through the mmap'ed .bss; a CPU adopts it when flushed. */
 __u32 epoch = 0;
