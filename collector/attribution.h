@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "kernel_signals.h"
+#include "signals_api.h"
 
 double attribution_score(const struct energy_config *cfg, const struct proc_interval *p,
 			 bool with_pmu);

@@ -25,8 +25,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kernel_signals.h"
-#include "request_tracking.h"
+#include "signals_api.h"
+#include "requests_api.h"
 
 struct bpf_loader_opts {
 	uint64_t cgroup_id; /* the tracked cgroup (0: none) */

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kernel_signals.h"
+#include "signals_api.h"
 #include "model_features.h"
 
 /* The "avail" column: what measures the feature. */

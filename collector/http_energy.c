@@ -25,7 +25,7 @@
 #include "bpf_loader.h"
 #include "header_ports.h"
 #include "interval_csv.h"
-#include "kernel_signals.h"
+#include "signals_api.h"
 #include "log.h"
 #include "metrics_http.h"
 #include "operators.h"
@@ -33,7 +33,7 @@
 #include "parse.h"
 #include "request_energy.h"
 #include "request_log.h"
-#include "request_tracking.h"
+#include "requests_api.h"
 #include "softirqs.h"
 #include "version.h"
 

@@ -1,7 +1,7 @@
 # collector/: http_energy (the collector). Its energy sources are in collector/energy/, its
 # GPU source in collector/gpu/.
-HTTP_ENERGY_CORE_SRCS := collector/kernel_signals.c collector/kernel_features.c collector/cpu_freq.c \
-	collector/request_tracking.c collector/attribution.c collector/header_ports.c \
+HTTP_ENERGY_CORE_SRCS := collector/signals.c collector/kernel_features.c collector/cpu_freq.c \
+	collector/requests.c collector/attribution.c collector/header_ports.c \
 	collector/softirqs.c collector/bpf_loader.c collector/fixed_point.c \
 	collector/request_log.c
 # The one module that includes the skeleton.

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "kernel_signals.h"
+#include "signals_api.h"
 
 struct interval_row {
 	uint64_t interval;

@@ -18,8 +18,8 @@
 #include <stdint.h>
 
 #include "gpu/gpu_source.h"
-#include "kernel_signals.h"
-#include "request_tracking.h"
+#include "signals_api.h"
+#include "requests_api.h"
 #include "routes.h"
 
 struct operators_opts {

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../kernel_signals.h" /* struct interval_signals */
+#include "../signals_api.h" /* struct interval_signals */
 
 struct energy_source;
 

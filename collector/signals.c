@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "kernel_signals.h"
+#include "signals_api.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

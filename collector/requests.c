@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "request_tracking.h"
+#include "requests_api.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -11,8 +11,8 @@
  *   request_tracking__totals()   cumulative counters, summed over CPUs
  *   request_tracking__records_fd()  the records ring buffer, for request_log.h
  */
-#ifndef COLLECTOR_REQUEST_TRACKING_H
-#define COLLECTOR_REQUEST_TRACKING_H
+#ifndef COLLECTOR_REQUESTS_API_H
+#define COLLECTOR_REQUESTS_API_H
 
 #include <stdbool.h>
 #include <stdint.h>

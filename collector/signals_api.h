@@ -12,8 +12,8 @@
  *   kernel_signals__cut()    end the interval now; fills *out with everything charged in it
  *   kernel_signals__close()  free everything (the loader detaches)
  */
-#ifndef COLLECTOR_KERNEL_SIGNALS_H
-#define COLLECTOR_KERNEL_SIGNALS_H
+#ifndef COLLECTOR_SIGNALS_API_H
+#define COLLECTOR_SIGNALS_API_H
 
 #include <stdbool.h>
 #include <stddef.h>
