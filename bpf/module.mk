@@ -29,6 +29,9 @@ $(BUILD)/gen/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
+# Each .bpf.c defines what it owns; the shared headers only what both use.
+INTEGRATION_TESTS += tests/integration/test_bpf_layout.sh
+
 BPF_SKELETONS := $(patsubst %,$(BUILD)/gen/%.skel.h,$(BPF_OBJS))
 .SECONDARY: $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_OBJS)) $(patsubst %,$(BUILD)/bpf/%.o,$(BPF_SRCS))
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Each .bpf.c defines the maps and globals it owns; the shared headers (http_energy.bpf.h,
+# requests.bpf.h) define, __weak, only what both sides use (docs/architecture.md). Read from
+# the per-source objects the static linker joins (build/bpf/signals.o, requests.o): a map
+# or global defined in both must be referenced by the code of both. Nothing is loaded: no
+# root, no lock.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+
+objs=("$BUILD/bpf/signals.o" "$BUILD/bpf/requests.o")
+# Deliberately unreferenced: a .rodata length workaround (http_energy.bpf.h).
+allowed_unused=" rodata_btf_pad "
+
+for o in "${objs[@]}"; do
+	if [ ! -s "$o" ]; then
+		not_ok "$o exists (build it with make programs)"
+		finish
+	fi
+done
+
+# defined OBJ: the maps and global variables it defines, one per line.
+defined() {
+	llvm-objdump -t "$1" | awk '$3 == "O" && $4 ~ /^(\.maps|\.bss|\.data|\.rodata)$/ {print $NF}' |
+		sort -u
+}
+# referenced OBJ: the symbols its code loads (map and global relocations), one per line.
+referenced() {
+	llvm-objdump -r "$1" | awk '$2 == "R_BPF_64_64" {print $3}' | sort -u
+}
+
+mapfile -t shared < <(comm -12 <(defined "${objs[0]}") <(defined "${objs[1]}"))
+check "the two objects share some maps and globals (read ${#shared[@]})" [ "${#shared[@]}" -gt 0 ]
+
+for o in "${objs[@]}"; do
+	refs=$(referenced "$o")
+	unused=()
+	for s in "${shared[@]}"; do
+		[[ $allowed_unused == *" $s "* ]] && continue
+		grep -qx -- "$s" <<<"$refs" || unused+=("$s")
+	done
+	if [ "${#unused[@]}" -eq 0 ]; then
+		ok "$(basename "$o"): every shared map and global is used by its code"
+	else
+		not_ok "$(basename "$o") defines, through a shared header, what only the other" \
+			"side uses: ${unused[*]}"
+	fi
+done
+
+finish
