@@ -164,7 +164,6 @@ struct req_slot {
 };
 
 /* --request-log: ingress keeps request lines, sk_msg sends records (zero cost otherwise) */
-const volatile bool emit_records = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);

@@ -34,6 +34,13 @@ struct thread_acct {
 };
 
 const volatile bool track_requests __weak = false;
+/*
+ * --request-log: ingress keeps request lines, sk_msg sends records (zero cost otherwise).
+ * Only requests.bpf.c reads it, but it stays here for rodata_btf_pad's reason
+ * (http_energy.bpf.h): defined in requests.bpf.c alone it lands inside the .rodata bytes
+ * clang 14 describes the string constants at, and the kernel refuses the BTF.
+ */
+const volatile bool emit_records __weak = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
