@@ -4,8 +4,8 @@
  * the per-thread accumulator (thread_acct: the scheduler hooks add to it, socket
  * operations take from it), the model and each CPU's frequency weight (read by both), the
  * psys factor, the track_requests switch, and the score arithmetic both sides use (and
- * emit_records, for the reason given beside it). Both
- * objects define these __weak, so the static linker merges them into one. Every other
+ * emit_records, for the reason given beside it). Both objects define these __weak, so the
+ * static linker merges them into one. Every other
  * request map (sock_hash, conns, early_conns, req_slots, records, req_counters,
  * proc_energy_uj) and the connection state are requests.bpf.c's own; the scheduler side of
  * the charge (slice_score, charge_request_of_task) is signals.bpf.c's.
