@@ -33,6 +33,22 @@ static __always_inline bool current_in_tracked_cgroup(void)
 }
 
 /*
+ * The same, given the cgroup (id, level) of current or of a socket current reads: the
+ * tracked cgroup itself and cgroups not below it are told apart without a helper call
+ * (hot paths, issue 14); only a deeper cgroup asks the kernel about current's ancestors.
+ */
+static __always_inline bool current_cgroup_in_tracked(__u64 id, int level)
+{
+	if (!tracked_cgroup_id)
+		return false;
+	if (id == tracked_cgroup_id)
+		return true;
+	if (level <= (int)tracked_cgroup_level)
+		return false;
+	return bpf_get_current_ancestor_cgroup_id(tracked_cgroup_level) == tracked_cgroup_id;
+}
+
+/*
  * A workaround, not a tunable. clang 14 describes requests.bpf.c's constant strings
  * (content_length, te_name, chunked_name: placed in .rodata.str1.1) as variables of
  * .rodata at their .rodata.str1.1 offsets, up to byte 50 of the object's .rodata. The

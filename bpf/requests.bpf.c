@@ -893,17 +893,57 @@ static __always_inline void bind_thread(struct sock *sk)
 	take_thread_work(c);
 }
 
+/*
+ * The same where sk is a BTF pointer (fexit, tp_btf): plain loads instead of
+ * bpf_probe_read_kernel calls, cheapest exits first (issue 14). Every read on the host
+ * comes here, any socket family: not IP, out (one load); a socket whose cgroup
+ * is not the tracked one (nor, where the kernel is asked, below it), out (three loads and
+ * compares). conns holds only the connections of sockets created in the tracked cgroup
+ * (sockops and ingress run by the socket's cgroup), so the socket's cgroup is the test.
+ */
+static __always_inline void bind_thread_btf(struct sock *sk)
+{
+	struct conn_key key = {};
+	struct conn_state *c;
+	struct cgroup *cg;
+	__u16 family;
+
+	if (!track_requests || !sk)
+		return;
+	family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return;
+	cg = sk->sk_cgrp_data.cgroup;
+	if (!cg || !current_cgroup_in_tracked(cg->kn->id, cg->level))
+		return;
+	if (family == AF_INET) {
+		v4_to_ip(sk->__sk_common.skc_rcv_saddr, key.local_ip);
+		v4_to_ip(sk->__sk_common.skc_daddr, key.remote_ip);
+	} else {
+		for (int i = 0; i < 4; i++) {
+			key.local_ip[i] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[i];
+			key.remote_ip[i] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[i];
+		}
+	}
+	key.local_port = sk->__sk_common.skc_num;
+	key.remote_port = bpf_ntohs(sk->__sk_common.skc_dport);
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c || !(c->flags & CONN_PASSIVE))
+		return;
+	take_thread_work(c);
+}
+
 SEC("fexit/tcp_recvmsg")
 int BPF_PROG(recv_fexit, struct sock *sk)
 {
-	bind_thread(sk);
+	bind_thread_btf(sk);
 	return 0;
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(recv_tp, struct sock *sk)
 {
-	bind_thread(sk);
+	bind_thread_btf(sk);
 	return 0;
 }
 

@@ -23,10 +23,12 @@
  * Every other hook can be interrupted (softirqs run with interrupts on; page-cache hooks,
  * writeback and a task waking itself run in process context) and the flush IPI can land
  * in the middle of it. Those hooks write nothing but the pend_* counters of cpu_state, and
- * only with atomic adds (one instruction: an interrupt is wholly before or after it). The
- * next slice charge, with interrupts off, moves the pending counts into the bins and the
- * running task's slot: a plain single-writer hand-over, and no new map lookup on
- * sched_switch. The choice over a re-entrancy guard: a guard has to drop or defer what
+ * only with atomic adds (one instruction: an interrupt is wholly before or after it) where
+ * another writer of the same counter could interrupt them (softirq_exit adds plainly:
+ * softirqs do not nest). The pend_* counters only grow: the next slice charge, with
+ * interrupts off, moves what they grew by since its last take (took_*) into the bins and
+ * the running task's slot: a single-writer hand-over with plain loads and stores, and no
+ * new map lookup on sched_switch. The choice over a re-entrancy guard: a guard has to drop or defer what
  * arrives while it is held, and sched_switch cannot be deferred; the hand-over loses
  * nothing and makes the interruptible hooks cheaper (no bins or slot lookups at all).
  * IRQ and softirq ends are pending too; softirq_exit raises st->softirq_exiting so that a
@@ -308,47 +310,31 @@ struct pending {
 
 /*
  * Takes the pending counts: host-wide ones into the bins now, the running task's into
- * *task for its slot. Subtracting exactly what was read (atomically) keeps anything added
- * in between, should a caller ever be interruptible.
+ * *task for its slot. The pend_* counters only grow; what they grew by since the last take
+ * is moved (one load each, a plain store of took_*: issue 14 took the atomic subtractions
+ * out of sched_switch). A hook interrupting this adds to pend_* only, so its count is
+ * either in the value read here or left for the next take: nothing is lost, nothing is
+ * taken twice. took_* has one writer at a time: the slice charge (interrupts off), or the
+ * flush, which no slice charge can interrupt.
  */
+#define take_one(name) ({						\
+	__u64 now_ = *(volatile __u64 *)&st->pend_##name, d_ = now_ - st->took_##name; \
+	st->took_##name = now_;						\
+	d_;								\
+})
+
 static __always_inline void take_pending(struct cpu_state *st, struct cpu_signals *bins,
 					 struct pending *task)
 {
-	__u64 wakeups = st->pend_wakeups, migrations = st->pend_migrations;
-	__u64 irq_ns = st->pend_irq_ns, softirq_ns = st->pend_softirq_ns;
-
-	task->task_wakeups = st->pend_task_wakeups;
-	task->page_cache_hits = st->pend_page_cache_hits;
-	task->writebacks = st->pend_writebacks;
-	if (!(wakeups | migrations | irq_ns | softirq_ns | task->task_wakeups |
-	      task->page_cache_hits | task->writebacks))
-		return;
-	if (wakeups) {
-		pend_add(st->pend_wakeups, -wakeups);
-		bins->wakeups += wakeups;
-	}
-	if (migrations) {
-		pend_add(st->pend_migrations, -migrations);
-		bins->migrations += migrations;
-	}
-	if (irq_ns) {
-		pend_add(st->pend_irq_ns, -irq_ns);
-		bins->irq_ns += irq_ns;
-	}
-	if (softirq_ns) {
-		pend_add(st->pend_softirq_ns, -softirq_ns);
-		bins->softirq_ns += softirq_ns;
-	}
-	if (task->task_wakeups)
-		pend_add(st->pend_task_wakeups, -task->task_wakeups);
-	if (task->page_cache_hits) {
-		pend_add(st->pend_page_cache_hits, -task->page_cache_hits);
-		bins->page_cache_hits += task->page_cache_hits;
-	}
-	if (task->writebacks) {
-		pend_add(st->pend_writebacks, -task->writebacks);
-		bins->writebacks += task->writebacks;
-	}
+	bins->wakeups += take_one(wakeups);
+	bins->migrations += take_one(migrations);
+	bins->irq_ns += take_one(irq_ns);
+	bins->softirq_ns += take_one(softirq_ns);
+	task->task_wakeups = take_one(task_wakeups);
+	task->page_cache_hits = take_one(page_cache_hits);
+	task->writebacks = take_one(writebacks);
+	bins->page_cache_hits += task->page_cache_hits;
+	bins->writebacks += task->writebacks;
 }
 
 static __always_inline bool charge_slice(struct cpu_state *st, struct cpu_signals *bins,
@@ -478,19 +464,17 @@ static __always_inline struct thread_acct *thread_of(struct task_struct *task)
  * it). Called from the scheduler hooks right after charge_slice(), which left this CPU's
  * slice_start_ns at the slice's end.
  */
-static __always_inline void charge_request_of_task(struct task_struct *task,
+static __always_inline void charge_request_of_task(struct cpu_state *st, struct task_struct *task,
 						   const struct slice *s)
 {
 	struct thread_acct *t = thread_of(task);
 	struct model_params *m;
-	struct cpu_state *st;
 	__u64 ns = s->ns, fx;
 
 	if (!t)
 		return;
 	m = get_model();
-	st = get_state();
-	if (!m || !st)
+	if (!m)
 		return;
 	if (t->mark_ns) {
 		__u64 end = st->slice_start_ns, mark = *(volatile __u64 *)&t->mark_ns;
@@ -527,15 +511,20 @@ static __always_inline void charge_request_event(struct task_struct *task, int e
 						       1)));
 }
 
-/* task is current (sched_switch's prev, the task running at a flush). */
-static __always_inline void owner_of_task(struct task_struct *task, bool in_cgroup,
-					  struct slice_owner *o)
+/*
+ * task is current (sched_switch's prev, the task running at a flush). Its cgroup by
+ * direct loads, not two helper calls (issue 14): task_in_tracked() decides with an id
+ * compare and a level compare, and asks the kernel only for a deeper cgroup.
+ */
+static __always_inline void owner_of_task(struct task_struct *task, struct slice_owner *o)
 {
+	struct cgroup *cg = task->cgroups->dfl_cgrp;
+
 	o->pid = task->pid;
 	o->tgid = task->tgid;
 	o->kthread = task->flags & PF_KTHREAD;
-	o->in_cgroup = in_cgroup;
-	o->cgroup_id = bpf_get_current_cgroup_id(); /* issue 15 */
+	o->cgroup_id = cg->kn->id; /* issue 15; what bpf_get_current_cgroup_id() reads */
+	o->in_cgroup = current_cgroup_in_tracked(o->cgroup_id, cg->level);
 }
 
 /* issue 15: the cgroup2 id of a task that need not be current. */
@@ -567,9 +556,11 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct tas
 		st->timer_depth = 0;
 	}
 	/* The tracepoint fires before the switch: current is still prev. */
-	owner_of_task(prev, current_in_tracked_cgroup(), &owner);
-	if (charge_slice(st, bins, &owner, &slice, true))
-		charge_request_of_task(prev, &slice);
+	owner_of_task(prev, &owner);
+	/* Only a thread in the tracked cgroup serves requests (the receive binding binds
+	 * no other): the others skip the task-storage lookup. */
+	if (charge_slice(st, bins, &owner, &slice, true) && owner.in_cgroup)
+		charge_request_of_task(st, prev, &slice);
 	return 0;
 }
 
@@ -610,9 +601,9 @@ static __always_inline int flush(bool kernel_irq_time)
 		return 0;
 	st->flushing = 1;
 	barrier();
-	owner_of_task(task, current_in_tracked_cgroup(), &owner);
-	if (charge_slice(st, bins, &owner, &slice, true))
-		charge_request_of_task(task, &slice);
+	owner_of_task(task, &owner);
+	if (charge_slice(st, bins, &owner, &slice, true) && owner.in_cgroup)
+		charge_request_of_task(st, task, &slice);
 	now = bpf_ktime_get_ns();
 	if (kernel_irq_time) {
 		struct kernel_cpustat *kc = bpf_this_cpu_ptr(&kernel_cpustat);
@@ -809,8 +800,10 @@ int BPF_PROG(on_softirq_exit, unsigned int vec)
 		return 0;
 	st->softirq_exiting = 1;
 	barrier();
+	/* A plain add: softirqs do not nest, so no other writer of pend_softirq_ns can
+	 * interrupt this, and the slice charge only reads it. */
 	if (st->softirq_depth && --st->softirq_depth == 0)
-		pend_add(st->pend_softirq_ns, bpf_ktime_get_ns() - st->softirq_start_ns);
+		st->pend_softirq_ns += bpf_ktime_get_ns() - st->softirq_start_ns;
 	barrier();
 	st->softirq_exiting = 0;
 	return 0;

@@ -91,8 +91,9 @@ struct proc_cache_slot {
  *
  * Who writes what: see "Interrupt safety" in signals.bpf.c. In short, only the slice
  * charge (sched_switch, flush_cpu) and sched_migrate_task touch the cache slots and the
- * bins; every other hook only adds to the pend_* counters with atomic instructions, and
- * the next slice charge moves them into the bins and the running task's slot.
+ * bins; every other hook only adds to the pend_* counters (with atomic instructions where
+ * another writer of the same counter can interrupt it), and the next slice charge moves
+ * what they grew by into the bins and the running task's slot.
  */
 struct cpu_state {
 	unsigned long long slice_start_ns; /* 0: nothing known yet on this CPU */
@@ -114,6 +115,15 @@ struct cpu_state {
 	unsigned long long pend_task_wakeups;	 /* caused by the running task itself */
 	unsigned long long pend_page_cache_hits; /* by the running task */
 	unsigned long long pend_writebacks;	 /* by the running task */
+	/* The pend_* values the last slice charge took: it moves pend - took, so the pend_*
+	 * counters only ever grow and the charge writes none of them (no atomics there). */
+	unsigned long long took_wakeups;
+	unsigned long long took_migrations;
+	unsigned long long took_irq_ns;
+	unsigned long long took_softirq_ns;
+	unsigned long long took_task_wakeups;
+	unsigned long long took_page_cache_hits;
+	unsigned long long took_writebacks;
 	/* kcpustat's IRQ and softirq ns at the last flush (flush_cpu_kirq only) */
 	unsigned long long kirq_last_ns;
 	unsigned long long ksoftirq_last_ns;
