@@ -32,6 +32,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define HEADER_NAME "X-Energy-Score: "
 #define HEADER_NAME_LEN 16
 #define HEADER_MAX (HEADER_NAME_LEN + 20 + 2)
+#define LINEAR_MAX 4096 /* a write made one piece again after the header goes in */
 
 /* Connection and request state: this object's own (requests.bpf.h holds what the
  * scheduler hooks share). */
@@ -1500,6 +1501,15 @@ static __always_inline bool insert_header(struct sk_msg_md *msg, struct request_
 		d[i] = hdr[i];
 	}
 	ctr->injected++;
+	/*
+	 * issue 14: the push left the write in three pieces (before, header, after), and
+	 * tcp_bpf sends each piece of a write as its own segment when the socket has
+	 * TCP_NODELAY: three packets (and their softirqs) instead of one. A small write is
+	 * made one piece again (a copy of at most LINEAR_MAX bytes); failing that, it is
+	 * sent in pieces, as before.
+	 */
+	if (msg->size <= LINEAR_MAX)
+		bpf_msg_pull_data(msg, 0, msg->size, 0);
 	return true;
 undo:
 	/* Never send the gap push_data opened: take it out again. */
