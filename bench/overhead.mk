@@ -26,3 +26,6 @@ $(SKMSG_FLOOR_BIN): $(call obj_of,bench/skmsg_floor.c) $(BUILD)/libcommon.a
 programs: $(SKMSG_FLOOR_BIN)
 
 BENCH_SCRIPTS += bench/overhead.sh
+
+# What request tracking costs the traffic itself (segments per response).
+INTEGRATION_TESTS += tests/integration/test_requests_cost.sh
