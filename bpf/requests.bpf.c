@@ -795,32 +795,41 @@ int on_ingress(struct __sk_buff *skb)
 	__u32 off, len, seq;
 	bool early = false;
 	__s32 ahead;
-	__u8 ver;
-
-	if (!track_requests || bpf_skb_load_bytes(skb, 0, &ver, 1))
-		return 1;
-	ver >>= 4;
-	if (ver == 4) {
+	/* issue 14: one load for the IP header and, for IPv4 without options, the TCP header
+	 * behind it (loopback traffic mostly): one helper call where there were three */
+	union {
 		struct iphdr ip;
-
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || ip.protocol != IPPROTO_TCP_NUM)
-			return 1;
-		v4_to_ip(ip.daddr, key.local_ip);
-		v4_to_ip(ip.saddr, key.remote_ip);
-		off = ip.ihl * 4;
-	} else if (ver == 6) {
 		struct ipv6hdr ip6;
+		struct {
+			struct iphdr ip;
+			struct tcphdr tcp;
+		} v4;
+	} h;
 
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) || ip6.nexthdr != IPPROTO_TCP_NUM)
+	/* An IPv4 + TCP header is 40 bytes at least, an IPv6 one 60: nothing shorter is ours. */
+	if (!track_requests || skb->len < sizeof(h.v4) || bpf_skb_load_bytes(skb, 0, &h, sizeof(h.v4)))
+		return 1;
+	if (h.ip.version == 4) {
+		if (h.ip.protocol != IPPROTO_TCP_NUM)
 			return 1;
-		__builtin_memcpy(key.local_ip, &ip6.daddr, 16);
-		__builtin_memcpy(key.remote_ip, &ip6.saddr, 16);
-		off = sizeof(ip6);
+		v4_to_ip(h.ip.daddr, key.local_ip);
+		v4_to_ip(h.ip.saddr, key.remote_ip);
+		off = h.ip.ihl * 4;
+		if (off == sizeof(h.ip))
+			tcp = h.v4.tcp;
+		else if (bpf_skb_load_bytes(skb, off & 0xff, &tcp, sizeof(tcp)))
+			return 1;
+	} else if (h.ip.version == 6) {
+		if (h.ip6.nexthdr != IPPROTO_TCP_NUM)
+			return 1;
+		__builtin_memcpy(key.local_ip, &h.ip6.daddr, 16);
+		__builtin_memcpy(key.remote_ip, &h.ip6.saddr, 16);
+		off = sizeof(h.ip6);
+		if (bpf_skb_load_bytes(skb, off, &tcp, sizeof(tcp)))
+			return 1;
 	} else {
 		return 1;
 	}
-	if (bpf_skb_load_bytes(skb, off & 0xff, &tcp, sizeof(tcp)))
-		return 1;
 	off += tcp.doff * 4;
 	if (skb->len <= off)
 		return 1; /* no payload (ACK, FIN): nothing to look up */
