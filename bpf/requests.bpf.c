@@ -807,7 +807,8 @@ int on_ingress(struct __sk_buff *skb)
 	} h;
 
 	/* An IPv4 + TCP header is 40 bytes at least, an IPv6 one 60: nothing shorter is ours. */
-	if (!track_requests || skb->len < sizeof(h.v4) || bpf_skb_load_bytes(skb, 0, &h, sizeof(h.v4)))
+	if (!track_requests || skb->len < sizeof(h.v4) ||
+	    bpf_skb_load_bytes(skb, 0, &h, sizeof(h.v4)))
 		return 1;
 	if (h.ip.version == 4) {
 		if (h.ip.protocol != IPPROTO_TCP_NUM)

@@ -28,9 +28,9 @@
  * softirqs do not nest). The pend_* counters only grow: the next slice charge, with
  * interrupts off, moves what they grew by since its last take (took_*) into the bins and
  * the running task's slot: a single-writer hand-over with plain loads and stores, and no
- * new map lookup on sched_switch. The choice over a re-entrancy guard: a guard has to drop or defer what
- * arrives while it is held, and sched_switch cannot be deferred; the hand-over loses
- * nothing and makes the interruptible hooks cheaper (no bins or slot lookups at all).
+ * new map lookup on sched_switch. The choice over a re-entrancy guard: a guard has to
+ * drop or defer what arrives while it is held, and sched_switch cannot be deferred; the
+ * hand-over loses nothing and makes the interruptible hooks cheaper (no bins or slot lookups at all).
  * IRQ and softirq ends are pending too; softirq_exit raises st->softirq_exiting so that a
  * flush landing inside it does not also charge the handler that is being closed.
  */
@@ -317,11 +317,12 @@ struct pending {
  * taken twice. took_* has one writer at a time: the slice charge (interrupts off), or the
  * flush, which no slice charge can interrupt.
  */
-#define take_one(name) ({						\
-	__u64 now_ = *(volatile __u64 *)&st->pend_##name, d_ = now_ - st->took_##name; \
-	st->took_##name = now_;						\
-	d_;								\
-})
+#define take_one(name)                                                                         \
+	({                                                                                     \
+		__u64 now_ = *(volatile __u64 *)&st->pend_##name, d_ = now_ - st->took_##name; \
+		st->took_##name = now_;                                                        \
+		d_;                                                                            \
+	})
 
 static __always_inline void take_pending(struct cpu_state *st, struct cpu_signals *bins,
 					 struct pending *task)

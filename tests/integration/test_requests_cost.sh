@@ -13,11 +13,12 @@ tmp=$(mktemp -d)
 on_exit "rm -rf $tmp"
 make_cgroup "http_energy_cost_$$" || { not_ok "creating a test cgroup"; finish; }
 
-bash -c "echo \$\$ > $CGROUP/cgroup.procs; exec $BIN/workload_server --port 0 --data-dir $tmp/data" \
-	2>"$tmp/server.log" &
+bash -c "echo \$\$ > $CGROUP/cgroup.procs; exec $BIN/workload_server --port 0 \
+	--data-dir $tmp/data" 2>"$tmp/server.log" &
 server=$!
 on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
-wait_for "workload_server" 20 grep -q 'listening on' "$tmp/server.log" || { not_ok "server starts"; finish; }
+wait_for "workload_server" 20 grep -q 'listening on' "$tmp/server.log" ||
+	{ not_ok "server starts"; finish; }
 port=$(sed -n 's/.*listening on .*:\([0-9]*\) (.*/\1/p' "$tmp/server.log")
 
 requests=300
@@ -30,7 +31,8 @@ port, n = int(sys.argv[1]), int(sys.argv[2])
 c = http.client.HTTPConnection("127.0.0.1", port)
 c.request("GET", "/json?items=1"); c.getresponse().read()  # connection set up outside the count
 def segs_in():  # struct tcp_info: tcpi_segs_in at byte 140 (Linux >= 4.2)
-    return struct.unpack_from("I", c.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 192), 140)[0]
+    info = c.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 192)
+    return struct.unpack_from("I", info, 140)[0]
 before, with_header = segs_in(), 0
 for _ in range(n):
     c.request("GET", "/json?items=1")
