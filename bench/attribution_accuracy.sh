@@ -298,11 +298,78 @@ run() {
 	printf '%s\t%s\t%s\n' "$kind" "$what" $((c1 - c0)) >>"$tmp/runs.tsv"
 }
 
+# tag PATH N: PATH made distinct by N (1..) without changing its work, so request records
+# of each run can be told apart by target: leading zeros for a numeric parameter
+# (workload_server refuses unknown parameters), else an ignored query
+tag() {
+	local z
+	z=$(printf "%0${2}d" 0)
+	case $1 in
+	*'?iters='*) echo "${1%%\?iters=*}?iters=$z${1#*\?iters=}" ;;
+	*) echo "$1?r$2" ;;
+	esac
+}
+
+# tid_cpu FILE: "tid ns" per thread of the server (schedstat field 1)
+tid_cpu() {
+	local t v
+	for t in /proc/"$server"/task/*; do
+		read -r v _ <"$t/schedstat" 2>/dev/null && echo "${t##*/} $v"
+	done >"$1" || true
+}
+
+# run_split KIND: the in-mix truth of a thread-per-connection server. Two bench_http at
+# once, each on its own connections with one class (CONCURRENCY split evenly): every
+# server thread then serves one class, and the class's truth is the schedstat ns of its
+# threads over the run (the records give only which thread served which target).
+run_split() {
+	local kind=$1 c0 c1 ch=$((CONCURRENCY / 2)) ct pids=() p cls
+	ct=$((CONCURRENCY - ch))
+	settle
+	tid_cpu "$tmp/$kind.split.tid0"
+	c0=$(cpu_ns)
+	for cls in heavy tiny; do
+		if [ $cls = heavy ]; then p=$heavy_s; else p=$tiny_s; fi
+		"$BUILD/bin/bench_http" --url "http://127.0.0.1:$port" --path "$p" --duration "$DURATION" \
+			--concurrency "$([ $cls = heavy ] && echo "$ch" || echo "$ct")" --threads 1 \
+			--json "$tmp/$kind.split_$cls.json" >"$tmp/$kind.split_$cls.bench.txt" 2>&1 &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" || { echo "$me: bench_http (split run) failed:" >&2; cat "$tmp/$kind".split_*.bench.txt >&2; exit 1; }
+	done
+	settle
+	c1=$(cpu_ns)
+	tid_cpu "$tmp/$kind.split.tid1"
+	printf '%s\t%s\t%s\n' "$kind" split $((c1 - c0)) >>"$tmp/runs.tsv"
+}
+
+# run_ratio KIND R: both classes on the same connections, R tiny requests per heavy one
+# by weight (a --mix-file); the runs of several R give the fit of the event-loop truth
+run_ratio() {
+	local kind=$1 r=$2 n c0 c1
+	n=$(tag "$heavy" "$3")
+	printf '%s\t%s\t%s\t%s\n' "$kind" "r$r" heavy "$n" >>"$tmp/targets.tsv"
+	printf '[{"path": "%s", "weight": 1}, {"path": "%s", "weight": %s}]\n' "$n" "$(tag "$tiny" "$3")" "$r" \
+		>"$tmp/$kind.r$r.mix.json"
+	printf '%s\t%s\t%s\t%s\n' "$kind" "r$r" tiny "$(tag "$tiny" "$3")" >>"$tmp/targets.tsv"
+	settle
+	c0=$(cpu_ns)
+	"$BUILD/bin/bench_http" --url "http://127.0.0.1:$port" --mix-file "$tmp/$kind.r$r.mix.json" \
+		--duration "$DURATION" --concurrency "$CONCURRENCY" --threads 1 \
+		--json "$tmp/$kind.r$r.json" >"$tmp/$kind.r$r.bench.txt" 2>&1 ||
+		{ echo "$me: bench_http failed:" >&2; cat "$tmp/$kind.r$r.bench.txt" >&2; exit 1; }
+	settle
+	c1=$(cpu_ns)
+	printf '%s\t%s\t%s\n' "$kind" "r$r" $((c1 - c0)) >>"$tmp/runs.tsv"
+}
+
 declare -A tool=([workload]="$BUILD/bin/workload_server" [nginx]=nginx [node]=node [go]=go)
 : >"$tmp/runs.tsv"
 : >"$tmp/skipped.tsv"
 : >"$tmp/classes.tsv"
 : >"$tmp/life.tsv"
+: >"$tmp/targets.tsv"
 echo "$me: model mode, K = $K uJ/ns, $DURATION s per run, $CONCURRENCY connections (closed loop, bench_http), request records: $([ $request_log = 1 ] && echo "--request-log" || echo "n/a (no --request-log in this build)")"
 for kind in "${kinds[@]}"; do
 	if ! command -v "${tool[$kind]}" >/dev/null; then
@@ -320,6 +387,18 @@ for kind in "${kinds[@]}"; do
 	run "$kind" heavy "$heavy"
 	run "$kind" tiny "$tiny"
 	run "$kind" mixed "$heavy_m" "$tiny_m"
+	# the in-mix truths: class-pure connections (thread per connection only), and mixes
+	# of 50, 500 and 5000 tiny requests per heavy one for the fit (every kind)
+	if [ "$kind" = workload ] && [ "$CONCURRENCY" -ge 2 ]; then
+		heavy_s=$(tag "$heavy" 2)
+		tiny_s=$(tag "$tiny" 2)
+		printf '%s\tsplit\theavy\t%s\n%s\tsplit\ttiny\t%s\n' "$kind" "$heavy_s" "$kind" "$tiny_s" \
+			>>"$tmp/targets.tsv"
+		run_split "$kind"
+	fi
+	run_ratio "$kind" 50 3
+	run_ratio "$kind" 500 4
+	run_ratio "$kind" 5000 5
 	stop_collector
 	l1=$(cpu_ns)
 	# the server's CPU ns over the collector's whole life, for the conservation check
