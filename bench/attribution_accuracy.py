@@ -150,6 +150,16 @@ def pooled(values):
     return sum(m * c for m, c in values if m is not None) / tot if tot else None
 
 
+def tid_ns(path):
+    """{tid: schedstat ns} from a file of "tid ns" lines."""
+    out = {}
+    for r in read_tsv(path):
+        f = r[0].split()
+        if len(f) == 2:
+            out[f[0]] = int(f[1])
+    return out
+
+
 def life_runs(runs, kind):
     return {r for k, r in runs if k == kind}
 
@@ -285,14 +295,8 @@ def main():
             # class-pure connections: each server thread served one class; which one comes
             # from the records' tid (who wrote the response to which target), its CPU from
             # schedstat
-            def tids(name):
-                out = {}
-                for r in read_tsv(os.path.join(d, name)):
-                    f = r[0].split()
-                    if len(f) == 2:
-                        out[f[0]] = int(f[1])
-                return out
-            t0, t1 = tids("%s.split.tid0" % kind), tids("%s.split.tid1" % kind)
+            t0 = tid_ns(os.path.join(d, "%s.split.tid0" % kind))
+            t1 = tid_ns(os.path.join(d, "%s.split.tid1" % kind))
             delta = {t: ns - t0.get(t, 0) for t, ns in t1.items()}
             gone = [t for t in t0 if t not in t1]
             cls_of = {}
@@ -325,6 +329,33 @@ def main():
                 notes.append("%s split run: %.1f%% of the server's CPU was on threads that "
                              "wrote no response (accept loop, idle pool), in no class's truth" %
                              (kind, 100.0 * (total - assigned) / total))
+
+        # per thread: the records' cpu_ns of each run against the schedstat of the threads
+        # that wrote them (only where a thread serves one connection at a time does a
+        # thread's CPU belong to its records alone: workload_server)
+        if kind == "workload" and tcol and "cpu_ns" in (fields or []):
+            parts = []
+            run_targets = [("heavy", {heavy}), ("tiny", {tiny}), ("mixed", {heavy_m, tiny_m})]
+            run_targets += [(r, {tg[(r, "heavy")], tg[(r, "tiny")]})
+                            for r in sorted({r for r, _ in tg}) if r != "split"]
+            for run, tset in run_targets:
+                t0 = tid_ns(os.path.join(d, "%s.%s.tid0" % (kind, run)))
+                t1 = tid_ns(os.path.join(d, "%s.%s.tid1" % (kind, run)))
+                if not t1:
+                    continue
+                per = {}
+                for r in recs:
+                    if r.get(tcol) in tset and r.get("tid"):
+                        per[r["tid"]] = per.get(r["tid"], 0) + int(number(r.get("cpu_ns")) or 0)
+                sched = {t: t1.get(t, 0) - t0.get(t, 0) for t in per}
+                tot = sum(sched.values())
+                if tot:
+                    ratios = [per[t] / sched[t] for t in per if sched[t] > 0.01 * tot / len(per)]
+                    parts.append("%s %.3f (threads %.2f..%.2f)" % (
+                        run, sum(per.values()) / tot, min(ratios), max(ratios)))
+            if parts:
+                fits.append("threads %s: records' cpu_ns / schedstat of the threads that wrote "
+                            "them, per run: %s" % (kind, ", ".join(parts)))
 
         fit_runs = [("mixed", "1:1", heavy_m, tiny_m)]
         for r in sorted({r for r, _ in tg if r.startswith("r")}, key=lambda r: int(r[1:])):

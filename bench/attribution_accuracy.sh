@@ -289,12 +289,14 @@ run() {
 	shift 2
 	for p in "$@"; do paths+=(--path "$p"); done
 	settle
+	tid_cpu "$tmp/$name.tid0"
 	c0=$(cpu_ns)
 	"$BUILD/bin/bench_http" --url "http://127.0.0.1:$port" "${paths[@]}" --duration "$DURATION" \
 		--concurrency "$CONCURRENCY" --threads 1 --json "$tmp/$name.json" >"$tmp/$name.bench.txt" 2>&1 ||
 		{ echo "$me: bench_http failed:" >&2; cat "$tmp/$name.bench.txt" >&2; exit 1; }
 	settle
 	c1=$(cpu_ns)
+	tid_cpu "$tmp/$name.tid1"
 	printf '%s\t%s\t%s\n' "$kind" "$what" $((c1 - c0)) >>"$tmp/runs.tsv"
 }
 
@@ -310,11 +312,13 @@ tag() {
 	esac
 }
 
-# tid_cpu FILE: "tid ns" per thread of the server (schedstat field 1)
+# tid_cpu FILE: "tid ns" per thread of the truth processes (schedstat field 1)
 tid_cpu() {
-	local t v
-	for t in /proc/"$server"/task/*; do
-		read -r v _ <"$t/schedstat" 2>/dev/null && echo "${t##*/} $v"
+	local p t v
+	for p in $truth_pids; do
+		for t in /proc/"$p"/task/*; do
+			read -r v _ <"$t/schedstat" 2>/dev/null && echo "${t##*/} $v"
+		done
 	done >"$1" || true
 }
 
