@@ -46,6 +46,8 @@ def fmt(value, truth):
     if value is None:
         return "n/a"
     e = err_pct(value, truth)
+    if e is not None and abs(e) < 0.05:
+        e = 0.0  # no "-0.0%" from rounding
     return "%.1f (%+.1f%%)" % (value, e) if e is not None else "%.1f" % value
 
 
@@ -121,7 +123,7 @@ def lstsq(rows, ys):
             vkp, vkq = v[k][p_], v[k][q]
             v[k][p_], v[k][q] = c * vkp - s_ * vkq, s_ * vkp + c * vkq
     ev = [a[i][i] for i in range(n)]
-    if min(ev) <= 0:
+    if min(ev) <= 1e-12 * max(ev):  # columns (nearly) proportional: no separate answer
         return None
     ginv = [[sum(v[i][k] * v[j][k] / ev[k] for k in range(n)) for j in range(n)]
             for i in range(n)]
