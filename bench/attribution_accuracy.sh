@@ -9,6 +9,10 @@
 #  - the mean X-Energy-Score per class alone, then with the classes MIXED on the same
 #    connections, and (when the build has --request-log) the mean record energy per class
 #    and the conservation check: Σ records + the not-a-request share = server CPU × K.
+# Then the truths INSIDE mixed load (schedstat, never our records' energy): on
+# workload_server, the classes on class-pure connections (two bench_http at once) and each
+# class's threads' CPU; on every kind, mixes of 50, 500 and 5000 tiny per heavy and a
+# least-squares fit of the server's CPU = a*n_heavy + b*n_tiny over them and the 1:1 run.
 # Server kinds: workload_server (thread per connection), nginx with one worker (event
 # loop; a gunzip-filtered 4 MiB response vs a 1-byte file), Node.js (one event loop) and
 # Go net/http (goroutines over OS threads). Sources of the last two: bench/servers/.
@@ -16,8 +20,9 @@
 # usage: bench/attribution_accuracy.sh [KIND...]   (root; KIND: workload nginx node go)
 # environment: DURATION (s per run, default 10), CONCURRENCY (default 8), K (µJ per ns,
 #   default 0.01), KEEP=1 keeps the temporary directory (logs, JSON, records)
-# Last line: worst |error| = X% (where) over all classes and servers, target <= 15%: met|NOT
+# Last lines: worst |error| = X% (where) over all classes and servers, target <= 15%: met|NOT
 # met; conservation worst Y% (server), target <= 2% (or: conservation n/a)
+# in-mix worst |error| = X% (where, against which in-mix truth) ..., target <= 15%: met|NOT met
 # Method and figures: docs/benchmarks.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
