@@ -162,6 +162,11 @@ def tid_ns(path):
     return out
 
 
+def recs_target_of(recs, tcol, tid, tset):
+    """The target among tset of the first record thread tid wrote."""
+    return next((r.get(tcol) for r in recs if r.get("tid") == tid and r.get(tcol) in tset), None)
+
+
 def life_runs(runs, kind):
     return {r for k, r in runs if k == kind}
 
@@ -338,8 +343,7 @@ def main():
         if kind == "workload" and tcol and "cpu_ns" in (fields or []):
             parts = []
             run_targets = [("heavy", {heavy}), ("tiny", {tiny}), ("mixed", {heavy_m, tiny_m})]
-            run_targets += [(r, {tg[(r, "heavy")], tg[(r, "tiny")]})
-                            for r in sorted({r for r, _ in tg}) if r != "split"]
+            run_targets += [(r, {tg[(r, "heavy")], tg[(r, "tiny")]}) for r in sorted({r for r, _ in tg})]
             for run, tset in run_targets:
                 t0 = tid_ns(os.path.join(d, "%s.%s.tid0" % (kind, run)))
                 t1 = tid_ns(os.path.join(d, "%s.%s.tid1" % (kind, run)))
@@ -355,6 +359,14 @@ def main():
                     ratios = [per[t] / sched[t] for t in per if sched[t] > 0.01 * tot / len(per)]
                     parts.append("%s %.3f (threads %.2f..%.2f)" % (
                         run, sum(per.values()) / tot, min(ratios), max(ratios)))
+                    if run == "split":  # per class: which threads' records hold whose CPU
+                        for cls in ("heavy", "tiny"):
+                            ts = [t for t in per if recs_target_of(recs, tcol, t, tset) ==
+                                  tg[("split", cls)]]
+                            st_ns = sum(sched[t] for t in ts)
+                            if st_ns:
+                                parts.append("split %s threads %.3f" %
+                                             (cls, sum(per[t] for t in ts) / st_ns))
             if parts:
                 fits.append("threads %s: records' cpu_ns / schedstat of the threads that wrote "
                             "them, per run: %s" % (kind, ", ".join(parts)))

@@ -204,8 +204,8 @@ check "fit: tiny 1000 uJ in the mixes, records +20%" \
 	inmix_row '/cpu?iters=1' fit ' 1000\.0 \+-0% +2\.00 +1200\.0 \(\+20\.0%\) +1200\.0 \(\+20\.0%\)$'
 check "fit line: coefficients, residuals, tiny share, conditioning" \
 	grep -qE '^fit workload: server CPU = a\*n_heavy \+ b\*n_tiny over 4 runs \(tiny:heavy 1:1 50:1 500:1 5000:1\): a = 100000\.0 uJ .*b = 1000\.0 uJ .*residuals [+-]0\.0% [+-]0\.0% [+-]0\.0% [+-]0\.0% of each run.s CPU; tiny share of CPU 1% 33% 83% 98%; cond [0-9.]+' "$tmp/f.out"
-check "per thread: records' cpu_ns against the writing threads' schedstat (5.06e8 / 5.05e8)" \
-	grep -q "^threads workload: records' cpu_ns / schedstat of the threads that wrote them, per run: mixed 1.002 (threads 1.00..1.00)$" "$tmp/f.out"
+check "per thread: records' cpu_ns against the writing threads' schedstat (mixed 5.06e8 / 5.05e8; split heavy 6.38e8 / 6e8, tiny 7.2e7 / 8e7)" \
+	grep -q "^threads workload: records' cpu_ns / schedstat of the threads that wrote them, per run: mixed 1.002 (threads 1.00..1.00), split 1.044 (threads 0.90..1.06), split heavy threads 1.063, split tiny threads 0.900$" "$tmp/f.out"
 check "the last line: the worst error against the in-mix truths" \
 	bash -c "tail -1 $tmp/f.out | grep -q '^in-mix worst |error| = 20.0% (workload /cpu?iters=1 record vs fit) over 4 class truths on 1 server kinds (workload), target <= 15%: NOT met$'"
 check "the line before it: the worst error against the alone truth, as before" \
