@@ -407,6 +407,10 @@ def main():
                     (a3, b3, c3), _, _, cond3 = fit3
                     line += ("; with c*seconds: a = %.1f, b = %.1f uJ, c = %.0f uJ/s (cond %.0f)" %
                              (a3 * k, b3 * k, c3 * k, cond3))
+                if request_log:
+                    line += "; record error per run (1:1 first): heavy %s, tiny %s" % tuple(
+                        " ".join("%+.0f%%" % err_pct(m, v * k) if m is not None and v > 0
+                                 else "n/a" for m, _ in rr) for rr, v in ((rh, a), (rt, bb)))
                 fits.append(line)
                 for path, v, s_e, hs, rs in ((heavy, a, se[0], hh, rh), (tiny, bb, se[1], ht, rt)):
                     inmix.append((kind, path, "fit", truth[path], v * k if v > 0 else None,
