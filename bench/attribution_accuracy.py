@@ -181,6 +181,7 @@ def main():
     targets = read_tsv(os.path.join(d, "targets.tsv"))
     inmix = []  # (kind, class, method, truth alone, truth in-mix, its s.e., header, record)
     fits = []  # lines describing each fit
+    slices = []  # per kind: the collector's cgroup_runtime_ns / the server's schedstat
     rows = []  # (kind, class, truth, hdr alone, hdr mixed, rec alone, rec mixed)
     notes = []
     conservation = []  # (kind, lhs, rhs) or (kind, None, reason)
@@ -226,6 +227,11 @@ def main():
             notes.append("%s: %d responses carried X-Energy-Score but this collector counted "
                          "%d responses: another collector (attached above the cgroup?) wrote "
                          "headers" % (kind, seen, counted))
+        # the collector's own slices of the cgroup against the kernel's schedstat: records
+        # can only be as right as the slices they are made of
+        if ifields and "cgroup_runtime_ns" in ifields and life.get(kind):
+            cg_ns = sum(number(r.get("cgroup_runtime_ns")) or 0.0 for r in ints)
+            slices.append("%s %.3f" % (kind, cg_ns / life[kind]))
         col = record_uj_column(fields or [])
         tcol = next((c for c in ("target", "path") if c in (fields or [])), None)
         if request_log:
@@ -439,6 +445,9 @@ def main():
                   "(%s, %s)" % (kind, lhs, rhs, "%+.2f%%" % e if e is not None else "n/a",
                                 "ok" if e is not None and abs(e) <= CONSERVATION
                                 else "NOT within %g%%" % CONSERVATION))
+    if slices:
+        print("slices: the collector's cgroup_runtime_ns / the server's schedstat over the "
+              "collector's life (nginx: the cgroup also holds the master): %s" % ", ".join(slices))
     for kind, why in skipped:
         print("not measured: %s (%s)" % (kind, why))
     for n in notes:

@@ -183,7 +183,7 @@ with open(os.path.join(d, "workload.records.csv"), "w", newline="") as f:
     wr.writerow(["head_ns", "pid", "tid", "target", "cpu_ns", "energy_uj", "header_uj"])
     for t, tid, uj in recs:
         wr.writerow([1, 2, tid, t, int(uj / 0.01), uj, ""])
-w("workload.intervals.csv", "interval,requests,not_a_request_uj\n0,100000,0\n")
+w("workload.intervals.csv", "interval,requests,not_a_request_uj,cgroup_runtime_ns\n0,100000,0,5100000000\n")
 PY
 }
 make_inmix "$tmp/f" 0
@@ -206,6 +206,8 @@ check "fit line: coefficients, residuals, tiny share, conditioning" \
 	grep -qE '^fit workload: server CPU = a\*n_heavy \+ b\*n_tiny over 4 runs \(tiny:heavy 1:1 50:1 500:1 5000:1\): a = 100000\.0 uJ .*b = 1000\.0 uJ .*residuals [+-]0\.0% [+-]0\.0% [+-]0\.0% [+-]0\.0% of each run.s CPU; tiny share of CPU 1% 33% 83% 98%; cond [0-9.]+' "$tmp/f.out"
 check "per thread: records' cpu_ns against the writing threads' schedstat (mixed 5.06e8 / 5.05e8; split heavy 6.38e8 / 6e8, tiny 7.2e7 / 8e7)" \
 	grep -q "^threads workload: records' cpu_ns / schedstat of the threads that wrote them, per run: mixed 1.002 (threads 1.00..1.00), split 1.044 (threads 0.90..1.06), split heavy threads 1.063, split tiny threads 0.900$" "$tmp/f.out"
+check "the collector's slices against schedstat over its life (5.1e9 / 5e9)" \
+	grep -q "^slices: the collector's cgroup_runtime_ns / the server's schedstat over the collector's life (nginx: the cgroup also holds the master): workload 1.020$" "$tmp/f.out"
 check "the last line: the worst error against the in-mix truths" \
 	bash -c "tail -1 $tmp/f.out | grep -q '^in-mix worst |error| = 20.0% (workload /cpu?iters=1 record vs fit) over 4 class truths on 1 server kinds (workload), target <= 15%: NOT met; records only: 20.0% (workload /cpu?iters=1 record vs fit)$'"
 check "the line before it: the worst error against the alone truth, as before" \
