@@ -14,7 +14,8 @@
  *                      fexit/tcp_recvmsg, else tp_btf/sock_recv_length, else kprobe
  *   sk_msg             on the first write of a response to an awaiting request, closes the
  *                      writer's running slice and inserts "X-Energy-Score: <µJ>\r\n" after
- *                      the status line; anything unsafe leaves the response untouched
+ *                      the status line; follows the send stream's write_seq across writes
+ *                      the kernel sends unseen; anything unsafe leaves the response untouched
  *
  * Charging the work itself happens in the scheduler hooks (signals.bpf.c, through the
  * per-thread accumulator of requests.bpf.h).

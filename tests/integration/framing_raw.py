@@ -197,6 +197,16 @@ for _kb in (64, 128, 256):
                 b"HTTP/1.1 200 OK\r\n" + H + b"Content-Length: %d\r\n\r\n" % len(_b2) + _b2]),
     ]
 
+# The unseen bytes lie inside one chunk's data: passed by count as well.
+CASES["hole_in_chunk"] = [
+    ("req", req(b"/c1") + req(b"/c2")),
+    ("pause", 0.5),
+    ("nb", [b"HTTP/1.1 200 OK\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n" +
+            b"%x\r\n" % (3 << 17) + _fill(1 << 17), _fill(1 << 17),
+            _fill(1 << 17) + b"\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\n" + H + b"Content-Length: %d\r\n\r\n" % len(_b2) + _b2]),
+]
+
 # What cannot be framed leaves the connection alone for good (and is counted). A response
 # whose status line was seen starts at a known offset, so it has its header; what follows
 # its unframable head is never touched.

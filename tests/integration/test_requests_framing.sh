@@ -41,8 +41,10 @@ python3 tests/integration/framing_raw.py check "$tmp/ports" "$tmp/traced" --expe
 	tee "$tmp/traced.tap"
 # The "nb" cases (framing_raw.py, "Writes the kernel takes in part"): how many boundary holes
 # the kernel made in this run (a first write taken in part); each leaves its connection alone.
-holes=$(tail -n +$((server_lines + 1)) "$tmp/server.log" | grep -c 'hole_at_boundary_.*: short write')
-check "the kernel took a first write in part in at least one hole case ($holes of 3)" [ "$holes" -ge 1 ]
+holes=$(tail -n +$((server_lines + 1)) "$tmp/server.log" |
+	grep -c 'hole_at_boundary_.*: short write')
+check "the kernel took a first write in part in at least one hole case ($holes of 3)" \
+	[ "$holes" -ge 1 ]
 failures=$((failures + $(grep -c '^not ok' "$tmp/traced.tap")))
 for f in "$tmp"/plain/*.bin; do
 	name=$(basename "$f" .bin)
