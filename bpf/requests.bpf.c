@@ -1586,7 +1586,8 @@ int on_msg(struct sk_msg_md *msg)
 		c->out_pending_uj = p.w.insert_uj;
 		return SK_PASS;
 	}
-	if (insert_header(msg, ctr, p.w.insert_at, req_quantize(p.w.insert_uj, header_quantum_uj))) {
+	if (insert_header(msg, ctr, p.w.insert_at,
+			  req_quantize(p.w.insert_uj, header_quantum_uj))) {
 		c->out_seq = seq + msg->size; /* the header's bytes are in the stream too */
 	} else if (emit_records) {
 		/* a record not yet sent says why its response has no header */
