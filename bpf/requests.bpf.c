@@ -14,7 +14,8 @@
  *                      fexit/tcp_recvmsg, else tp_btf/sock_recv_length, else kprobe
  *   sk_msg             on the first write of a response to an awaiting request, closes the
  *                      writer's running slice and inserts "X-Energy-Score: <µJ>\r\n" after
- *                      the status line; anything unsafe leaves the response untouched
+ *                      the status line; follows the send stream's write_seq across writes
+ *                      the kernel sends unseen; anything unsafe leaves the response untouched
  *
  * Charging the work itself happens in the scheduler hooks (signals.bpf.c, through the
  * per-thread accumulator of requests.bpf.h).
@@ -134,7 +135,7 @@ struct conn_state {
 	__u64 rec_ns;
 	__u64 out_total;    /* response bytes written on the connection before this write */
 	__u32 rec_open;	    /* a final response started and has not reached its last byte */
-	__u32 rec_pad;
+	__u32 out_seq;	    /* once out_total: the send stream's sequence at the framing's place */
 };
 
 /* A request's line and arrival, kept from ingress to its response's end (--request-log
@@ -1475,6 +1476,47 @@ static __always_inline bool header_port(__u32 port)
 	return (header_port_bits[(port >> 6) & 1023] >> (port & 63)) & 1;
 }
 
+/*
+ * Where this write begins in the send stream, against where the framing is (out_seq).
+ * tcp_bpf runs sk_msg only while the socket's verdict is unset: when it queues a write in
+ * part (a non-blocking writer, a full send buffer), it frees the rest, which this program
+ * framed, and leaves the verdict set, so the first chunk of the writer's next sendmsg goes
+ * out unseen (its later chunks are seen again). The socket's write_seq says where the
+ * stream really is: bytes framed before (given back, sent again) are skipped by count
+ * (p->off); unseen bytes are passed by count inside a body with at least that many bytes
+ * left, anything else leaves the connection alone. False: nothing more to frame here.
+ */
+static __always_inline bool follow_stream(struct step_ctx *p, __u32 seq)
+{
+	struct conn_state *c = p->c;
+	__s32 ahead = (__s32)(seq - c->out_seq);
+	__u32 unseen;
+
+	if (!c->out_total || !ahead)
+		return true; /* a connection's first write starts following; in step */
+	if (ahead < 0) {
+		p->off = (__u32)-ahead < p->end ? (__u32)-ahead : p->end;
+		return p->off < p->end;
+	}
+	unseen = ahead;
+	if ((c->out_state != OUT_BODY && c->out_state != OUT_CHUNK_DATA) || c->out_left < unseen) {
+		step_unframe(p, UNFRAMED_UNSEEN);
+		return false;
+	}
+	c->out_left -= unseen;
+	c->out_total += unseen;
+	if (!c->out_left) {
+		c->out_match = 0;
+		if (c->out_state == OUT_BODY) {
+			c->out_state = OUT_IDLE;
+			finish_response(c, p->ctr, c->out_total);
+		} else {
+			c->out_state = OUT_CHUNK_CRLF;
+		}
+	}
+	return true;
+}
+
 SEC("sk_msg")
 int on_msg(struct sk_msg_md *msg)
 {
@@ -1482,6 +1524,8 @@ int on_msg(struct sk_msg_md *msg)
 	struct conn_key key = {};
 	struct step_ctx p = {};
 	struct conn_state *c;
+	struct tcp_sock *tp;
+	__u32 seq;
 
 	if (!track_requests || !key_from_msg(msg, &key))
 		return SK_PASS;
@@ -1510,20 +1554,29 @@ int on_msg(struct sk_msg_md *msg)
 	p.c = c;
 	p.ctr = ctr;
 	p.end = msg->size;
+	tp = bpf_skc_to_tcp_sock(msg->sk);
+	if (!tp) {
+		step_unframe(&p, UNFRAMED_PULL_FAILED); /* where the stream is cannot be known */
+		return SK_PASS;
+	}
+	seq = tp->write_seq; /* every earlier write is queued or freed: this write's first byte */
+	if (!follow_stream(&p, seq))
+		return SK_PASS;
 	p.w.want_header = !header_none && header_port(key.local_port);
-	p.w.base = c->out_total;
-	c->out_total += msg->size; /* the server's bytes, before any header goes in */
+	p.w.base = c->out_total - p.off;
+	c->out_total += p.end - p.off; /* the server's bytes, before any header goes in */
 	if (c->out_pending) {
 		/* The last write ended right after a status line: its header goes first here. */
 		c->out_pending = 0;
 		p.w.insert = 1;
-		p.w.insert_at = 0;
+		p.w.insert_at = p.off;
 		p.w.insert_uj = c->out_pending_uj;
 		p.w.insert_n = c->responses - 1;
 	}
 	bpf_loop(OUT_STEPS, out_step, &p, 0);
 	if (p.off < p.end && c->out_state != OUT_DONE)
 		step_unframe(&p, UNFRAMED_TOO_COMPLEX);
+	c->out_seq = seq + p.end;
 	if (!p.w.insert)
 		return SK_PASS;
 	if (p.w.insert_at >= p.end) {
@@ -1533,8 +1586,10 @@ int on_msg(struct sk_msg_md *msg)
 		c->out_pending_uj = p.w.insert_uj;
 		return SK_PASS;
 	}
-	if (!insert_header(msg, ctr, p.w.insert_at, req_quantize(p.w.insert_uj, header_quantum_uj)) &&
-	    emit_records) {
+	if (insert_header(msg, ctr, p.w.insert_at,
+			  req_quantize(p.w.insert_uj, header_quantum_uj))) {
+		c->out_seq = seq + msg->size; /* the header's bytes are in the stream too */
+	} else if (emit_records) {
 		/* a record not yet sent says why its response has no header */
 		struct req_slot *slot = get_slot(c, p.w.insert_n);
 

@@ -175,6 +175,7 @@ enum unframed_reason {
 	UNFRAMED_UNSOLICITED,	/* a response with no request (or over CONN_KINDS) awaiting */
 	UNFRAMED_PULL_FAILED,	/* bpf_msg_pull_data refused bytes the framing needed */
 	UNFRAMED_TOO_COMPLEX,	/* a write with more framing steps than one run can take */
+	UNFRAMED_UNSEEN,	/* bytes sent without sk_msg, not inside a body (write_seq) */
 	UNFRAMED_REASONS,
 };
 

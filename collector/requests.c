@@ -211,6 +211,7 @@ const char *unframed_reason_name(enum unframed_reason reason)
 	case UNFRAMED_UNSOLICITED: return "unsolicited";
 	case UNFRAMED_PULL_FAILED: return "unreadable";
 	case UNFRAMED_TOO_COMPLEX: return "too complex";
+	case UNFRAMED_UNSEEN: return "unseen bytes";
 	default: return "?";
 	}
 }
