@@ -149,9 +149,8 @@ struct model_params {
 	unsigned int freq_khz[MODEL_MAX_FREQS];
 	struct model_weight freq[MODEL_MAX_FREQS]; /* per ns at that kHz */
 	struct model_weight default_multiplier;	   /* below every configured kHz */
-	struct model_weight wakeup;
-	struct model_weight migration;
-	struct model_weight pmu[PMU_COUNTERS];
+	/* per event, by enum model_feature (MODEL_FEATURES_BPF's rows; signals.bpf.c) */
+	struct model_weight feature[MF_BPF_COUNT];
 	/* psys mode's µJ per score unit is not here: see uj_per_score_word (requests.bpf.h) */
 };
 

@@ -48,6 +48,11 @@ test_request_log_SRCS := tests/unit/test_request_log.c collector/request_log.c
 test_request_log_CFLAGS := -I collector -I bpf
 test_request_log_LIBS := -lbpf
 
+UNIT_TESTS += test_requests
+test_requests_SRCS := tests/unit/test_requests.c collector/requests.c collector/fixed_point.c
+test_requests_CFLAGS := -I collector -I bpf
+test_requests_LIBS := -lbpf
+
 UNIT_TESTS += test_attribution
 test_attribution_SRCS := tests/unit/test_attribution.c collector/attribution.c
 test_attribution_CFLAGS := -I collector

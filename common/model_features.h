@@ -62,6 +62,11 @@
 enum model_feature { MODEL_FEATURES(MF_ENUM_) MF_COUNT };
 #undef MF_ENUM_
 
+/* MODEL_FEATURES_BPF's rows, which are enum model_feature's first values: the kernel's
+ * weights (struct model_params, bpf/signals.h) are indexed by MF_<ID> below this. */
+#define MF_BPF_ONE_(ID, name, weight, avail, fit, field) +1
+#define MF_BPF_COUNT (0 MODEL_FEATURES_BPF(MF_BPF_ONE_))
+
 #ifndef __bpf__
 #include <stdbool.h>
 
