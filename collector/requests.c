@@ -185,6 +185,12 @@ void request_tracking__add_process_energy(struct request_tracking *rt, uint32_t 
 	bpf_map_update_elem(rt->h.proc_energy_fd, &tgid, &total, BPF_ANY);
 }
 
+void request_tracking__forget_processes(struct request_tracking *rt, const uint32_t *tgids, int n)
+{
+	for (int i = 0; i < n; i++)
+		bpf_map_delete_elem(rt->h.proc_energy_fd, &tgids[i]);
+}
+
 const char *skip_reason_name(enum skip_reason reason)
 {
 	switch (reason) {
