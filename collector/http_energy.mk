@@ -21,14 +21,20 @@ test_softirqs_SRCS := tests/unit/test_softirqs.c collector/softirqs.c
 test_softirqs_CFLAGS := -I collector
 
 UNIT_TESTS += test_interval_csv
-test_interval_csv_SRCS := tests/unit/test_interval_csv.c collector/interval_csv.c
+test_interval_csv_SRCS := tests/unit/test_interval_csv.c collector/interval_csv.c \
+	collector/csv_file.c
 test_interval_csv_CFLAGS := -I collector
+
+# The append-only CSV writer under the interval and GPU CSVs.
+UNIT_TESTS += test_csv_file
+test_csv_file_SRCS := tests/unit/test_csv_file.c collector/csv_file.c
+test_csv_file_CFLAGS := -I collector
 
 PROGRAMS += http_energy
 # '=': ENERGY_SOURCE_SRCS and GPU_SOURCE_SRCS come from collector/energy/ and collector/gpu/,
 # read after this file.
-http_energy_SRCS = collector/http_energy.c collector/interval_csv.c $(HTTP_ENERGY_CORE_SRCS) \
-	$(ENERGY_SOURCE_SRCS) $(OPERATORS_SRCS)
+http_energy_SRCS = collector/http_energy.c collector/interval_csv.c collector/csv_file.c \
+	$(HTTP_ENERGY_CORE_SRCS) $(ENERGY_SOURCE_SRCS) $(OPERATORS_SRCS)
 http_energy_LIBS := -lbpf -lelf -lz
 # The GPU source (collector/gpu/gpu.mk; dlopen, hence -ldl).
 http_energy_SRCS += $(GPU_SOURCE_SRCS)
