@@ -210,7 +210,7 @@ struct request_counters {
 	unsigned long long records_dropped;
 };
 
-/* enum record_header_skip (collector/request_record.h) as BPF writes it */
+/* enum record_header_skip (collector/operators/request_record.h) as BPF writes it */
 enum rec_skip {
 	REC_SKIP_WRITTEN,
 	REC_SKIP_NO_HEADER,
