@@ -16,7 +16,8 @@
  *          when not 0 (so models and CSVs from before it existed stay as they were)
  *   field  where the collector keeps its value: in MODEL_FEATURES_BPF, the member of
  *          both struct proc_signals and struct cpu_signals (bpf/signals.h), so it is
- *          known per process; in MODEL_FEATURES_HOST, the member of struct
+ *          known per process (a PMU row's also of signals.bpf.c's struct slice, for the
+ *          request charge); in MODEL_FEATURES_HOST, the member of struct
  *          interval_signals (host-wide only)
  *
  * The blocks differ only in where the values live, and so where the CSV columns sit:
