@@ -143,20 +143,20 @@ struct buf *csv_file__rows(struct csv_file *f)
 	return &f->pending;
 }
 
-int csv_file__append(struct csv_file *f)
+int csv_file__append(struct csv_file *f, uint64_t rows)
 {
-	uint64_t rows = 0;
+	uint64_t lines = 0;
 	int err;
 
 	for (size_t i = 0; i < f->pending.len; i++)
-		rows += f->pending.data[i] == '\n';
+		lines += f->pending.data[i] == '\n';
 	err = buf__write_whole(&f->pending, f->fd, &f->size);
 	if (err) {
 		log_error("%s:%" PRIu64 ": writing %s rows: %s", f->path, f->lines + 1, f->what,
 			  strerror(-err));
 		return err;
 	}
-	f->lines += rows;
+	f->lines += lines;
 	f->rows += rows;
 	buf__clear(&f->pending);
 	return 0;

@@ -26,8 +26,9 @@ int csv_file__open(const char *path, const char *header, bool more_columns, cons
 bool csv_file__existed(const struct csv_file *f);
 /* The buffer the next rows are formatted into ('\n'-terminated), empty. */
 struct buf *csv_file__rows(struct csv_file *f);
-/* Writes the rows the buffer holds, all or none. */
-int csv_file__append(struct csv_file *f);
+/* Writes the rows the buffer holds (rows of them: a quoted field may hold a newline), all
+ * or none. */
+int csv_file__append(struct csv_file *f, uint64_t rows);
 /* Log rotation: opens the path again (a new file gets the header) and writes the next rows
  * there; on failure the old file stays in use. */
 int csv_file__reopen(struct csv_file *f);

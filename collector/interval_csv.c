@@ -113,7 +113,7 @@ int interval_csv__append(struct interval_csv *w, const struct interval_row *row)
 			  row->interval, strerror(-err));
 		return err;
 	}
-	return csv_file__append(w->file);
+	return csv_file__append(w->file, 1);
 }
 
 int interval_csv__reopen(struct interval_csv *w)

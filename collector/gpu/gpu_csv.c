@@ -80,7 +80,7 @@ int gpu_csv__append(struct gpu_csv *w, uint64_t interval, const struct gpu_sampl
 			  interval, strerror(-err));
 		return err;
 	}
-	return rows->len ? csv_file__append(w->file) : 0;
+	return n ? csv_file__append(w->file, n) : 0;
 }
 
 void gpu_csv__close(struct gpu_csv *w)
