@@ -17,6 +17,7 @@ variables ACC_RECORD_UJ_COL and ACC_NOT_REQUEST_COL override the search.
 """
 import csv
 import json
+import math
 import os
 import sys
 
@@ -45,6 +46,8 @@ def fmt(value, truth):
     if value is None:
         return "n/a"
     e = err_pct(value, truth)
+    if e is not None and abs(e) < 0.05:
+        e = 0.0  # no "-0.0%" from rounding
     return "%.1f (%+.1f%%)" % (value, e) if e is not None else "%.1f" % value
 
 
@@ -92,6 +95,82 @@ def not_request_uj(records_fields, records, interval_fields, intervals):
     return None, None
 
 
+def lstsq(rows, ys):
+    """Least squares y = X p: (p, standard errors, residuals, condition number of X with
+    unit-norm columns). Pure Python (the bench needs no numpy): normal equations of the
+    column-scaled X, their eigen-decomposition by Jacobi rotations."""
+    m, n = len(rows), len(rows[0])
+    norms = [sum(r[j] ** 2 for r in rows) ** 0.5 or 1.0 for j in range(n)]
+    xs = [[r[j] / norms[j] for j in range(n)] for r in rows]
+    g = [[sum(x[i] * x[j] for x in xs) for j in range(n)] for i in range(n)]
+    v = [[float(i == j) for j in range(n)] for i in range(n)]
+    a = [row[:] for row in g]
+    for _ in range(100):
+        off = max((abs(a[i][j]), i, j) for i in range(n) for j in range(n) if i != j) \
+            if n > 1 else (0, 0, 0)
+        if off[0] < 1e-15:
+            break
+        _, p_, q = off
+        th = 0.5 * math.atan2(2 * a[p_][q], a[q][q] - a[p_][p_])
+        c, s_ = math.cos(th), math.sin(th)
+        for k in range(n):  # columns p, q
+            akp, akq = a[k][p_], a[k][q]
+            a[k][p_], a[k][q] = c * akp - s_ * akq, s_ * akp + c * akq
+        for k in range(n):  # rows p, q
+            apk, aqk = a[p_][k], a[q][k]
+            a[p_][k], a[q][k] = c * apk - s_ * aqk, s_ * apk + c * aqk
+        for k in range(n):
+            vkp, vkq = v[k][p_], v[k][q]
+            v[k][p_], v[k][q] = c * vkp - s_ * vkq, s_ * vkp + c * vkq
+    ev = [a[i][i] for i in range(n)]
+    if min(ev) <= 1e-12 * max(ev):  # columns (nearly) proportional: no separate answer
+        return None
+    ginv = [[sum(v[i][k] * v[j][k] / ev[k] for k in range(n)) for j in range(n)]
+            for i in range(n)]
+    xty = [sum(xs[r][j] * ys[r] for r in range(m)) for j in range(n)]
+    ps = [sum(ginv[i][j] * xty[j] for j in range(n)) for i in range(n)]
+    res = [ys[r] - sum(xs[r][j] * ps[j] for j in range(n)) for r in range(m)]
+    dof = m - n
+    s2 = sum(e * e for e in res) / dof if dof > 0 else None
+    se = [(s2 * ginv[j][j]) ** 0.5 / norms[j] if s2 is not None else None for j in range(n)]
+    return ([ps[j] / norms[j] for j in range(n)], se, res, (max(ev) / min(ev)) ** 0.5)
+
+
+def served_split(bench, paths):
+    """Responses per path plus the requests in flight at the end, shared among the paths
+    by responses x mean latency (the time a connection spends on each)."""
+    eps = [endpoint(bench, p) for p in paths]
+    n = [e.get("responses", 0) if e else 0 for e in eps]
+    w = [ni * ((e or {}).get("latency", {}).get("mean_us") or 0) for ni, e in zip(n, eps)]
+    fl = bench["totals"].get("in_flight_at_end", 0)
+    return [ni + (fl * wi / sum(w) if sum(w) else 0) for ni, wi in zip(n, w)]
+
+
+def pooled(values):
+    """Mean over (mean, count) pairs, None when nothing counted."""
+    tot = sum(c for m, c in values if m is not None)
+    return sum(m * c for m, c in values if m is not None) / tot if tot else None
+
+
+def tid_ns(path):
+    """{tid: schedstat ns} from a file of "tid ns" lines."""
+    out = {}
+    for r in read_tsv(path):
+        f = r[0].split()
+        if len(f) == 2:
+            out[f[0]] = int(f[1])
+    return out
+
+
+def recs_target_of(recs, tcol, tid, tset):
+    """The target among tset of the first record thread tid wrote."""
+    return next((r.get(tcol) for r in recs if r.get("tid") == tid and r.get(tcol) in tset), None)
+
+
+def life_runs(runs, kind):
+    return {r for k, r in runs if k == kind}
+
+
 def main():
     d, k, request_log = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1"
     classes = read_tsv(os.path.join(d, "classes.tsv"))
@@ -99,6 +178,10 @@ def main():
     life = {r[0]: int(r[1]) for r in read_tsv(os.path.join(d, "life.tsv"))}
     skipped = read_tsv(os.path.join(d, "skipped.tsv"))
 
+    targets = read_tsv(os.path.join(d, "targets.tsv"))
+    inmix = []  # (kind, class, method, truth alone, truth in-mix, its s.e., header, record)
+    fits = []  # lines describing each fit
+    slices = []  # per kind: the collector's cgroup_runtime_ns / the server's schedstat
     rows = []  # (kind, class, truth, hdr alone, hdr mixed, rec alone, rec mixed)
     notes = []
     conservation = []  # (kind, lhs, rhs) or (kind, None, reason)
@@ -144,6 +227,11 @@ def main():
             notes.append("%s: %d responses carried X-Energy-Score but this collector counted "
                          "%d responses: another collector (attached above the cgroup?) wrote "
                          "headers" % (kind, seen, counted))
+        # the collector's own slices of the cgroup against the kernel's schedstat: records
+        # can only be as right as the slices they are made of
+        if ifields and "cgroup_runtime_ns" in ifields and life.get(kind):
+            cg_ns = sum(number(r.get("cgroup_runtime_ns")) or 0.0 for r in ints)
+            slices.append("%s %.3f" % (kind, cg_ns / life[kind]))
         col = record_uj_column(fields or [])
         tcol = next((c for c in ("target", "path") if c in (fields or [])), None)
         if request_log:
@@ -200,6 +288,140 @@ def main():
                     if v is None:
                         errors.append((float("inf"), None, "%s %s %s: no record" % (kind, path, what)))
 
+        # ---- the truths inside the mixed runs
+        tg = {(r[1], r[2]): r[3] for r in targets if r[0] == kind}
+
+        def hdr_of(bench, path):
+            e = endpoint(bench, path)
+            if not e:
+                return None, 0
+            return e["energy"].get("mean_uj"), e["energy"].get("responses_with_header", 0)
+
+        def rec_of(target):
+            if not request_log or col is None or tcol is None:
+                return None, 0
+            vals = [number(r.get(col)) for r in recs if r.get(tcol) == target]
+            vals = [v for v in vals if v is not None]
+            return (sum(vals) / len(vals) if vals else None), len(vals)
+
+        if ("split", "heavy") in tg and ("split", "tiny") in tg and "split" in life_runs(runs, kind):
+            # class-pure connections: each server thread served one class; which one comes
+            # from the records' tid (who wrote the response to which target), its CPU from
+            # schedstat
+            t0 = tid_ns(os.path.join(d, "%s.split.tid0" % kind))
+            t1 = tid_ns(os.path.join(d, "%s.split.tid1" % kind))
+            delta = {t: ns - t0.get(t, 0) for t, ns in t1.items()}
+            gone = [t for t in t0 if t not in t1]
+            cls_of = {}
+            starget = {tg[("split", c)]: c for c in ("heavy", "tiny")}
+            for r in recs:
+                c = starget.get(r.get(tcol)) if tcol else None
+                if c and r.get("tid"):
+                    cls_of.setdefault(r["tid"], set()).add(c)
+            both = [t for t, c in cls_of.items() if len(c) > 1]
+            if both:
+                notes.append("%s split run: %d threads served both classes: their CPU is in "
+                             "neither class" % (kind, len(both)))
+            if gone:
+                notes.append("%s split run: %d threads exited during the run: their CPU is "
+                             "missing" % (kind, len(gone)))
+            assigned = 0
+            for cls, path in (("heavy", heavy), ("tiny", tiny)):
+                with open(os.path.join(d, "%s.split_%s.json" % (kind, cls))) as f:
+                    b = json.load(f)
+                st = b["totals"]
+                served = st["responses"] + st.get("in_flight_at_end", 0)
+                ns = sum(delta.get(t, 0) for t, c in cls_of.items() if c == {cls})
+                assigned += ns
+                nthr = sum(1 for c in cls_of.values() if c == {cls})
+                inmix.append((kind, path, "threads(%d)" % nthr, truth[path],
+                               ns * k / served if served and ns else None, None,
+                               hdr_of(b, tg[("split", cls)])[0], rec_of(tg[("split", cls)])[0]))
+            total = sum(delta.values())
+            if total:
+                notes.append("%s split run: %.1f%% of the server's CPU was on threads that "
+                             "wrote no response (accept loop, idle pool), in no class's truth" %
+                             (kind, 100.0 * (total - assigned) / total))
+
+        # per thread: the records' cpu_ns of each run against the schedstat of the threads
+        # that wrote them (only where a thread serves one connection at a time does a
+        # thread's CPU belong to its records alone: workload_server)
+        if kind == "workload" and tcol and "cpu_ns" in (fields or []):
+            parts = []
+            run_targets = [("heavy", {heavy}), ("tiny", {tiny}), ("mixed", {heavy_m, tiny_m})]
+            run_targets += [(r, {tg[(r, "heavy")], tg[(r, "tiny")]}) for r in sorted({r for r, _ in tg})]
+            for run, tset in run_targets:
+                t0 = tid_ns(os.path.join(d, "%s.%s.tid0" % (kind, run)))
+                t1 = tid_ns(os.path.join(d, "%s.%s.tid1" % (kind, run)))
+                if not t1:
+                    continue
+                per = {}
+                for r in recs:
+                    if r.get(tcol) in tset and r.get("tid"):
+                        per[r["tid"]] = per.get(r["tid"], 0) + int(number(r.get("cpu_ns")) or 0)
+                sched = {t: t1.get(t, 0) - t0.get(t, 0) for t in per}
+                tot = sum(sched.values())
+                if tot:
+                    ratios = [per[t] / sched[t] for t in per if sched[t] > 0.01 * tot / len(per)]
+                    parts.append("%s %.3f (threads %.2f..%.2f)" % (
+                        run, sum(per.values()) / tot, min(ratios), max(ratios)))
+                    if run == "split":  # per class: which threads' records hold whose CPU
+                        for cls in ("heavy", "tiny"):
+                            ts = [t for t in per if recs_target_of(recs, tcol, t, tset) ==
+                                  tg[("split", cls)]]
+                            st_ns = sum(sched[t] for t in ts)
+                            if st_ns:
+                                parts.append("split %s threads %.3f" %
+                                             (cls, sum(per[t] for t in ts) / st_ns))
+            if parts:
+                fits.append("threads %s: records' cpu_ns / schedstat of the threads that wrote "
+                            "them, per run: %s" % (kind, ", ".join(parts)))
+
+        fit_runs = [("mixed", "1:1", heavy_m, tiny_m)]
+        for r in sorted({r for r, _ in tg if r.startswith("r")}, key=lambda r: int(r[1:])):
+            if (r, "heavy") in tg and (r, "tiny") in tg and (kind, r) in runs:
+                fit_runs.append((r, "%s:1" % r[1:], tg[(r, "heavy")], tg[(r, "tiny")]))
+        if len(fit_runs) >= 3:
+            xs, ys, secs, hh, ht, rh, rt = [], [], [], [], [], [], []
+            for run, _, ph, pt in fit_runs:
+                with open(os.path.join(d, "%s.%s.json" % (kind, run))) as f:
+                    b = json.load(f)
+                xs.append(served_split(b, [ph, pt]))
+                ys.append(runs[(kind, run)])
+                secs.append(b.get("measured_s") or 0.0)
+                hh.append(hdr_of(b, ph))
+                ht.append(hdr_of(b, pt))
+                rh.append(rec_of(ph))
+                rt.append(rec_of(pt))
+            fit = lstsq(xs, ys)
+            if fit is None:
+                fits.append("fit %s: singular (the runs' mixes do not separate the classes)" % kind)
+            else:
+                (a, bb), se, res, cond = fit
+                fit3 = lstsq([x + [t] for x, t in zip(xs, secs)], ys)
+                line = ("fit %s: server CPU = a*n_heavy + b*n_tiny over %d runs (tiny:heavy %s): "
+                        "a = %.1f uJ (s.e. %s), b = %.1f uJ (s.e. %s); residuals %s of each "
+                        "run's CPU; tiny share of CPU %s; cond %.1f" % (
+                            kind, len(fit_runs), " ".join(r[1] for r in fit_runs), a * k,
+                            "%.1f%%" % (100 * se[0] / a) if se[0] is not None and a else "n/a",
+                            bb * k,
+                            "%.1f%%" % (100 * se[1] / bb) if se[1] is not None and bb else "n/a",
+                            " ".join("%+.1f%%" % (100 * e / y) for e, y in zip(res, ys) if y),
+                            " ".join("%.0f%%" % (100 * bb * x[1] / y) for x, y in zip(xs, ys) if y),
+                            cond))
+                if fit3 is not None:
+                    (a3, b3, c3), _, _, cond3 = fit3
+                    line += ("; with c*seconds: a = %.1f, b = %.1f uJ, c = %.0f uJ/s (cond %.0f)" %
+                             (a3 * k, b3 * k, c3 * k, cond3))
+                if request_log:
+                    line += "; record error per run (1:1 first): heavy %s, tiny %s" % tuple(
+                        " ".join("%+.0f%%" % err_pct(m, v * k) if m is not None and v > 0
+                                 else "n/a" for m, _ in rr) for rr, v in ((rh, a), (rt, bb)))
+                fits.append(line)
+                for path, v, s_e, hs, rs in ((heavy, a, se[0], hh, rh), (tiny, bb, se[1], ht, rt)):
+                    inmix.append((kind, path, "fit", truth[path], v * k if v > 0 else None,
+                                  s_e * k if s_e is not None else None, pooled(hs), pooled(rs)))
+
     print()
     print("%-9s %-20s %12s %22s %22s %22s %22s" % (
         "server", "class", "truth uJ/req", "header alone (err)", "header mixed (err)",
@@ -223,10 +445,34 @@ def main():
                   "(%s, %s)" % (kind, lhs, rhs, "%+.2f%%" % e if e is not None else "n/a",
                                 "ok" if e is not None and abs(e) <= CONSERVATION
                                 else "NOT within %g%%" % CONSERVATION))
+    if slices:
+        print("slices: the collector's cgroup_runtime_ns / the server's schedstat over the "
+              "collector's life (nginx: the cgroup also holds the master): %s" % ", ".join(slices))
     for kind, why in skipped:
         print("not measured: %s (%s)" % (kind, why))
     for n in notes:
         print("note: %s" % n)
+    ierrors = []
+    if inmix:
+        print()
+        print("in-mix truth: threads(N) = schedstat of the N server threads that served the class "
+              "on class-pure connections (one run); fit = least squares over the mixed runs "
+              "(header and record pooled over them)")
+        print("%-9s %-20s %-10s %12s %18s %9s %22s %22s" % (
+            "server", "class", "method", "alone uJ/req", "in-mix uJ/req", "mix/alone",
+            "header (err)", "record (err)"))
+        for kind, path, method, ta, tm, se, h, r in inmix:
+            print("%-9s %-20s %-10s %12s %18s %9s %22s %22s" % (
+                kind, path, method, "%.1f" % ta if ta else "n/a",
+                ("%.1f" % tm if tm else "n/a") + (" +-%.0f%%" % (100 * se / tm) if se and tm else ""),
+                "%.2f" % (tm / ta) if tm and ta else "n/a", fmt(h, tm),
+                fmt(r, tm) if request_log else "n/a"))
+            for what, v in (("header", h), ("record", r)):
+                e = err_pct(v, tm)
+                if e is not None:
+                    ierrors.append((abs(e), e, "%s %s %s vs %s" % (kind, path, what, method)))
+        for line in fits:
+            print(line)
     if not errors:
         print("worst |error| = n/a (nothing measured)")
         return 1
@@ -243,6 +489,18 @@ def main():
     print("worst |error| = %s (%s) over %d classes on %d server kinds (%s), target <= %g%%: %s; %s"
           % ("%.1f%%" % worst[0] if worst[1] is not None else "inf", worst[2], len(rows),
              len(kinds), " ".join(kinds), TARGET, "met" if met else "NOT met", cons_txt))
+    if inmix:
+        ikinds = sorted({r[0] for r in inmix})
+        if ierrors:
+            iw = max(ierrors)
+            rw = max((e for e in ierrors if " record vs " in e[2]), default=None)
+            print("in-mix worst |error| = %.1f%% (%s) over %d class truths on %d server kinds "
+                  "(%s), target <= %g%%: %s; records only: %s" % (
+                      iw[0], iw[2], len(inmix), len(ikinds), " ".join(ikinds), TARGET,
+                      "met" if iw[0] <= TARGET else "NOT met",
+                      "%.1f%% (%s)" % (rw[0], rw[2]) if rw else "n/a"))
+        else:
+            print("in-mix worst |error| = n/a (no header or record to compare)")
     return 0
 
 

@@ -9,6 +9,10 @@
 #  - the mean X-Energy-Score per class alone, then with the classes MIXED on the same
 #    connections, and (when the build has --request-log) the mean record energy per class
 #    and the conservation check: Σ records + the not-a-request share = server CPU × K.
+# Then the truths INSIDE mixed load (schedstat, never our records' energy): on
+# workload_server, the classes on class-pure connections (two bench_http at once) and each
+# class's threads' CPU; on every kind, mixes of 50, 500 and 5000 tiny per heavy and a
+# least-squares fit of the server's CPU = a*n_heavy + b*n_tiny over them and the 1:1 run.
 # Server kinds: workload_server (thread per connection), nginx with one worker (event
 # loop; a gunzip-filtered 4 MiB response vs a 1-byte file), Node.js (one event loop) and
 # Go net/http (goroutines over OS threads). Sources of the last two: bench/servers/.
@@ -16,8 +20,9 @@
 # usage: bench/attribution_accuracy.sh [KIND...]   (root; KIND: workload nginx node go)
 # environment: DURATION (s per run, default 10), CONCURRENCY (default 8), K (µJ per ns,
 #   default 0.01), KEEP=1 keeps the temporary directory (logs, JSON, records)
-# Last line: worst |error| = X% (where) over all classes and servers, target <= 15%: met|NOT
+# Last lines: worst |error| = X% (where) over all classes and servers, target <= 15%: met|NOT
 # met; conservation worst Y% (server), target <= 2% (or: conservation n/a)
+# in-mix worst |error| = X% (where, against which in-mix truth) ..., target <= 15%: met|NOT met
 # Method and figures: docs/benchmarks.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -289,13 +294,83 @@ run() {
 	shift 2
 	for p in "$@"; do paths+=(--path "$p"); done
 	settle
+	tid_cpu "$tmp/$name.tid0"
 	c0=$(cpu_ns)
 	"$BUILD/bin/bench_http" --url "http://127.0.0.1:$port" "${paths[@]}" --duration "$DURATION" \
 		--concurrency "$CONCURRENCY" --threads 1 --json "$tmp/$name.json" >"$tmp/$name.bench.txt" 2>&1 ||
 		{ echo "$me: bench_http failed:" >&2; cat "$tmp/$name.bench.txt" >&2; exit 1; }
 	settle
 	c1=$(cpu_ns)
+	tid_cpu "$tmp/$name.tid1"
 	printf '%s\t%s\t%s\n' "$kind" "$what" $((c1 - c0)) >>"$tmp/runs.tsv"
+}
+
+# tag PATH N: PATH made distinct by N (1..) without changing its work, so request records
+# of each run can be told apart by target: leading zeros for a numeric parameter
+# (workload_server refuses unknown parameters), else an ignored query
+tag() {
+	local z
+	z=$(printf "%0${2}d" 0)
+	case $1 in
+	*'?iters='*) echo "${1%%\?iters=*}?iters=$z${1#*\?iters=}" ;;
+	*) echo "$1?r$2" ;;
+	esac
+}
+
+# tid_cpu FILE: "tid ns" per thread of the truth processes (schedstat field 1)
+tid_cpu() {
+	local p t v
+	for p in $truth_pids; do
+		for t in /proc/"$p"/task/*; do
+			read -r v _ <"$t/schedstat" 2>/dev/null && echo "${t##*/} $v"
+		done
+	done >"$1" || true
+}
+
+# run_split KIND: the in-mix truth of a thread-per-connection server. Two bench_http at
+# once, each on its own connections with one class (CONCURRENCY split evenly): every
+# server thread then serves one class, and the class's truth is the schedstat ns of its
+# threads over the run (the records give only which thread served which target).
+run_split() {
+	local kind=$1 c0 c1 ch=$((CONCURRENCY / 2)) ct pids=() p cls
+	ct=$((CONCURRENCY - ch))
+	settle
+	tid_cpu "$tmp/$kind.split.tid0"
+	c0=$(cpu_ns)
+	for cls in heavy tiny; do
+		if [ $cls = heavy ]; then p=$heavy_s; else p=$tiny_s; fi
+		"$BUILD/bin/bench_http" --url "http://127.0.0.1:$port" --path "$p" --duration "$DURATION" \
+			--concurrency "$([ $cls = heavy ] && echo "$ch" || echo "$ct")" --threads 1 \
+			--json "$tmp/$kind.split_$cls.json" >"$tmp/$kind.split_$cls.bench.txt" 2>&1 &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" || { echo "$me: bench_http (split run) failed:" >&2; cat "$tmp/$kind".split_*.bench.txt >&2; exit 1; }
+	done
+	settle
+	c1=$(cpu_ns)
+	tid_cpu "$tmp/$kind.split.tid1"
+	printf '%s\t%s\t%s\n' "$kind" split $((c1 - c0)) >>"$tmp/runs.tsv"
+}
+
+# run_ratio KIND R: both classes on the same connections, R tiny requests per heavy one
+# by weight (a --mix-file); the runs of several R give the fit of the event-loop truth
+run_ratio() {
+	local kind=$1 r=$2 n c0 c1
+	n=$(tag "$heavy" "$3")
+	printf '%s\t%s\t%s\t%s\n' "$kind" "r$r" heavy "$n" >>"$tmp/targets.tsv"
+	printf '[{"path": "%s", "weight": 1}, {"path": "%s", "weight": %s}]\n' "$n" "$(tag "$tiny" "$3")" "$r" \
+		>"$tmp/$kind.r$r.mix.json"
+	printf '%s\t%s\t%s\t%s\n' "$kind" "r$r" tiny "$(tag "$tiny" "$3")" >>"$tmp/targets.tsv"
+	settle
+	c0=$(cpu_ns)
+	"$BUILD/bin/bench_http" --url "http://127.0.0.1:$port" --mix-file "$tmp/$kind.r$r.mix.json" \
+		--duration "$DURATION" --concurrency "$CONCURRENCY" --threads 1 \
+		--json "$tmp/$kind.r$r.json" >"$tmp/$kind.r$r.bench.txt" 2>&1 ||
+		{ echo "$me: bench_http failed:" >&2; cat "$tmp/$kind.r$r.bench.txt" >&2; exit 1; }
+	settle
+	c1=$(cpu_ns)
+	printf '%s\t%s\t%s\n' "$kind" "r$r" $((c1 - c0)) >>"$tmp/runs.tsv"
 }
 
 declare -A tool=([workload]="$BUILD/bin/workload_server" [nginx]=nginx [node]=node [go]=go)
@@ -303,6 +378,7 @@ declare -A tool=([workload]="$BUILD/bin/workload_server" [nginx]=nginx [node]=no
 : >"$tmp/skipped.tsv"
 : >"$tmp/classes.tsv"
 : >"$tmp/life.tsv"
+: >"$tmp/targets.tsv"
 echo "$me: model mode, K = $K uJ/ns, $DURATION s per run, $CONCURRENCY connections (closed loop, bench_http), request records: $([ $request_log = 1 ] && echo "--request-log" || echo "n/a (no --request-log in this build)")"
 for kind in "${kinds[@]}"; do
 	if ! command -v "${tool[$kind]}" >/dev/null; then
@@ -320,6 +396,18 @@ for kind in "${kinds[@]}"; do
 	run "$kind" heavy "$heavy"
 	run "$kind" tiny "$tiny"
 	run "$kind" mixed "$heavy_m" "$tiny_m"
+	# the in-mix truths: class-pure connections (thread per connection only), and mixes
+	# of 50, 500 and 5000 tiny requests per heavy one for the fit (every kind)
+	if [ "$kind" = workload ] && [ "$CONCURRENCY" -ge 2 ]; then
+		heavy_s=$(tag "$heavy" 2)
+		tiny_s=$(tag "$tiny" 2)
+		printf '%s\tsplit\theavy\t%s\n%s\tsplit\ttiny\t%s\n' "$kind" "$heavy_s" "$kind" "$tiny_s" \
+			>>"$tmp/targets.tsv"
+		run_split "$kind"
+	fi
+	run_ratio "$kind" 50 3
+	run_ratio "$kind" 500 4
+	run_ratio "$kind" 5000 5
 	stop_collector
 	l1=$(cpu_ns)
 	# the server's CPU ns over the collector's whole life, for the conservation check

@@ -48,17 +48,6 @@ static __always_inline bool current_cgroup_in_tracked(__u64 id, int level)
 	return bpf_get_current_ancestor_cgroup_id(tracked_cgroup_level) == tracked_cgroup_id;
 }
 
-/*
- * A workaround, not a tunable. clang 14 describes requests.bpf.c's constant strings
- * (content_length, te_name, chunked_name: placed in .rodata.str1.1) as variables of
- * .rodata at their .rodata.str1.1 offsets, up to byte 50 of the object's .rodata. The
- * kernel refuses BTF with a variable past its section's end, and without BTF the task
- * storage maps cannot be created. These bytes keep each object's .rodata longer than that
- * (the requests side's alone was 40 bytes once the signals side's globals moved out).
- * Drop it once those strings live in .rodata proper.
- */
-const volatile __u8 rodata_btf_pad[64] __weak;
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

@@ -14,7 +14,8 @@
  *                      fexit/tcp_recvmsg, else tp_btf/sock_recv_length, else kprobe
  *   sk_msg             on the first write of a response to an awaiting request, closes the
  *                      writer's running slice and inserts "X-Energy-Score: <µJ>\r\n" after
- *                      the status line; anything unsafe leaves the response untouched
+ *                      the status line; follows the send stream's write_seq across writes
+ *                      the kernel sends unseen; anything unsafe leaves the response untouched
  *
  * Charging the work itself happens in the scheduler hooks (signals.bpf.c, through the
  * per-thread accumulator of requests.bpf.h).
@@ -24,6 +25,9 @@
 #include "http_head.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* --request-log: ingress keeps request lines, sk_msg sends records (zero cost otherwise). */
+const volatile bool emit_records = false;
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -135,7 +139,7 @@ struct conn_state {
 	__u64 rec_ns;
 	__u64 out_total;    /* response bytes written on the connection before this write */
 	__u32 rec_open;	    /* a final response started and has not reached its last byte */
-	__u32 rec_pad;
+	__u32 out_seq;	    /* once out_total: the send stream's sequence at the framing's place */
 };
 
 /* A request's line and arrival, kept from ingress to its response's end (--request-log
@@ -976,9 +980,39 @@ enum { OUT_HDR_NONE, OUT_HDR_CL, OUT_HDR_TE };
 #define OUT_F_CL (1u << 0)
 #define OUT_F_TE (1u << 1)
 
-static const char content_length[16] = "content-length:"; /* its name, with the colon */
-static const char te_name[18] = "transfer-encoding"; /* 17 */
-static const char chunked_name[8] = "chunked";	    /* 7 */
+/*
+ * The names framing compares with, byte m of a name being byte m % 8 of its word m / 8
+ * (lowest first): immediates in the code, not string constants, whose .rodata.str1.1
+ * bytes clang 14 describes as .rodata variables past .rodata's end, BTF the kernel refuses.
+ */
+#define WORD8(a, b, c, d, e, f, g, h)                                                   \
+	((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 |           \
+	 (__u64)(e) << 32 | (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
+
+static __always_inline __u32 word_byte(__u64 word, __u64 m)
+{
+	return (word >> ((m & 7) * 8)) & 0xff;
+}
+
+static __always_inline __u32 content_length(__u64 m) /* "content-length", m < 14 */
+{
+	return word_byte(m < 8 ? WORD8('c', 'o', 'n', 't', 'e', 'n', 't', '-')
+			       : WORD8('l', 'e', 'n', 'g', 't', 'h', 0, 0),
+			 m);
+}
+
+static __always_inline __u32 te_name(__u64 m) /* "transfer-encoding", m < 17 */
+{
+	return word_byte(m < 8	? WORD8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r')
+			 : m < 16 ? WORD8('-', 'e', 'n', 'c', 'o', 'd', 'i', 'n')
+				  : 'g',
+			 m);
+}
+
+static __always_inline __u32 chunked_name(__u64 m) /* "chunked", m < 7 */
+{
+	return word_byte(WORD8('c', 'h', 'u', 'n', 'k', 'e', 'd', 0), m);
+}
 
 /* What the framing of one write decides about the header. */
 struct out_work {
@@ -1164,7 +1198,7 @@ static __always_inline void value_byte(struct out_ctx *o, __u32 b)
 	__u64 m = c->out_match;
 
 	opaque(m);
-	if (c->out_phase < 2 && m < 7 && lower(b) == (__u8)chunked_name[m]) {
+	if (c->out_phase < 2 && m < 7 && lower(b) == chunked_name(m)) {
 		c->out_match++;
 		c->out_phase = c->out_match == 7 ? 2 : 1;
 		return;
@@ -1198,9 +1232,9 @@ static __always_inline void name_byte(struct out_ctx *o, __u32 b)
 		return;
 	}
 	opaque(m);
-	if (c->out_hdr == OUT_HDR_CL && m < 14 && lc == (__u8)content_length[m])
+	if (c->out_hdr == OUT_HDR_CL && m < 14 && lc == content_length(m))
 		c->out_match++;
-	else if (c->out_hdr == OUT_HDR_TE && m < 17 && lc == (__u8)te_name[m])
+	else if (c->out_hdr == OUT_HDR_TE && m < 17 && lc == te_name(m))
 		c->out_match++;
 	else
 		c->out_hdr = OUT_HDR_NONE;
@@ -1535,6 +1569,47 @@ static __always_inline bool header_port(__u32 port)
 	return (header_port_bits[(port >> 6) & 1023] >> (port & 63)) & 1;
 }
 
+/*
+ * Where this write begins in the send stream, against where the framing is (out_seq).
+ * tcp_bpf runs sk_msg only while the socket's verdict is unset: when it queues a write in
+ * part (a non-blocking writer, a full send buffer), it frees the rest, which this program
+ * framed, and leaves the verdict set, so the first chunk of the writer's next sendmsg goes
+ * out unseen (its later chunks are seen again). The socket's write_seq says where the
+ * stream really is: bytes framed before (given back, sent again) are skipped by count
+ * (p->off); unseen bytes are passed by count inside a body with at least that many bytes
+ * left, anything else leaves the connection alone. False: nothing more to frame here.
+ */
+static __always_inline bool follow_stream(struct step_ctx *p, __u32 seq)
+{
+	struct conn_state *c = p->c;
+	__s32 ahead = (__s32)(seq - c->out_seq);
+	__u32 unseen;
+
+	if (!c->out_total || !ahead)
+		return true; /* a connection's first write starts following; in step */
+	if (ahead < 0) {
+		p->off = (__u32)-ahead < p->end ? (__u32)-ahead : p->end;
+		return p->off < p->end;
+	}
+	unseen = ahead;
+	if ((c->out_state != OUT_BODY && c->out_state != OUT_CHUNK_DATA) || c->out_left < unseen) {
+		step_unframe(p, UNFRAMED_UNSEEN);
+		return false;
+	}
+	c->out_left -= unseen;
+	c->out_total += unseen;
+	if (!c->out_left) {
+		c->out_match = 0;
+		if (c->out_state == OUT_BODY) {
+			c->out_state = OUT_IDLE;
+			finish_response(c, p->ctr, c->out_total);
+		} else {
+			c->out_state = OUT_CHUNK_CRLF;
+		}
+	}
+	return true;
+}
+
 SEC("sk_msg")
 int on_msg(struct sk_msg_md *msg)
 {
@@ -1542,6 +1617,8 @@ int on_msg(struct sk_msg_md *msg)
 	struct conn_key key = {};
 	struct step_ctx p = {};
 	struct conn_state *c;
+	struct tcp_sock *tp;
+	__u32 seq;
 
 	if (!track_requests || !key_from_msg(msg, &key))
 		return SK_PASS;
@@ -1570,20 +1647,29 @@ int on_msg(struct sk_msg_md *msg)
 	p.c = c;
 	p.ctr = ctr;
 	p.end = msg->size;
+	tp = bpf_skc_to_tcp_sock(msg->sk);
+	if (!tp) {
+		step_unframe(&p, UNFRAMED_PULL_FAILED); /* where the stream is cannot be known */
+		return SK_PASS;
+	}
+	seq = tp->write_seq; /* every earlier write is queued or freed: this write's first byte */
+	if (!follow_stream(&p, seq))
+		return SK_PASS;
 	p.w.want_header = !header_none && header_port(key.local_port);
-	p.w.base = c->out_total;
-	c->out_total += msg->size; /* the server's bytes, before any header goes in */
+	p.w.base = c->out_total - p.off;
+	c->out_total += p.end - p.off; /* the server's bytes, before any header goes in */
 	if (c->out_pending) {
 		/* The last write ended right after a status line: its header goes first here. */
 		c->out_pending = 0;
 		p.w.insert = 1;
-		p.w.insert_at = 0;
+		p.w.insert_at = p.off;
 		p.w.insert_uj = c->out_pending_uj;
 		p.w.insert_n = c->responses - 1;
 	}
 	bpf_loop(OUT_STEPS, out_step, &p, 0);
 	if (p.off < p.end && c->out_state != OUT_DONE)
 		step_unframe(&p, UNFRAMED_TOO_COMPLEX);
+	c->out_seq = seq + p.end;
 	if (!p.w.insert)
 		return SK_PASS;
 	if (p.w.insert_at >= p.end) {
@@ -1593,8 +1679,10 @@ int on_msg(struct sk_msg_md *msg)
 		c->out_pending_uj = p.w.insert_uj;
 		return SK_PASS;
 	}
-	if (!insert_header(msg, ctr, p.w.insert_at, req_quantize(p.w.insert_uj, header_quantum_uj)) &&
-	    emit_records) {
+	if (insert_header(msg, ctr, p.w.insert_at,
+			  req_quantize(p.w.insert_uj, header_quantum_uj))) {
+		c->out_seq = seq + msg->size; /* the header's bytes are in the stream too */
+	} else if (emit_records) {
 		/* a record not yet sent says why its response has no header */
 		struct req_slot *slot = get_slot(c, p.w.insert_n);
 

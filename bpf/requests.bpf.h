@@ -3,9 +3,8 @@
  * What signals.bpf.c and requests.bpf.c both need of request tracking, and nothing else:
  * the per-thread accumulator (thread_acct: the scheduler hooks add to it, socket
  * operations take from it), the model and each CPU's frequency weight (read by both), the
- * psys factor, the track_requests switch, and the score arithmetic both sides use (and
- * emit_records, for the reason given beside it). Both objects define these __weak, so the
- * static linker merges them into one. Every other
+ * psys factor, the track_requests switch, and the score arithmetic both sides use. Both
+ * objects define these __weak, so the static linker merges them into one. Every other
  * request map (sock_hash, conns, early_conns, req_slots, records, req_counters,
  * proc_energy_uj) and the connection state are requests.bpf.c's own; the scheduler side of
  * the charge (slice_score, charge_request_of_task) is signals.bpf.c's.
@@ -35,13 +34,6 @@ struct thread_acct {
 };
 
 const volatile bool track_requests __weak = false;
-/*
- * --request-log: ingress keeps request lines, sk_msg sends records (zero cost otherwise).
- * Only requests.bpf.c reads it, but it stays here for rodata_btf_pad's reason
- * (http_energy.bpf.h): defined in requests.bpf.c alone it lands inside the .rodata bytes
- * clang 14 describes the string constants at, and the kernel refuses the BTF.
- */
-const volatile bool emit_records __weak = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);

@@ -430,6 +430,26 @@ static __always_inline const struct model_weight *freq_weight(const struct model
 	return &m->freq[idx];
 }
 
+/* A slice's delta d, the part share (in 1/2^16) of it, times its weight. */
+static __always_inline __u64 slice_term(const struct model_weight *w, __u64 d, __u64 share)
+{
+	if (d > FIXED_SIGNAL_MAX)
+		d = FIXED_SIGNAL_MAX;
+	return req_apply_fx((const struct fixed_weight *)w, (d * share) >> 16);
+}
+
+/*
+ * How each row of MODEL_FEATURES_BPF (common/model_features.h) enters a request's charge,
+ * by its avail column, so that a row added there needs no formula here. PMU rows are
+ * deltas the slice carries (struct slice has the row's field, as struct proc_signals
+ * does), charged pro rata with the part of the slice; SCHED rows are events, charged one
+ * at a time where they happen (charge_request_event(task, MF_<ID>)). A row of a new kind
+ * does not compile until it is given a line here.
+ */
+#define SLICE_TERM_SCHED(ID, field)
+#define SLICE_TERM_PMU(ID, field) score += slice_term(&m->feature[MF_##ID], s->field, share);
+#define SLICE_TERM_(ID, name, weight, avail, fit, field) SLICE_TERM_##avail(ID, field)
+
 /* The part ns of a slice of s->ns: its runtime, and its PMU deltas pro rata. */
 static __always_inline __u64 slice_score(const struct model_params *m, const struct slice *s,
 					 __u64 ns)
@@ -440,12 +460,7 @@ static __always_inline __u64 slice_score(const struct model_params *m, const str
 		/* share in 1/2^16; a slice under 2^47 ns (39 hours) keeps it exact enough */
 		__u64 share = ns >= s->ns ? 1ULL << 16 : (ns << 16) / s->ns;
 
-		for (int i = 0; i < PMU_COUNTERS; i++) {
-			__u64 d = s->pmu[i] > FIXED_SIGNAL_MAX ? FIXED_SIGNAL_MAX : s->pmu[i];
-
-			score += req_apply_fx((const struct fixed_weight *)&m->pmu[i],
-					      (d * share) >> 16);
-		}
+		MODEL_FEATURES_BPF(SLICE_TERM_)
 	}
 	return score;
 }
@@ -493,9 +508,9 @@ static __always_inline void charge_request_of_task(struct cpu_state *st, struct 
 	__sync_fetch_and_add(&t->pend_ns, ns);
 }
 
-enum { REQ_EVENT_WAKEUP, REQ_EVENT_MIGRATION };
-
-static __always_inline void charge_request_event(struct task_struct *task, int event)
+/* One event of a SCHED feature (wakeups, migrations) to task's pending work. */
+static __always_inline void charge_request_event(struct task_struct *task,
+						 enum model_feature f)
 {
 	struct thread_acct *t = thread_of(task);
 	struct model_params *m;
@@ -506,9 +521,7 @@ static __always_inline void charge_request_event(struct task_struct *task, int e
 	if (m)
 		__sync_fetch_and_add(
 			&t->pend_fx,
-			uj_fx_of_score(m, req_apply_fx((const struct fixed_weight *)(
-							       event == REQ_EVENT_WAKEUP ? &m->wakeup
-											  : &m->migration),
+			uj_fx_of_score(m, req_apply_fx((const struct fixed_weight *)&m->feature[f],
 						       1)));
 }
 
@@ -674,7 +687,7 @@ static __always_inline void count_wakeup(bool use_pc)
 	if (use_pc ? in_interrupt_context() : in_handler(st))
 		return;
 	pend_add(st->pend_task_wakeups, 1);
-	charge_request_event(bpf_get_current_task_btf(), REQ_EVENT_WAKEUP);
+	charge_request_event(bpf_get_current_task_btf(), MF_WAKEUPS);
 }
 
 SEC("tp_btf/sched_wakeup")
@@ -716,7 +729,7 @@ int BPF_PROG(on_sched_migrate_task, struct task_struct *task, int dest_cpu)
 	if (!get_cpu(&st, &bins))
 		return 0;
 	pend_add(st->pend_migrations, 1);
-	charge_request_event(task, REQ_EVENT_MIGRATION);
+	charge_request_event(task, MF_MIGRATIONS);
 	/* Interrupts are off here (rq or pi lock held), but this may interrupt an
 	 * in-process flush_cpu: then the process's count is lost, the host-wide one not. */
 	if (st->flushing)

@@ -159,9 +159,8 @@ struct model_params {
 	unsigned int freq_khz[MODEL_MAX_FREQS];
 	struct model_weight freq[MODEL_MAX_FREQS]; /* per ns at that kHz */
 	struct model_weight default_multiplier;	   /* below every configured kHz */
-	struct model_weight wakeup;
-	struct model_weight migration;
-	struct model_weight pmu[PMU_COUNTERS];
+	/* per event, by enum model_feature (MODEL_FEATURES_BPF's rows; signals.bpf.c) */
+	struct model_weight feature[MF_BPF_COUNT];
 	/* psys mode's µJ per score unit is not here: see uj_per_score_word (requests.bpf.h) */
 };
 
@@ -185,6 +184,7 @@ enum unframed_reason {
 	UNFRAMED_UNSOLICITED,	/* a response with no request (or over CONN_KINDS) awaiting */
 	UNFRAMED_PULL_FAILED,	/* bpf_msg_pull_data refused bytes the framing needed */
 	UNFRAMED_TOO_COMPLEX,	/* a write with more framing steps than one run can take */
+	UNFRAMED_UNSEEN,	/* bytes sent without sk_msg, not inside a body (write_seq) */
 	UNFRAMED_REASONS,
 };
 
@@ -221,7 +221,7 @@ struct request_counters {
 	unsigned long long records_dropped;
 };
 
-/* enum record_header_skip (collector/request_record.h) as BPF writes it */
+/* enum record_header_skip (collector/operators/request_record.h) as BPF writes it */
 enum rec_skip {
 	REC_SKIP_WRITTEN,
 	REC_SKIP_NO_HEADER,

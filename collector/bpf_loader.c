@@ -209,7 +209,6 @@ static void fill_handles(struct bpf_loader *l)
 			    [PMU_INSTRUCTIONS] = bpf_map__fd(skel->maps.pmu_instructions),
 			    [PMU_CACHE_MISSES] = bpf_map__fd(skel->maps.pmu_cache_misses) },
 		.exited_tgids_fd = bpf_map__fd(skel->maps.exited_tgids),
-		.proc_energy_fd = bpf_map__fd(skel->maps.proc_energy_uj),
 		.flush_prog_fd = bpf_program__fd(l->flush),
 		.epoch = &skel->bss->epoch,
 	};

@@ -25,14 +25,14 @@
 #include "bpf_loader.h"
 #include "header_ports.h"
 #include "interval_csv.h"
+#include "operators/metrics_http.h"
+#include "operators/operators.h"
+#include "operators/request_log.h"
 #include "signals_api.h"
 #include "log.h"
-#include "metrics_http.h"
-#include "operators.h"
 #include "options.h"
 #include "parse.h"
 #include "request_energy.h"
-#include "request_log.h"
 #include "requests_api.h"
 #include "softirqs.h"
 #include "version.h"
@@ -391,11 +391,15 @@ static int attribute(struct collector *c, const struct interval_signals *sig, in
 			  c->scratch, &res);
 	*attributed_uj = res.attributed_uj;
 	if (c->requests) {
+		uint32_t ended[4096]; /* more wait for the next interval */
+		int max = (int)(sizeof(ended) / sizeof(*ended)), n;
+
 		for (size_t i = 0; i < sig->num_procs; i++)
 			if (c->proc_uj[i])
 				request_tracking__add_process_energy(c->requests, sig->procs[i].tgid,
 								     c->proc_uj[i]);
-		kernel_signals__forget_exited(c->signals);
+		n = kernel_signals__take_exited(c->signals, ended, max);
+		request_tracking__forget_processes(c->requests, ended, n);
 	}
 	if (c->opt.no_requests || c->cfg.attribution_mode != ATTRIBUTION_PSYS || !res.factor_valid)
 		return 0;

@@ -2,8 +2,7 @@
 # GPU source in collector/gpu/.
 HTTP_ENERGY_CORE_SRCS := collector/signals.c collector/kernel_features.c collector/cpu_freq.c \
 	collector/requests.c collector/attribution.c collector/header_ports.c \
-	collector/softirqs.c collector/bpf_loader.c collector/fixed_point.c \
-	collector/request_log.c
+	collector/softirqs.c collector/bpf_loader.c collector/fixed_point.c
 # The one module that includes the skeleton.
 $(call obj_of,collector/bpf_loader.c): $(BUILD)/gen/http_energy.skel.h
 
@@ -21,14 +20,20 @@ test_softirqs_SRCS := tests/unit/test_softirqs.c collector/softirqs.c
 test_softirqs_CFLAGS := -I collector
 
 UNIT_TESTS += test_interval_csv
-test_interval_csv_SRCS := tests/unit/test_interval_csv.c collector/interval_csv.c
+test_interval_csv_SRCS := tests/unit/test_interval_csv.c collector/interval_csv.c \
+	collector/csv_file.c
 test_interval_csv_CFLAGS := -I collector
 
+# The append-only CSV writer under the interval and GPU CSVs.
+UNIT_TESTS += test_csv_file
+test_csv_file_SRCS := tests/unit/test_csv_file.c collector/csv_file.c
+test_csv_file_CFLAGS := -I collector
+
 PROGRAMS += http_energy
-# '=': ENERGY_SOURCE_SRCS and GPU_SOURCE_SRCS come from collector/energy/ and collector/gpu/,
-# read after this file.
-http_energy_SRCS = collector/http_energy.c collector/interval_csv.c $(HTTP_ENERGY_CORE_SRCS) \
-	$(ENERGY_SOURCE_SRCS) $(OPERATORS_SRCS)
+# '=': ENERGY_SOURCE_SRCS, GPU_SOURCE_SRCS and OPERATORS_SRCS come from collector/energy/,
+# collector/gpu/ and collector/operators/, read after this file.
+http_energy_SRCS = collector/http_energy.c collector/interval_csv.c collector/csv_file.c \
+	$(HTTP_ENERGY_CORE_SRCS) $(ENERGY_SOURCE_SRCS) $(OPERATORS_SRCS)
 http_energy_LIBS := -lbpf -lelf -lz
 # The GPU source (collector/gpu/gpu.mk; dlopen, hence -ldl).
 http_energy_SRCS += $(GPU_SOURCE_SRCS)
@@ -43,10 +48,10 @@ INTEGRATION_TESTS += tests/integration/test_http_energy_wakeups.sh
 INTEGRATION_TESTS += tests/integration/test_http_energy_partial_attach.sh
 BENCH_SCRIPTS += bench/collector_overhead.sh
 
-UNIT_TESTS += test_request_log
-test_request_log_SRCS := tests/unit/test_request_log.c collector/request_log.c
-test_request_log_CFLAGS := -I collector -I bpf
-test_request_log_LIBS := -lbpf
+UNIT_TESTS += test_requests
+test_requests_SRCS := tests/unit/test_requests.c collector/requests.c collector/fixed_point.c
+test_requests_CFLAGS := -I collector -I bpf
+test_requests_LIBS := -lbpf
 
 UNIT_TESTS += test_attribution
 test_attribution_SRCS := tests/unit/test_attribution.c collector/attribution.c
@@ -58,30 +63,3 @@ UNIT_TESTS += test_header_ports
 test_header_ports_SRCS := tests/unit/test_header_ports.c collector/header_ports.c
 test_header_ports_CFLAGS := -I collector
 INTEGRATION_TESTS += tests/integration/test_requests_framing.sh
-# Issue 15: operators (every cgroup, Prometheus, service).
-UNIT_TESTS += test_k8s_meta
-test_k8s_meta_SRCS := tests/unit/test_k8s_meta.c collector/k8s_meta.c
-test_k8s_meta_CFLAGS := -I collector
-UNIT_TESTS += test_accounts
-test_accounts_SRCS := tests/unit/test_accounts.c collector/accounts.c collector/k8s_meta.c
-test_accounts_CFLAGS := -I collector
-OPERATORS_SRCS := collector/operators.c collector/accounts.c collector/k8s_meta.c \
-	collector/cgroup_names.c collector/metrics_format.c collector/metrics_http.c \
-	collector/routes.c collector/gpu_accounts.c
-UNIT_TESTS += test_metrics_format
-test_metrics_format_SRCS := tests/unit/test_metrics_format.c collector/metrics_format.c \
-	collector/accounts.c collector/k8s_meta.c collector/metrics_http.c collector/routes.c \
-	collector/gpu_accounts.c
-test_metrics_format_CFLAGS := -I collector
-UNIT_TESTS += test_routes
-test_routes_SRCS := tests/unit/test_routes.c collector/routes.c
-test_routes_CFLAGS := -I collector
-UNIT_TESTS += test_gpu_accounts
-test_gpu_accounts_SRCS := tests/unit/test_gpu_accounts.c collector/gpu_accounts.c
-test_gpu_accounts_CFLAGS := -I collector
-INTEGRATION_TESTS += tests/integration/test_metrics_operators.sh
-INTEGRATION_TESTS += tests/integration/test_metrics_prometheus.sh
-INTEGRATION_TESTS += tests/integration/test_report_routes.sh
-INTEGRATION_TESTS += tests/integration/test_install.sh
-INTEGRATION_TESTS += tests/integration/test_deploy_kubernetes.sh
-BENCH_SCRIPTS += bench/metrics_cost.sh

@@ -2,24 +2,18 @@
 #include "interval_csv.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "csv_file.h"
 #include "csv_schema.h"
 #include "feature_values.h"
 #include "log.h"
 
 struct interval_csv {
-	int fd;
-	char *path;
-	off_t size;
-	uint64_t rows;
-	struct buf line;
+	struct csv_file *file;
 };
 
 uint64_t interval_idle_uj(uint64_t idle_power_uw, uint64_t duration_ns)
@@ -94,77 +88,48 @@ int interval_csv_format_row(const struct interval_row *row, struct buf *out)
 int interval_csv__open(const char *path, struct interval_csv **out)
 {
 	struct interval_csv *w = calloc(1, sizeof(*w));
-	bool existing;
 	int err;
 
 	if (!w)
 		return -ENOMEM;
-	w->fd = -1;
-	w->path = strdup(path);
-	if (!w->path) {
-		err = -ENOMEM;
-		log_error("%s: %s", path, strerror(-err));
-		goto fail;
-	}
 	/* More columns may follow ours: a newer collector's, appended at the end. */
-	w->fd = csv_open_append(path, csv_header(), true, "interval CSV", &w->size, &existing);
-	if (w->fd < 0) {
-		err = w->fd;
-		goto fail;
+	err = csv_file__open(path, csv_header(), true, "interval CSV", &w->file);
+	if (err) {
+		free(w);
+		return err;
 	}
-	if (existing)
+	if (csv_file__existed(w->file))
 		log_info("appending to %s", path);
 	*out = w;
 	return 0;
-fail:
-	interval_csv__close(w);
-	return err;
 }
 
 int interval_csv__append(struct interval_csv *w, const struct interval_row *row)
 {
-	int err;
+	int err = interval_csv_format_row(row, csv_file__rows(w->file));
 
-	buf__clear(&w->line);
-	err = interval_csv_format_row(row, &w->line);
-	if (!err)
-		err = buf__write_whole(&w->line, w->fd, &w->size);
 	if (err) {
-		log_error("%s: writing interval %" PRIu64 ": %s", w->path, row->interval,
-			  strerror(-err));
+		log_error("%s: formatting interval %" PRIu64 ": %s", csv_file__path(w->file),
+			  row->interval, strerror(-err));
 		return err;
 	}
-	w->rows++;
-	return 0;
+	return csv_file__append(w->file, 1);
 }
 
 int interval_csv__reopen(struct interval_csv *w)
 {
-	struct interval_csv *fresh;
-	int err = interval_csv__open(w->path, &fresh);
-
-	if (err)
-		return err; /* rows keep going to the file already open */
-	close(w->fd);
-	w->fd = fresh->fd;
-	w->size = fresh->size;
-	fresh->fd = -1;
-	interval_csv__close(fresh);
-	return 0;
+	return csv_file__reopen(w->file);
 }
 
 uint64_t interval_csv__rows(const struct interval_csv *w)
 {
-	return w->rows;
+	return csv_file__rows_written(w->file);
 }
 
 void interval_csv__close(struct interval_csv *w)
 {
 	if (!w)
 		return;
-	if (w->fd >= 0)
-		close(w->fd);
-	buf__free(&w->line);
-	free(w->path);
+	csv_file__close(w->file);
 	free(w);
 }

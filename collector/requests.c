@@ -46,13 +46,10 @@ int model_params_from_config(const struct energy_config *cfg, struct model_param
 	}
 	err = err ?: encode(cfg->default_multiplier, &out->default_multiplier,
 			    "default_multiplier");
-	err = err ?: encode(cfg->wakeup_penalty, &out->wakeup, "wakeup_penalty");
-	err = err ?: encode(cfg->migration_penalty, &out->migration, "migration_penalty");
-	err = err ?: encode(cfg->cycles_weight, &out->pmu[PMU_CYCLES], "cycles_weight");
-	err = err ?: encode(cfg->instructions_weight, &out->pmu[PMU_INSTRUCTIONS],
-			    "instructions_weight");
-	err = err ?: encode(cfg->cache_miss_weight, &out->pmu[PMU_CACHE_MISSES],
-			    "cache_miss_weight");
+#define ENCODE_FEATURE_(ID, name, weight, avail, fit, field) \
+	err = err ?: encode(cfg->weight, &out->feature[MF_##ID], #weight);
+	MODEL_FEATURES_BPF(ENCODE_FEATURE_)
+#undef ENCODE_FEATURE_
 	return err;
 }
 
@@ -188,6 +185,12 @@ void request_tracking__add_process_energy(struct request_tracking *rt, uint32_t 
 	bpf_map_update_elem(rt->h.proc_energy_fd, &tgid, &total, BPF_ANY);
 }
 
+void request_tracking__forget_processes(struct request_tracking *rt, const uint32_t *tgids, int n)
+{
+	for (int i = 0; i < n; i++)
+		bpf_map_delete_elem(rt->h.proc_energy_fd, &tgids[i]);
+}
+
 const char *skip_reason_name(enum skip_reason reason)
 {
 	switch (reason) {
@@ -211,6 +214,7 @@ const char *unframed_reason_name(enum unframed_reason reason)
 	case UNFRAMED_UNSOLICITED: return "unsolicited";
 	case UNFRAMED_PULL_FAILED: return "unreadable";
 	case UNFRAMED_TOO_COMPLEX: return "too complex";
+	case UNFRAMED_UNSEEN: return "unseen bytes";
 	default: return "?";
 	}
 }

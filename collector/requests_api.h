@@ -84,6 +84,9 @@ int request_tracking__set_cpu_khz(struct request_tracking *rt, const struct ener
 /* Adds µJ to a process's cumulative total in the proc_energy_uj map. */
 void request_tracking__add_process_energy(struct request_tracking *rt, uint32_t tgid,
 					  uint64_t uj);
+/* Drops the proc_energy_uj entries of processes that ended (kernel_signals__take_exited):
+ * the map keeps live processes only, and a reused PID starts again from 0. */
+void request_tracking__forget_processes(struct request_tracking *rt, const uint32_t *tgids, int n);
 const char *skip_reason_name(enum skip_reason reason);
 const char *unframed_reason_name(enum unframed_reason reason);
 const char *http_end_name(enum http_end how);

@@ -389,27 +389,23 @@ int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out)
 	return 0;
 }
 
-int kernel_signals__forget_exited(struct kernel_signals *s)
+int kernel_signals__take_exited(struct kernel_signals *s, uint32_t *tgids, int max)
 {
-	enum { BATCH = 4096 };
 	int fd = s->h.exited_tgids_fd;
-	int energy_fd = s->h.proc_energy_fd;
-	uint32_t key, next, e, done[BATCH];
+	uint32_t key, next, e;
 	uint32_t *prev = NULL;
 	int n = 0;
 
 	/* Ended in epoch e: its last slices were drained by the cut that left epoch e + 1.
 	 * (Empty unless on_process_exit is loaded: with request tracking.) */
-	while (n < BATCH && bpf_map_get_next_key(fd, prev, &next) == 0) {
+	while (n < max && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &e) == 0 && (int32_t)(s->epoch - e) >= 2)
-			done[n++] = key;
+			tgids[n++] = key;
 	}
-	for (int i = 0; i < n; i++) {
-		bpf_map_delete_elem(energy_fd, &done[i]);
-		bpf_map_delete_elem(fd, &done[i]);
-	}
+	for (int i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &tgids[i]);
 	return n;
 }
 

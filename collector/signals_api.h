@@ -89,7 +89,6 @@ struct signals_handles {
 	int cpu_freq_events_fd;
 	int pmu_fd[PMU_COUNTERS]; /* perf event arrays, filled by bind when the PMU is open */
 	int exited_tgids_fd;
-	int proc_energy_fd; /* request tracking's per-process totals: exited ones are dropped */
 	int flush_prog_fd;
 	uint32_t *epoch; /* in the mmap'ed .bss: the epoch a CPU adopts when flushed */
 };
@@ -103,12 +102,11 @@ int kernel_signals__begin(struct kernel_signals *s, const struct signals_availab
 int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out);
 const struct signals_available *kernel_signals__available(const struct kernel_signals *s);
 /*
- * Drops the proc_energy_uj entries (request tracking's per-process totals) of processes
- * that ended at least one whole interval ago, as sched_process_exit recorded them: the
- * map keeps live processes only, and a reused PID starts again from 0. Call after each
- * cut's energy was added. Returns how many were dropped.
+ * Takes (and forgets) up to max processes that ended at least one whole interval ago, as
+ * sched_process_exit recorded them, so their last slices are drained: their tgids into
+ * tgids, each once. Call after each cut's energy was added. Returns how many.
  */
-int kernel_signals__forget_exited(struct kernel_signals *s);
+int kernel_signals__take_exited(struct kernel_signals *s, uint32_t *tgids, int max);
 void kernel_signals__close(struct kernel_signals *s);
 
 #endif

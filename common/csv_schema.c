@@ -1,18 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "csv_schema.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "buf.h"
-#include "log.h"
 
 #define FEATURE_NAME_(ID, name, weight, avail, fit, field) [CSV_##ID] = #name,
 
@@ -102,66 +95,4 @@ int csv_quote(const char *field, char *out, size_t out_len)
 	}
 	out[o] = '\0';
 	return (int)o;
-}
-
-/* 0 when the file at path begins with header and then '\n' (or ','), else negative. */
-static int header_check(const char *path, const char *header, bool more_columns)
-{
-	size_t hlen = strlen(header);
-	char *first = malloc(hlen + 1);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int err = 0;
-
-	if (!first || fd < 0) {
-		err = !first ? -ENOMEM : -errno;
-		goto cleanup;
-	}
-	if (pread(fd, first, hlen + 1, 0) != (ssize_t)hlen + 1 || memcmp(first, header, hlen) ||
-	    (first[hlen] != '\n' && !(more_columns && first[hlen] == ',')))
-		err = -EINVAL;
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	free(first);
-	return err;
-}
-
-int csv_open_append(const char *path, const char *header, bool more_columns, const char *what,
-		    off_t *size, bool *existing)
-{
-	struct buf line = BUF_INIT;
-	struct stat st;
-	int fd, err = 0;
-
-	*size = 0;
-	*existing = false;
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0 || fstat(fd, &st)) {
-		err = -errno;
-		log_error("%s: %s", path, strerror(-err));
-		goto cleanup;
-	}
-	if (st.st_size > 0) {
-		err = header_check(path, header, more_columns);
-		if (err) {
-			log_error("%s:1: the file exists and its header is not the %s header; "
-				  "refusing to append to it",
-				  path, what);
-			goto cleanup;
-		}
-		*size = st.st_size;
-		*existing = true;
-		lseek(fd, 0, SEEK_END);
-		goto cleanup;
-	}
-	err = buf__appendf(&line, "%s\n", header);
-	if (!err)
-		err = buf__write_whole(&line, fd, size);
-	if (err)
-		log_error("%s: writing the header: %s", path, strerror(-err));
-cleanup:
-	buf__free(&line);
-	if (err && fd >= 0)
-		close(fd);
-	return err ? err : fd;
 }

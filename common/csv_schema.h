@@ -8,7 +8,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/types.h>
 
 #include "model_features.h"
 
@@ -56,16 +55,5 @@ const char *csv_header(void);
  * holds a comma, quote, CR or LF. Returns the length written, or -1 if it did not fit.
  */
 int csv_quote(const char *field, char *out, size_t out_len);
-
-/*
- * Opens path for appending rows (O_WRONLY | O_CREAT, 0644). A new or empty file gets
- * header and a newline; an existing one must begin with header and a newline (or, with
- * more_columns, a comma: columns a newer writer added at the end), else it is refused
- * with -EINVAL and left alone. *size: the file's length (rows go there); *existing: the
- * file already had rows or a header. Errors are printed once, naming path and what
- * ("interval CSV"). Returns the fd, or a negative errno.
- */
-int csv_open_append(const char *path, const char *header, bool more_columns, const char *what,
-		    off_t *size, bool *existing);
 
 #endif

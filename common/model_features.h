@@ -16,7 +16,8 @@
  *          when not 0 (so models and CSVs from before it existed stay as they were)
  *   field  where the collector keeps its value: in MODEL_FEATURES_BPF, the member of
  *          both struct proc_signals and struct cpu_signals (bpf/signals.h), so it is
- *          known per process; in MODEL_FEATURES_HOST, the member of struct
+ *          known per process (a PMU row's also of signals.bpf.c's struct slice, for the
+ *          request charge); in MODEL_FEATURES_HOST, the member of struct
  *          interval_signals (host-wide only)
  *
  * The blocks differ only in where the values live, and so where the CSV columns sit:
@@ -61,6 +62,11 @@
 #define MF_ENUM_(ID, name, weight, avail, fit, field) MF_##ID,
 enum model_feature { MODEL_FEATURES(MF_ENUM_) MF_COUNT };
 #undef MF_ENUM_
+
+/* MODEL_FEATURES_BPF's rows, which are enum model_feature's first values: the kernel's
+ * weights (struct model_params, bpf/signals.h) are indexed by MF_<ID> below this. */
+#define MF_BPF_ONE_(ID, name, weight, avail, fit, field) +1
+#define MF_BPF_COUNT (0 MODEL_FEATURES_BPF(MF_BPF_ONE_))
 
 #ifndef __bpf__
 #include <stdbool.h>

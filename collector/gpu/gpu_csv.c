@@ -2,21 +2,16 @@
 #include "gpu_csv.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "../csv_file.h"
 #include "csv_schema.h"
 #include "log.h"
 
 struct gpu_csv {
-	int fd;
-	char *path;
-	off_t size;
-	struct buf line;
+	struct csv_file *file;
 };
 
 const char *gpu_csv_header(void)
@@ -60,52 +55,38 @@ int gpu_csv_format_row(uint64_t interval, const struct gpu_sample *s, struct buf
 int gpu_csv__open(const char *path, struct gpu_csv **out)
 {
 	struct gpu_csv *w = calloc(1, sizeof(*w));
-	bool existing;
 	int err;
 
 	if (!w)
 		return -ENOMEM;
-	w->fd = -1;
-	w->path = strdup(path);
-	if (!w->path) {
-		err = -ENOMEM;
-		log_error("%s: %s", path, strerror(-err));
-		goto fail;
-	}
-	w->fd = csv_open_append(path, gpu_csv_header(), false, "GPU CSV", &w->size, &existing);
-	if (w->fd < 0) {
-		err = w->fd;
-		goto fail;
+	err = csv_file__open(path, gpu_csv_header(), false, "GPU CSV", &w->file);
+	if (err) {
+		free(w);
+		return err;
 	}
 	*out = w;
 	return 0;
-fail:
-	gpu_csv__close(w);
-	return err;
 }
 
 int gpu_csv__append(struct gpu_csv *w, uint64_t interval, const struct gpu_sample *s, size_t n)
 {
+	struct buf *rows = csv_file__rows(w->file);
 	int err = 0;
 
-	buf__clear(&w->line);
 	for (size_t i = 0; i < n && !err; i++)
-		err = gpu_csv_format_row(interval, &s[i], &w->line);
-	if (!err && w->line.len)
-		err = buf__write_whole(&w->line, w->fd, &w->size);
-	if (err)
-		log_error("%s: writing interval %" PRIu64 ": %s", w->path, interval,
-			  strerror(-err));
-	return err;
+		err = gpu_csv_format_row(interval, &s[i], rows);
+	if (err) {
+		log_error("%s: formatting interval %" PRIu64 ": %s", csv_file__path(w->file),
+			  interval, strerror(-err));
+		return err;
+	}
+	return n ? csv_file__append(w->file, n) : 0;
 }
 
 void gpu_csv__close(struct gpu_csv *w)
 {
 	if (!w)
 		return;
-	if (w->fd >= 0)
-		close(w->fd);
-	buf__free(&w->line);
-	free(w->path);
+	csv_file__close(w->file);
 	free(w);
 }

@@ -9,19 +9,26 @@
 
 Each case is a script of steps on one connection: ("req", bytes) the client sends (the
 server waits for exactly those bytes), ("resp", [write, write, ...]) the server sends with
-one send() (or, for a tuple, one sendmsg() of several buffers: a writev) per item, then
-the server closes. In the scripts, the marker H stands where the collector must insert
-"X-Energy-Score: N\\r\\n" (right after the CRLF of a final status line); the server strips
-it. The client compares what it received with the script: without the collector, byte for
-byte; with it, byte for byte once each header is taken out again, and with each header at a
-marker and nowhere else.
+one send() (or, for a tuple, one sendmsg() of several buffers: a writev) per item;
+("pause", seconds) the client reads nothing for that long; ("nb", [A, B, C, ...]) a writer
+whose socket buffer fills (below, "Writes the kernel takes in part"); then the server
+closes. In the scripts, the marker H stands where the collector must insert
+"X-Energy-Score: N\\r\\n" (right after the CRLF of a final status line), the marker O where it
+may (a response the collector may have to leave alone); the server strips them. The client
+compares what it received with the script: without the collector, byte for byte; with it,
+byte for byte once each header is taken out again, and with each header at a marker and
+nowhere else.
 """
+import fcntl
 import re
 import socket
+import struct
+import termios
 import sys
 import time
 
 H = b"\x00H\x00"
+O = b"\x00O\x00"
 
 
 def req(path, method=b"GET", extra=b""):
@@ -140,6 +147,66 @@ CASES["close_delimited"] = [
               STATUS_BODY + b"\r\n"]),
 ]
 
+# Writes the kernel takes in part. A non-blocking writer whose socket buffer fills (nginx to
+# a slow reader) gets a short send: sk_msg framed the whole write, the kernel sent the first k
+# bytes and freed the rest, and the writer sends those again. After such a failed push the
+# kernel sends the first chunk of the writer's NEXT sendmsg without running sk_msg (tcp_bpf
+# leaves the old verdict in place), so the framing must follow the stream's write_seq: bytes
+# it framed already and sees again are skipped, unseen bytes inside a body are passed by count,
+# unseen bytes anywhere else leave the connection alone ("unseen bytes"). An "nb" step: the
+# server sends A with one non-blocking send() (k bytes taken: the client reads nothing yet),
+# waits until the client has taken everything (SIOCOUTQ 0), then sends A[k:] + B with one
+# blocking send() (its first chunk goes out unseen), then C, D, ... (each one send()). B may
+# be a number j instead: the second send is A[k:k+j] (a writer that retries part of what is
+# left), then A[k+j:]. Sizes vary, since k and the kernel's chunks do.
+STORED = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"  # a stored HTTP message in a body
+
+
+def _fill(n):
+    return b"b" * n
+
+
+for _kb in (64, 128, 256):
+    _b2 = STORED + _fill(3000)  # resp2's body: the part after the hole starts like a response
+    # The unseen bytes cross a response boundary (the rest of resp1, resp2's head, part of its
+    # body): the framing cannot tell where the stream is; the next write begins with a status
+    # line where the lost framing would expect resp2 to start.
+    CASES["hole_at_boundary_%d" % _kb] = [
+        ("req", req(b"/h1") + req(b"/h2") + req(b"/h3")),
+        ("pause", 0.5),
+        ("nb", [cl_resp(_fill(_kb << 10)),
+                b"HTTP/1.1 200 OK\r\n" + O + b"Content-Length: %d\r\n\r\n" % (1000 + len(_b2)) +
+                _fill(1000), _b2,
+                b"HTTP/1.1 200 OK\r\n" + O + b"Content-Length: 2\r\n\r\nok"]),
+    ]
+    # The unseen bytes lie inside resp1's body: passed by count, resp2 keeps its header.
+    _n = 3 * (_kb << 10)
+    CASES["hole_in_body_%d" % _kb] = [
+        ("req", req(b"/b1") + req(b"/b2")),
+        ("pause", 0.5),
+        ("nb", [b"HTTP/1.1 200 OK\r\n" + H + b"Content-Length: %d\r\n\r\n" % _n +
+                _fill(_kb << 10), _fill(_kb << 10), _fill(_kb << 10),
+                b"HTTP/1.1 200 OK\r\n" + H + b"Content-Length: %d\r\n\r\n" % len(_b2) + _b2]),
+    ]
+    # The writer retries only part of what the kernel gave back (unseen); sk_msg then runs on
+    # the rest, which it framed before: skipped, resp2 keeps its header.
+    CASES["resent_%d" % _kb] = [
+        ("req", req(b"/r1") + req(b"/r2")),
+        ("pause", 0.5),
+        ("nb", [cl_resp(_fill(_kb << 10)), 8192,
+                b"HTTP/1.1 200 OK\r\n" + H + b"Content-Length: %d\r\n\r\n" % len(_b2) + _b2]),
+    ]
+
+# The unseen bytes lie inside one chunk's data: passed by count as well.
+CASES["hole_in_chunk"] = [
+    ("req", req(b"/c1") + req(b"/c2")),
+    ("pause", 0.5),
+    ("nb", [b"HTTP/1.1 200 OK\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n" +
+            b"%x\r\n" % (3 << 17) + _fill(1 << 17), _fill(1 << 17),
+            _fill(1 << 17) + b"\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\n" + H + b"Content-Length: %d\r\n\r\n" % len(_b2) + _b2]),
+]
+
 # What cannot be framed leaves the connection alone for good (and is counted). A response
 # whose status line was seen starts at a known offset, so it has its header; what follows
 # its unframable head is never touched.
@@ -176,19 +243,54 @@ EXPECTED_COUNTS = {
 EXPECTED_ENDED_TOTAL = 2
 
 
+def unmarked(b):
+    return b.replace(H, b"").replace(O, b"")
+
+
 def writes_of(item):
-    return [p.replace(H, b"") for p in item] if isinstance(item, tuple) else item.replace(H, b"")
+    return [unmarked(p) for p in item] if isinstance(item, tuple) else unmarked(item)
 
 
 def script_bytes(steps, marked):
     out = b""
     for kind, data in steps:
-        if kind != "resp":
+        if kind not in ("resp", "nb"):
             continue
         for item in data:
+            if isinstance(item, int):
+                continue
             for part in (item if isinstance(item, tuple) else (item,)):
-                out += part if marked else part.replace(H, b"")
+                out += part if marked else unmarked(part)
     return out
+
+
+def outq(c):
+    return struct.unpack("i", fcntl.ioctl(c, termios.TIOCOUTQ, b"\0" * 4))[0]
+
+
+def send_nb(c, name, items):
+    """An "nb" step (above): one non-blocking send, then what it left, in blocking sends."""
+    a = unmarked(items[0])
+    c.setblocking(False)
+    try:
+        k = c.send(a)
+    except BlockingIOError:
+        k = 0
+    print("framing server: %s: short write: %d of %d" % (name, k, len(a)) if k < len(a) else
+          "framing server: %s: whole write: %d" % (name, k), file=sys.stderr, flush=True)
+    c.setblocking(True)  # one send() per write from here on, however long it takes
+    end = time.time() + 10
+    while outq(c) and time.time() < end:
+        time.sleep(0.001)
+    if isinstance(items[1], int):
+        writes = [a[k:k + items[1]], a[k + items[1]:]]
+    else:
+        writes = [a[k:] + unmarked(items[1])]
+    for w in writes + [unmarked(i) for i in items[2:]]:
+        if w:
+            c.sendall(w)
+        time.sleep(0.02)
+    c.settimeout(10)
 
 
 def recv_exact(c, n):
@@ -203,11 +305,18 @@ def recv_exact(c, n):
 
 def serve_conn(c, name):
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if any(kind == "nb" for kind, _ in CASES[name]):
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
     c.settimeout(10)
     try:
         for kind, data in CASES[name]:
             if kind == "req":
                 recv_exact(c, len(data))
+                continue
+            if kind == "pause":
+                continue
+            if kind == "nb":
+                send_nb(c, name, data)
                 continue
             for item in data:
                 w = writes_of(item)
@@ -245,7 +354,10 @@ def serve(portfile):
 
 
 def run_case(port, name):
-    c = socket.create_connection(("127.0.0.1", port))
+    c = socket.socket(socket.AF_INET)
+    if any(kind == "nb" for kind, _ in CASES[name]):
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)  # the server's sends fill up
+    c.connect(("127.0.0.1", port))
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     c.settimeout(10)
     got = b""
@@ -260,6 +372,8 @@ def run_case(port, name):
                     break
                 got += d
             c.sendall(data)
+        elif kind == "pause":
+            time.sleep(data)  # the client reads nothing meanwhile
         else:
             expect_so_far += script_bytes([(kind, data)], False)
     while True:
@@ -272,8 +386,25 @@ def run_case(port, name):
 
 
 def expected_regex(steps):
-    parts = script_bytes(steps, True).split(H)
-    return re.compile(rb"X-Energy-Score: [0-9]+\r\n".join(re.escape(p) for p in parts) + rb"\Z")
+    hdr = rb"X-Energy-Score: [0-9]+\r\n"
+    parts = [re.escape(p) for p in script_bytes(steps, True).split(H)]
+    return re.compile(hdr.join(p.replace(re.escape(O), b"(?:" + hdr + b")?") for p in parts) +
+                      rb"\Z")
+
+
+def header_offsets(got):
+    """Where each header is, as an offset in the server's bytes (headers taken out)."""
+    out, taken = [], 0
+    for m in re.finditer(rb"X-Energy-Score: [0-9]+\r\n", got):
+        out.append(m.start() - taken)
+        taken += len(m.group(0))
+    return out
+
+
+def marker_offsets(steps):
+    marked = script_bytes(steps, True)
+    return [m.start() - 3 * i for i, m in enumerate(re.finditer(re.escape(H) + b"|" +
+                                                                 re.escape(O), marked))]
 
 
 def main():
@@ -310,7 +441,8 @@ def main():
         failures += not ok
         ok = expected_regex(CASES[name]).match(got) is not None
         print("%s - %s: a header right after each final status line, and nowhere else%s" %
-              ("ok" if ok else "not ok", name, "" if ok else " (got %r)" % got[:300]))
+              ("ok" if ok else "not ok", name, "" if ok else " (headers at %s, markers at %s; "
+               "got %r)" % (header_offsets(got), marker_offsets(CASES[name]), got[:300])))
         failures += not ok
     return 1 if failures else 0
 

@@ -126,4 +126,94 @@ report "$tmp/d" 0.01 0 >"$tmp/d.out" 2>&1
 check "headers beyond what this collector counted are reported (another collector)" \
 	grep -q '^note: node: 1182 responses carried X-Energy-Score but this collector counted 100 responses' "$tmp/d.out"
 check "no such note when the counts agree" bash -c "! grep -q 'another collector' $tmp/a.out"
+# ---- the in-mix truths (workload_server): alone, heavy 1e9 ns / 100 -> 100000 uJ, tiny
+# 5e7 ns / 1000 -> 500 uJ; in the mixes heavy costs 1e7 ns (100000 uJ) and tiny 1e5 ns
+# (1000 uJ: twice its alone cost). Split run: threads 11, 12 served heavy (6e8 ns over 58 +
+# 2 in flight), 21, 22 tiny (8e7 ns over 800), 30 wrote nothing (1e6 ns). Fit runs (1:1,
+# 50:1, 500:1, 5000:1) with CPU exactly a*n_heavy + b*n_tiny. Records: split heavy 110000
+# (+10%), split tiny 900 (-10%); in the fit runs heavy 100000, tiny 1200 (+20%).
+make_inmix() { # DIR N: N tiny per heavy in every ratio run, like the 1:1 run (0: 50, 500, 5000)
+	"$PY" - "$@" <<'PY'
+import csv, json, os, sys
+d, same = sys.argv[1], int(sys.argv[2])
+os.makedirs(d, exist_ok=True)
+def w(name, text):
+    open(os.path.join(d, name), "w").write(text)
+def bench(name, eps, in_flight=0):
+    resp = sum(e[1] for e in eps)
+    json.dump({"measured_s": 10.0,
+               "totals": {"responses": resp, "ok": resp, "errors": 0, "in_flight_at_end": in_flight},
+               "energy": {"responses_with_header": resp},
+               "endpoints": [{"path": p, "responses": n, "latency": {"mean_us": 100.0},
+                              "energy": {"responses_with_header": n, "mean_uj": m}}
+                             for p, n, m in eps]}, open(os.path.join(d, name), "w"))
+H, T = "/cpu?iters=9", "/cpu?iters=1"
+tag = lambda p, n: p.replace("=", "=" + "0" * n)
+w("classes.tsv", "workload\t%s\t%s\t%s\t%s\n" % (H, T, tag(H, 1), tag(T, 1)))
+fit = {"mixed": (50, 50)}
+tl = "workload\tsplit\theavy\t%s\nworkload\tsplit\ttiny\t%s\n" % (tag(H, 2), tag(T, 2))
+for i, (r, nh, nt) in enumerate(((50, 20, 1000), (500, 4, 2000), (5000, 1, 5000))):
+    if same:
+        nh, nt = 10, 10 * same
+    fit["r%d" % r] = (nh, nt)
+    tl += "workload\tr%d\theavy\t%s\nworkload\tr%d\ttiny\t%s\n" % (r, tag(H, i + 3), r, tag(T, i + 3))
+w("targets.tsv", tl)
+runs = "workload\theavy\t1000000000\nworkload\ttiny\t50000000\nworkload\tsplit\t681000000\n"
+runs += "".join("workload\t%s\t%d\n" % (r, nh * 10**7 + nt * 10**5) for r, (nh, nt) in fit.items())
+w("runs.tsv", runs)
+w("life.tsv", "workload\t5000000000\n")
+w("skipped.tsv", "")
+bench("workload.heavy.json", [(H, 100, 100000)])
+bench("workload.tiny.json", [(T, 1000, 500)])
+bench("workload.split_heavy.json", [(tag(H, 2), 58, 105000)], 2)
+bench("workload.split_tiny.json", [(tag(T, 2), 800, 1000)])
+w("workload.split.tid0", "11 0\n12 0\n21 0\n22 0\n30 0\n")
+w("workload.split.tid1", "11 300000000\n12 300000000\n21 40000000\n22 40000000\n30 1000000\n")
+w("workload.mixed.tid0", "11 0\n")
+w("workload.mixed.tid1", "11 505000000\n")
+recs = [(H, 11, 100000)] * 100 + [(T, 21, 500)] * 1000
+recs += [(tag(H, 2), 11 + i % 2, 110000) for i in range(58)]
+recs += [(tag(T, 2), 21 + i % 2, 900) for i in range(800)]
+for i, (r, (nh, nt)) in enumerate(fit.items()):
+    n = 1 if r == "mixed" else i + 2
+    bench("workload.%s.json" % r, [(tag(H, n), nh, 100000), (tag(T, n), nt, 1200)])
+    recs += [(tag(H, n), 11, 100000)] * nh + [(tag(T, n), 11, 1200)] * nt
+with open(os.path.join(d, "workload.records.csv"), "w", newline="") as f:
+    wr = csv.writer(f)
+    wr.writerow(["head_ns", "pid", "tid", "target", "cpu_ns", "energy_uj", "header_uj"])
+    for t, tid, uj in recs:
+        wr.writerow([1, 2, tid, t, int(uj / 0.01), uj, ""])
+w("workload.intervals.csv", "interval,requests,not_a_request_uj,cgroup_runtime_ns\n0,100000,0,5100000000\n")
+PY
+}
+make_inmix "$tmp/f" 0
+report "$tmp/f" 0.01 1 >"$tmp/f.out" 2>&1
+# inmix_row CLASS METHOD PATTERN: the in-mix table's row of CLASS and METHOD matches PATTERN
+inmix_row() {
+	grep -E "^workload +${1//\?/\\?} +$2 " "$tmp/f.out" | grep -qE -- "$3"
+}
+check "split run: heavy's truth from its threads' schedstat (6e8 ns / (58 + 2)), header +5%, record +10%" \
+	inmix_row '/cpu?iters=9' 'threads\(2\)' ' 100000\.0 +1\.00 +105000\.0 \(\+5\.0%\) +110000\.0 \(\+10\.0%\)$'
+check "split run: tiny's truth 8e7 ns / 800 = 1000 uJ, twice alone; record -10%" \
+	inmix_row '/cpu?iters=1' 'threads\(2\)' ' 1000\.0 +2\.00 +1000\.0 \(\+0\.0%\) +900\.0 \(-10\.0%\)$'
+check "split run: the CPU of threads that wrote no response is named" \
+	grep -q '^note: workload split run: 0.1% of the server.s CPU was on threads that wrote no response' "$tmp/f.out"
+check "fit: heavy 100000 uJ in the mixes, records pooled over the fit runs +0%" \
+	inmix_row '/cpu?iters=9' fit ' 100000\.0 \+-0% +1\.00 +100000\.0 \(\+0\.0%\) +100000\.0 \(\+0\.0%\)$'
+check "fit: tiny 1000 uJ in the mixes, records +20%" \
+	inmix_row '/cpu?iters=1' fit ' 1000\.0 \+-0% +2\.00 +1200\.0 \(\+20\.0%\) +1200\.0 \(\+20\.0%\)$'
+check "fit line: coefficients, residuals, tiny share, conditioning" \
+	grep -qE '^fit workload: server CPU = a\*n_heavy \+ b\*n_tiny over 4 runs \(tiny:heavy 1:1 50:1 500:1 5000:1\): a = 100000\.0 uJ .*b = 1000\.0 uJ .*residuals [+-]0\.0% [+-]0\.0% [+-]0\.0% [+-]0\.0% of each run.s CPU; tiny share of CPU 1% 33% 83% 98%; cond [0-9.]+' "$tmp/f.out"
+check "per thread: records' cpu_ns against the writing threads' schedstat (mixed 5.06e8 / 5.05e8; split heavy 6.38e8 / 6e8, tiny 7.2e7 / 8e7)" \
+	grep -q "^threads workload: records' cpu_ns / schedstat of the threads that wrote them, per run: mixed 1.002 (threads 1.00..1.00), split 1.044 (threads 0.90..1.06), split heavy threads 1.063, split tiny threads 0.900$" "$tmp/f.out"
+check "the collector's slices against schedstat over its life (5.1e9 / 5e9)" \
+	grep -q "^slices: the collector's cgroup_runtime_ns / the server's schedstat over the collector's life (nginx: the cgroup also holds the master): workload 1.020$" "$tmp/f.out"
+check "the last line: the worst error against the in-mix truths" \
+	bash -c "tail -1 $tmp/f.out | grep -q '^in-mix worst |error| = 20.0% (workload /cpu?iters=1 record vs fit) over 4 class truths on 1 server kinds (workload), target <= 15%: NOT met; records only: 20.0% (workload /cpu?iters=1 record vs fit)$'"
+check "the line before it: the worst error against the alone truth, as before" \
+	bash -c "tail -2 $tmp/f.out | head -1 | grep -q '^worst |error| = 140.0% (workload /cpu?iters=1 record mixed) over 2 classes'"
+make_inmix "$tmp/g" 1
+report "$tmp/g" 0.01 1 >"$tmp/g.out" 2>&1
+check "mixes of one ratio cannot separate the classes: the fit says so" \
+	grep -q '^fit workload: singular' "$tmp/g.out"
 finish

@@ -2,8 +2,9 @@
 # http_energy, response framing (issue 11): a scripted raw server in a real cgroup writes
 # responses in awkward pieces (split status lines, pipelined writev, interim responses,
 # 101, CONNECT, HEAD, 204/304, chunked bodies full of status lines, close-delimited bodies,
-# what cannot be framed). Bodies must be byte-identical with and without the collector, the
-# header only right after a final status line, and what was left alone counted.
+# writes the kernel takes in part, what cannot be framed). Bodies must be byte-identical with
+# and without the collector, the header only right after a final status line, and what was
+# left alone counted.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
@@ -35,8 +36,15 @@ on_exit "kill -INT $collector 2>/dev/null; wait $collector 2>/dev/null"
 wait_for "request tracking" 20 grep -q 'requests: sockops' "$tmp/collector.log" ||
 	{ not_ok "request tracking attaches"; cat "$tmp/collector.log"; finish; }
 
+server_lines=$(wc -l <"$tmp/server.log")
 python3 tests/integration/framing_raw.py check "$tmp/ports" "$tmp/traced" --expect-headers |
 	tee "$tmp/traced.tap"
+# The "nb" cases (framing_raw.py, "Writes the kernel takes in part"): how many boundary holes
+# the kernel made in this run (a first write taken in part); each leaves its connection alone.
+holes=$(tail -n +$((server_lines + 1)) "$tmp/server.log" |
+	grep -c 'hole_at_boundary_.*: short write')
+check "the kernel took a first write in part in at least one hole case ($holes of 3)" \
+	[ "$holes" -ge 1 ]
 failures=$((failures + $(grep -c '^not ok' "$tmp/traced.tap")))
 for f in "$tmp"/plain/*.bin; do
 	name=$(basename "$f" .bin)
@@ -65,6 +73,8 @@ closed=$(sed -n 's/.* \([0-9]*\) close-delimited.*/\1/p' <<<"$summary")
 check "the exit summary counts 1 tunnel (CONNECT) and 1 close-delimited ($tunnel, $closed)" \
 	eval '[ "$tunnel" = 1 ] && [ "$closed" = 1 ]'
 check "no push or pull failed" grep -q ' 0 pull failed, 0 push failed' <<<"$summary"
+check "the exit summary counts $holes unseen bytes (a hole across a response boundary)" \
+	grep -q "[^0-9]$holes unseen bytes" <<<"$summary"
 
 # ---- --header-ports and --header-quantum-uj: the header only on one port, rounded
 short_port=$(awk '$1 == "short_status_write" { print $2 }' "$tmp/ports")

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* collector/gpu_accounts.c: per-process GPU energy, bounded, PID reuse not merged. */
+/* collector/operators/gpu_accounts.c: per-process GPU energy, bounded, PID reuse not merged. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

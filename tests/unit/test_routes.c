@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* collector/routes.c: route normalisation, status classes, bounds, exact energy sums. */
+/* collector/operators/routes.c: route normalisation, status classes, bounds, exact energy sums. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>

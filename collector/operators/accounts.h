@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "k8s_meta.h"
-#include "signals_api.h"
+#include "../signals_api.h"
 
 #define ACCOUNTS_IDLE_INTERVALS 50
 #define ACCOUNTS_COMM_LEN 16

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../csv_file.h"
 #include "accounts.h"
 #include "buf.h"
 #include "cgroup_names.h"
@@ -30,9 +31,7 @@ struct operators {
 	struct metrics_server *server;
 	struct routes *routes; /* with the endpoint only */
 	struct routes_snapshot route_snap; /* the sampler's copy, reused */
-	int csv_fd;
-	uint64_t csv_rows;
-	struct buf rows;
+	struct csv_file *csv; /* --cgroup-csv */
 	struct buf text;
 	/* cumulative, for the endpoint */
 	uint64_t node_uj, idle_uj, dynamic_uj, attributed_uj;
@@ -84,63 +83,6 @@ static const char *cgroup_path(void *ctx, uint64_t id)
 	return cgroup_names__lookup(ctx, id);
 }
 
-static int open_csv(struct operators *op)
-{
-	const char *path = op->opt.cgroup_csv;
-	size_t hlen = strlen(operators_cgroup_csv_header);
-	struct stat st;
-	char *first;
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-	if (fd < 0 || fstat(fd, &st)) {
-		int err = -errno;
-
-		log_error("%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return err;
-	}
-	if (st.st_size == 0) {
-		char *h = malloc(hlen + 1);
-		ssize_t n;
-
-		if (!h) {
-			close(fd);
-			return -ENOMEM;
-		}
-		memcpy(h, operators_cgroup_csv_header, hlen);
-		h[hlen] = '\n';
-		n = write(fd, h, hlen + 1);
-		free(h);
-		if (n != (ssize_t)hlen + 1) {
-			log_error("%s: writing the header failed", path);
-			close(fd);
-			return -EIO;
-		}
-	} else {
-		int rfd = open(path, O_RDONLY | O_CLOEXEC);
-		bool ours = false;
-
-		first = malloc(hlen + 1);
-		if (rfd >= 0 && first && pread(rfd, first, hlen + 1, 0) == (ssize_t)hlen + 1)
-			ours = memcmp(first, operators_cgroup_csv_header, hlen) == 0 &&
-			       first[hlen] == '\n';
-		free(first);
-		if (rfd >= 0)
-			close(rfd);
-		if (!ours) {
-			log_error("%s:1: the file exists and its header is not the cgroup CSV "
-				  "header; refusing to append to it", path);
-			close(fd);
-			return -EINVAL;
-		}
-	}
-	if (op->csv_fd >= 0)
-		close(op->csv_fd);
-	op->csv_fd = fd;
-	return 0;
-}
-
 int operators__open(const struct operators_opts *opts, struct operators **out)
 {
 	struct operators *op;
@@ -154,7 +96,6 @@ int operators__open(const struct operators_opts *opts, struct operators **out)
 	if (!op)
 		return -ENOMEM;
 	op->opt = *opts;
-	op->csv_fd = -1;
 	if (!op->opt.max_cgroups)
 		op->opt.max_cgroups = 2048;
 	if (!op->opt.max_processes)
@@ -171,7 +112,8 @@ int operators__open(const struct operators_opts *opts, struct operators **out)
 	if (err)
 		goto cleanup;
 	if (opts->cgroup_csv) {
-		err = open_csv(op);
+		err = csv_file__open(opts->cgroup_csv, operators_cgroup_csv_header, false,
+				     "cgroup CSV", &op->csv);
 		if (err)
 			goto cleanup;
 		log_info("cgroups: one row per cgroup per interval into %s", opts->cgroup_csv);
@@ -216,16 +158,16 @@ static int put_text(struct buf *b, const char *text)
 	return buf__appendf(b, ",%s", quoted);
 }
 
-static int row_start(struct operators *op, const struct operators_interval *iv, const char *kind)
+static int row_start(struct buf *b, struct operators *op, const struct operators_interval *iv,
+		     const char *kind)
 {
 	int err = 0;
 
-	err |= buf__appendf(&op->rows, "%" PRIu64, iv->interval);
-	err |= put_text(&op->rows, op->opt.label);
-	err |= buf__appendf(&op->rows, ",%" PRIu64 ",%" PRIu64, iv->sig->t_start_ns,
-			    iv->sig->t_end_ns);
-	err |= put_text(&op->rows, iv->energy_source);
-	err |= buf__appendf(&op->rows, ",%s", kind);
+	err |= buf__appendf(b, "%" PRIu64, iv->interval);
+	err |= put_text(b, op->opt.label);
+	err |= buf__appendf(b, ",%" PRIu64 ",%" PRIu64, iv->sig->t_start_ns, iv->sig->t_end_ns);
+	err |= put_text(b, iv->energy_source);
+	err |= buf__appendf(b, ",%s", kind);
 	return err;
 }
 
@@ -234,50 +176,40 @@ static int csv_rows(struct operators *op, const struct operators_interval *iv, u
 {
 	const struct cgroup_account *c;
 	const struct accounts_other *other = accounts__other_cgroups(op->accounts);
-	size_t n = accounts__cgroups(op->accounts, &c), done = 0;
+	size_t n = accounts__cgroups(op->accounts, &c);
+	struct buf *b = csv_file__rows(op->csv);
 	uint64_t rows = 0;
 	int err = 0;
 
-	buf__clear(&op->rows);
 	for (size_t i = 0; i < n; i++) {
 		if (!c[i].interval_runtime_ns && !c[i].interval_uj)
 			continue; /* did not run in this interval */
-		err |= row_start(op, iv, "cgroup");
-		err |= buf__appendf(&op->rows, ",%" PRIu64, c[i].id);
-		err |= put_text(&op->rows, c[i].path ? c[i].path : "");
-		err |= put_text(&op->rows, c[i].k8s.pod_uid);
-		err |= put_text(&op->rows, c[i].k8s.qos);
-		err |= put_text(&op->rows, c[i].k8s.container_id);
-		err |= buf__appendf(&op->rows, ",%" PRIu64 ",%" PRIu64 "\n",
-				    c[i].interval_runtime_ns, c[i].interval_uj);
+		err |= row_start(b, op, iv, "cgroup");
+		err |= buf__appendf(b, ",%" PRIu64, c[i].id);
+		err |= put_text(b, c[i].path ? c[i].path : "");
+		err |= put_text(b, c[i].k8s.pod_uid);
+		err |= put_text(b, c[i].k8s.qos);
+		err |= put_text(b, c[i].k8s.container_id);
+		err |= buf__appendf(b, ",%" PRIu64 ",%" PRIu64 "\n", c[i].interval_runtime_ns,
+				    c[i].interval_uj);
 		rows++;
 	}
-	err |= row_start(op, iv, "other");
-	err |= buf__appendf(&op->rows, ",,,,,,%" PRIu64 ",%" PRIu64 "\n",
-			    other->interval_runtime_ns, other->interval_uj);
-	err |= row_start(op, iv, "idle");
-	err |= buf__appendf(&op->rows, ",,,,,,%" PRIu64 ",%" PRIu64 "\n",
-			    (uint64_t)iv->sig->host.idle_ns, idle);
-	err |= row_start(op, iv, "unattributed");
-	err |= buf__appendf(&op->rows, ",,,,,,,%" PRId64 "\n", unattributed);
+	err |= row_start(b, op, iv, "other");
+	err |= buf__appendf(b, ",,,,,,%" PRIu64 ",%" PRIu64 "\n", other->interval_runtime_ns,
+			    other->interval_uj);
+	err |= row_start(b, op, iv, "idle");
+	err |= buf__appendf(b, ",,,,,,%" PRIu64 ",%" PRIu64 "\n", (uint64_t)iv->sig->host.idle_ns,
+			    idle);
+	err |= row_start(b, op, iv, "unattributed");
+	err |= buf__appendf(b, ",,,,,,,%" PRId64 "\n", unattributed);
 	rows += 3;
-	if (err)
+	if (err) {
+		log_error("%s: formatting interval %" PRIu64 ": %s", op->opt.cgroup_csv,
+			  iv->interval, strerror(ENOMEM));
 		return -ENOMEM;
-	/* One write per interval, O_APPEND: a reader sees whole intervals. */
-	while (done < op->rows.len) {
-		ssize_t w = write(op->csv_fd, op->rows.data + done, op->rows.len - done);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			log_error("%s: writing interval %" PRIu64 ": %s", op->opt.cgroup_csv,
-				  iv->interval, w < 0 ? strerror(errno) : "short write");
-			return w < 0 ? -errno : -EIO;
-		}
-		done += (size_t)w;
 	}
-	op->csv_rows += rows;
-	return 0;
+	/* One write per interval: a reader sees whole intervals. */
+	return csv_file__append(op->csv, rows);
 }
 
 /* Adds the interval's GPU energy to each physical GPU's total (an unknown cell adds 0), and
@@ -396,7 +328,7 @@ int operators__interval(struct operators *op, const struct operators_interval *i
 		log_error("metrics: out of memory for per-process GPU energy (interval %" PRIu64
 			  "; left out)",
 			  iv->interval);
-	if (op->csv_fd >= 0) {
+	if (op->csv) {
 		err = csv_rows(op, iv, idle, unattributed);
 		if (err)
 			return err;
@@ -410,9 +342,9 @@ int operators__reopen(struct operators *op)
 {
 	int err;
 
-	if (!op || op->csv_fd < 0)
+	if (!op || !op->csv)
 		return 0;
-	err = open_csv(op);
+	err = csv_file__reopen(op->csv);
 	if (err)
 		log_error("%s: reopening failed; rows keep going to the file already open",
 			  op->opt.cgroup_csv);
@@ -426,7 +358,7 @@ struct routes *operators__routes(struct operators *op)
 
 uint64_t operators__csv_rows(const struct operators *op)
 {
-	return op ? op->csv_rows : 0;
+	return op && op->csv ? csv_file__rows_written(op->csv) : 0;
 }
 
 void operators__close(struct operators *op)
@@ -437,11 +369,9 @@ void operators__close(struct operators *op)
 	routes__free(op->routes);
 	gpu_accounts__free(op->gpu_accounts);
 	routes_snapshot_free(&op->route_snap);
-	if (op->csv_fd >= 0)
-		close(op->csv_fd);
+	csv_file__close(op->csv);
 	accounts__free(op->accounts);
 	cgroup_names__free(op->names);
-	buf__free(&op->rows);
 	buf__free(&op->text);
 	free(op);
 }

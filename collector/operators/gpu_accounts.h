@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "accounts.h"
-#include "gpu/gpu_calc.h"
+#include "../gpu/gpu_calc.h"
 
 #define GPU_ACCOUNTS_MAX_GPUS 64 /* "other" accounts; later GPU indices share the last */
 

@@ -13,7 +13,7 @@
 #include "accounts.h"
 #include "buf.h"
 #include "gpu_accounts.h"
-#include "requests_api.h"
+#include "../requests_api.h"
 #include "routes.h"
 
 /* A physical GPU (docs/gpu.md): energy summed over the intervals its counter or power was

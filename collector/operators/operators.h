@@ -17,9 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gpu/gpu_source.h"
-#include "signals_api.h"
-#include "requests_api.h"
+#include "../gpu/gpu_source.h"
+#include "../signals_api.h"
+#include "../requests_api.h"
 #include "routes.h"
 
 struct operators_opts {
