@@ -1505,10 +1505,10 @@ static long out_step(__u32 i, void *data)
 	return 0;
 }
 
-/* Inserts "X-Energy-Score: <uj>\r\n" at offset at; the bytes are untouched on failure.
- * Returns false on failure. */
+/* Inserts "X-Energy-Score: <uj>\r\n" at offset at of a write of size bytes; the bytes are
+ * untouched on failure. Returns false on failure. */
 static __always_inline bool insert_header(struct sk_msg_md *msg, struct request_counters *ctr,
-					  __u32 at, __u64 uj)
+					  __u32 at, __u64 uj, __u32 size)
 {
 	char hdr[HEADER_MAX] = HEADER_NAME;
 	__u32 hlen, ndig = 0;
@@ -1550,10 +1550,11 @@ static __always_inline bool insert_header(struct sk_msg_md *msg, struct request_
 	 * tcp_bpf sends each piece of a write as its own segment when the socket has
 	 * TCP_NODELAY: three packets (and their softirqs) instead of one. A small write is
 	 * made one piece again (a copy of at most LINEAR_MAX bytes); failing that, it is
-	 * sent in pieces, as before.
+	 * sent in pieces, as before. (size, not msg->size: clang would keep &msg->size as a
+	 * moved context pointer for the caller's read, which the verifier refuses.)
 	 */
-	if (msg->size <= LINEAR_MAX)
-		bpf_msg_pull_data(msg, 0, msg->size, 0);
+	if (size + hlen <= LINEAR_MAX)
+		bpf_msg_pull_data(msg, 0, size + hlen, 0);
 	return true;
 undo:
 	/* Never send the gap push_data opened: take it out again. */
@@ -1679,8 +1680,8 @@ int on_msg(struct sk_msg_md *msg)
 		c->out_pending_uj = p.w.insert_uj;
 		return SK_PASS;
 	}
-	if (insert_header(msg, ctr, p.w.insert_at,
-			  req_quantize(p.w.insert_uj, header_quantum_uj))) {
+	if (insert_header(msg, ctr, p.w.insert_at, req_quantize(p.w.insert_uj, header_quantum_uj),
+			  p.end)) {
 		c->out_seq = seq + msg->size; /* the header's bytes are in the stream too */
 	} else if (emit_records) {
 		/* a record not yet sent says why its response has no header */
