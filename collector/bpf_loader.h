@@ -7,9 +7,9 @@
  * words) and never configure the object.
  *
  *   bpf_loader__open()             open, choose hooks, rodata, map sizes, load
- *   bpf_loader__signals()          handles for kernel_signals__bind()
+ *   bpf_loader__signals()          handles for signals__bind()
  *   bpf_loader__attach_signals()   attach the scheduler, IRQ, frequency and page-cache hooks
- *   bpf_loader__requests()         handles for request_tracking__open()
+ *   bpf_loader__requests()         handles for requests__open()
  *   bpf_loader__attach_requests()  header options, then sockops and ingress on the cgroup,
  *                                  sk_msg on the sockhash (not with no_header), the
  *                                  receive hook

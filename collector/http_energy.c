@@ -72,11 +72,11 @@ struct collector {
 	struct cgroup2_info cgroup;
 	struct energy_source *energy;
 	struct bpf_loader *bpf; /* the BPF object: the one owner of every hook */
-	struct kernel_signals *signals;
+	struct signals *signals;
 	struct interval_csv *csv;
 	struct gpu_source *gpu;
 	struct gpu_csv *gpu_csv;
-	struct request_tracking *requests;
+	struct requests *requests;
 	struct operators *operators; /* issue 15: --metrics-addr, --cgroup-csv */
 	struct softirqs *softirqs;
 	struct softirq_counts cut_softirqs; /* counted up to the last cut */
@@ -302,14 +302,14 @@ static int open_signals(struct collector *c, const struct signals_opts *so)
 	struct signals_available hooks;
 	int err;
 
-	err = kernel_signals__open(so, &c->signals);
+	err = signals__open(so, &c->signals);
 	if (err)
 		return err;
-	lo.pmu = kernel_signals__available(c->signals)->pmu;
+	lo.pmu = signals__available(c->signals)->pmu;
 	return bpf_loader__open(&lo, &c->bpf) ?:
-	       kernel_signals__bind(c->signals, bpf_loader__signals(c->bpf)) ?:
+	       signals__bind(c->signals, bpf_loader__signals(c->bpf)) ?:
 	       bpf_loader__attach_signals(c->bpf, &hooks) ?:
-	       kernel_signals__begin(c->signals, &hooks);
+	       signals__begin(c->signals, &hooks);
 }
 
 /* The model and weights first: the request programs read them from their first run. */
@@ -320,16 +320,16 @@ static int attach_requests(struct collector *c)
 				 .quantum_uj = c->opt.header_quantum_uj,
 				 .records = records_wanted(c) };
 	struct routes *routes = operators__routes(c->operators);
-	struct request_tracking *rt;
+	struct requests *rt;
 	int err;
 
-	err = request_tracking__open(bpf_loader__requests(c->bpf), &c->cfg, &rt);
+	err = requests__open(bpf_loader__requests(c->bpf), &c->cfg, &rt);
 	if (err)
 		return err;
 	err = bpf_loader__attach_requests(c->bpf, c->cgroup.path, &h,
 					  config_mode_name(c->cfg.attribution_mode));
 	if (err) {
-		request_tracking__close(rt);
+		requests__close(rt);
 		return err;
 	}
 	c->requests = rt;
@@ -337,7 +337,7 @@ static int attach_requests(struct collector *c)
 		return 0;
 	/* issue 13: records are read from here on, in a thread of their own; the per-route
 	 * metrics (issue 15) are one of their consumers */
-	err = request_log__open(request_tracking__records_fd(rt), c->opt.request_log,
+	err = request_log__open(requests__records_fd(rt), c->opt.request_log,
 				config_mode_name(c->cfg.attribution_mode), &c->records);
 	if (!err && routes)
 		err = request_log__add_consumer(c->records, routes_record_consumer, routes);
@@ -369,7 +369,7 @@ static uint64_t cgroup_uj(const struct collector *c, const struct interval_signa
 static int attribute(struct collector *c, const struct interval_signals *sig, int64_t active_uj,
 		     uint64_t *attributed_uj)
 {
-	const struct signals_available *av = kernel_signals__available(c->signals);
+	const struct signals_available *av = signals__available(c->signals);
 	struct attribution_result res;
 	int err;
 
@@ -396,10 +396,10 @@ static int attribute(struct collector *c, const struct interval_signals *sig, in
 
 		for (size_t i = 0; i < sig->num_procs; i++)
 			if (c->proc_uj[i])
-				request_tracking__add_process_energy(c->requests, sig->procs[i].tgid,
-								     c->proc_uj[i]);
-		n = kernel_signals__take_exited(c->signals, ended, max);
-		request_tracking__forget_processes(c->requests, ended, n);
+				requests__add_process_energy(c->requests, sig->procs[i].tgid,
+							     c->proc_uj[i]);
+		n = signals__take_exited(c->signals, ended, max);
+		requests__forget_processes(c->requests, ended, n);
 	}
 	if (c->opt.no_requests || c->cfg.attribution_mode != ATTRIBUTION_PSYS || !res.factor_valid)
 		return 0;
@@ -410,7 +410,7 @@ static int attribute(struct collector *c, const struct interval_signals *sig, in
 		log_info("requests: first uJ/score factor %.6g: tracking new connections from now",
 			 res.factor);
 	}
-	err = request_tracking__set_factor(c->requests, res.factor);
+	err = requests__set_factor(c->requests, res.factor);
 	if (err)
 		log_error("requests: factor %g cannot be encoded: %s", res.factor, strerror(-err));
 	return err;
@@ -466,14 +466,14 @@ static void cpu_khz_changed(void *ctx, uint32_t cpu, uint32_t khz)
 	struct collector *c = ctx;
 
 	if (c->requests)
-		request_tracking__set_cpu_khz(c->requests, &c->cfg, cpu, khz);
+		requests__set_cpu_khz(c->requests, &c->cfg, cpu, khz);
 }
 
 /* Ends the running interval now: cut the signals (reading a meter at the cut), take the
  * energy, write the row. */
 static int finish_interval(struct collector *c)
 {
-	const struct signals_available *av = kernel_signals__available(c->signals);
+	const struct signals_available *av = signals__available(c->signals);
 	struct request_totals totals = { 0 };
 	struct interval_signals sig;
 	struct interval_row row;
@@ -481,7 +481,7 @@ static int finish_interval(struct collector *c)
 	int64_t active = 0;
 	int err;
 
-	err = kernel_signals__cut(c->signals, &sig);
+	err = signals__cut(c->signals, &sig);
 	if (err)
 		return err;
 	sig.softirqs = c->cut_softirqs;
@@ -506,7 +506,7 @@ static int finish_interval(struct collector *c)
 	bool had_requests = c->requests != NULL;
 
 	if (had_requests) {
-		err = request_tracking__totals(c->requests, &totals);
+		err = requests__totals(c->requests, &totals);
 		if (err)
 			return err;
 	}
@@ -610,7 +610,7 @@ static void report_requests(struct collector *c)
 	char skipped[256], unframed[512], ended[256];
 	struct request_totals t;
 
-	if (!c->requests || request_tracking__totals(c->requests, &t))
+	if (!c->requests || requests__totals(c->requests, &t))
 		return;
 	counts(skipped, sizeof(skipped), t.skipped, SKIP_REASONS, skip_name);
 	counts(unframed, sizeof(unframed), t.unframed, UNFRAMED_REASONS, unframed_name);
@@ -726,7 +726,7 @@ static int run_sampler(struct collector *c)
 
 static int open_operators(struct collector *c)
 {
-	const struct signals_available *av = kernel_signals__available(c->signals);
+	const struct signals_available *av = signals__available(c->signals);
 	char signals[64];
 	struct operators_opts oo = {
 		.metrics_addr = c->opt.metrics_addr,
@@ -870,12 +870,12 @@ cleanup:
 	request_log__close(c.records);
 	c.records = NULL;
 	report_requests(&c);
-	request_tracking__close(c.requests);
+	requests__close(c.requests);
 	if (c.operators && c.opt.cgroup_csv)
 		log_info("wrote %" PRIu64 " cgroup rows to %s", operators__csv_rows(c.operators),
 			 c.opt.cgroup_csv);
 	operators__close(c.operators);
-	kernel_signals__close(c.signals);
+	signals__close(c.signals);
 	softirqs__close(c.softirqs);
 	bpf_loader__destroy(c.bpf); /* detaches everything, on every path */
 	free(c.proc_uj);

@@ -11,7 +11,7 @@
 #include "log.h"
 #include "request_energy.h"
 
-struct request_tracking {
+struct requests {
 	struct request_handles h;
 	int ncpus;
 	struct request_counters *vals;
@@ -54,7 +54,7 @@ int model_params_from_config(const struct energy_config *cfg, struct model_param
 }
 
 /* Each CPU's weight at its current kHz, until cpu_frequency events keep it current. */
-static int seed_cpu_weights(struct request_tracking *rt, const struct energy_config *cfg)
+static int seed_cpu_weights(struct requests *rt, const struct energy_config *cfg)
 {
 	for (int cpu = 0; cpu < rt->ncpus && cpu < SIGNALS_MAX_CPUS; cpu++) {
 		uint32_t key = (uint32_t)cpu, khz = 0;
@@ -75,8 +75,8 @@ static int seed_cpu_weights(struct request_tracking *rt, const struct energy_con
 	return 0;
 }
 
-int request_tracking__set_cpu_khz(struct request_tracking *rt, const struct energy_config *cfg,
-				  uint32_t cpu, uint32_t khz)
+int requests__set_cpu_khz(struct requests *rt, const struct energy_config *cfg, uint32_t cpu,
+			  uint32_t khz)
 {
 	struct model_weight w;
 	int err = encode(config_freq_weight(cfg, khz), &w, "freq_khz");
@@ -88,10 +88,10 @@ int request_tracking__set_cpu_khz(struct request_tracking *rt, const struct ener
 	return 0;
 }
 
-int request_tracking__open(const struct request_handles *h, const struct energy_config *cfg,
-			   struct request_tracking **out)
+int requests__open(const struct request_handles *h, const struct energy_config *cfg,
+		   struct requests **out)
 {
-	struct request_tracking *rt = calloc(1, sizeof(*rt));
+	struct requests *rt = calloc(1, sizeof(*rt));
 	int err, zero = 0;
 
 	if (!rt)
@@ -117,11 +117,11 @@ int request_tracking__open(const struct request_handles *h, const struct energy_
 	*out = rt;
 	return 0;
 fail:
-	request_tracking__close(rt);
+	requests__close(rt);
 	return err;
 }
 
-int request_tracking__set_factor(struct request_tracking *rt, double uj_per_score)
+int requests__set_factor(struct requests *rt, double uj_per_score)
 {
 	struct fixed_weight fw;
 
@@ -136,7 +136,7 @@ int request_tracking__set_factor(struct request_tracking *rt, double uj_per_scor
 	return 0;
 }
 
-int request_tracking__totals(struct request_tracking *rt, struct request_totals *out)
+int requests__totals(struct requests *rt, struct request_totals *out)
 {
 	int zero = 0;
 
@@ -170,13 +170,12 @@ int request_tracking__totals(struct request_tracking *rt, struct request_totals 
 	return 0;
 }
 
-int request_tracking__records_fd(struct request_tracking *rt)
+int requests__records_fd(struct requests *rt)
 {
 	return rt->h.records_fd;
 }
 
-void request_tracking__add_process_energy(struct request_tracking *rt, uint32_t tgid,
-					  uint64_t uj)
+void requests__add_process_energy(struct requests *rt, uint32_t tgid, uint64_t uj)
 {
 	uint64_t total = 0;
 
@@ -185,7 +184,7 @@ void request_tracking__add_process_energy(struct request_tracking *rt, uint32_t 
 	bpf_map_update_elem(rt->h.proc_energy_fd, &tgid, &total, BPF_ANY);
 }
 
-void request_tracking__forget_processes(struct request_tracking *rt, const uint32_t *tgids, int n)
+void requests__forget_processes(struct requests *rt, const uint32_t *tgids, int n)
 {
 	for (int i = 0; i < n; i++)
 		bpf_map_delete_elem(rt->h.proc_energy_fd, &tgids[i]);
@@ -229,7 +228,7 @@ const char *http_end_name(enum http_end how)
 	}
 }
 
-void request_tracking__close(struct request_tracking *rt)
+void requests__close(struct requests *rt)
 {
 	if (!rt)
 		return;

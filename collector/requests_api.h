@@ -4,12 +4,12 @@
  * attached by bpf_loader.h, from struct request_settings; this module gets the loaded
  * maps (struct request_handles) and never sees the skeleton.
  *
- *   request_tracking__open()     after load, before bpf_loader__attach_requests(): write
+ *   requests__open()     after load, before bpf_loader__attach_requests(): write
  *                                the model and each CPU's frequency weight
- *   request_tracking__set_factor()  psys mode: the live µJ per score unit (one atomic
+ *   requests__set_factor()  psys mode: the live µJ per score unit (one atomic
  *                                64-bit store: BPF never reads half a factor)
- *   request_tracking__totals()   cumulative counters, summed over CPUs
- *   request_tracking__records_fd()  the records ring buffer, for request_log.h
+ *   requests__totals()   cumulative counters, summed over CPUs
+ *   requests__records_fd()  the records ring buffer, for request_log.h
  */
 #ifndef COLLECTOR_REQUESTS_API_H
 #define COLLECTOR_REQUESTS_API_H
@@ -20,7 +20,7 @@
 #include "config.h"
 #include "signals.h"
 
-struct request_tracking;
+struct requests;
 
 /* Before load: what the request side needs of the object (bpf_loader applies it). */
 struct request_settings {
@@ -73,25 +73,24 @@ struct request_totals {
 /* The model BPF evaluates, from a config (weights as fixed point). 0 or -ERANGE. Pure. */
 int model_params_from_config(const struct energy_config *cfg, struct model_params *out);
 
-int request_tracking__open(const struct request_handles *h, const struct energy_config *cfg,
-			   struct request_tracking **out);
-int request_tracking__set_factor(struct request_tracking *rt, double uj_per_score);
-int request_tracking__totals(struct request_tracking *rt, struct request_totals *out);
+int requests__open(const struct request_handles *h, const struct energy_config *cfg,
+		   struct requests **out);
+int requests__set_factor(struct requests *rt, double uj_per_score);
+int requests__totals(struct requests *rt, struct request_totals *out);
 /* A CPU's model weight after its kHz changed without a cpu_frequency event (the kernel
  * keeps cpu_freq_weight current itself when events come). 0 or a negative errno. */
-int request_tracking__set_cpu_khz(struct request_tracking *rt, const struct energy_config *cfg,
-				  uint32_t cpu, uint32_t khz);
+int requests__set_cpu_khz(struct requests *rt, const struct energy_config *cfg, uint32_t cpu,
+			  uint32_t khz);
 /* Adds µJ to a process's cumulative total in the proc_energy_uj map. */
-void request_tracking__add_process_energy(struct request_tracking *rt, uint32_t tgid,
-					  uint64_t uj);
-/* Drops the proc_energy_uj entries of processes that ended (kernel_signals__take_exited):
+void requests__add_process_energy(struct requests *rt, uint32_t tgid, uint64_t uj);
+/* Drops the proc_energy_uj entries of processes that ended (signals__take_exited):
  * the map keeps live processes only, and a reused PID starts again from 0. */
-void request_tracking__forget_processes(struct request_tracking *rt, const uint32_t *tgids, int n);
+void requests__forget_processes(struct requests *rt, const uint32_t *tgids, int n);
 const char *skip_reason_name(enum skip_reason reason);
 const char *unframed_reason_name(enum unframed_reason reason);
 const char *http_end_name(enum http_end how);
 /* The records ring buffer's map fd (request_log.h reads it); -1 without records. */
-int request_tracking__records_fd(struct request_tracking *rt);
-void request_tracking__close(struct request_tracking *rt);
+int requests__records_fd(struct requests *rt);
+void requests__close(struct requests *rt);
 
 #endif

@@ -15,7 +15,7 @@
 #include "cpu_freq.h"
 #include "log.h"
 
-struct kernel_signals {
+struct signals {
 	struct signals_handles h;
 	struct signals_available avail;
 	int ncpus;		/* possible CPUs: per-CPU map value count */
@@ -48,7 +48,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static int open_pmu(struct kernel_signals *s)
+static int open_pmu(struct signals *s)
 {
 	static const uint64_t configs[PMU_COUNTERS] = {
 		[PMU_CYCLES] = PERF_COUNT_HW_CPU_CYCLES,
@@ -86,7 +86,7 @@ static int open_pmu(struct kernel_signals *s)
 	return 0;
 }
 
-static int fill_pmu_maps(struct kernel_signals *s)
+static int fill_pmu_maps(struct signals *s)
 {
 	for (int c = 0; c < PMU_COUNTERS; c++) {
 		for (int cpu = 0; cpu < s->ncpus; cpu++) {
@@ -100,7 +100,7 @@ static int fill_pmu_maps(struct kernel_signals *s)
 	return 0;
 }
 
-static void close_pmu(struct kernel_signals *s)
+static void close_pmu(struct signals *s)
 {
 	if (!s->pmu_fds)
 		return;
@@ -111,7 +111,7 @@ static void close_pmu(struct kernel_signals *s)
 	s->pmu_fds = NULL;
 }
 
-static int seed_frequencies(struct kernel_signals *s, const char *root)
+static int seed_frequencies(struct signals *s, const char *root)
 {
 	uint32_t *khz = s->khz;
 	enum cpu_freq_origin origin;
@@ -137,7 +137,7 @@ static int seed_frequencies(struct kernel_signals *s, const char *root)
 }
 
 /* After a cut: CPUs whose cpu_frequency did not fire get scaling_cur_freq re-read. */
-static void refresh_frequencies(struct kernel_signals *s)
+static void refresh_frequencies(struct signals *s)
 {
 	int fd = s->h.cpu_freq_events_fd, khz_fd;
 
@@ -166,7 +166,7 @@ static void refresh_frequencies(struct kernel_signals *s)
 }
 
 /* Moves every CPU to the new epoch, closing the slices running there. */
-static int flush_cpus(struct kernel_signals *s)
+static int flush_cpus(struct signals *s)
 {
 	int fd = s->h.flush_prog_fd;
 
@@ -242,7 +242,7 @@ static void add_overflow(struct interval_signals *out, const struct cpu_signals 
 	o->s.writebacks += v->writebacks;
 }
 
-static int drain_bins(struct kernel_signals *s, uint32_t parity, struct interval_signals *out)
+static int drain_bins(struct signals *s, uint32_t parity, struct interval_signals *out)
 {
 	int fd = s->h.cpu_bins_fd;
 	struct cpu_signals *h = &out->host;
@@ -280,8 +280,8 @@ static int drain_bins(struct kernel_signals *s, uint32_t parity, struct interval
 	return 0;
 }
 
-static void sum_proc(struct kernel_signals *s, const struct proc_key *key,
-		     const struct proc_signals *vals, struct proc_interval *p)
+static void sum_proc(struct signals *s, const struct proc_key *key, const struct proc_signals *vals,
+		     struct proc_interval *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->tgid = key->tgid;
@@ -301,7 +301,7 @@ static void sum_proc(struct kernel_signals *s, const struct proc_key *key,
 }
 
 /* Empties the idle process map, in batches where the kernel has them. */
-static int drain_procs(struct kernel_signals *s, int fd, struct interval_signals *out)
+static int drain_procs(struct signals *s, int fd, struct interval_signals *out)
 {
 	size_t n = 0;
 
@@ -354,7 +354,7 @@ static int drain_procs(struct kernel_signals *s, int fd, struct interval_signals
 	return 0;
 }
 
-int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out)
+int signals__cut(struct signals *s, struct interval_signals *out)
 {
 	uint32_t old = s->epoch;
 	uint64_t t = now_ns();
@@ -389,7 +389,7 @@ int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out)
 	return 0;
 }
 
-int kernel_signals__take_exited(struct kernel_signals *s, uint32_t *tgids, int max)
+int signals__take_exited(struct signals *s, uint32_t *tgids, int max)
 {
 	int fd = s->h.exited_tgids_fd;
 	uint32_t key, next, e;
@@ -409,14 +409,14 @@ int kernel_signals__take_exited(struct kernel_signals *s, uint32_t *tgids, int m
 	return n;
 }
 
-const struct signals_available *kernel_signals__available(const struct kernel_signals *s)
+const struct signals_available *signals__available(const struct signals *s)
 {
 	return &s->avail;
 }
 
-int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals **out)
+int signals__open(const struct signals_opts *opts, struct signals **out)
 {
-	struct kernel_signals *s = calloc(1, sizeof(*s));
+	struct signals *s = calloc(1, sizeof(*s));
 	int err;
 
 	if (!s)
@@ -455,11 +455,11 @@ int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals 
 	*out = s;
 	return 0;
 cleanup:
-	kernel_signals__close(s);
+	signals__close(s);
 	return err;
 }
 
-int kernel_signals__bind(struct kernel_signals *s, const struct signals_handles *h)
+int signals__bind(struct signals *s, const struct signals_handles *h)
 {
 	int err;
 
@@ -474,7 +474,7 @@ int kernel_signals__bind(struct kernel_signals *s, const struct signals_handles 
 	return seed_frequencies(s, s->root);
 }
 
-int kernel_signals__begin(struct kernel_signals *s, const struct signals_available *hooks)
+int signals__begin(struct signals *s, const struct signals_available *hooks)
 {
 	struct interval_signals discard;
 	bool pmu = s->avail.pmu;
@@ -482,10 +482,10 @@ int kernel_signals__begin(struct kernel_signals *s, const struct signals_availab
 	s->avail = *hooks;
 	s->avail.pmu = pmu;
 	/* Everything charged between attach and now belongs to no interval: drop it. */
-	return kernel_signals__cut(s, &discard);
+	return signals__cut(s, &discard);
 }
 
-void kernel_signals__close(struct kernel_signals *s)
+void signals__close(struct signals *s)
 {
 	if (!s)
 		return;

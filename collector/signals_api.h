@@ -5,12 +5,12 @@
  * attached by bpf_loader.h; this module gets the loaded maps (struct signals_handles) and
  * never sees the skeleton.
  *
- *   kernel_signals__open()   buffers and PMU counters (before the object is loaded)
- *   kernel_signals__bind()   after load, before attach: fill the PMU arrays, seed each
+ *   signals__open()   buffers and PMU counters (before the object is loaded)
+ *   signals__bind()   after load, before attach: fill the PMU arrays, seed each
  *                            CPU's kHz
- *   kernel_signals__begin()  after attach: start the first interval
- *   kernel_signals__cut()    end the interval now; fills *out with everything charged in it
- *   kernel_signals__close()  free everything (the loader detaches)
+ *   signals__begin()  after attach: start the first interval
+ *   signals__cut()    end the interval now; fills *out with everything charged in it
+ *   signals__close()  free everything (the loader detaches)
  */
 #ifndef COLLECTOR_SIGNALS_API_H
 #define COLLECTOR_SIGNALS_API_H
@@ -30,7 +30,7 @@ struct signals_opts {
 	uint32_t max_procs;	/* process map entries per interval; 0: the default */
 	const char *root;	/* below which sysfs and procfs are read; NULL: "/" */
 	/*
-	 * Called at every cut (the first one inside kernel_signals__begin too) right after the
+	 * Called at every cut (the first one inside signals__begin too) right after the
 	 * boundary's timestamp is taken (t_ns, which becomes t_end_ns) and before any CPU is
 	 * flushed: to read a meter at the boundary itself. An error fails the cut. May be NULL.
 	 */
@@ -93,20 +93,20 @@ struct signals_handles {
 	uint32_t *epoch; /* in the mmap'ed .bss: the epoch a CPU adopts when flushed */
 };
 
-struct kernel_signals;
+struct signals;
 
-int kernel_signals__open(const struct signals_opts *opts, struct kernel_signals **out);
-int kernel_signals__bind(struct kernel_signals *s, const struct signals_handles *h);
+int signals__open(const struct signals_opts *opts, struct signals **out);
+int signals__bind(struct signals *s, const struct signals_handles *h);
 /* hooks: what attached (bpf_loader__attach_signals); pmu is this module's own. */
-int kernel_signals__begin(struct kernel_signals *s, const struct signals_available *hooks);
-int kernel_signals__cut(struct kernel_signals *s, struct interval_signals *out);
-const struct signals_available *kernel_signals__available(const struct kernel_signals *s);
+int signals__begin(struct signals *s, const struct signals_available *hooks);
+int signals__cut(struct signals *s, struct interval_signals *out);
+const struct signals_available *signals__available(const struct signals *s);
 /*
  * Takes (and forgets) up to max processes that ended at least one whole interval ago, as
  * sched_process_exit recorded them, so their last slices are drained: their tgids into
  * tgids, each once. Call after each cut's energy was added. Returns how many.
  */
-int kernel_signals__take_exited(struct kernel_signals *s, uint32_t *tgids, int max);
-void kernel_signals__close(struct kernel_signals *s);
+int signals__take_exited(struct signals *s, uint32_t *tgids, int max);
+void signals__close(struct signals *s);
 
 #endif
