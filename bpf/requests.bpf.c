@@ -278,6 +278,7 @@ __u32 header_ports_filter;
 __u32 header_quantum_uj;
 __u32 no_sk_msg;		/* --no-header: sockops puts no socket into sock_hash */
 __u32 header_none;		/* --no-header with --request-log: sk_msg frames, never rewrites */
+__u32 header_room_test;		/* tests only: bytes of send-buffer room a header also needs */
 
 static __always_inline void v4_to_ip(__u32 ip, unsigned int out[4])
 {
@@ -1022,6 +1023,7 @@ struct out_work {
 	__u32 insert_n;	 /* the number of the response that gets it */
 	__u64 insert_uj;
 	__u64 base;	 /* response bytes written on the connection before this write */
+	__s64 room;	 /* send-buffer bytes free when the write began (header_fits) */
 };
 
 /* The byte state machine's view: one connection, its counters, the write's decisions. */
@@ -1051,6 +1053,21 @@ static __always_inline void end_http(struct out_ctx *o, int how)
  * writer's work up to this write included: on_msg took it) is its request's, and is what
  * the header says; the record goes on collecting until the response's last byte.
  */
+/*
+ * Whether a header at byte `at` of this write goes out with every byte before it. When
+ * tcp_bpf sends a write in part it frees the rest, and the writer is told of the write's
+ * bytes less those freed, the header's included. Were the send to stop before the
+ * header's end, the writer would be told of fewer bytes than went out and would send some
+ * again: a corrupted stream. A send stops only where it needs a new segment and the queue
+ * has reached the send buffer's size, so a header goes in only while the bytes up to its
+ * end fit below that size; else its response goes without one, framed all the same (rare:
+ * a writer is woken when a third of the buffer is free).
+ */
+static __always_inline bool header_fits(const struct out_work *w, __u32 at)
+{
+	return w->room > (__s64)at + HEADER_MAX + header_room_test;
+}
+
 static __always_inline bool start_response(struct out_ctx *o, __u32 pos)
 {
 	struct conn_state *c = o->c;
@@ -1082,6 +1099,9 @@ static __always_inline bool start_response(struct out_ctx *o, __u32 pos)
 	} else if (o->w->insert) {
 		o->ctr->skipped[SKIP_BATCHED]++; /* one header per write: the first response's */
 		skip = REC_SKIP_BATCHED;
+	} else if (!header_fits(o->w, pos + 1)) {
+		o->ctr->skipped[SKIP_SEND_BUFFER]++;
+		skip = REC_SKIP_SEND_BUFFER;
 	} else {
 		o->w->insert = 1;
 		o->w->insert_at = pos + 1;
@@ -1611,6 +1631,18 @@ static __always_inline bool follow_stream(struct step_ctx *p, __u32 seq)
 	return true;
 }
 
+/* Why response n has no header, for its record when that is not sent yet. */
+static __always_inline void set_header_skip(struct conn_state *c, __u32 n, __u32 skip)
+{
+	struct req_slot *slot;
+
+	if (!emit_records)
+		return;
+	slot = get_slot(c, n);
+	if (slot)
+		slot->header_skip = skip;
+}
+
 SEC("sk_msg")
 int on_msg(struct sk_msg_md *msg)
 {
@@ -1619,6 +1651,7 @@ int on_msg(struct sk_msg_md *msg)
 	struct step_ctx p = {};
 	struct conn_state *c;
 	struct tcp_sock *tp;
+	struct sock *sk;
 	__u32 seq;
 
 	if (!track_requests || !key_from_msg(msg, &key))
@@ -1659,13 +1692,20 @@ int on_msg(struct sk_msg_md *msg)
 	p.w.want_header = !header_none && header_port(key.local_port);
 	p.w.base = c->out_total - p.off;
 	c->out_total += p.end - p.off; /* the server's bytes, before any header goes in */
+	sk = &tp->inet_conn.icsk_inet.sk;
+	p.w.room = (__s64)sk->sk_sndbuf - sk->sk_wmem_queued;
 	if (c->out_pending) {
 		/* The last write ended right after a status line: its header goes first here. */
 		c->out_pending = 0;
-		p.w.insert = 1;
-		p.w.insert_at = p.off;
-		p.w.insert_uj = c->out_pending_uj;
-		p.w.insert_n = c->responses - 1;
+		if (header_fits(&p.w, p.off)) {
+			p.w.insert = 1;
+			p.w.insert_at = p.off;
+			p.w.insert_uj = c->out_pending_uj;
+			p.w.insert_n = c->responses - 1;
+		} else {
+			ctr->skipped[SKIP_SEND_BUFFER]++;
+			set_header_skip(c, c->responses - 1, REC_SKIP_SEND_BUFFER);
+		}
 	}
 	bpf_loop(OUT_STEPS, out_step, &p, 0);
 	if (p.off < p.end && c->out_state != OUT_DONE)
@@ -1683,12 +1723,8 @@ int on_msg(struct sk_msg_md *msg)
 	if (insert_header(msg, ctr, p.w.insert_at, req_quantize(p.w.insert_uj, header_quantum_uj),
 			  p.end)) {
 		c->out_seq = seq + msg->size; /* the header's bytes are in the stream too */
-	} else if (emit_records) {
-		/* a record not yet sent says why its response has no header */
-		struct req_slot *slot = get_slot(c, p.w.insert_n);
-
-		if (slot)
-			slot->header_skip = REC_SKIP_FAILED;
+	} else {
+		set_header_skip(c, p.w.insert_n, REC_SKIP_FAILED);
 	}
 	return SK_PASS;
 }

@@ -170,6 +170,7 @@ enum skip_reason {
 	SKIP_PORT,	  /* the local port is not in --header-ports */
 	SKIP_PULL_FAILED, /* bpf_msg_pull_data refused to make the header's room linear */
 	SKIP_PUSH_FAILED, /* bpf_msg_push_data refused */
+	SKIP_SEND_BUFFER, /* too little send-buffer room for the header to go out whole */
 	SKIP_REASONS,
 };
 
@@ -229,6 +230,7 @@ enum rec_skip {
 	REC_SKIP_BATCHED,
 	REC_SKIP_INTERIM,
 	REC_SKIP_FAILED,
+	REC_SKIP_SEND_BUFFER,
 	REC_SKIP_OTHER,
 };
 

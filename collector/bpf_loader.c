@@ -17,6 +17,8 @@
 #define DEFAULT_MAX_CONNS 65536
 /* Fault injection for the partial-attach test (docs/http_energy.md, "Testing hooks"). */
 #define FAIL_ATTACH_ENV "HTTP_ENERGY_TEST_FAIL_ATTACH_TP"
+/* Send-buffer room a header also needs, for the header_fits test (same section). */
+#define HEADER_ROOM_ENV "HTTP_ENERGY_TEST_HEADER_ROOM"
 
 enum page_cache_hook { PAGE_HOOK_NONE, PAGE_HOOK_FENTRY, PAGE_HOOK_KPROBE, PAGE_HOOK_TRACEPOINT };
 
@@ -453,12 +455,32 @@ int bpf_loader__attach_signals(struct bpf_loader *l, struct signals_available *h
 	return l->track_requests ? 0 : injected_attach_failure(l);
 }
 
+/* HTTP_ENERGY_TEST_HEADER_ROOM=N: N bytes (at most 2^30) more room asked of every header. */
+static uint32_t test_header_room(void)
+{
+	const char *v = getenv(HEADER_ROOM_ENV);
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || n > (1UL << 30)) {
+		log_error("bpf: %s: \"%s\" is not a number of bytes up to 1073741824 (ignored)",
+			  HEADER_ROOM_ENV, v);
+		return 0;
+	}
+	return (uint32_t)n;
+}
+
 /* Before anything is attached: nothing reads the .bss yet. */
 static void set_header_opts(struct http_energy_bpf *skel, const struct header_opts *h)
 {
 	skel->bss->no_sk_msg = h->no_header && !h->records;
 	skel->bss->header_none = h->no_header;
 	skel->bss->header_quantum_uj = h->quantum_uj;
+	skel->bss->header_room_test = test_header_room();
 	skel->bss->header_ports_filter = h->port_bits != NULL;
 	if (h->port_bits)
 		memcpy(skel->bss->header_port_bits, h->port_bits,

@@ -197,6 +197,7 @@ const char *skip_reason_name(enum skip_reason reason)
 	case SKIP_PORT: return "other port";
 	case SKIP_PULL_FAILED: return "pull failed";
 	case SKIP_PUSH_FAILED: return "push failed";
+	case SKIP_SEND_BUFFER: return "send buffer";
 	default: return "?";
 	}
 }

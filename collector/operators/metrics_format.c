@@ -12,6 +12,7 @@ static const char *const skip_names[] = {
 	[SKIP_PORT] = "other_port",
 	[SKIP_PULL_FAILED] = "pull_failed",
 	[SKIP_PUSH_FAILED] = "push_failed",
+	[SKIP_SEND_BUFFER] = "send_buffer",
 };
 _Static_assert(sizeof(skip_names) / sizeof(skip_names[0]) == SKIP_REASONS,
 	       "a name for every skip reason");

@@ -58,6 +58,8 @@ const char *record_header_skip_name(unsigned int skip)
 		return "interim";
 	case RECORD_HEADER_FAILED:
 		return "failed";
+	case RECORD_HEADER_SEND_BUFFER:
+		return "send_buffer";
 	default:
 		return "other";
 	}
@@ -71,6 +73,7 @@ SAME_SKIP(REC_SKIP_PORT, RECORD_HEADER_PORT);
 SAME_SKIP(REC_SKIP_BATCHED, RECORD_HEADER_BATCHED);
 SAME_SKIP(REC_SKIP_INTERIM, RECORD_HEADER_INTERIM);
 SAME_SKIP(REC_SKIP_FAILED, RECORD_HEADER_FAILED);
+SAME_SKIP(REC_SKIP_SEND_BUFFER, RECORD_HEADER_SEND_BUFFER);
 SAME_SKIP(REC_SKIP_OTHER, RECORD_HEADER_OTHER);
 
 void request_record_from_event(const struct request_event *e, struct request_record *out)

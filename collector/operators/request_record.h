@@ -20,6 +20,7 @@ enum record_header_skip {
 	RECORD_HEADER_BATCHED,	   /* began in a write after another response began in it */
 	RECORD_HEADER_INTERIM,	   /* 101 and other responses that never carry one */
 	RECORD_HEADER_FAILED,	   /* the kernel refused to push or pull the bytes */
+	RECORD_HEADER_SEND_BUFFER, /* too little send-buffer room for it to go out whole */
 	RECORD_HEADER_OTHER,
 	RECORD_HEADER_SKIPS,
 };

@@ -165,7 +165,7 @@ grep 'requests: .* heads' "$tmp/model.log" | sed 's/^/# /'
 # The one connection left alone: the echo of a plain request (a head came in, and what went
 # out is not a status line).
 check "the exit summary counts no response without its header, and the echo's connection left alone" \
-	grep -q 'X-Energy-Score headers written; not rewritten: 0 batched, 0 other port, 0 pull failed, 0 push failed; connections left alone: unframed: 1 status not HTTP/1.x, 0 head too long, 0 transfer coding, 0 conflicting lengths, 0 bad head, 0 bad chunk, 0 unsolicited, 0 unreadable, 0 too complex, 0 unseen bytes; HTTP ended: 0 upgraded, 0 tunnel, 0 close-delimited;' "$tmp/model.log"
+	grep -q 'X-Energy-Score headers written; not rewritten: 0 batched, 0 other port, 0 pull failed, 0 push failed, 0 send buffer; connections left alone: unframed: 1 status not HTTP/1.x, 0 head too long, 0 transfer coding, 0 conflicting lengths, 0 bad head, 0 bad chunk, 0 unsolicited, 0 unreadable, 0 too complex, 0 unseen bytes; HTTP ended: 0 upgraded, 0 tunnel, 0 close-delimited;' "$tmp/model.log"
 
 # ---- psys mode: measured (synthetic) energy split live
 cat >"$tmp/psys.conf" <<CONF

@@ -97,4 +97,19 @@ check "tiny ring: records were dropped and counted ($rows written, $dropped drop
 check "tiny ring: written + dropped = the 200 responses ($rows + $dropped)" test $((rows + dropped)) -eq 200
 check "tiny ring: the exit summary says how many were dropped" \
 	grep -q "200 responses completed, $rows records written to .*, $dropped records dropped" "$tmp/drops.log"
+# ---- a header the send buffer has no room for (header_fits; the room is raised for the
+# test): the response goes out untouched, its record says why, the connection stays framed
+HTTP_ENERGY_TEST_HEADER_ROOM=1073741824 start_collector room
+urls=("http://127.0.0.1:$port/tiny?a" "http://127.0.0.1:$port/tiny?b" "http://127.0.0.1:$port/chunked")
+curl -s -D "$tmp/room.heads" "${urls[@]}" >"$tmp/room.bodies" || not_ok "room: curl"
+sleep 0.3
+stop_collector
+check "room: three responses, none with X-Energy-Score" \
+	test "$(grep -c '^HTTP/1.1 200' "$tmp/room.heads")" -eq 3 -a "$(grep -ci '^X-Energy-Score' "$tmp/room.heads")" -eq 0
+curl -s "${urls[@]}" >"$tmp/plain.bodies" # no header is written: the collector is gone
+check "room: the bodies are the server's bytes" cmp -s "$tmp/room.bodies" "$tmp/plain.bodies"
+check "room: three records, each header_skip send_buffer (one connection, still framed)" \
+	test "$(rec_col "$tmp/room.records.csv" header_skip | grep -c '^send_buffer$')" -eq 3 -a \
+	"$(rec_col "$tmp/room.records.csv" conn | sort -u | wc -l)" -eq 1
+check "room: the exit summary counts them" grep -q ' 0 push failed, 3 send buffer;' "$tmp/room.log"
 finish
