@@ -99,10 +99,17 @@ enum out_state {
 	OUT_DONE,	   /* HTTP ended, or framing lost: the connection is left alone for good */
 };
 
+/*
+ * Fields are grouped by the CPU that writes them, so that a write on one side does not take
+ * the other side's cache line away: ingress runs in softirq on the client's CPU, sk_msg and
+ * the receive binding in the server thread. A conns value is only 8-byte aligned (a hash
+ * element's value follows its header and 40-byte key), so aligned(64) would not keep groups
+ * apart; CONN_LINE_GAP unused bytes between groups do, whatever the value's address.
+ */
+#define CONN_LINE_GAP 56
+
 struct conn_state {
-	/* The request being served, in 1/2^REQ_FRAC_BITS units (request_energy.h): added to
-	 * atomically by the scheduler hooks, taken by sk_msg with an atomic subtraction. */
-	__u64 cur_uj_fx;
+	/* Ingress (softirq) group; flags also at sockops, before the connection is shared. */
 	__u32 next_seq;	   /* next TCP sequence number expected on ingress */
 	__u32 flags;
 	/*
@@ -112,17 +119,27 @@ struct conn_state {
 	 * req_kind), written by ingress before it counts the head.
 	 */
 	__u32 heads;	   /* request heads received (ingress only) */
-	__u32 responses;   /* responses started (sk_msg only) */
-	__u8 req_kind[CONN_KINDS];
 	__u32 pad;
+	__u8 req_kind[CONN_KINDS];
 	struct http_head_parser hp; /* ingress only: where request heads end (http_head.h) */
+	__u8 gap_ingress[CONN_LINE_GAP];
+	/*
+	 * Server-thread group. The request being served, in 1/2^REQ_FRAC_BITS units
+	 * (request_energy.h): added to atomically by take_thread_work (the receive binding and
+	 * sk_msg, both in the server thread), taken by sk_msg with an atomic subtraction. Its
+	 * own line would need another gap and the BPF stack has no room for it (on_sockops
+	 * holds a struct conn_state).
+	 */
+	__u64 cur_uj_fx;
+	__u64 cur_ns;	    /* CPU ns in cur_uj_fx (atomic, as cur_uj_fx) */
 	/*
 	 * Egress: written by sk_msg only (sendmsg holds the socket lock, so one run at a time
 	 * per connection). Each response is followed from its status line to its end.
 	 */
+	__u32 responses;   /* responses started (sk_msg only) */
+	__u32 out_state;    /* enum out_state */
 	__u64 out_left;	    /* OUT_BODY, OUT_CHUNK_DATA: bytes to pass; else a number read */
 	__u64 out_cl;	    /* this head's Content-Length */
-	__u32 out_state;    /* enum out_state */
 	__u32 out_head_len; /* bytes of this head (or of the trailers) so far */
 	__u16 out_status;   /* this head's status code */
 	__u8 out_kind;	    /* enum req_kind of the request this response answers */
@@ -134,13 +151,16 @@ struct conn_state {
 	__u64 out_pending_uj; /* its value */
 	/* issue 13: the record of the response being written (sk_msg, and sockops at close) */
 	__u64 cookie;	    /* socket cookie: the connection's id in records and req_slots */
-	__u64 cur_ns;	    /* CPU ns in cur_uj_fx (atomic, as cur_uj_fx) */
 	__u64 rec_uj_fx;    /* the response being written: its energy so far */
 	__u64 rec_ns;
 	__u64 out_total;    /* response bytes written on the connection before this write */
 	__u32 rec_open;	    /* a final response started and has not reached its last byte */
 	__u32 out_seq;	    /* once out_total: the send stream's sequence at the framing's place */
 };
+
+_Static_assert(__builtin_offsetof(struct conn_state, cur_uj_fx) >=
+		       __builtin_offsetof(struct conn_state, gap_ingress) + CONN_LINE_GAP,
+	       "the ingress and server-thread groups may share a cache line");
 
 /* A request's line and arrival, kept from ingress to its response's end (--request-log
  * only): keyed by connection and request number, NO_PREALLOC, so conns stays small. */
