@@ -39,13 +39,11 @@ static __always_inline bool current_in_tracked_cgroup(void)
  */
 static __always_inline bool current_cgroup_in_tracked(__u64 id, int level)
 {
-	if (!tracked_cgroup_id)
-		return false;
 	if (id == tracked_cgroup_id)
-		return true;
+		return id != 0;
 	if (level <= (int)tracked_cgroup_level)
 		return false;
-	return bpf_get_current_ancestor_cgroup_id(tracked_cgroup_level) == tracked_cgroup_id;
+	return current_in_tracked_cgroup();
 }
 
 struct {
