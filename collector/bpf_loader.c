@@ -456,35 +456,37 @@ int bpf_loader__attach_signals(struct bpf_loader *l, struct signals_available *h
 }
 
 /* HTTP_ENERGY_TEST_HEADER_ROOM=N: N bytes (at most 2^30) more room asked of every header. */
-static uint32_t test_header_room(void)
+static int test_header_room(uint32_t *out)
 {
 	const char *v = getenv(HEADER_ROOM_ENV);
 	char *end;
 	unsigned long n;
 
-	if (!v || !*v)
+	*out = 0;
+	if (!v)
 		return 0;
 	errno = 0;
 	n = strtoul(v, &end, 10);
-	if (errno || *end || n > (1UL << 30)) {
-		log_error("bpf: %s: \"%s\" is not a number of bytes up to 1073741824 (ignored)",
-			  HEADER_ROOM_ENV, v);
-		return 0;
+	if (!*v || errno || *end || n > (1UL << 30)) {
+		log_error("%s: \"%s\" is not a number of bytes up to 1073741824", HEADER_ROOM_ENV,
+			  v);
+		return -EINVAL;
 	}
-	return (uint32_t)n;
+	*out = (uint32_t)n;
+	return 0;
 }
 
 /* Before anything is attached: nothing reads the .bss yet. */
-static void set_header_opts(struct http_energy_bpf *skel, const struct header_opts *h)
+static int set_header_opts(struct http_energy_bpf *skel, const struct header_opts *h)
 {
 	skel->bss->no_sk_msg = h->no_header && !h->records;
 	skel->bss->header_none = h->no_header;
 	skel->bss->header_quantum_uj = h->quantum_uj;
-	skel->bss->header_room_test = test_header_room();
 	skel->bss->header_ports_filter = h->port_bits != NULL;
 	if (h->port_bits)
 		memcpy(skel->bss->header_port_bits, h->port_bits,
 		       sizeof(skel->bss->header_port_bits));
+	return test_header_room(&skel->bss->header_room_test);
 }
 
 static int attach_receive_hook(struct http_energy_bpf *skel, const char **name)
@@ -517,7 +519,9 @@ int bpf_loader__attach_requests(struct bpf_loader *l, const char *cgroup_path,
 	const char *recv_name;
 	int cg_fd, err;
 
-	set_header_opts(skel, hopts);
+	err = set_header_opts(skel, hopts);
+	if (err)
+		return err;
 	cg_fd = open(cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg_fd < 0) {
 		err = -errno;

@@ -112,4 +112,9 @@ check "room: three records, each header_skip send_buffer (one connection, still 
 	test "$(rec_col "$tmp/room.records.csv" header_skip | grep -c '^send_buffer$')" -eq 3 -a \
 	"$(rec_col "$tmp/room.records.csv" conn | sort -u | wc -l)" -eq 1
 check "room: the exit summary counts them" grep -q ' 0 push failed, 3 send buffer;' "$tmp/room.log"
+HTTP_ENERGY_TEST_HEADER_ROOM=12x timeout 30 "$BIN/http_energy" --duration 1 "$CGROUP" "$tmp/model.conf" \
+	>/dev/null 2>"$tmp/badroom.log"
+rc=$?
+check "room: a bad HTTP_ENERGY_TEST_HEADER_ROOM is one line naming it and its value, exit 1 (rc $rc)" \
+	test "$rc" -eq 1 -a "$(grep -c 'HTTP_ENERGY_TEST_HEADER_ROOM: "12x"' "$tmp/badroom.log")" -eq 1
 finish
