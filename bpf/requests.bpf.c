@@ -148,6 +148,7 @@ struct conn_state {
 	__u8 out_phase;	    /* in a value: 0 before it, 1 in it, 2 after it */
 	__u8 out_framing;   /* OUT_F_*: framing headers seen in this head */
 	__u8 out_pending;   /* a header is owed at the start of the next write */
+	__u32 tail_n1;	    /* 1 + the response whose last byte this write held (0: none) */
 	__u64 out_pending_uj; /* its value */
 	/* issue 13: the record of the response being written (sk_msg, and sockops at close) */
 	__u64 cookie;	    /* socket cookie: the connection's id in records and req_slots */
@@ -185,6 +186,12 @@ struct req_slot {
 	__u16 line_len;
 	__u16 pad;
 	__u32 pad2;
+	/* set at the response's last byte; the record goes out when its tail is known */
+	__u64 end_ns; /* 0: the response has not ended */
+	__u64 rec_fx;
+	__u64 rec_ns;
+	__u64 request_bytes;
+	__u64 response_bytes;
 	char line[REQ_LINE_MAX];
 };
 
@@ -240,16 +247,20 @@ static __always_inline struct request_counters *get_counters(void)
 	return bpf_map_lookup_elem(&req_counters, &zero);
 }
 
+__noinline int end_tail(__u64 cookie, __u32 n, __u64 fx, __u64 ns);
+
 /*
  * A socket operation of the current thread on tracked connection c: the thread's pending
- * work and its running slice up to now go to c's current request. This runs outside the
+ * work and its running slice up to now go to c's current request; or, at a receive (recv)
+ * when the thread's last socket op wrote a response's last byte, to that response, whose
+ * record then goes out (its tail: docs/attribution.md). This runs outside the
  * scheduler hooks (preemptible, interruptible), so it writes no per-CPU state: it reads the
  * slice's start (a racing switch or flush makes it later than now: nothing is added),
  * moves the watermark first, and takes the pending work with atomic subtractions (a
  * switch adding meanwhile keeps its part). The process still gets its whole slice at the
  * switch: only the request side moves.
  */
-static __always_inline void take_thread_work(struct conn_state *c)
+static __always_inline struct thread_acct *take_thread_work(struct conn_state *c, bool recv)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct thread_acct *t;
@@ -259,7 +270,7 @@ static __always_inline void take_thread_work(struct conn_state *c)
 
 	t = bpf_task_storage_get(&thread_acct, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!t)
-		return;
+		return NULL;
 	now = bpf_ktime_get_ns();
 	prev = t->mark_ns;
 	t->mark_ns = now;
@@ -267,7 +278,7 @@ static __always_inline void take_thread_work(struct conn_state *c)
 	st = get_state();
 	m = get_model();
 	if (!st || !m)
-		return;
+		return t;
 	start = *(volatile __u64 *)&st->slice_start_ns;
 	if (prev > start)
 		start = prev;
@@ -283,10 +294,17 @@ static __always_inline void take_thread_work(struct conn_state *c)
 		__sync_fetch_and_add(&t->pend_ns, -pns);
 	fx += pfx;
 	ns += pns;
+	if (t->tail_open) {
+		/* a write starts this stretch's response; a receive ends the last one's tail */
+		t->tail_open = 0;
+		if (end_tail(t->tail_cookie, t->tail_n, recv ? fx : 0, recv ? ns : 0) && recv)
+			return t;
+	}
 	if (fx)
 		__sync_fetch_and_add(&c->cur_uj_fx, fx);
 	if (ns)
 		__sync_fetch_and_add(&c->cur_ns, ns);
+	return t;
 }
 
 /*
@@ -437,15 +455,88 @@ static __always_inline void drop_slot(const struct conn_state *c, __u32 n)
 }
 
 /*
+ * Response n of connection cookie has ended (its slot holds its record) and its tail is
+ * known: fx, ns more. The record goes to user space and the response counts as completed.
+ * The slot's delete decides who sends it (the writer's next socket op, or the close): the
+ * other finds none and returns 0. A global function: verified once, called from sk_msg,
+ * sockops and the receive binding.
+ */
+__noinline int emit_slot(__u64 cookie, __u32 n, __u64 fx, __u64 ns)
+{
+	struct req_slot_key k = { .cookie = cookie, .n = n };
+	struct request_counters *ctr = get_counters();
+	struct request_event *e;
+	struct req_slot *slot;
+
+	slot = bpf_map_lookup_elem(&req_slots, &k);
+	if (!ctr || !slot || !slot->end_ns)
+		return 0;
+	fx += slot->rec_fx;
+	ns += slot->rec_ns;
+	e = bpf_ringbuf_reserve(&records, sizeof(*e), 0);
+	if (!e) {
+		if (bpf_map_delete_elem(&req_slots, &k))
+			return 0;
+		__sync_fetch_and_add(&ctr->records_dropped, 1);
+		__sync_fetch_and_add(&ctr->completed, 1);
+		__sync_fetch_and_add(&ctr->completed_uj_fx, fx);
+		return 1;
+	}
+	e->head_ns = slot->head_ns;
+	e->first_write_ns = slot->first_write_ns;
+	e->end_ns = slot->end_ns;
+	e->cgroup_id = slot->cgroup_id;
+	e->conn = cookie;
+	e->request_bytes = slot->request_bytes;
+	e->response_bytes = slot->response_bytes;
+	e->cpu_ns = ns;
+	e->energy_uj_fx = fx;
+	e->header_uj = slot->header_uj;
+	e->pid = slot->pid;
+	e->tid = slot->tid;
+	e->status = slot->status;
+	e->header_skip = slot->header_skip;
+	e->line_cut = slot->line_cut;
+	e->line_len = slot->line_len > REQ_LINE_MAX ? REQ_LINE_MAX : slot->line_len;
+	e->pad = 0;
+	__builtin_memcpy(e->line, slot->line, REQ_LINE_MAX);
+	if (bpf_map_delete_elem(&req_slots, &k)) {
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	bpf_ringbuf_submit(e, 0);
+	__sync_fetch_and_add(&ctr->completed, 1);
+	__sync_fetch_and_add(&ctr->completed_uj_fx, fx);
+	return 1;
+}
+
+/* A receive ended the tail of response n of connection cookie: fx, ns are its. 0: that
+ * record went out already (at the close): the stretch goes by the plain rule. */
+__noinline int end_tail(__u64 cookie, __u32 n, __u64 fx, __u64 ns)
+{
+	struct request_counters *ctr;
+
+	if (emit_records)
+		return emit_slot(cookie, n, fx, ns);
+	ctr = get_counters();
+	if (ctr && fx)
+		__sync_fetch_and_add(&ctr->completed_uj_fx, fx);
+	return 1;
+}
+
+/*
  * The response being written on c reached its last byte, end_total bytes into the
- * connection's response stream: its record takes what was charged to the connection since
- * its first write (later writes, a sendfile'd body), is counted, and with --request-log
- * goes to user space. A global function: verified once, callable from sk_msg and sockops.
+ * connection's response stream: it takes what was charged to the connection since its
+ * first write (later writes, a sendfile'd body). Its tail, the writer's stretch up to its
+ * next receive, is still to come: the write marks c->tail_n1 and sk_msg hands the tail to
+ * the writing thread (open_tail); with --request-log the record waits in the response's
+ * slot until then (emit_slot). A global function: verified once, callable from sk_msg and
+ * sockops.
  */
 __noinline int finish_response(struct conn_state *c, struct request_counters *ctr,
 			       __u64 end_total)
 {
-	struct request_event *e;
+	struct req_slot_key k;
 	struct req_slot *slot, *next;
 	__u64 fx, ns, end_seq;
 	__u32 n;
@@ -459,45 +550,36 @@ __noinline int finish_response(struct conn_state *c, struct request_counters *ct
 	__sync_fetch_and_add(&c->cur_ns, -ns);
 	fx += c->rec_uj_fx;
 	ns += c->rec_ns;
-	__sync_fetch_and_add(&ctr->completed, 1);
-	__sync_fetch_and_add(&ctr->completed_uj_fx, fx);
-	if (!emit_records)
-		return 0;
 	n = c->responses - 1;
-	slot = get_slot(c, n);
-	e = bpf_ringbuf_reserve(&records, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&ctr->records_dropped, 1);
-		drop_slot(c, n);
+	if (c->tail_n1) /* an earlier response ended in this same write: no tail of its own */
+		emit_slot(c->cookie, c->tail_n1 - 1, 0, 0);
+	c->tail_n1 = n + 1;
+	if (!emit_records) {
+		__sync_fetch_and_add(&ctr->completed, 1);
+		__sync_fetch_and_add(&ctr->completed_uj_fx, fx);
 		return 0;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->end_ns = bpf_ktime_get_ns();
-	e->conn = c->cookie;
-	e->cpu_ns = ns;
-	e->energy_uj_fx = fx;
-	e->header_skip = REC_SKIP_OTHER;
-	if (slot) {
-		e->head_ns = slot->head_ns;
-		e->first_write_ns = slot->first_write_ns;
-		e->cgroup_id = slot->cgroup_id;
-		e->pid = slot->pid;
-		e->tid = slot->tid;
-		e->status = slot->status;
-		e->header_skip = slot->header_skip;
-		e->header_uj = slot->header_uj;
-		e->response_bytes = end_total > slot->resp_start ? end_total - slot->resp_start : 0;
-		if (slot->head_ns) {
-			next = get_slot(c, n + 1);
-			end_seq = next ? next->start_seq : *(volatile __u32 *)&c->next_seq;
-			e->request_bytes = (__u32)(end_seq - slot->start_seq);
-		}
-		e->line_len = slot->line_len > REQ_LINE_MAX ? REQ_LINE_MAX : slot->line_len;
-		e->line_cut = slot->line_cut;
-		__builtin_memcpy(e->line, slot->line, REQ_LINE_MAX);
+	k.cookie = c->cookie;
+	k.n = n;
+	k.pad = 0;
+	slot = bpf_map_lookup_elem(&req_slots, &k);
+	if (!slot)
+		slot = new_slot(&k, BPF_NOEXIST); /* ingress kept nothing: a record all the same */
+	if (!slot) {
+		__sync_fetch_and_add(&ctr->records_dropped, 1);
+		__sync_fetch_and_add(&ctr->completed, 1);
+		__sync_fetch_and_add(&ctr->completed_uj_fx, fx);
+		return 0;
 	}
-	bpf_ringbuf_submit(e, 0);
-	drop_slot(c, n);
+	slot->rec_fx = fx;
+	slot->rec_ns = ns;
+	slot->response_bytes = end_total > slot->resp_start ? end_total - slot->resp_start : 0;
+	if (slot->head_ns) {
+		next = get_slot(c, n + 1);
+		end_seq = next ? next->start_seq : *(volatile __u32 *)&c->next_seq;
+		slot->request_bytes = (__u32)(end_seq - slot->start_seq);
+	}
+	slot->end_ns = bpf_ktime_get_ns();
 	return 0;
 }
 
@@ -578,21 +660,50 @@ __noinline int head_ended(struct conn_state *c)
 	return 0;
 }
 
-/* At close: a close-delimited response ends here; slots of unanswered requests go. */
+/*
+ * The write that just ran on c held a response's last byte: the writing thread's stretch
+ * up to its next receive is that response's tail (take_thread_work). Without the thread's
+ * storage the record goes out now.
+ */
+static __always_inline void open_tail(struct thread_acct *t, struct conn_state *c)
+{
+	__u32 n1 = c->tail_n1;
+
+	if (!n1)
+		return;
+	c->tail_n1 = 0;
+	if (!t) {
+		emit_slot(c->cookie, n1 - 1, 0, 0);
+		return;
+	}
+	t->tail_cookie = c->cookie;
+	t->tail_n = n1 - 1;
+	t->tail_open = 1;
+}
+
+/* At close: a close-delimited response ends here; records still waiting for their
+ * writer's next socket op go out as they are; slots of unanswered requests go. */
 static __always_inline void conn_closing(struct conn_state *c, bool closed)
 {
 	struct request_counters *ctr = get_counters();
 
 	if (c->rec_open && c->out_state == OUT_DONE && ctr)
 		finish_response(c, ctr, c->out_total);
+	if (c->tail_n1) { /* no writer's stretch follows a close */
+		emit_slot(c->cookie, c->tail_n1 - 1, 0, 0);
+		c->tail_n1 = 0;
+	}
 	if (!closed || !emit_records)
 		return;
-	for (__u32 i = 0; i < CONN_KINDS + 2; i++) {
-		__u32 n = c->responses - 1 + i; /* from an unfinished response to a started head */
+	/* from CONN_KINDS responses back (a tail whose thread went on to other connections)
+	 * to a started head */
+	for (__u32 i = 0; i < 2 * CONN_KINDS + 2; i++) {
+		__u32 n = c->responses - CONN_KINDS + i;
 
 		if ((__s32)(n - c->heads) > 0)
 			break;
-		drop_slot(c, n);
+		if (!emit_slot(c->cookie, n, 0, 0))
+			drop_slot(c, n);
 	}
 }
 
@@ -926,7 +1037,7 @@ static __always_inline void bind_thread(struct sock *sk)
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c || !(c->flags & CONN_PASSIVE))
 		return;
-	take_thread_work(c);
+	take_thread_work(c, true);
 }
 
 /*
@@ -966,7 +1077,7 @@ static __always_inline void bind_thread_btf(struct sock *sk)
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c || !(c->flags & CONN_PASSIVE))
 		return;
-	take_thread_work(c);
+	take_thread_work(c, true);
 }
 
 SEC("fexit/tcp_recvmsg")
@@ -1669,6 +1780,7 @@ int on_msg(struct sk_msg_md *msg)
 	struct request_counters *ctr;
 	struct conn_key key = {};
 	struct step_ctx p = {};
+	struct thread_acct *t;
 	struct conn_state *c;
 	struct tcp_sock *tp;
 	struct sock *sk;
@@ -1681,7 +1793,7 @@ int on_msg(struct sk_msg_md *msg)
 		return SK_PASS;
 	/* A write ends the writer's stretch: its work is this connection's (the response
 	 * it writes, or the one it starts), framed or not. */
-	take_thread_work(c);
+	t = take_thread_work(c, false);
 	if (c->out_state == OUT_DONE) {
 		if (c->rec_open) /* a close-delimited body: its record ends at the close */
 			c->out_total += msg->size;
@@ -1728,6 +1840,7 @@ int on_msg(struct sk_msg_md *msg)
 		}
 	}
 	bpf_loop(OUT_STEPS, out_step, &p, 0);
+	open_tail(t, c);
 	if (p.off < p.end && c->out_state != OUT_DONE)
 		step_unframe(&p, UNFRAMED_TOO_COMPLEX);
 	c->out_seq = seq + p.end;

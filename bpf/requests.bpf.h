@@ -14,7 +14,9 @@
  * accumulator (task storage, struct thread_acct); every receive or send on a tracked
  * connection moves the pending work, plus the running slice up to now, into that
  * connection's current request (take_thread_work() in requests.bpf.c), and leaves a
- * watermark so that the next switch charges only what follows. An event loop does a
+ * watermark so that the next switch charges only what follows. One exception: the stretch
+ * that ends at a receive, when the thread's last socket op wrote a response's last byte,
+ * is that response's tail and goes to its record. An event loop does a
  * response's work just before writing it; a thread-per-connection server reads, works,
  * writes; a goroutine that resumes on another OS thread writes before it reads again. Work
  * never followed by a socket operation (helper threads, GC, idle loops, a thread's tail at
@@ -31,6 +33,15 @@ struct thread_acct {
 	__u64 pend_fx; /* 1/2^REQ_FRAC_BITS µJ; the scheduler hooks add, socket ops take */
 	__u64 pend_ns;
 	__u64 mark_ns; /* a socket op took the running slice up to here */
+	/*
+	 * The response whose last byte this thread wrote at its last socket operation: the
+	 * stretch that ends at the thread's next receive is that response's tail (the rest of
+	 * the write, its clean-up, the way back to a read), not the next request's. Written
+	 * and read by the socket ops of this thread only (requests.bpf.c, take_thread_work).
+	 */
+	__u64 tail_cookie;
+	__u32 tail_n;
+	__u32 tail_open;
 };
 
 const volatile bool track_requests __weak = false;
