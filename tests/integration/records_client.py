@@ -108,6 +108,18 @@ def drive(port, path):
         raw, hdr, rest = read_response(s, rest)
         expect(out, m, t, r, raw, hdr)
     s.close()
+    # 3. a response's tail: the server works 100 ms after /tail's last write, then reads
+    #    the next request (sent once that work is over): the work is /tail's, not the
+    #    next request's (which gets only its own X-Cpu-Ns)
+    s = connect(port)
+    for m, t in (("GET", "/tail?ms=100&id=t1"), ("GET", "/spin?ms=2&id=t2")):
+        r = req(m, t)
+        s.sendall(r)
+        raw, hdr, _ = read_response(s, b"")
+        expect(out, m, t, r, raw, hdr, interleaved=t.startswith("/spin"),
+               tail_ns=100_000_000 if t.startswith("/tail") else 0)
+        time.sleep(0.4)  # the tail's work ends before the next head arrives
+    s.close()
     with open(path, "w") as f:
         json.dump(out, f)
 
@@ -159,6 +171,11 @@ def check(path, records_path, k):
            "%s: the record (%s uJ) holds at least the header's part" % (e["target"], r["energy_uj"]))
         ok(int(r["head_ns"]) <= int(r["first_write_ns"]) <= int(r["end_ns"]),
            "%s: head_ns <= first_write_ns <= end_ns" % e["target"])
+        if e.get("tail_ns"):
+            # the work after the response's last write is in its record (docs/attribution.md)
+            ok(float(r["energy_uj"]) >= 0.8 * e["tail_ns"] * k,
+               "%s: the record (%s uJ) holds the work after its last write (%.0f uJ)"
+               % (e["target"], r["energy_uj"], e["tail_ns"] * k))
         if e.get("interleaved"):
             truth = e["cpu_ns"] * k
             rec = float(r["energy_uj"])

@@ -12,6 +12,8 @@ CPU belongs to is decided only by its socket operations. Paths:
   /file              a 64 KiB file with os.sendfile (HEAD: the head only)
   /close             a close-delimited body, then the connection is closed
   /tiny              a 2-byte body; every /tiny of one read is answered in one write
+  /tail?ms=N         a 2-byte body, then N ms of CPU as /spin AFTER the write, before the
+                     thread reads again (a response's tail: its clean-up, logging)
 Prints "listening on 127.0.0.1:PORT" once ready.
 """
 import os
@@ -55,6 +57,9 @@ def main():
         if u.path in ("/spin", "/hold"):
             ns = spin(int(q.get("ms", ["1"])[0]))
             s.sendall(head(200, 2, "X-Cpu-Ns: %d\r\n" % ns) + b"ok")
+        elif u.path == "/tail":
+            s.sendall(head(200, 2) + b"ok")
+            spin(int(q.get("ms", ["1"])[0]))
         elif u.path == "/chunked":
             s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
             s.sendall(b"5\r\nhello\r\n")
