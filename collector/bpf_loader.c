@@ -171,10 +171,11 @@ static int choose_request_programs(struct bpf_loader *l, const struct request_se
 	skel->rodata->emit_records = rs->enable && rs->record_ring_kb > 0;
 	l->records = skel->rodata->emit_records;
 	/* One request awaiting its response per slot: up to CONN_KINDS per connection, but
-	 * most connections hold one or none. */
+	 * most connections hold one or none, and one more whose record waits for its tail
+	 * (docs/attribution.md). NO_PREALLOC: the room costs nothing until used. */
 	err = set_max_entries(skel->maps.conns, max_conns) ?:
 	      set_max_entries(skel->maps.sock_hash, max_conns) ?:
-	      set_max_entries(skel->maps.req_slots, max_conns) ?:
+	      set_max_entries(skel->maps.req_slots, 2 * max_conns) ?:
 	      set_max_entries(skel->maps.records,
 			      ring_bytes(rs->enable ? rs->record_ring_kb : 0));
 	if (err)
