@@ -563,8 +563,12 @@ __noinline int finish_response(struct conn_state *c, struct request_counters *ct
 	k.n = n;
 	k.pad = 0;
 	slot = bpf_map_lookup_elem(&req_slots, &k);
-	if (!slot)
-		slot = new_slot(&k, BPF_NOEXIST); /* ingress kept nothing: a record all the same */
+	if (!slot) {
+		/* nothing kept at the start either (a full map): a record all the same */
+		slot = new_slot(&k, BPF_NOEXIST);
+		if (slot)
+			slot->header_skip = REC_SKIP_OTHER;
+	}
 	if (!slot) {
 		__sync_fetch_and_add(&ctr->records_dropped, 1);
 		__sync_fetch_and_add(&ctr->completed, 1);
