@@ -148,7 +148,7 @@ struct conn_state {
 	__u8 out_phase;	    /* in a value: 0 before it, 1 in it, 2 after it */
 	__u8 out_framing;   /* OUT_F_*: framing headers seen in this head */
 	__u8 out_pending;   /* a header is owed at the start of the next write */
-	__u32 tail_n1;	    /* 1 + the response whose last byte this write held (0: none) */
+	__u32 tail_n1; /* 1 + the response whose last byte this write held (0: none) */
 	__u64 out_pending_uj; /* its value */
 	/* issue 13: the record of the response being written (sk_msg, and sockops at close) */
 	__u64 cookie;	    /* socket cookie: the connection's id in records and req_slots */
