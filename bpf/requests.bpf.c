@@ -1477,14 +1477,19 @@ __noinline int out_byte_global(struct conn_state *c, struct request_counters *ct
  * head's bytes are such; the walk passes them without the call to out_byte_global (what
  * out_byte would do with them: nothing).
  */
+static __always_inline bool line_rest(__u32 st)
+{
+	return st == OUT_SKIP_LINE || st == OUT_REASON || st == OUT_CHUNK_EXT ||
+	       st == OUT_TRAILER_LINE;
+}
+
 static __always_inline bool byte_passes(const struct conn_state *c, __u32 b)
 {
 	__u32 st = c->out_state;
 
 	if (b == '\n')
 		return false;
-	if (st == OUT_SKIP_LINE || st == OUT_REASON || st == OUT_CHUNK_EXT ||
-	    st == OUT_TRAILER_LINE)
+	if (line_rest(st))
 		return true;
 	return st == OUT_NAME && c->out_hdr == OUT_HDR_NONE && b != ':' && b != '\r' &&
 	       b != ' ' && b != '\t';
@@ -1554,6 +1559,18 @@ static long out_step(__u32 i, void *data)
 
 		if (j >= len || d + j + 1 > e)
 			break;
+		if (line_rest(c->out_state) && j + 8 <= len && d + j + 8 <= e &&
+		    c->out_head_len + 8 <= RESP_HEAD_MAX) {
+			/* 8 bytes at once while none of them is an LF (a word with a zero byte
+			 * after the XOR holds one) */
+			__u64 v = *(__u64 *)(d + j) ^ 0x0a0a0a0a0a0a0a0aULL;
+
+			if (!((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL)) {
+				c->out_head_len += 8;
+				j += 7;
+				continue;
+			}
+		}
 		if (++c->out_head_len > RESP_HEAD_MAX) {
 			step_unframe(p, UNFRAMED_HEAD_TOO_LONG);
 			return 1;
@@ -1581,7 +1598,7 @@ static __always_inline bool insert_header(struct sk_msg_md *msg, struct request_
 					  __u32 at, __u64 uj, __u32 size)
 {
 	char hdr[HEADER_MAX] = HEADER_NAME;
-	__u32 hlen, ndig = 0;
+	__u32 hlen, ndig = 0, base = 0;
 	char digits[32]; /* 20 used; masks of 31 keep the verifier's bounds (19 is not a mask) */
 	char *d, *e;
 
@@ -1606,9 +1623,22 @@ static __always_inline bool insert_header(struct sk_msg_md *msg, struct request_
 		ctr->skipped[SKIP_PUSH_FAILED]++;
 		return false;
 	}
-	if (bpf_msg_pull_data(msg, at, at + hlen, 0))
+	/*
+	 * issue 14: the push left the write in three pieces (before, header, after), and
+	 * tcp_bpf sends each piece of a write as its own segment when the socket has
+	 * TCP_NODELAY: three packets (and their softirqs) instead of one. A small write is
+	 * made one piece again (a copy of at most LINEAR_MAX bytes), and the header's bytes
+	 * are written into that piece: one pull. Failing that, the header's piece alone is
+	 * pulled and the write goes in pieces, as before. (size, not msg->size: clang would
+	 * keep &msg->size as a moved context pointer for the caller's read, which the
+	 * verifier refuses.)
+	 */
+	if (MSG_STAGES != 3 && size + hlen <= LINEAR_MAX &&
+	    !bpf_msg_pull_data(msg, 0, size + hlen, 0))
+		base = at & (LINEAR_MAX - 1); /* at < size: the mask changes nothing */
+	else if (bpf_msg_pull_data(msg, at, at + hlen, 0))
 		goto undo;
-	d = msg->data;
+	d = (char *)msg->data + base;
 	e = msg->data_end;
 	for (__u32 i = 0; i < HEADER_MAX; i++) {
 		if (i >= hlen)
@@ -1618,18 +1648,6 @@ static __always_inline bool insert_header(struct sk_msg_md *msg, struct request_
 		d[i] = hdr[i];
 	}
 	ctr->injected++;
-	if (MSG_STAGES == 3)
-		return true;
-	/*
-	 * issue 14: the push left the write in three pieces (before, header, after), and
-	 * tcp_bpf sends each piece of a write as its own segment when the socket has
-	 * TCP_NODELAY: three packets (and their softirqs) instead of one. A small write is
-	 * made one piece again (a copy of at most LINEAR_MAX bytes); failing that, it is
-	 * sent in pieces, as before. (size, not msg->size: clang would keep &msg->size as a
-	 * moved context pointer for the caller's read, which the verifier refuses.)
-	 */
-	if (size + hlen <= LINEAR_MAX)
-		bpf_msg_pull_data(msg, 0, size + hlen, 0);
 	return true;
 undo:
 	/* Never send the gap push_data opened: take it out again. */
