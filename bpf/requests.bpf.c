@@ -1491,8 +1491,8 @@ static __always_inline bool byte_passes(const struct conn_state *c, __u32 b)
 		return false;
 	if (line_rest(st))
 		return true;
-	return st == OUT_NAME && c->out_hdr == OUT_HDR_NONE && b != ':' && b != '\r' &&
-	       b != ' ' && b != '\t';
+	return st == OUT_NAME && c->out_hdr == OUT_HDR_NONE && b != ':' && b != '\r' && b != ' ' &&
+	       b != '\t';
 }
 
 /* True in the states whose bytes are walked one by one (a head, a chunk line, trailers). */
