@@ -1111,6 +1111,15 @@ int BPF_KPROBE(recv_kprobe, struct sock *sk)
 #define OUT_CHUNK 64		/* bytes walked per bpf_loop step */
 #define OUT_STEPS (1 << 16)	/* bpf_loop steps per sk_msg run */
 #define BODY_MAX (1ULL << 50)	/* a larger Content-Length or chunk size is not believed */
+/*
+ * Measurement only (docs/overhead.md, "What on_msg's time goes to"): on_msg stops after
+ * stage MSG_STAGES: 1 the lookups and take_thread_work, 2 the framing walk, 3 the push and
+ * the header's bytes (no one-piece pull), 4 everything but the header value's formatting
+ * (a fixed value). 0 (the default) is the real program.
+ */
+#ifndef MSG_STAGES
+#define MSG_STAGES 0
+#endif
 
 enum { OUT_HDR_NONE, OUT_HDR_CL, OUT_HDR_TE };
 #define OUT_F_CL (1u << 0)
@@ -1577,6 +1586,30 @@ __noinline int out_byte_global(struct conn_state *c, struct request_counters *ct
 	return c->out_state;
 }
 
+/*
+ * Whether byte b leaves the state machine as it is: the rest of a line nobody reads, or a
+ * header name already known to be neither Content-Length nor Transfer-Encoding. Most of a
+ * head's bytes are such; the walk passes them without the call to out_byte_global (what
+ * out_byte would do with them: nothing).
+ */
+static __always_inline bool line_rest(__u32 st)
+{
+	return st == OUT_SKIP_LINE || st == OUT_REASON || st == OUT_CHUNK_EXT ||
+	       st == OUT_TRAILER_LINE;
+}
+
+static __always_inline bool byte_passes(const struct conn_state *c, __u32 b)
+{
+	__u32 st = c->out_state;
+
+	if (b == '\n')
+		return false;
+	if (line_rest(st))
+		return true;
+	return st == OUT_NAME && c->out_hdr == OUT_HDR_NONE && b != ':' && b != '\r' && b != ' ' &&
+	       b != '\t';
+}
+
 /* True in the states whose bytes are walked one by one (a head, a chunk line, trailers). */
 static __always_inline bool walked(__u32 state)
 {
@@ -1641,10 +1674,24 @@ static long out_step(__u32 i, void *data)
 
 		if (j >= len || d + j + 1 > e)
 			break;
+		if (line_rest(c->out_state) && j + 8 <= len && d + j + 8 <= e &&
+		    c->out_head_len + 8 <= RESP_HEAD_MAX) {
+			/* 8 bytes at once while none of them is an LF (a word with a zero byte
+			 * after the XOR holds one) */
+			__u64 v = *(__u64 *)(d + j) ^ 0x0a0a0a0a0a0a0a0aULL;
+
+			if (!((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL)) {
+				c->out_head_len += 8;
+				j += 7;
+				continue;
+			}
+		}
 		if (++c->out_head_len > RESP_HEAD_MAX) {
 			step_unframe(p, UNFRAMED_HEAD_TOO_LONG);
 			return 1;
 		}
+		if (byte_passes(c, (__u8)d[j]))
+			continue;
 		state = out_byte_global(c, p->ctr, &p->w, (__u8)d[j], p->off + j);
 		if (!walked(state)) {
 			p->off += j + 1;
@@ -1666,10 +1713,13 @@ static __always_inline bool insert_header(struct sk_msg_md *msg, struct request_
 					  __u32 at, __u64 uj, __u32 size)
 {
 	char hdr[HEADER_MAX] = HEADER_NAME;
-	__u32 hlen, ndig = 0;
+	__u32 hlen, ndig = 0, base = 0;
 	char digits[32]; /* 20 used; masks of 31 keep the verifier's bounds (19 is not a mask) */
 	char *d, *e;
 
+	if (MSG_STAGES == 4) {
+		uj = 0;
+	}
 	do {
 		digits[ndig++ & 31] = '0' + uj % 10;
 		uj /= 10;
@@ -1688,9 +1738,22 @@ static __always_inline bool insert_header(struct sk_msg_md *msg, struct request_
 		ctr->skipped[SKIP_PUSH_FAILED]++;
 		return false;
 	}
-	if (bpf_msg_pull_data(msg, at, at + hlen, 0))
+	/*
+	 * issue 14: the push left the write in three pieces (before, header, after), and
+	 * tcp_bpf sends each piece of a write as its own segment when the socket has
+	 * TCP_NODELAY: three packets (and their softirqs) instead of one. A small write is
+	 * made one piece again (a copy of at most LINEAR_MAX bytes), and the header's bytes
+	 * are written into that piece: one pull. Failing that, the header's piece alone is
+	 * pulled and the write goes in pieces, as before. (size, not msg->size: clang would
+	 * keep &msg->size as a moved context pointer for the caller's read, which the
+	 * verifier refuses.)
+	 */
+	if (MSG_STAGES != 3 && size + hlen <= LINEAR_MAX &&
+	    !bpf_msg_pull_data(msg, 0, size + hlen, 0))
+		base = at & (LINEAR_MAX - 1); /* at < size: the mask changes nothing */
+	else if (bpf_msg_pull_data(msg, at, at + hlen, 0))
 		goto undo;
-	d = msg->data;
+	d = (char *)msg->data + base;
 	e = msg->data_end;
 	for (__u32 i = 0; i < HEADER_MAX; i++) {
 		if (i >= hlen)
@@ -1700,16 +1763,6 @@ static __always_inline bool insert_header(struct sk_msg_md *msg, struct request_
 		d[i] = hdr[i];
 	}
 	ctr->injected++;
-	/*
-	 * issue 14: the push left the write in three pieces (before, header, after), and
-	 * tcp_bpf sends each piece of a write as its own segment when the socket has
-	 * TCP_NODELAY: three packets (and their softirqs) instead of one. A small write is
-	 * made one piece again (a copy of at most LINEAR_MAX bytes); failing that, it is
-	 * sent in pieces, as before. (size, not msg->size: clang would keep &msg->size as a
-	 * moved context pointer for the caller's read, which the verifier refuses.)
-	 */
-	if (size + hlen <= LINEAR_MAX)
-		bpf_msg_pull_data(msg, 0, size + hlen, 0);
 	return true;
 undo:
 	/* Never send the gap push_data opened: take it out again. */
@@ -1813,6 +1866,8 @@ int on_msg(struct sk_msg_md *msg)
 	ctr = get_counters();
 	if (!ctr)
 		return SK_PASS;
+	if (MSG_STAGES == 1)
+		return bpf_skc_to_tcp_sock(msg->sk) ? SK_PASS : SK_PASS;
 	p.msg = msg;
 	p.c = c;
 	p.ctr = ctr;
@@ -1848,7 +1903,7 @@ int on_msg(struct sk_msg_md *msg)
 	if (p.off < p.end && c->out_state != OUT_DONE)
 		step_unframe(&p, UNFRAMED_TOO_COMPLEX);
 	c->out_seq = seq + p.end;
-	if (!p.w.insert)
+	if (!p.w.insert || MSG_STAGES == 2)
 		return SK_PASS;
 	if (p.w.insert_at >= p.end) {
 		/* The kernel cannot push at a write's end: owe it to the next write, whose first

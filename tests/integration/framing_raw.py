@@ -139,6 +139,31 @@ CASES["chunked"] = [
     ("resp", [cl_resp(b"after")]),
 ]
 
+# Heads of many lines nobody reads (sk_msg passes them 8 bytes at a time while none holds
+# an LF): every line length mod 8 and mod 64 (an LF at each place of a word, lines across
+# the walk's 64-byte steps), a bare LF, names that start like Content-Length and are not it,
+# a long reason phrase; the length comes last and the bodies look like responses.
+def _long_lines_resp(i):
+    pads = b"".join(b"X-Pad-%d: %s\r\n" % (k, b"v" * ((i * 5 + k * 3) % 71)) for k in range(9))
+    return (b"HTTP/1.1 200 " + b"R" * (i * 7 % 23) + b"\r\n" + H +
+            b"Content-Type: text/plain\r\nContent-Lengthy: 7\r\nX-Bare: lf\n" + pads +
+            b"Content-Length: %d\r\n\r\n" % len(STATUS_BODY) + STATUS_BODY)
+
+
+CASES["long_lines"] = [
+    s for i in range(8) for s in (("req", req(b"/lines/%d" % i)), ("resp", [_long_lines_resp(i)]))
+]
+
+# The same through a chunk extension and trailer lines, then the next response.
+CASES["long_chunk_lines"] = [
+    ("req", req(b"/chunk-lines")),
+    ("resp", [b"HTTP/1.1 200 OK\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n" +
+              b"%x;name=%s\r\n" % (len(STATUS_BODY), b"e" * 37) + STATUS_BODY +
+              b"\r\n0\r\nX-T: " + b"t" * 45 + b"\r\nX-U: HTTP/1.1 200 OK\r\n\r\n"]),
+    ("req", req(b"/after-chunk-lines")),
+    ("resp", [cl_resp(STATUS_BODY)]),
+]
+
 # No Content-Length, not chunked: the body runs until the close; nothing in it is touched
 # although two more requests await.
 CASES["close_delimited"] = [
