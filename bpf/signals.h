@@ -97,14 +97,17 @@ struct proc_cache_slot {
  * bins.
  */
 struct cpu_state {
-	/* What every sched_switch reads or writes, together (issue 14: fewer cache lines). */
+	/* What every sched_switch and the softirq hooks read or write, together (issue 14:
+	 * fewer cache lines a run). */
 	unsigned long long slice_start_ns; /* 0: nothing known yet on this CPU */
 	unsigned int epoch;
 	unsigned int irq_depth;
 	unsigned int softirq_depth;
 	unsigned int timer_depth;     /* inside an hrtimer callback (interrupt context) */
 	unsigned int freq_hint;	      /* slot index last used */
-	unsigned int flushing;	      /* flush_cpu runs (interruptible when run in-process) */
+	unsigned int softirq_exiting; /* softirq_exit is charging: the flush leaves it alone */
+	unsigned long long softirq_start_ns;
+	unsigned long long pend_softirq_ns;	 /* outermost softirq handlers that ended */
 	unsigned long long pend_task_wakeups;	 /* caused by the running task itself */
 	unsigned long long pend_page_cache_hits; /* by the running task (host-wide too) */
 	unsigned long long pend_writebacks;	 /* by the running task (host-wide too) */
@@ -114,15 +117,13 @@ struct cpu_state {
 	unsigned long long took_task_wakeups;
 	unsigned long long took_page_cache_hits;
 	unsigned long long took_writebacks;
+	unsigned long long pend_wakeups; /* host-wide, any context */
 	/* The rest: the interruptible hooks' own fields and what only the flush takes. */
 	unsigned long long irq_start_ns;
-	unsigned long long softirq_start_ns;
-	unsigned int softirq_exiting; /* softirq_exit is charging: the flush leaves it alone */
-	unsigned int exiting_pad;
-	unsigned long long pend_wakeups;	 /* host-wide, any context */
-	unsigned long long pend_migrations;	 /* host-wide */
-	unsigned long long pend_irq_ns;		 /* outermost hard IRQ handlers that ended */
-	unsigned long long pend_softirq_ns;	 /* outermost softirq handlers that ended */
+	unsigned int flushing; /* flush_cpu runs (interruptible when run in-process) */
+	unsigned int flushing_pad;
+	unsigned long long pend_migrations; /* host-wide */
+	unsigned long long pend_irq_ns;	    /* outermost hard IRQ handlers that ended */
 	/* The host-wide counts go to the bins at the flush only (issue 14: not on every
 	 * switch): the pend_* values the last flush took. */
 	unsigned long long flush_took_wakeups;
