@@ -214,7 +214,8 @@ attached:
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (o->tp)
-		log_info("attached: empty tp_btf/sched_switch and tp_btf/softirq_entry (host-wide)");
+		log_info(
+			"attached: empty tp_btf/sched_switch and tp_btf/softirq_entry (host-wide)");
 	else
 		log_info("attached: sockops on %s (%s)%s", cg.path,
 			 o->insert ? "sockets into the sockhash" : "sockhash unused",

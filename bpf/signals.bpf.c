@@ -320,11 +320,11 @@ struct pending {
  * nothing is taken twice. took_* has one writer at a time: the slice charge (interrupts
  * off), or the flush, which no slice charge can interrupt; flush_took_* the flush alone.
  */
-#define take_into(took, name)                                                                  \
-	({                                                                                     \
-		__u64 now_ = *(volatile __u64 *)&st->pend_##name, d_ = now_ - st->took##name;  \
-		st->took##name = now_;                                                         \
-		d_;                                                                            \
+#define take_into(took, name)                                                                 \
+	({                                                                                    \
+		__u64 now_ = *(volatile __u64 *)&st->pend_##name, d_ = now_ - st->took##name; \
+		st->took##name = now_;                                                        \
+		d_;                                                                           \
 	})
 #define take_one(name) take_into(took_, name)
 
