@@ -15,7 +15,9 @@
 # Modes: off; on (psys, X-Energy-Score header); no-header (http_energy --no-header);
 # no-requests (signals only); floor (bin/skmsg_floor: sockops puts sockets in a sockhash,
 # sk_msg returns SK_PASS); sockops (skmsg_floor --no-msg: sockops and the sockhash, no
-# sk_msg). A mode the build lacks prints "n/a (not in this build)".
+# sk_msg); tp-floor (skmsg_floor --tp: empty tp_btf/sched_switch and softirq_entry
+# programs, the floor of the scheduler hooks; not in the default MODES). A mode the build
+# lacks prints "n/a (not in this build)".
 # docs/overhead.md explains the figures. The key figures are the last lines.
 #
 # usage: bench/overhead.sh [SECONDS_PER_RUN=3] [PAIRS=2]    (root)
@@ -64,8 +66,8 @@ for w in $workloads; do
 	case $w in nginx | json | cpu | mixed) ;; *) usage_die "WORKLOADS: \"$w\" is not one of nginx json cpu mixed" ;; esac
 done
 for m in $modes; do
-	case $m in on | no-header | no-requests | floor | sockops) ;;
-	*) usage_die "MODES: \"$m\" is not one of on no-header no-requests floor sockops" ;;
+	case $m in on | no-header | no-requests | floor | sockops | tp-floor) ;;
+	*) usage_die "MODES: \"$m\" is not one of on no-header no-requests floor sockops tp-floor" ;;
 	esac
 done
 [ "$(id -u)" = 0 ] || die "needs root (BPF, cgroups, sysctl)"
@@ -114,6 +116,7 @@ mode_available() {
 	on | floor | sockops) return 0 ;;
 	no-header) has_opt --no-header ;;
 	no-requests) has_opt --no-requests ;;
+	tp-floor) "$BUILD/bin/skmsg_floor" --help | grep -q -- --tp ;;
 	esac
 }
 avail_modes=
@@ -240,10 +243,11 @@ start_mode() {
 	no-requests) "$BUILD/bin/http_energy" --no-requests "$cg_srv" "$tmp/energy.conf" 2>"$log" & ;;
 	floor) "$BUILD/bin/skmsg_floor" "$cg_srv" 2>"$log" & ;;
 	sockops) "$BUILD/bin/skmsg_floor" --no-msg "$cg_srv" 2>"$log" & ;;
+	tp-floor) "$BUILD/bin/skmsg_floor" --tp "$cg_srv" 2>"$log" & ;;
 	esac
 	mode_pid=$!
 	case $m in
-	floor | sockops) ready='attached:' ;;
+	floor | sockops | tp-floor) ready='attached:' ;;
 	no-requests) ready='collecting' ;;
 	*) ready='first uJ/score factor' ;;
 	esac
@@ -274,6 +278,7 @@ stop_mode() {
 	case $m in
 	floor | sockops) sed -n 's/^skmsg_floor: \([0-9]*\) sockets put.*/\1 sockets in the sockhash/p' "$log" ;;
 	no-requests) echo "signals only" ;;
+	tp-floor) echo "empty tp_btf programs" ;;
 	*) sed -n 's/.* \([0-9]*\) X-Energy-Score headers written.*/\1 headers written/p' "$log" ;;
 	esac >"$tmp/$2.note"
 }

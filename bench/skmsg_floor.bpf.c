@@ -8,6 +8,9 @@
  *             insert_sockets is false), keyed by its socket cookie; a socket leaves the
  *             map by itself when it closes
  *   sk_msg    returns SK_PASS and nothing else (attached only in the "floor" mode)
+ *   tp_btf    sched_switch and softirq_entry programs that return at once (--tp only, the
+ *             "tp-floor" mode): what any tp_btf hook costs a run on this host, before its
+ *             first instruction of work (issue 14's floor for the scheduler hooks)
  *
  * Nothing is counted in sk_msg: a shared counter would add its own cost to the floor.
  */
@@ -51,4 +54,16 @@ SEC("sk_msg")
 int floor_msg(struct sk_msg_md *msg)
 {
 	return SK_PASS;
+}
+
+SEC("tp_btf/sched_switch")
+int floor_sched_switch(void *ctx)
+{
+	return 0;
+}
+
+SEC("tp_btf/softirq_entry")
+int floor_softirq_entry(void *ctx)
+{
+	return 0;
 }

@@ -4,7 +4,8 @@
  * holds it until SIGINT/SIGTERM (or --duration). A benchmark tool for bench/overhead.sh:
  * it measures what the mechanism under request tracking's response rewriting costs by
  * itself (sockops putting sockets in a sockhash, sk_msg returning SK_PASS), so the
- * collector's cost can be read against it (docs/overhead.md).
+ * collector's cost can be read against it (docs/overhead.md). With --tp it attaches, instead,
+ * tp_btf programs that do nothing: the floor of the scheduler and softirq hooks.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -27,6 +28,7 @@
 struct options {
 	bool attach_msg;
 	bool insert;
+	bool tp; /* the empty tp_btf programs only */
 	uint64_t max_sockets;
 	double duration_s;
 	const char *cgroup_dir;
@@ -34,13 +36,17 @@ struct options {
 
 static enum opts_result parse_options(int argc, char **argv, struct options *o)
 {
-	bool no_msg = false, no_insert = false, verbose = false;
+	bool no_msg = false, no_insert = false, tp = false, verbose = false;
 	const struct opt table[] = {
 		OPT_FLAG("no-msg", "sockops and the sockhash only: no sk_msg program", &no_msg),
 		OPT_FLAG(
 			"no-insert",
 			"sockops only: sockets are not put in the sockhash (and no sk_msg program)",
 			&no_insert),
+		OPT_FLAG("tp",
+			 "instead: empty tp_btf/sched_switch and softirq_entry programs "
+			 "(host-wide; nothing on the cgroup)",
+			 &tp),
 		OPT_UINT("max-sockets", "N",
 			 "sockhash size (default " OPT__XSTR(DEFAULT_MAX_SOCKETS) ")",
 			 &o->max_sockets, 1, 1 << 24),
@@ -75,8 +81,9 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 	if (r != OPTS_RUN)
 		return r;
 	log_set_verbose(verbose);
-	o->insert = !no_insert;
-	o->attach_msg = !no_msg && !no_insert;
+	o->tp = tp;
+	o->insert = !no_insert && !tp;
+	o->attach_msg = !no_msg && !no_insert && !tp;
 	o->cgroup_dir = argv[first];
 	return OPTS_RUN;
 }
@@ -149,6 +156,12 @@ static int run(const struct options *o)
 	err = bpf_map__set_max_entries(skel->maps.sock_hash, (uint32_t)o->max_sockets);
 	if (!err && !o->attach_msg)
 		err = bpf_program__set_autoload(skel->progs.floor_msg, false);
+	if (!err)
+		err = bpf_program__set_autoload(skel->progs.floor_sockops, !o->tp);
+	if (!err)
+		err = bpf_program__set_autoload(skel->progs.floor_sched_switch, o->tp);
+	if (!err)
+		err = bpf_program__set_autoload(skel->progs.floor_softirq_entry, o->tp);
 	if (err) {
 		log_error("configuring the BPF object failed: %s", strerror(-err));
 		goto cleanup;
@@ -160,6 +173,23 @@ static int run(const struct options *o)
 		goto cleanup;
 	}
 
+	if (o->tp) {
+		skel->links.floor_sched_switch =
+			bpf_program__attach(skel->progs.floor_sched_switch);
+		if (!skel->links.floor_sched_switch) {
+			err = -errno;
+			log_error("attaching tp_btf/sched_switch failed: %s", strerror(-err));
+			goto cleanup;
+		}
+		skel->links.floor_softirq_entry =
+			bpf_program__attach(skel->progs.floor_softirq_entry);
+		if (!skel->links.floor_softirq_entry) {
+			err = -errno;
+			log_error("attaching tp_btf/softirq_entry failed: %s", strerror(-err));
+			goto cleanup;
+		}
+		goto attached;
+	}
 	/* sk_msg first: every socket sockops inserts then goes through it from the start. */
 	if (o->attach_msg) {
 		err = bpf_prog_attach(bpf_program__fd(skel->progs.floor_msg),
@@ -178,13 +208,19 @@ static int run(const struct options *o)
 		goto cleanup;
 	}
 
+attached:
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	log_info("attached: sockops on %s (%s)%s", cg.path,
-		 o->insert ? "sockets into the sockhash" : "sockhash unused",
-		 o->attach_msg ? ", sk_msg returning SK_PASS on the sockhash" : ", no sk_msg");
+	if (o->tp)
+		log_info(
+			"attached: empty tp_btf/sched_switch and tp_btf/softirq_entry (host-wide)");
+	else
+		log_info("attached: sockops on %s (%s)%s", cg.path,
+			 o->insert ? "sockets into the sockhash" : "sockhash unused",
+			 o->attach_msg ? ", sk_msg returning SK_PASS on the sockhash" :
+					 ", no sk_msg");
 	wait_for_stop(&set, o->duration_s);
 	log_info("%llu sockets put in the sockhash, %llu refused",
 		 (unsigned long long)skel->bss->inserted,

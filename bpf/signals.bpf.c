@@ -26,9 +26,10 @@
  * only with atomic adds (one instruction: an interrupt is wholly before or after it) where
  * another writer of the same counter could interrupt them (softirq_exit adds plainly:
  * softirqs do not nest). The pend_* counters only grow: the next slice charge, with
- * interrupts off, moves what they grew by since its last take (took_*) into the bins and
- * the running task's slot: a single-writer hand-over with plain loads and stores, and no
- * new map lookup on sched_switch. The choice over a re-entrancy guard: a guard has to
+ * interrupts off, moves what the running task's counters grew by since its last take
+ * (took_*) into that task's slot, and the flush moves what every counter grew by since
+ * the last flush (flush_took_*) into the bins: single-writer hand-overs with plain loads
+ * and stores, and no new map lookup on sched_switch. The choice over a re-entrancy guard: a guard has to
  * drop or defer what arrives while it is held, and sched_switch cannot be deferred; the
  * hand-over loses nothing and makes the interruptible hooks cheaper (no bins or slot lookups at all).
  * IRQ and softirq ends are pending too; softirq_exit raises st->softirq_exiting so that a
@@ -309,33 +310,40 @@ struct pending {
 };
 
 /*
- * Takes the pending counts: host-wide ones into the bins now, the running task's into
- * *task for its slot. The pend_* counters only grow; what they grew by since the last take
- * is moved (one load each, a plain store of took_*: issue 14 took the atomic subtractions
- * out of sched_switch). A hook interrupting this adds to pend_* only, so its count is
- * either in the value read here or left for the next take: nothing is lost, nothing is
- * taken twice. took_* has one writer at a time: the slice charge (interrupts off), or the
- * flush, which no slice charge can interrupt.
+ * Takes the pending counts: the running task's into *task for its slot, at every slice
+ * charge; the host-wide ones into the bins, at the flush only (issue 14: a switch need not
+ * touch them, and each still lands in the interval it happened in, the flush being the
+ * boundary). The pend_* counters only grow; what they grew by since the last take is
+ * moved (one load each, a plain store of the took field: issue 14 took the atomic
+ * subtractions out of sched_switch). A hook interrupting this adds to pend_* only, so its
+ * count is either in the value read here or left for the next take: nothing is lost,
+ * nothing is taken twice. took_* has one writer at a time: the slice charge (interrupts
+ * off), or the flush, which no slice charge can interrupt; flush_took_* the flush alone.
  */
-#define take_one(name)                                                                         \
-	({                                                                                     \
-		__u64 now_ = *(volatile __u64 *)&st->pend_##name, d_ = now_ - st->took_##name; \
-		st->took_##name = now_;                                                        \
-		d_;                                                                            \
+#define take_into(took, name)                                                                 \
+	({                                                                                    \
+		__u64 now_ = *(volatile __u64 *)&st->pend_##name, d_ = now_ - st->took##name; \
+		st->took##name = now_;                                                        \
+		d_;                                                                           \
 	})
+#define take_one(name) take_into(took_, name)
 
-static __always_inline void take_pending(struct cpu_state *st, struct cpu_signals *bins,
-					 struct pending *task)
+static __always_inline void take_pending(struct cpu_state *st, struct pending *task)
 {
-	bins->wakeups += take_one(wakeups);
-	bins->migrations += take_one(migrations);
-	bins->irq_ns += take_one(irq_ns);
-	bins->softirq_ns += take_one(softirq_ns);
 	task->task_wakeups = take_one(task_wakeups);
 	task->page_cache_hits = take_one(page_cache_hits);
 	task->writebacks = take_one(writebacks);
-	bins->page_cache_hits += task->page_cache_hits;
-	bins->writebacks += task->writebacks;
+}
+
+/* The host-wide pending counts into the bins of the interval that ends (the flush). */
+static __always_inline void take_host_pending(struct cpu_state *st, struct cpu_signals *bins)
+{
+	bins->wakeups += take_into(flush_took_, wakeups);
+	bins->migrations += take_into(flush_took_, migrations);
+	bins->irq_ns += take_into(flush_took_, irq_ns);
+	bins->softirq_ns += take_into(flush_took_, softirq_ns);
+	bins->page_cache_hits += take_into(flush_took_, page_cache_hits);
+	bins->writebacks += take_into(flush_took_, writebacks);
 }
 
 static __always_inline bool charge_slice(struct cpu_state *st, struct cpu_signals *bins,
@@ -347,7 +355,7 @@ static __always_inline bool charge_slice(struct cpu_state *st, struct cpu_signal
 	struct proc_signals *p;
 	__u32 khz;
 
-	take_pending(st, bins, &pend);
+	take_pending(st, &pend);
 	/* sk_msg programs may not read perf events: their slices leave the PMU deltas to
 	 * the next switch. */
 	if (has_pmu && read_counters)
@@ -489,9 +497,6 @@ static __always_inline void charge_request_of_task(struct cpu_state *st, struct 
 
 	if (!t)
 		return;
-	m = get_model();
-	if (!m)
-		return;
 	if (t->mark_ns) {
 		__u64 end = st->slice_start_ns, mark = *(volatile __u64 *)&t->mark_ns;
 
@@ -501,6 +506,9 @@ static __always_inline void charge_request_of_task(struct cpu_state *st, struct 
 			ns = end - mark;
 	}
 	if (!ns)
+		return;
+	m = get_model();
+	if (!m)
 		return;
 	fx = uj_fx_of_score(m, slice_score(m, s, ns));
 	/* atomic: a socket op of this thread, preempted, may be taking the pending work */
@@ -532,9 +540,12 @@ static __always_inline void charge_request_event(struct task_struct *task,
  */
 static __always_inline void owner_of_task(struct task_struct *task, struct slice_owner *o)
 {
-	struct cgroup *cg = task->cgroups->dfl_cgrp;
+	struct cgroup *cg;
 
 	o->pid = task->pid;
+	if (!o->pid)
+		return; /* idle: charge_slice reads nothing else (issue 14: no cgroup loads) */
+	cg = task->cgroups->dfl_cgrp;
 	o->tgid = task->tgid;
 	o->kthread = task->flags & PF_KTHREAD;
 	o->cgroup_id = cg->kn->id; /* issue 15; what bpf_get_current_cgroup_id() reads */
@@ -618,6 +629,7 @@ static __always_inline int flush(bool kernel_irq_time)
 	owner_of_task(task, &owner);
 	if (charge_slice(st, bins, &owner, &slice, true) && owner.in_cgroup)
 		charge_request_of_task(st, task, &slice);
+	take_host_pending(st, bins);
 	now = bpf_ktime_get_ns();
 	if (kernel_irq_time) {
 		struct kernel_cpustat *kc = bpf_this_cpu_ptr(&kernel_cpustat);
@@ -678,16 +690,18 @@ int flush_cpu_kirq(void *ctx)
 static __always_inline void count_wakeup(bool use_pc)
 {
 	struct cpu_state *st = get_state();
+	struct task_struct *cur;
 
 	if (!st)
 		return;
 	pend_add(st->pend_wakeups, 1);
-	if (!(bpf_get_current_pid_tgid() >> 32))
-		return;
 	if (use_pc ? in_interrupt_context() : in_handler(st))
 		return;
+	cur = bpf_get_current_task_btf();
+	if (!cur->pid)
+		return; /* the idle task (its tgid is 0 too) */
 	pend_add(st->pend_task_wakeups, 1);
-	charge_request_event(bpf_get_current_task_btf(), MF_WAKEUPS);
+	charge_request_event(cur, MF_WAKEUPS);
 }
 
 SEC("tp_btf/sched_wakeup")

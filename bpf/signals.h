@@ -53,6 +53,7 @@ struct freq_slot {
 struct cpu_signals {
 	unsigned long long runtime_ns;	/* non-idle on-CPU time, IRQ time inside it included */
 	unsigned long long idle_ns;	/* the idle task (pid 0) */
+	unsigned long long switches;	/* beside what every switch writes: one cache line */
 	unsigned long long irq_ns;	/* outermost hard IRQ handlers */
 	unsigned long long softirq_ns;	/* outermost softirq handlers */
 	unsigned long long kthread_runtime_ns;
@@ -63,7 +64,6 @@ struct cpu_signals {
 	unsigned long long page_cache_hits;
 	unsigned long long writebacks;
 	unsigned long long proc_overflows; /* charges that found the process map full */
-	unsigned long long switches;
 	struct freq_slot freq[SIGNALS_FREQ_SLOTS];
 	/* What those charges carried: reported as the process PROC_OVERFLOW_TGID at
 	 * overflow_khz (the kHz of the latest one on this CPU). */
@@ -93,40 +93,49 @@ struct proc_cache_slot {
  * charge (sched_switch, flush_cpu) and sched_migrate_task touch the cache slots and the
  * bins; every other hook only adds to the pend_* counters (with atomic instructions where
  * another writer of the same counter can interrupt it), and the next slice charge moves
- * what they grew by into the bins and the running task's slot.
+ * what they grew by into the running task's slot, the flush what they grew by into the
+ * bins.
  */
 struct cpu_state {
+	/* What every sched_switch and the softirq hooks read or write, together (issue 14:
+	 * fewer cache lines a run). */
 	unsigned long long slice_start_ns; /* 0: nothing known yet on this CPU */
-	unsigned long long irq_start_ns;
-	unsigned long long softirq_start_ns;
-	unsigned long long pmu_last[PMU_COUNTERS];
 	unsigned int epoch;
 	unsigned int irq_depth;
 	unsigned int softirq_depth;
-	unsigned int freq_hint; /* slot index last used */
-	unsigned int softirq_exiting; /* softirq_exit is charging: the flush leaves it alone */
-	unsigned int flushing;	      /* flush_cpu runs (interruptible when run in-process) */
 	unsigned int timer_depth;     /* inside an hrtimer callback (interrupt context) */
-	unsigned int timer_pad;
-	unsigned long long pend_wakeups;	 /* host-wide, any context */
-	unsigned long long pend_migrations;	 /* host-wide */
-	unsigned long long pend_irq_ns;		 /* outermost hard IRQ handlers that ended */
+	unsigned int freq_hint;	      /* slot index last used */
+	unsigned int softirq_exiting; /* softirq_exit is charging: the flush leaves it alone */
+	unsigned long long softirq_start_ns;
 	unsigned long long pend_softirq_ns;	 /* outermost softirq handlers that ended */
 	unsigned long long pend_task_wakeups;	 /* caused by the running task itself */
-	unsigned long long pend_page_cache_hits; /* by the running task */
-	unsigned long long pend_writebacks;	 /* by the running task */
-	/* The pend_* values the last slice charge took: it moves pend - took, so the pend_*
-	 * counters only ever grow and the charge writes none of them (no atomics there). */
-	unsigned long long took_wakeups;
-	unsigned long long took_migrations;
-	unsigned long long took_irq_ns;
-	unsigned long long took_softirq_ns;
+	unsigned long long pend_page_cache_hits; /* by the running task (host-wide too) */
+	unsigned long long pend_writebacks;	 /* by the running task (host-wide too) */
+	/* The pend_* values the last slice charge took for the running task: it moves pend -
+	 * took, so the pend_* counters only ever grow and the charge writes none of them (no
+	 * atomics there). */
 	unsigned long long took_task_wakeups;
 	unsigned long long took_page_cache_hits;
 	unsigned long long took_writebacks;
+	unsigned long long pend_wakeups; /* host-wide, any context */
+	/* The rest: the interruptible hooks' own fields and what only the flush takes. */
+	unsigned long long irq_start_ns;
+	unsigned int flushing; /* flush_cpu runs (interruptible when run in-process) */
+	unsigned int flushing_pad;
+	unsigned long long pend_migrations; /* host-wide */
+	unsigned long long pend_irq_ns;	    /* outermost hard IRQ handlers that ended */
+	/* The host-wide counts go to the bins at the flush only (issue 14: not on every
+	 * switch): the pend_* values the last flush took. */
+	unsigned long long flush_took_wakeups;
+	unsigned long long flush_took_migrations;
+	unsigned long long flush_took_irq_ns;
+	unsigned long long flush_took_softirq_ns;
+	unsigned long long flush_took_page_cache_hits;
+	unsigned long long flush_took_writebacks;
 	/* kcpustat's IRQ and softirq ns at the last flush (flush_cpu_kirq only) */
 	unsigned long long kirq_last_ns;
 	unsigned long long ksoftirq_last_ns;
+	unsigned long long pmu_last[PMU_COUNTERS];
 	struct proc_cache_slot cache[PROC_CACHE_SLOTS];
 };
 
