@@ -552,18 +552,26 @@ int bpf_loader__attach_requests(struct bpf_loader *l, const char *cgroup_path,
 		}
 		l->sk_msg_attached = true;
 	}
-	err = attach_receive_hook(skel, &recv_name);
-	if (err)
-		goto cleanup;
-	log_info("requests: sockops and cgroup_skb/ingress on %s, %s, work follows the "
-		 "connection of each socket operation (receive: %s; send: sk_msg); %s mode",
-		 cgroup_path,
-		 skel->bss->no_sk_msg ? "no sk_msg (--no-header: responses are not rewritten or "
-					"counted)"
-		 : hopts->no_header   ? "sk_msg on the sockhash, framing only (--no-header with "
-					"--request-log: nothing rewritten)"
-				      : "sk_msg on the sockhash",
-		 recv_name, mode_name);
+	/* Without sk_msg no response is seen, so no header or record would ever take the work
+	 * the receive binding moves to a connection: the hook stays detached, and no thread
+	 * gets a pending accumulator for the scheduler hooks to charge (issue 14). */
+	if (skel->bss->no_sk_msg) {
+		log_info("requests: sockops and cgroup_skb/ingress on %s, no sk_msg and no receive "
+			 "hook (--no-header: responses are not rewritten or counted, so no "
+			 "request takes a thread's work); %s mode",
+			 cgroup_path, mode_name);
+	} else {
+		err = attach_receive_hook(skel, &recv_name);
+		if (err)
+			goto cleanup;
+		log_info("requests: sockops and cgroup_skb/ingress on %s, %s, work follows the "
+			 "connection of each socket operation (receive: %s; send: sk_msg); %s mode",
+			 cgroup_path,
+			 hopts->no_header ? "sk_msg on the sockhash, framing only (--no-header "
+					    "with --request-log: nothing rewritten)"
+					  : "sk_msg on the sockhash",
+			 recv_name, mode_name);
+	}
 	if (!hopts->no_header && (hopts->port_bits || hopts->quantum_uj > 1))
 		log_info("requests: X-Energy-Score on %s, rounded to a multiple of %u uJ",
 			 hopts->port_bits ? "the --header-ports only" : "every port",

@@ -105,7 +105,26 @@ check "--header-ports: the other ports' 5 responses are counted, not rewritten" 
 collector=$!
 wait_for "request tracking" 20 grep -q 'requests: sockops' "$tmp/noheader.log" ||
 	{ not_ok "request tracking attaches with --no-header"; cat "$tmp/noheader.log"; finish; }
-check "--no-header: the start-up line says there is no sk_msg" grep -q 'no sk_msg (--no-header' "$tmp/noheader.log"
+check "--no-header: the start-up line says there is no sk_msg and no receive hook" \
+	grep -q 'no sk_msg and no receive hook (--no-header' "$tmp/noheader.log"
+# Nothing would read what the receive binding moves: none of the collector's links runs its
+# receive program (recv_tp, recv_fexit or recv_kprobe; issue 14).
+objs=$(bpf_objects_of $collector)
+recv_progs=""
+for o in $objs; do
+	[ "${o%%:*}" = prog ] &&
+		bpftool prog show id "${o#*:}" 2>/dev/null | grep -qE 'name recv_(tp|fexit|kprobe)' &&
+		recv_progs+="${o#*:} "
+done
+recv_links=""
+for o in $objs; do
+	for p in $recv_progs; do
+		[ "${o%%:*}" = link ] && bpftool link show id "${o#*:}" 2>/dev/null |
+			grep -qE "prog $p( |\$)" && recv_links+="${o#*:} "
+	done
+done
+check "--no-header: the receive program is loaded (${recv_progs:-none}) but has no link (${recv_links:-none})" \
+	eval '[ -n "$recv_progs" ] && [ -z "$recv_links" ]'
 mkdir -p "$tmp/noheader_out"
 python3 tests/integration/framing_raw.py check "$tmp/ports" "$tmp/noheader_out" |
 	sed 's/^\(not \)\?ok - /&--no-header: /' | tee "$tmp/noheader.tap"
