@@ -795,7 +795,8 @@ static __always_inline bool count_head(struct conn_state *c, struct request_coun
 		c->flags &= ~CONN_RESYNC;
 		ctr->resynced++;
 	}
-	if (heads - responses >= CONN_KINDS) {
+	/* Without sk_msg (--no-header, no records) no response is ever counted: only count. */
+	if (!no_sk_msg && heads - responses >= CONN_KINDS) {
 		/* its kind would overwrite one still awaited: no framing from here on */
 		conn_set_flags(c, CONN_UNFRAMED);
 		ctr->too_deep++;

@@ -144,12 +144,41 @@ done
 check "--no-header: the sockhash is empty while a connection is open (map ${sockhash:-?})" \
 	eval '[ -n "$sockhash" ] && [ "$(bpftool map dump id "$sockhash" 2>/dev/null | grep -c key)" = 0 ]'
 wait $holder 2>/dev/null
+# 20 requests on one keep-alive connection to a workload_server in the cgroup: with no
+# response ever counted, ingress must go on counting heads, not give the connection up as
+# "pipelined too deep" after 8 (issue 14 review).
+bash -c "echo \$\$ > $CGROUP/cgroup.procs; exec $BIN/workload_server --port 0" \
+	2>"$tmp/ka_server.log" &
+ka_server=$!
+on_exit "kill $ka_server 2>/dev/null; wait $ka_server 2>/dev/null"
+wait_for "workload_server to listen" 20 grep -q 'listening on' "$tmp/ka_server.log"
+ka_port=$(sed -n 's/.*listening on .*:\([0-9]*\) (.*/\1/p' "$tmp/ka_server.log")
+ka_ok=$(python3 - "$ka_port" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+got = 0
+for i in range(20):
+    s.sendall(b"GET /cpu?iters=1 HTTP/1.1\r\nHost: t\r\n\r\n")
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        buf += s.recv(65536)
+    head, _, body = buf.partition(b"\r\n\r\n")
+    n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+    while len(body) < n:
+        body += s.recv(65536)
+    got += head.startswith(b"HTTP/1.1 200")
+print(got)
+PY
+)
+kill $ka_server 2>/dev/null
 kill -INT $collector
 wait $collector
 summary=$(grep 'requests: .* heads' "$tmp/noheader.log")
 echo "# $summary"
 check "--no-header: heads are counted, no response is (no sk_msg)" \
 	grep -qE ' [1-9][0-9]* heads, 0 responses, 0 X-Energy-Score' <<<"$summary"
+check "--no-header: 20 keep-alive requests answered ($ka_ok), none given up as pipelined too deep" \
+	eval '[ "$ka_ok" = 20 ] && grep -q " 0 pipelined too deep;" <<<"$summary"'
 check "--no-header: the CSV's requests and request_energy_uj are empty, attributed_uj is not" \
 	eval '[ -z "$(csv_col "$tmp/noheader.csv" requests | tr -d "\n")" ] &&
 	[ -z "$(csv_col "$tmp/noheader.csv" request_energy_uj | tr -d "\n")" ] &&
