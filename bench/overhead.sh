@@ -13,6 +13,7 @@
 # workload_server /json?items=1, workload_server /cpu?iters=N (N calibrated so a request
 # takes >= 200 us), bench_http's mixed profile against workload_server.
 # Modes: off; on (psys, X-Energy-Score header); no-header (http_energy --no-header);
+# records (--no-header --request-log: records only, sk_msg frames and never rewrites);
 # no-requests (signals only); floor (bin/skmsg_floor: sockops puts sockets in a sockhash,
 # sk_msg returns SK_PASS); sockops (skmsg_floor --no-msg: sockops and the sockhash, no
 # sk_msg); tp-floor (skmsg_floor --tp: empty tp_btf/sched_switch and softirq_entry
@@ -22,7 +23,7 @@
 #
 # usage: bench/overhead.sh [SECONDS_PER_RUN=3] [PAIRS=2]    (root)
 # environment: RUN_SECONDS, PAIRS (same as the arguments), WORKLOADS="nginx json cpu mixed",
-#   MODES="on no-header no-requests floor sockops", CONNS=8, THREADS=2, STATS=1 (0: no
+#   MODES="on no-header records no-requests floor sockops", CONNS=8, THREADS=2, STATS=1 (0: no
 #   bpf_stats runs), STATS_SECONDS=2 (length of those), CPU_TARGET_US=300 (what /cpu calibration aims at), KEEP=1 (keep the
 #   raw data directory and say where).
 # Default duration: about 6 minutes with 4 modes, 8 with 5 (on a loaded 2-core VM the
@@ -42,7 +43,7 @@ stats=${STATS:-1}
 stats_secs=${STATS_SECONDS:-2}
 cpu_target_us=${CPU_TARGET_US:-300}
 workloads=${WORKLOADS:-nginx json cpu mixed}
-modes=${MODES:-on no-header no-requests floor sockops}
+modes=${MODES:-on no-header records no-requests floor sockops}
 prog=overhead
 
 die() {
@@ -66,8 +67,8 @@ for w in $workloads; do
 	case $w in nginx | json | cpu | mixed) ;; *) usage_die "WORKLOADS: \"$w\" is not one of nginx json cpu mixed" ;; esac
 done
 for m in $modes; do
-	case $m in on | no-header | no-requests | floor | sockops | tp-floor) ;;
-	*) usage_die "MODES: \"$m\" is not one of on no-header no-requests floor sockops tp-floor" ;;
+	case $m in on | no-header | records | no-requests | floor | sockops | tp-floor) ;;
+	*) usage_die "MODES: \"$m\" is not one of on no-header records no-requests floor sockops tp-floor" ;;
 	esac
 done
 [ "$(id -u)" = 0 ] || die "needs root (BPF, cgroups, sysctl)"
@@ -115,6 +116,7 @@ mode_available() {
 	case $1 in
 	on | floor | sockops) return 0 ;;
 	no-header) has_opt --no-header ;;
+	records) has_opt --no-header && has_opt --request-log ;;
 	no-requests) has_opt --no-requests ;;
 	tp-floor) "$BUILD/bin/skmsg_floor" --help | grep -q -- --tp ;;
 	esac
@@ -240,6 +242,8 @@ start_mode() {
 	off) return 0 ;;
 	on) "$BUILD/bin/http_energy" "$cg_srv" "$tmp/energy.conf" 2>"$log" & ;;
 	no-header) "$BUILD/bin/http_energy" --no-header "$cg_srv" "$tmp/energy.conf" 2>"$log" & ;;
+	records) "$BUILD/bin/http_energy" --no-header --request-log "$tmp/$2.records.csv" "$cg_srv" \
+		"$tmp/energy.conf" 2>"$log" & ;;
 	no-requests) "$BUILD/bin/http_energy" --no-requests "$cg_srv" "$tmp/energy.conf" 2>"$log" & ;;
 	floor) "$BUILD/bin/skmsg_floor" "$cg_srv" 2>"$log" & ;;
 	sockops) "$BUILD/bin/skmsg_floor" --no-msg "$cg_srv" 2>"$log" & ;;
@@ -469,7 +473,7 @@ def target(w, m, f):
         t.append(desc + (" met" if ok else " NOT met"))
     ratio, p99, dh = median_or_none(f["ratio"]), median_or_none(f["p99"]), median_or_none(f["dh"])
     floor = figs.get((w, "floor"))
-    if m in ("on", "no-header"):
+    if m in ("on", "no-header", "records"):
         if w in TINY:
             chk("ratio>=%.2f" % (0.86 if m == "on" else 0.95), ratio is not None and ratio >= (0.86 if m == "on" else 0.95))
             chk("<=%d us" % (3 if m == "on" else 1), dh is not None and dh <= (3 if m == "on" else 1))
@@ -561,7 +565,7 @@ for w in workloads:
             s += ", p99 %+.1f%%" % statistics.median(f["p99"])
         parts.append(s)
     print("%s: %s" % (names[w], "; ".join(parts)))
-sw = [(k, v) for k, v in sched.items() if k[1] in ("on", "no-header")]
+sw = [(k, v) for k, v in sched.items() if k[1] in ("on", "no-header", "records")]
 if sw:
     print("sched_switch with request tracking: %s ns/run (target <= 150)" % ", ".join("%.0f (%s %s)" % (v, names[k[0]], k[1]) for k, v in sw))
 tiny = [w for w in TINY if (w, "on") in figs]
@@ -570,7 +574,7 @@ def tiny_fig(m, what):
     return ("%+.2f us" % statistics.mean(v)) if v else ("n/a" if m in avail else "n/a (not in this build)")
 if tiny:
     for what, label in (("dc", "server+client cgroups"), ("dh", "host /proc/stat")):
-        print("added CPU per tiny request (%s, %s): header %s (target <= 3), sk_msg floor %s, --no-header %s (target <= 1) (median of %d alternating rounds of %ds, %d conns)"
+        print("added CPU per tiny request (%s, %s): header %s (target <= 3), sk_msg floor %s, --no-header %s (target <= 1), records only (--no-header --request-log) %s (median of %d alternating rounds of %ds, %d conns)"
               % ("+".join(tiny), label, tiny_fig("on", what), tiny_fig("floor", what),
-                 tiny_fig("no-header", what), pairs, secs, conns))
+                 tiny_fig("no-header", what), tiny_fig("records", what), pairs, secs, conns))
 EOF
