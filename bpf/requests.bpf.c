@@ -455,6 +455,19 @@ static __always_inline void drop_slot(const struct conn_state *c, __u32 n)
 }
 
 /*
+ * Wake the record reader only once the ring is a quarter full (issue 14): a wakeup per
+ * record is an irq_work self-IPI in the writer's context (a VM exit on a guest) and a
+ * wakeup of the reader; the reader polls every 100 ms anyway (request_log.c).
+ */
+static __always_inline __u64 record_wakeup(void)
+{
+	__u64 size = bpf_ringbuf_query(&records, BPF_RB_RING_SIZE);
+
+	return bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA) >= size / 4 ? BPF_RB_FORCE_WAKEUP :
+									    BPF_RB_NO_WAKEUP;
+}
+
+/*
  * Response n of connection cookie has ended (its slot holds its record) and its tail is
  * known: fx, ns more. The record goes to user space and the response counts as completed.
  * The slot's delete decides who sends it (the writer's next socket op, or the close): the
@@ -504,7 +517,7 @@ __noinline int emit_slot(__u64 cookie, __u32 n, __u64 fx, __u64 ns)
 		bpf_ringbuf_discard(e, 0);
 		return 0;
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, record_wakeup());
 	__sync_fetch_and_add(&ctr->completed, 1);
 	__sync_fetch_and_add(&ctr->completed_uj_fx, fx);
 	return 1;
