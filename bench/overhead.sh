@@ -26,7 +26,7 @@
 #   MODES="on no-header records no-requests floor sockops", CONNS=8, THREADS=2, STATS=1 (0: no
 #   bpf_stats runs), STATS_SECONDS=2 (length of those), CPU_TARGET_US=300 (what /cpu calibration aims at), KEEP=1 (keep the
 #   raw data directory and say where).
-# Default duration: about 6 minutes with 4 modes, 8 with 5 (on a loaded 2-core VM the
+# Default duration: about 7 minutes with the 6 default modes (on a loaded 2-core VM the
 # collector's start-up takes a few seconds per run).
 set -euo pipefail
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
