@@ -2,8 +2,9 @@
 /*
  * Request tracking for the tracked cgroup's HTTP/1.x servers:
  *
- *   sockops            adds accepted (passive) TCP sockets to sock_hash and conns; drops them
- *                      on close; never the connections the server opens itself
+ *   sockops            adds accepted (passive) TCP sockets to sock_hash and gives them their
+ *                      state in conns (socket local storage); drops it on close; never the
+ *                      connections the server opens itself
  *   cgroup_skb/ingress finds where request heads end in the byte stream with the state
  *                      machine of http_head.h (across segments, skipping Content-Length and
  *                      chunked bodies, strict like common/http_parser.c), records each
@@ -28,6 +29,11 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* --request-log: ingress keeps request lines, sk_msg sends records (zero cost otherwise). */
 const volatile bool emit_records = false;
+/* --max-conns: connections with state at once (sk storage has no max_entries of its own) */
+const volatile __u32 max_conns = 65536;
+/* The receive binding is the kprobe, which cannot reach sk storage: sockops keeps
+ * conn_index for it. */
+const volatile bool kprobe_index = false;
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -102,9 +108,8 @@ enum out_state {
 /*
  * Fields are grouped by the CPU that writes them, so that a write on one side does not take
  * the other side's cache line away: ingress runs in softirq on the client's CPU, sk_msg and
- * the receive binding in the server thread. A conns value is only 8-byte aligned (a hash
- * element's value follows its header and 40-byte key), so aligned(64) would not keep groups
- * apart; CONN_LINE_GAP unused bytes between groups do, whatever the value's address.
+ * the receive binding in the server thread. A conns value is only 8-byte aligned (a socket
+ * storage element's data follows its header), so aligned(64) would not keep groups apart; CONN_LINE_GAP unused bytes between groups do, whatever the value's address.
  */
 #define CONN_LINE_GAP 56
 
@@ -164,7 +169,7 @@ _Static_assert(__builtin_offsetof(struct conn_state, cur_uj_fx) >=
 	       "the ingress and server-thread groups may share a cache line");
 
 /* A request's line and arrival, kept from ingress to its response's end (--request-log
- * only): keyed by connection and request number, NO_PREALLOC, so conns stays small. */
+ * only): keyed by connection and request number, NO_PREALLOC, so conn_state stays small. */
 struct req_slot_key {
 	__u64 cookie;
 	__u32 n; /* heads counted before it */
@@ -204,12 +209,28 @@ struct {
 	__type(value, __u64);
 } sock_hash SEC(".maps");
 
+/*
+ * A tracked connection's state lives with its socket (issue 14): found from the socket every
+ * hook already has (sockops, ingress's skb->sk, sk_msg's msg->sk, the receive hook's BTF
+ * sk) instead of a 40-byte 4-tuple hash lookup, freed with the socket. sockops creates it
+ * (passive establish) and deletes it at TCP_CLOSE; conns_live counts them for --max-conns.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536); /* set at load time */
-	__type(key, struct conn_key);
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct conn_state);
 } conns SEC(".maps");
+
+__u64 conns_live; /* connections with state in conns now (sockops only, atomically) */
+
+/* The kprobe binding's view of conns (kprobe_index only): which 4-tuples are tracked. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* set at load time: max_conns with the kprobe binding */
+	__type(key, struct conn_key);
+	__type(value, __u8);
+} conn_index SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -250,7 +271,8 @@ static __always_inline struct request_counters *get_counters(void)
 __noinline int end_tail(__u64 cookie, __u32 n, __u64 fx, __u64 ns);
 
 /*
- * A socket operation of the current thread on tracked connection c: the thread's pending
+ * A socket operation of the current thread on tracked connection c (NULL: a receive whose
+ * state the kprobe binding cannot reach): the thread's pending
  * work and its running slice up to now go to c's current request; or, at a receive (recv)
  * when the thread's last socket op wrote a response's last byte, to that response, whose
  * record then goes out (its tail: docs/attribution.md). This runs outside the
@@ -299,6 +321,14 @@ static __always_inline struct thread_acct *take_thread_work(struct conn_state *c
 		t->tail_open = 0;
 		if (end_tail(t->tail_cookie, t->tail_n, recv ? fx : 0, recv ? ns : 0) && recv)
 			return t;
+	}
+	if (!c) {
+		/* the kprobe binding knows no state: the stretch stays the thread's */
+		if (fx)
+			__sync_fetch_and_add(&t->pend_fx, fx);
+		if (ns)
+			__sync_fetch_and_add(&t->pend_ns, ns);
+		return t;
 	}
 	if (fx)
 		__sync_fetch_and_add(&c->cur_uj_fx, fx);
@@ -351,28 +381,6 @@ static __always_inline bool key_from_sockops(struct bpf_sock_ops *skops, struct 
 	}
 	k->local_port = skops->local_port;
 	k->remote_port = port_from_net(skops->remote_port);
-	return true;
-}
-
-static __always_inline bool key_from_msg(struct sk_msg_md *msg, struct conn_key *k)
-{
-	if (msg->family == AF_INET) {
-		v4_to_ip(msg->local_ip4, k->local_ip);
-		v4_to_ip(msg->remote_ip4, k->remote_ip);
-	} else if (msg->family == AF_INET6) {
-		k->local_ip[0] = msg->local_ip6[0];
-		k->local_ip[1] = msg->local_ip6[1];
-		k->local_ip[2] = msg->local_ip6[2];
-		k->local_ip[3] = msg->local_ip6[3];
-		k->remote_ip[0] = msg->remote_ip6[0];
-		k->remote_ip[1] = msg->remote_ip6[1];
-		k->remote_ip[2] = msg->remote_ip6[2];
-		k->remote_ip[3] = msg->remote_ip6[3];
-	} else {
-		return false;
-	}
-	k->local_port = msg->local_port;
-	k->remote_port = port_from_net(msg->remote_port);
 	return true;
 }
 
@@ -730,19 +738,26 @@ int on_sockops(struct bpf_sock_ops *skops)
 	struct conn_key key = {};
 	struct conn_state fresh = {};
 	struct request_counters *ctr;
+	const __u8 zero_u8 = 0;
 	struct early_conn *early;
+	struct bpf_sock *sk;
 	__u32 op = skops->op;
 
 	if (op == BPF_SOCK_OPS_STATE_CB) {
 		struct conn_state *c;
 
-		if (!key_from_sockops(skops, &key))
+		sk = skops->sk;
+		if (!sk)
 			return 1;
-		c = bpf_map_lookup_elem(&conns, &key);
-		if (c)
-			conn_closing(c, skops->args[1] == BPF_TCP_CLOSE);
-		if (skops->args[1] == BPF_TCP_CLOSE)
-			bpf_map_delete_elem(&conns, &key);
+		c = bpf_sk_storage_get(&conns, sk, NULL, 0);
+		if (!c)
+			return 1;
+		conn_closing(c, skops->args[1] == BPF_TCP_CLOSE);
+		if (skops->args[1] != BPF_TCP_CLOSE || bpf_sk_storage_delete(&conns, sk))
+			return 1;
+		__sync_fetch_and_add(&conns_live, -1);
+		if (kprobe_index && key_from_sockops(skops, &key))
+			bpf_map_delete_elem(&conn_index, &key);
 		return 1;
 	}
 	/* Only connections the server accepts carry requests to it. One it opens itself
@@ -750,7 +765,8 @@ int on_sockops(struct bpf_sock_ops *skops)
 	 * never looked at. */
 	if (op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
 		return 1;
-	if (!key_from_sockops(skops, &key))
+	sk = skops->sk;
+	if (!sk || !key_from_sockops(skops, &key))
 		return 1;
 	fresh.next_seq = skops->rcv_nxt; /* the first byte of the request stream */
 	hh_init(&fresh.hp);
@@ -771,12 +787,22 @@ int on_sockops(struct bpf_sock_ops *skops)
 	}
 	fresh.flags |= CONN_PASSIVE | CONN_SEQ_VALID;
 	fresh.cookie = bpf_get_socket_cookie(skops);
-	if (bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY)) {
+	/*
+	 * --max-conns: full as a hash of max_conns entries would be. The test and the count
+	 * are two steps (no fetching atomics at this -mcpu): establishes racing on other CPUs
+	 * may go over by one each.
+	 */
+	if (*(volatile __u64 *)&conns_live >= max_conns ||
+	    (kprobe_index && bpf_map_update_elem(&conn_index, &key, &zero_u8, BPF_ANY)) ||
+	    !bpf_sk_storage_get(&conns, sk, &fresh, BPF_SK_STORAGE_GET_F_CREATE)) {
+		if (kprobe_index)
+			bpf_map_delete_elem(&conn_index, &key);
 		ctr = get_counters();
 		if (ctr)
 			ctr->conn_overflows++;
 		return 1;
 	}
+	__sync_fetch_and_add(&conns_live, 1);
 	if (!no_sk_msg)
 		bpf_sock_hash_update(skops, &sock_hash, &key, BPF_ANY);
 	bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_STATE_CB_FLAG);
@@ -943,8 +969,9 @@ int on_ingress(struct __sk_buff *skb)
 {
 	struct conn_key key = {};
 	struct request_counters *ctr;
+	struct conn_state *c = NULL;
 	struct parse_ctx pctx;
-	struct conn_state *c;
+	struct bpf_sock *sk, *fsk;
 	struct tcphdr tcp;
 	__u32 off, len, seq;
 	bool early = false;
@@ -967,8 +994,6 @@ int on_ingress(struct __sk_buff *skb)
 	if (h.ip.version == 4) {
 		if (h.ip.protocol != IPPROTO_TCP_NUM)
 			return 1;
-		v4_to_ip(h.ip.daddr, key.local_ip);
-		v4_to_ip(h.ip.saddr, key.remote_ip);
 		off = h.ip.ihl * 4;
 		if (off == sizeof(h.ip))
 			tcp = h.v4.tcp;
@@ -977,8 +1002,6 @@ int on_ingress(struct __sk_buff *skb)
 	} else if (h.ip.version == 6) {
 		if (h.ip6.nexthdr != IPPROTO_TCP_NUM)
 			return 1;
-		__builtin_memcpy(key.local_ip, &h.ip6.daddr, 16);
-		__builtin_memcpy(key.remote_ip, &h.ip6.saddr, 16);
 		off = sizeof(h.ip6);
 		if (bpf_skb_load_bytes(skb, off, &tcp, sizeof(tcp)))
 			return 1;
@@ -988,12 +1011,27 @@ int on_ingress(struct __sk_buff *skb)
 	off += tcp.doff * 4;
 	if (skb->len <= off)
 		return 1; /* no payload (ACK, FIN): nothing to look up */
-	key.local_port = bpf_ntohs(tcp.dest);
-	key.remote_port = bpf_ntohs(tcp.source);
 	len = skb->len - off;
 	seq = bpf_ntohl(tcp.seq) + (tcp.syn ? 1 : 0); /* data on a SYN follows the SYN */
-	c = bpf_map_lookup_elem(&conns, &key);
+	sk = skb->sk;
+	if (sk) {
+		fsk = bpf_sk_fullsock(sk);
+		if (fsk)
+			c = bpf_sk_storage_get(&conns, fsk, NULL, 0);
+	}
 	if (!c) {
+		/* only a listener's segment can be an early one: the 4-tuple only there */
+		if (!sk || sk->state != BPF_TCP_LISTEN)
+			return 1;
+		if (h.ip.version == 4) {
+			v4_to_ip(h.ip.daddr, key.local_ip);
+			v4_to_ip(h.ip.saddr, key.remote_ip);
+		} else {
+			__builtin_memcpy(key.local_ip, &h.ip6.daddr, 16);
+			__builtin_memcpy(key.remote_ip, &h.ip6.saddr, 16);
+		}
+		key.local_port = bpf_ntohs(tcp.dest);
+		key.remote_port = bpf_ntohs(tcp.source);
 		c = early_state(skb, &key, seq);
 		if (!c)
 			return 1;
@@ -1043,19 +1081,20 @@ int on_ingress(struct __sk_buff *skb)
 
 /* ---- the serving thread ---- */
 
-/* A receive on a tracked connection ends the thread's stretch: it goes to that connection. */
+/* A receive on a tracked connection ends the thread's stretch: it goes to that connection
+ * (the kprobe binding: see below). */
 static __always_inline void bind_thread(struct sock *sk)
 {
 	struct conn_key key = {};
-	struct conn_state *c;
 
 	/* every socket read on the host comes here: the cgroup test first, no map work */
 	if (!track_requests || !current_in_tracked_cgroup() || !key_from_sock(sk, &key))
 		return;
-	c = bpf_map_lookup_elem(&conns, &key);
-	if (!c || !(c->flags & CONN_PASSIVE))
+	/* A kprobe cannot reach the socket's storage: a tracked receive ends a response's
+	 * tail; any other stretch stays the thread's until its next write (sk_msg). */
+	if (!bpf_map_lookup_elem(&conn_index, &key))
 		return;
-	take_thread_work(c, true);
+	take_thread_work(NULL, true);
 }
 
 /*
@@ -1063,12 +1102,11 @@ static __always_inline void bind_thread(struct sock *sk)
  * bpf_probe_read_kernel calls, cheapest exits first (issue 14). Every read on the host
  * comes here, any socket family: not IP, out (one load); a socket whose cgroup
  * is not the tracked one (nor, where the kernel is asked, below it), out (three loads and
- * compares). conns holds only the connections of sockets created in the tracked cgroup
+ * compares). conns has state only for sockets created in the tracked cgroup
  * (sockops and ingress run by the socket's cgroup), so the socket's cgroup is the test.
  */
 static __always_inline void bind_thread_btf(struct sock *sk)
 {
-	struct conn_key key = {};
 	struct conn_state *c;
 	struct cgroup *cg;
 	__u16 family;
@@ -1081,18 +1119,7 @@ static __always_inline void bind_thread_btf(struct sock *sk)
 	cg = sk->sk_cgrp_data.cgroup;
 	if (!cg || !current_cgroup_in_tracked(cg->kn->id, cg->level))
 		return;
-	if (family == AF_INET) {
-		v4_to_ip(sk->__sk_common.skc_rcv_saddr, key.local_ip);
-		v4_to_ip(sk->__sk_common.skc_daddr, key.remote_ip);
-	} else {
-		for (int i = 0; i < 4; i++) {
-			key.local_ip[i] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[i];
-			key.remote_ip[i] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[i];
-		}
-	}
-	key.local_port = sk->__sk_common.skc_num;
-	key.remote_port = bpf_ntohs(sk->__sk_common.skc_dport);
-	c = bpf_map_lookup_elem(&conns, &key);
+	c = bpf_sk_storage_get(&conns, sk, NULL, 0);
 	if (!c || !(c->flags & CONN_PASSIVE))
 		return;
 	take_thread_work(c, true);
@@ -1849,7 +1876,6 @@ SEC("sk_msg")
 int on_msg(struct sk_msg_md *msg)
 {
 	struct request_counters *ctr;
-	struct conn_key key = {};
 	struct step_ctx p = {};
 	struct thread_acct *t;
 	struct conn_state *c;
@@ -1857,9 +1883,9 @@ int on_msg(struct sk_msg_md *msg)
 	struct sock *sk;
 	__u32 seq;
 
-	if (!track_requests || !key_from_msg(msg, &key))
+	if (!track_requests || !msg->sk)
 		return SK_PASS;
-	c = bpf_map_lookup_elem(&conns, &key);
+	c = bpf_sk_storage_get(&conns, msg->sk, NULL, 0);
 	if (!c || !(c->flags & CONN_PASSIVE))
 		return SK_PASS;
 	/* A write ends the writer's stretch: its work is this connection's (the response
@@ -1894,7 +1920,7 @@ int on_msg(struct sk_msg_md *msg)
 	seq = tp->write_seq; /* every earlier write is queued or freed: this write's first byte */
 	if (!follow_stream(&p, seq))
 		return SK_PASS;
-	p.w.want_header = !header_none && header_port(key.local_port);
+	p.w.want_header = !header_none && header_port(msg->local_port);
 	p.w.base = c->out_total - p.off;
 	c->out_total += p.end - p.off; /* the server's bytes, before any header goes in */
 	sk = &tp->inet_conn.icsk_inet.sk;

@@ -173,8 +173,7 @@ static int choose_request_programs(struct bpf_loader *l, const struct request_se
 	/* One request awaiting its response per slot: up to CONN_KINDS per connection, but
 	 * most connections hold one or none, and one more whose record waits for its tail
 	 * (docs/attribution.md). NO_PREALLOC: the room costs nothing until used. */
-	err = set_max_entries(skel->maps.conns, max_conns) ?:
-	      set_max_entries(skel->maps.sock_hash, max_conns) ?:
+	err = set_max_entries(skel->maps.sock_hash, max_conns) ?:
 	      set_max_entries(skel->maps.req_slots, 2 * max_conns) ?:
 	      set_max_entries(skel->maps.records,
 			      ring_bytes(rs->enable ? rs->record_ring_kb : 0));
@@ -189,6 +188,13 @@ static int choose_request_programs(struct bpf_loader *l, const struct request_se
 				 strerror(-err), tp ? "tp_btf/sock_recv_length" : "kprobe/tcp_recvmsg");
 		}
 	}
+	/* conns is socket storage (no max_entries): the BPF side counts against max_conns.
+	 * The kprobe binding cannot reach it, so it gets a 4-tuple index of its own. */
+	skel->rodata->max_conns = max_conns;
+	skel->rodata->kprobe_index = rs->enable && !fexit && !tp;
+	err = set_max_entries(skel->maps.conn_index, skel->rodata->kprobe_index ? max_conns : 1);
+	if (err)
+		return err;
 	return set_autoload(skel->progs.on_sockops, rs->enable) ?:
 	       set_autoload(skel->progs.on_ingress, rs->enable) ?:
 	       set_autoload(skel->progs.on_msg, rs->enable) ?:
