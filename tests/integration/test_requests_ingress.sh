@@ -88,13 +88,28 @@ check "answers to requests inside a CONNECT tunnel arrive unchanged" \
 grep -q '^tunnel intact$' "$tmp/tunnel.out" || sed 's/^/# /' "$tmp/tunnel.out"
 
 # ---- connections the server opens itself stay out of conns and the sockhash
-conns_map=
+# conns is socket storage (no dump): the object counts its connections in .bss (conns_live).
+bss_map=
 for o in $(bpf_objects_of $collector); do
-	case $o in map:*) bpftool map show id "${o#map:}" 2>/dev/null | grep -q ' name conns ' &&
-		conns_map=${o#map:} ;;
+	case $o in map:*) bpftool map show id "${o#map:}" 2>/dev/null | grep -q ' name [^ ]*\.bss ' &&
+		bss_map=${o#map:} ;;
 	esac
 done
-conn_entries() { bpftool -j map dump id "$conns_map" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
+conn_entries() {
+	bpftool -j map dump id "$bss_map" | python3 -c '
+import json, sys
+def find(v):
+    if isinstance(v, dict):
+        if "conns_live" in v:
+            return v["conns_live"]
+        v = list(v.values())
+    if isinstance(v, list):
+        for x in v:
+            r = find(x)
+            if r is not None:
+                return r
+print(find(json.load(sys.stdin)))'
+}
 python3 $peers listen "$tmp/listen.port" "$tmp/listen.out" 4 &
 listener=$!
 on_exit "kill $listener 2>/dev/null"
@@ -105,7 +120,23 @@ on_exit "kill $! 2>/dev/null"
 wait_for "the outbound connections" 10 test -s "$tmp/outbound.ready"
 after=$(conn_entries)
 check "outbound connections from the cgroup do not enter the conns map ($before -> $after entries)" \
-	test -n "$conns_map" -a "$after" = "$before"
+	test -n "$bss_map" -a "$after" = "$before" -a "$before" != None
+# ... while the ones it accepts do (so the check above can fail)
+(in_cgroup python3 $peers listen "$tmp/accept.port" "$tmp/accept.out" 4) &
+acceptor=$!
+on_exit "kill $acceptor 2>/dev/null"
+wait_for "the listener in the cgroup" 10 test -s "$tmp/accept.port"
+before=$(conn_entries)
+python3 $peers outbound "$(cat "$tmp/accept.port")" 4 "$tmp/inbound.ready" &
+inbound=$!
+on_exit "kill $inbound 2>/dev/null"
+wait_for "the inbound connections" 10 test -s "$tmp/inbound.ready"
+after=$(conn_entries)
+check "connections the server accepts get state in conns ($before -> $after entries)" \
+	test "$after" = "$((before + 4))"
+kill $inbound $acceptor 2>/dev/null
+conns_back() { [ "$(conn_entries)" = "$before" ]; }
+check "their state goes when they close (back to $before entries)" wait_for "the close" 10 conns_back
 wait_for "the listener's bytes" 10 test -s "$tmp/listen.out"
 python3 -c 'import sys; sys.stdout.buffer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello" * 8)' >"$tmp/listen.want"
 check "bytes the server writes on them arrive untouched" cmp -s "$tmp/listen.want" "$tmp/listen.out"
@@ -163,4 +194,25 @@ if [ "${dropped:-0}" = 1 ]; then
 	check "the exit summary counts the gap and the resync" \
 		grep -q ' 1 connections lost sync.* 1 resynced' <<<"$summary"
 fi
+
+# ---- --max-connections: connections past it get no state (and no header), and are counted
+"$BIN/http_energy" --max-connections 16 "$CGROUP" "$tmp/model.conf" 2>"$tmp/max.log" &
+collector=$!
+on_exit "kill -INT $collector 2>/dev/null; wait $collector 2>/dev/null"
+wait_for "request tracking (--max-connections 16)" 20 grep -q 'requests: sockops' "$tmp/max.log" ||
+	{ not_ok "request tracking attaches with --max-connections 16"; cat "$tmp/max.log"; finish; }
+(in_cgroup python3 $peers listen "$tmp/max.port" "$tmp/max.out" 20) &
+maxpeer=$!
+on_exit "kill $maxpeer 2>/dev/null"
+wait_for "the listener in the cgroup" 10 test -s "$tmp/max.port"
+python3 $peers outbound "$(cat "$tmp/max.port")" 20 "$tmp/max.ready" &
+maxout=$!
+on_exit "kill $maxout 2>/dev/null"
+wait_for "the 20 connections" 20 test -s "$tmp/max.ready"
+kill $maxout $maxpeer 2>/dev/null
+kill -INT $collector
+wait $collector
+summary=$(grep 'requests: .* heads' "$tmp/max.log")
+check "20 connections at once, --max-connections 16: 4 over it (${summary##*HTTP ended})" \
+	grep -q ' 4 over --max-connections' <<<"$summary"
 finish
