@@ -17,6 +17,8 @@
 #define DEFAULT_MAX_CONNS 65536
 /* Fault injection for the partial-attach test (docs/http_energy.md, "Testing hooks"). */
 #define FAIL_ATTACH_ENV "HTTP_ENERGY_TEST_FAIL_ATTACH_TP"
+/* tests only: the kprobe receive binding (and its conn_index) where better hooks exist */
+#define RECV_KPROBE_ENV "HTTP_ENERGY_TEST_RECV_KPROBE"
 /* Send-buffer room a header also needs, for the header_fits test (same section). */
 #define HEADER_ROOM_ENV "HTTP_ENERGY_TEST_HEADER_ROOM"
 
@@ -179,7 +181,9 @@ static int choose_request_programs(struct bpf_loader *l, const struct request_se
 			      ring_bytes(rs->enable ? rs->record_ring_kb : 0));
 	if (err)
 		return err;
-	if (rs->enable) {
+	if (rs->enable && getenv(RECV_KPROBE_ENV)) {
+		log_info("requests: %s set: using kprobe/tcp_recvmsg", RECV_KPROBE_ENV);
+	} else if (rs->enable) {
 		err = probe_fentry("tcp_recvmsg", true);
 		fexit = err == 0;
 		if (err) {

@@ -215,4 +215,11 @@ wait $collector
 summary=$(grep 'requests: .* heads' "$tmp/max.log")
 check "20 connections at once, --max-connections 16: 4 over it (${summary##*HTTP ended})" \
 	grep -q ' 4 over --max-connections' <<<"$summary"
+
+# ---- the kprobe receive binding (its own 4-tuple index, conn_index) passes the verifier;
+# attached only where kprobes are (not on every test host)
+HTTP_ENERGY_TEST_RECV_KPROBE=1 "$BIN/http_energy" --duration 1 "$CGROUP" "$tmp/model.conf" \
+	2>"$tmp/kprobe.log"
+check "the kprobe receive binding loads ($(grep -o 'receive: kprobe[^;]*\|attaching kprobe/tcp_recvmsg: [^;]*' "$tmp/kprobe.log"))" \
+	grep -q 'receive: kprobe/tcp_recvmsg\|attaching kprobe/tcp_recvmsg' "$tmp/kprobe.log"
 finish
