@@ -56,13 +56,25 @@ fi
 declare -A map_id map_cap
 ids=$(grep -hE '^map_id:' /proc/"$pid"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u)
 while read -r id name cap; do
-	case $name in conns | proc_energy_uj | exited_tgids) map_id[$name]=$id map_cap[$name]=$cap ;; esac
+	case $name in
+	conns | proc_energy_uj | exited_tgids) map_id[$name]=$id map_cap[$name]=$cap ;;
+	*.bss) bss_id=$id ;;
+	esac
 done < <(bpftool map show -j | jq -r --argjson ids "[$(echo $ids | tr ' ' ',')]" \
 	'.[] | select(.id as $i | $ids | index($i)) | "\(.id) \(.name) \(.max_entries)"')
 maps="conns proc_energy_uj exited_tgids"
+# conns is socket storage (no dump, no max_entries): the object counts its entries in .bss
+# (conns_live), against --max-connections (collect_signals: the default, 65536).
+[ -n "${map_id[conns]:-}" ] && map_cap[conns]=65536
 # entries ID: a hash map's entry count (-1 when it cannot be read).
 entries() {
 	local n
+	if [ "$1" = "${map_id[conns]:-}" ]; then
+		n=$(bpftool -j map dump id "${bss_id:-0}" 2>/dev/null |
+			jq '[.. | objects | .conns_live? // empty] | first // -1')
+		echo "${n:--1}"
+		return
+	fi
 	n=$(bpftool map dump id "$1" 2>/dev/null | grep -cE '^[[:space:]]*"?key"?:') || true
 	echo "${n:--1}"
 }
