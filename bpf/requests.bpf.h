@@ -5,7 +5,7 @@
  * operations take from it), the model and each CPU's frequency weight (read by both), the
  * psys factor, the track_requests switch, and the score arithmetic both sides use. Both
  * objects define these __weak, so the static linker merges them into one. Every other
- * request map (sock_hash, conns, early_conns, req_slots, records, req_counters,
+ * request map (sock_hash, conns, conn_index, early_conns, req_slots, records, req_counters,
  * proc_energy_uj) and the connection state are requests.bpf.c's own; the scheduler side of
  * the charge (slice_score, charge_request_of_task) is signals.bpf.c's.
  *
