@@ -293,8 +293,9 @@ stop_mode() {
 	# records: the collector's CPU (utime + stime, clock ticks) per record written
 	rows=$(sed -n 's/.* \([0-9]*\) records written to .*/\1/p' "$log")
 	if [ -n "$rows" ] && [ -n "$ticks" ] && [ -n "$mode_ticks" ]; then
-		awk -v r="$rows" -v t=$((ticks - mode_ticks)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
-			printf ", %d records, collector %.2f us CPU/record", r, r ? t / hz * 1e6 / r : 0 }' >>"$tmp/$2.note"
+		rows=$(awk -v r="$rows" -v t=$((ticks - mode_ticks)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
+			printf ", %d records, collector %.2f us CPU/record", r, r ? t / hz * 1e6 / r : 0 }')
+		printf '%s%s' "$(cat "$tmp/$2.note")" "$rows" >"$tmp/$2.note"
 	fi
 }
 
