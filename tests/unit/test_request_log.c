@@ -112,7 +112,8 @@ static void test_no_header_no_head(void **state)
 	e.energy_uj_fx = REQ_FRAC_ONE - 1; /* 0.99998 µJ rounds to 1.000 */
 	request_record_from_event(&e, &r);
 	assert_int_equal(request_record_format_csv(&r, "model", &b), 0);
-	assert_string_equal(b.data, ",20,30,77,100,101,5,,,200,,300,123456,1.000,,batched,model,\n");
+	assert_string_equal(b.data,
+			    ",20,30,77,100,101,5,,,200,,300,123456,1.000,,batched,model,\n");
 	buf__free(&b);
 	assert_string_equal(record_header_skip_name(RECORD_HEADER_PORT), "port");
 	assert_string_equal(record_header_skip_name(RECORD_HEADER_INTERIM), "interim");
