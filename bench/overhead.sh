@@ -257,7 +257,11 @@ start_mode() {
 	esac
 	# A loaded host can take seconds to load and verify the collector.
 	for i in $(seq 1200); do
-		grep -q "$ready" "$log" && return 0
+		if grep -q "$ready" "$log"; then
+			# the collector's own CPU from here (its start-up is not per record)
+			mode_ticks=$(awk '{ print $14 + $15 }' /proc/"$mode_pid"/stat 2>/dev/null)
+			return 0
+		fi
 		kill -0 "$mode_pid" 2>/dev/null || break
 		# a build whose --no-header prints no factor line: collecting is enough after 3 s
 		if [ "$m" = no-header ] && grep -q 'collecting' "$log"; then
@@ -272,9 +276,10 @@ start_mode() {
 # stop_mode MODE NAME: detaches; writes what the mode says it did (headers, sockets) to
 # $tmp/NAME.note.
 stop_mode() {
-	local m=$1 log=$tmp/$2.mode.log rc=0
+	local m=$1 log=$tmp/$2.mode.log rc=0 ticks rows
 	: >"$tmp/$2.note"
 	[ "$m" = off ] && return 0
+	ticks=$(awk '{ print $14 + $15 }' /proc/"$mode_pid"/stat 2>/dev/null)
 	kill -INT "$mode_pid"
 	wait "$mode_pid" || rc=$?
 	mode_pid=
@@ -285,6 +290,13 @@ stop_mode() {
 	tp-floor) echo "empty tp_btf programs" ;;
 	*) sed -n 's/.* \([0-9]*\) X-Energy-Score headers written.*/\1 headers written/p' "$log" ;;
 	esac >"$tmp/$2.note"
+	# records: the collector's CPU (utime + stime, clock ticks) per record written
+	rows=$(sed -n 's/.* \([0-9]*\) records written to .*/\1/p' "$log")
+	if [ -n "$rows" ] && [ -n "$ticks" ] && [ -n "$mode_ticks" ]; then
+		rows=$(awk -v r="$rows" -v t=$((ticks - mode_ticks)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
+			printf ", %d records, collector %.2f us CPU/record", r, r ? t / hz * 1e6 / r : 0 }')
+		printf '%s%s' "$(cat "$tmp/$2.note")" "$rows" >"$tmp/$2.note"
+	fi
 }
 
 # prog_ids PID: the BPF programs PID holds (its fds' fdinfo).

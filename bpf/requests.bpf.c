@@ -168,37 +168,7 @@ _Static_assert(__builtin_offsetof(struct conn_state, cur_uj_fx) >=
 		       __builtin_offsetof(struct conn_state, gap_ingress) + CONN_LINE_GAP,
 	       "the ingress and server-thread groups may share a cache line");
 
-/* A request's line and arrival, kept from ingress to its response's end (--request-log
- * only): keyed by connection and request number, NO_PREALLOC, so conn_state stays small. */
-struct req_slot_key {
-	__u64 cookie;
-	__u32 n; /* heads counted before it */
-	__u32 pad;
-};
-
-struct req_slot {
-	__u64 head_ns;
-	__u64 first_write_ns;
-	__u64 cgroup_id;
-	__u64 resp_start; /* out_total + offset of the status line's first byte */
-	__u64 header_uj;
-	__u32 start_seq;  /* the request line's first byte */
-	__u32 pid;
-	__u32 tid;
-	__u16 status;
-	__u8 header_skip;
-	__u8 line_cut;
-	__u16 line_len;
-	__u16 pad;
-	__u32 pad2;
-	/* set at the response's last byte; the record goes out when its tail is known */
-	__u64 end_ns; /* 0: the response has not ended */
-	__u64 rec_fx;
-	__u64 rec_ns;
-	__u64 request_bytes;
-	__u64 response_bytes;
-	char line[REQ_LINE_MAX];
-};
+/* struct req_slot_key, struct req_slot: signals.h (user space reads the slots at stop) */
 
 /* --request-log: ingress keeps request lines, sk_msg sends records (zero cost otherwise) */
 
@@ -232,9 +202,10 @@ struct {
 	__type(value, __u8);
 } conn_index SEC(".maps");
 
+/* Preallocated (sized 1 without --request-log): a NO_PREALLOC insert and delete per request
+ * cost about 0.4 and 0.2 us a run more (bpf_mem_alloc's refills; docs/overhead.md). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536); /* set at load time */
 	__type(key, struct req_slot_key);
 	__type(value, struct req_slot);

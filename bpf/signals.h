@@ -270,4 +270,39 @@ struct request_event {
 	char line[REQ_LINE_MAX];
 };
 
+/*
+ * A request's line and arrival, kept from ingress to its response's end (--request-log
+ * only): keyed by connection and request number (requests.bpf.c's req_slots). User space
+ * reads them at stop: records whose response ended but whose tail had not yet (issue 13).
+ */
+struct req_slot_key {
+	unsigned long long cookie;
+	unsigned int n; /* heads counted before it */
+	unsigned int pad;
+};
+
+struct req_slot {
+	unsigned long long head_ns;
+	unsigned long long first_write_ns;
+	unsigned long long cgroup_id;
+	unsigned long long resp_start; /* out_total + offset of the status line's first byte */
+	unsigned long long header_uj;
+	unsigned int start_seq; /* the request line's first byte */
+	unsigned int pid;
+	unsigned int tid;
+	unsigned short status;
+	unsigned char header_skip;
+	unsigned char line_cut;
+	unsigned short line_len;
+	unsigned short pad;
+	unsigned int pad2;
+	/* set at the response's last byte; the record goes out when its tail is known */
+	unsigned long long end_ns; /* 0: the response has not ended */
+	unsigned long long rec_fx;
+	unsigned long long rec_ns;
+	unsigned long long request_bytes;
+	unsigned long long response_bytes;
+	char line[REQ_LINE_MAX];
+};
+
 #endif

@@ -174,9 +174,9 @@ static int choose_request_programs(struct bpf_loader *l, const struct request_se
 	l->records = skel->rodata->emit_records;
 	/* One request awaiting its response per slot: up to CONN_KINDS per connection, but
 	 * most connections hold one or none, and one more whose record waits for its tail
-	 * (docs/attribution.md). NO_PREALLOC: the room costs nothing until used. */
+	 * (docs/attribution.md). Preallocated: without records it holds one. */
 	err = set_max_entries(skel->maps.sock_hash, max_conns) ?:
-	      set_max_entries(skel->maps.req_slots, 2 * max_conns) ?:
+	      set_max_entries(skel->maps.req_slots, l->records ? 2 * max_conns : 1) ?:
 	      set_max_entries(skel->maps.records,
 			      ring_bytes(rs->enable ? rs->record_ring_kb : 0));
 	if (err)
@@ -232,6 +232,7 @@ static void fill_handles(struct bpf_loader *l)
 		.req_counters_fd = bpf_map__fd(skel->maps.req_counters),
 		.proc_energy_fd = bpf_map__fd(skel->maps.proc_energy_uj),
 		.records_fd = l->records ? bpf_map__fd(skel->maps.records) : -1,
+		.req_slots_fd = l->records ? bpf_map__fd(skel->maps.req_slots) : -1,
 		/* __u64 is unsigned long long: the same 64 bits */
 		.uj_per_score_word = (uint64_t *)&skel->bss->uj_per_score_word,
 	};

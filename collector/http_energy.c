@@ -82,6 +82,10 @@ struct collector {
 	struct softirq_counts cut_softirqs; /* counted up to the last cut */
 	struct request_log *records; /* issue 13: --request-log */
 	uint64_t record_rows;
+	bool stopping; /* the interval being finished is the last */
+	/* records still waiting for their tail at stop: in the last interval, then the log */
+	struct request_event *waiting;
+	size_t num_waiting;
 	struct request_totals last_totals;
 	uint64_t *proc_uj;	/* per process entry, this interval */
 	struct attribution_item *scratch;
@@ -471,6 +475,49 @@ static void cpu_khz_changed(void *ctx, uint32_t cpu, uint32_t khz)
 
 /* Ends the running interval now: cut the signals (reading a meter at the cut), take the
  * energy, write the row. */
+/*
+ * The last interval: the records whose response ended but whose tail never did (an idle
+ * keep-alive connection) are taken from BPF now and count as completed in this interval's
+ * request_uj, so that the interval CSV and the records written at stop agree.
+ */
+static void take_waiting(struct collector *c, struct request_totals *totals)
+{
+	int err;
+
+	if (!c->records || c->waiting)
+		return;
+	err = requests__take_waiting(c->requests, &c->waiting, &c->num_waiting);
+	if (err) {
+		log_error("requests: the records waiting at stop: %s; not written", strerror(-err));
+		return;
+	}
+	for (size_t i = 0; i < c->num_waiting; i++) {
+		totals->completed++;
+		totals->completed_uj_fx += c->waiting[i].energy_uj_fx;
+	}
+}
+
+/* After the ring's last records: those taken at stop, marked tail_cut. */
+static void put_waiting(struct collector *c)
+{
+	struct request_record *r;
+
+	if (!c->records || !c->num_waiting)
+		return;
+	r = calloc(c->num_waiting, sizeof(*r));
+	if (!r) {
+		log_error("requests: the records waiting at stop: %s; not written",
+			  strerror(ENOMEM));
+		return;
+	}
+	for (size_t i = 0; i < c->num_waiting; i++) {
+		request_record_from_event(&c->waiting[i], &r[i]);
+		r[i].tail_cut = 1;
+	}
+	request_log__put_records(c->records, r, c->num_waiting);
+	free(r);
+}
+
 static int finish_interval(struct collector *c)
 {
 	const struct signals_available *av = signals__available(c->signals);
@@ -509,6 +556,8 @@ static int finish_interval(struct collector *c)
 		err = requests__totals(c->requests, &totals);
 		if (err)
 			return err;
+		if (c->stopping)
+			take_waiting(c, &totals);
 	}
 	err = attribute(c, &sig, active, &attributed);
 	if (err)
@@ -625,8 +674,9 @@ static void report_requests(struct collector *c)
 	if (c->opt.request_log)
 		log_info("requests: %" PRIu64 " responses completed, %" PRIu64 " records written to "
 			 "%s, %" PRIu64 " records dropped (ring buffer full: raise "
-			 "--request-ring-kb)", t.completed, c->record_rows,
-			 c->opt.request_log, t.records_dropped);
+			 "--request-ring-kb); %zu of them written at stop, without their tail",
+			 t.completed + c->num_waiting, c->record_rows, c->opt.request_log,
+			 t.records_dropped, c->num_waiting);
 }
 
 /*
@@ -697,6 +747,7 @@ static int run_sampler(struct collector *c)
 		}
 		if (stop_signal) {
 			log_info("%s: finishing the interval and stopping", strsignal(stop_signal));
+			c->stopping = true;
 			return finish_interval(c);
 		}
 		if (reopen_signal) {
@@ -705,6 +756,7 @@ static int run_sampler(struct collector *c)
 		}
 		if (rc == EINTR)
 			continue;
+		c->stopping = stop_at && now_ns() >= stop_at;
 		err = finish_interval(c);
 		if (err)
 			return err;
@@ -866,11 +918,14 @@ int main(int argc, char **argv)
 	err = run_sampler(&c);
 cleanup:
 	/* the records' reader drains what is left before the summary counts it */
+	request_log__stop(c.records);
+	put_waiting(&c);
 	c.record_rows = request_log__rows(c.records);
 	request_log__close(c.records);
 	c.records = NULL;
 	report_requests(&c);
 	requests__close(c.requests);
+	free(c.waiting);
 	if (c.operators && c.opt.cgroup_csv)
 		log_info("wrote %" PRIu64 " cgroup rows to %s", operators__csv_rows(c.operators),
 			 c.opt.cgroup_csv);

@@ -175,6 +175,85 @@ int requests__records_fd(struct requests *rt)
 	return rt->h.records_fd;
 }
 
+/* The event emit_slot() (requests.bpf.c) makes of a slot, with no tail added. */
+static void event_of_slot(const struct req_slot_key *k, const struct req_slot *s,
+			  struct request_event *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->head_ns = s->head_ns;
+	e->first_write_ns = s->first_write_ns;
+	e->end_ns = s->end_ns;
+	e->cgroup_id = s->cgroup_id;
+	e->conn = k->cookie;
+	e->request_bytes = s->request_bytes;
+	e->response_bytes = s->response_bytes;
+	e->cpu_ns = s->rec_ns;
+	e->energy_uj_fx = s->rec_fx;
+	e->header_uj = s->header_uj;
+	e->pid = s->pid;
+	e->tid = s->tid;
+	e->status = s->status;
+	e->header_skip = s->header_skip;
+	e->line_cut = s->line_cut;
+	e->line_len = s->line_len > REQ_LINE_MAX ? REQ_LINE_MAX : s->line_len;
+	memcpy(e->line, s->line, REQ_LINE_MAX);
+}
+
+int requests__take_waiting(struct requests *rt, struct request_event **out, size_t *n)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t info_len = sizeof(info);
+	struct req_slot_key *keys = NULL;
+	struct request_event *ev = NULL;
+	size_t nkeys = 0, cap = 0, taken = 0;
+	struct req_slot slot;
+	int fd = rt->h.req_slots_fd, err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		return -errno;
+	/* The keys first (deleting while walking would restart the walk); a walk that BPF's
+	 * deletes restart is bounded (a key seen twice is taken once: the delete decides). */
+	while (nkeys < 2 * (size_t)info.max_entries) {
+		if (nkeys == cap) {
+			size_t ncap = cap ? 2 * cap : 256;
+			struct req_slot_key *grown = realloc(keys, ncap * sizeof(*keys));
+
+			if (!grown) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			keys = grown;
+			cap = ncap;
+		}
+		if (bpf_map_get_next_key(fd, nkeys ? &keys[nkeys - 1] : NULL, &keys[nkeys]))
+			break; /* ENOENT: the end */
+		nkeys++;
+	}
+	ev = calloc(nkeys ? nkeys : 1, sizeof(*ev));
+	if (!ev) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < nkeys; i++) {
+		if (bpf_map_lookup_elem(fd, &keys[i], &slot) || !slot.end_ns)
+			continue;
+		if (bpf_map_delete_elem(fd, &keys[i]))
+			continue; /* BPF sent it meanwhile */
+		event_of_slot(&keys[i], &slot, &ev[taken++]);
+	}
+	*out = ev;
+	*n = taken;
+	ev = NULL;
+cleanup:
+	free(ev);
+	free(keys);
+	return err;
+}
+
 void requests__add_process_energy(struct requests *rt, uint32_t tgid, uint64_t uj)
 {
 	uint64_t total = 0;

@@ -10,6 +10,7 @@
  *                                64-bit store: BPF never reads half a factor)
  *   requests__totals()   cumulative counters, summed over CPUs
  *   requests__records_fd()  the records ring buffer, for request_log.h
+ *   requests__take_waiting()  at stop: the records still waiting for their tail
  */
 #ifndef COLLECTOR_REQUESTS_API_H
 #define COLLECTOR_REQUESTS_API_H
@@ -39,6 +40,7 @@ struct request_handles {
 	int req_counters_fd;
 	int proc_energy_fd;
 	int records_fd; /* the records ring buffer; -1 without records */
+	int req_slots_fd; /* the records' slots (struct req_slot); -1 without records */
 	uint64_t *uj_per_score_word; /* in the mmap'ed .bss: psys mode's µJ per score unit */
 };
 
@@ -91,6 +93,13 @@ const char *unframed_reason_name(enum unframed_reason reason);
 const char *http_end_name(enum http_end how);
 /* The records ring buffer's map fd (request_log.h reads it); -1 without records. */
 int requests__records_fd(struct requests *rt);
+/*
+ * At stop (issue 13): takes out of the slot map each record whose response ended but whose
+ * tail has not (the writer's next receive never came), as the event BPF would have sent
+ * without that tail; BPF can no longer send them (the delete decides, as in emit_slot()).
+ * *out (malloc'd, the caller frees) and *n; 0 or a negative errno.
+ */
+int requests__take_waiting(struct requests *rt, struct request_event **out, size_t *n);
 void requests__close(struct requests *rt);
 
 #endif

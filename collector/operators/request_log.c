@@ -34,13 +34,14 @@ struct request_log {
 	bool started;
 	atomic_bool stop;
 	atomic_uint_fast64_t rows;
+	uint64_t pending_rows; /* rows in line, not written yet (the reader thread's) */
 	int write_err; /* the first write error (the thread stops writing the CSV then) */
 };
 
 const char *request_log_csv_header(void)
 {
 	return "head_ns,first_write_ns,end_ns,cgroup_id,pid,tid,conn,method,target,status,"
-	       "request_bytes,response_bytes,cpu_ns,energy_uj,header_uj,header_skip,mode";
+	       "request_bytes,response_bytes,cpu_ns,energy_uj,header_uj,header_skip,mode,tail";
 }
 
 const char *record_header_skip_name(unsigned int skip)
@@ -120,26 +121,45 @@ void request_record_from_event(const struct request_event *e, struct request_rec
 /* Bytes outside printable ASCII as %XX, then quoted per RFC 4180 where needed. */
 static int put_text(struct buf *out, const char *s, size_t n)
 {
+	static const char hex[] = "0123456789ABCDEF";
 	char esc[3 * REQUEST_TARGET_MAX + 1], quoted[2 * sizeof(esc) + 3];
 	size_t o = 0;
+	int len;
 
 	for (size_t i = 0; i < n && o + 4 <= sizeof(esc); i++) {
 		unsigned char b = (unsigned char)s[i];
 
-		if (b >= 0x20 && b < 0x7f)
+		if (b >= 0x20 && b < 0x7f) {
 			esc[o++] = (char)b;
-		else
-			o += (size_t)snprintf(esc + o, sizeof(esc) - o, "%%%02X", b);
+		} else {
+			esc[o++] = '%';
+			esc[o++] = hex[b >> 4];
+			esc[o++] = hex[b & 15];
+		}
 	}
 	esc[o] = '\0';
-	if (csv_quote(esc, quoted, sizeof(quoted)) < 0)
+	len = csv_quote(esc, quoted, sizeof(quoted));
+	if (len < 0)
 		return -ENOMEM;
-	return buf__append(out, quoted, strlen(quoted));
+	return buf__append(out, quoted, (size_t)len);
 }
 
-static int put_opt_u64(struct buf *out, uint64_t v, bool have)
+/* v in decimal at p (room for 20 digits), then sep unless it is 0; returns the end. The
+ * records' hot path: snprintf per field was most of the reader's CPU (docs/overhead.md). */
+static char *put_dec(char *p, uint64_t v, char sep)
 {
-	return have ? buf__appendf(out, "%" PRIu64 ",", v) : buf__append(out, ",", 1);
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	if (sep)
+		*p++ = sep;
+	return p;
 }
 
 int request_record_format_csv(const struct request_record *r, const char *mode, struct buf *out)
@@ -148,46 +168,106 @@ int request_record_format_csv(const struct request_record *r, const char *mode, 
 	uint64_t milli = (fx >> REQ_FRAC_BITS) * 1000 +
 			 (((fx & (REQ_FRAC_ONE - 1)) * 1000 + REQ_FRAC_ONE / 2) >> REQ_FRAC_BITS);
 	bool head = r->head_ns != 0;
-	int err = 0;
+	const char *skip = record_header_skip_name(r->header_skip);
+	const char *tail = r->tail_cut ? "stop" : "";
+	/* the numeric cells at most: 10 of 20 digits, 5 of 10, separators, the decimals */
+	char num[10 * 21 + 5 * 11 + 8], *p;
+	int err;
 
-	err |= put_opt_u64(out, r->head_ns, head);
-	err |= buf__appendf(
-		out, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu32 ",%" PRIu64 ",",
-		r->first_write_ns, r->end_ns, r->cgroup_id, r->pid, r->tid, r->conn);
-	err |= put_text(out, r->method, r->method_len);
-	err |= buf__append(out, ",", 1);
-	err |= put_text(out, r->target, r->target_len);
-	err |= buf__appendf(out, ",%" PRIu16 ",", r->status);
-	err |= put_opt_u64(out, r->request_bytes, head);
-	err |= buf__appendf(out, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ".%03" PRIu64 ",",
-			    r->response_bytes, r->cpu_ns, milli / 1000, milli % 1000);
-	err |= put_opt_u64(out, r->header_uj, r->header_skip == RECORD_HEADER_WRITTEN);
-	err |= buf__appendf(out, "%s,%s\n", record_header_skip_name(r->header_skip), mode);
+	p = num;
+	if (head)
+		p = put_dec(p, r->head_ns, ',');
+	else
+		*p++ = ',';
+	p = put_dec(p, r->first_write_ns, ',');
+	p = put_dec(p, r->end_ns, ',');
+	p = put_dec(p, r->cgroup_id, ',');
+	p = put_dec(p, r->pid, ',');
+	p = put_dec(p, r->tid, ',');
+	p = put_dec(p, r->conn, ',');
+	err = buf__append(out, num, (size_t)(p - num));
+	err = err ?: put_text(out, r->method, r->method_len);
+	err = err ?: buf__append(out, ",", 1);
+	err = err ?: put_text(out, r->target, r->target_len);
+	p = num;
+	*p++ = ',';
+	p = put_dec(p, r->status, ',');
+	if (head)
+		p = put_dec(p, r->request_bytes, ',');
+	else
+		*p++ = ',';
+	p = put_dec(p, r->response_bytes, ',');
+	p = put_dec(p, r->cpu_ns, ',');
+	p = put_dec(p, milli / 1000, '.');
+	*p++ = (char)('0' + milli % 1000 / 100);
+	*p++ = (char)('0' + milli % 100 / 10);
+	*p++ = (char)('0' + milli % 10);
+	*p++ = ',';
+	if (r->header_skip == RECORD_HEADER_WRITTEN)
+		p = put_dec(p, r->header_uj, ',');
+	else
+		*p++ = ',';
+	err = err ?: buf__append(out, num, (size_t)(p - num));
+	err = err ?: buf__append(out, skip, strlen(skip));
+	err = err ?: buf__append(out, ",", 1);
+	err = err ?: buf__append(out, mode, strlen(mode));
+	err = err ?: buf__append(out, ",", 1);
+	err = err ?: buf__append(out, tail, strlen(tail));
+	err = err ?: buf__append(out, "\n", 1);
 	return err ? -ENOMEM : 0;
+}
+
+/* Rows go out in batches of whole rows: one write per poll, or per this many bytes. */
+#define REQUEST_LOG_BATCH (64 * 1024)
+
+/* Writes the rows formatted so far (l->line): one write(2), whole rows only. */
+static void flush_rows(struct request_log *l)
+{
+	int err;
+
+	if (l->fd < 0 || l->write_err || !l->line.len)
+		return;
+	err = buf__write_whole(&l->line, l->fd, &l->size);
+	if (err) {
+		l->write_err = err;
+		log_error("%s: %s; no more records are written", l->path, strerror(-err));
+	} else {
+		atomic_fetch_add(&l->rows, l->pending_rows);
+	}
+	l->pending_rows = 0;
+	buf__clear(&l->line);
+}
+
+/* A record to the consumers and (batched) to the CSV. */
+static void put_record(struct request_log *l, const struct request_record *r)
+{
+	size_t len = l->line.len;
+
+	for (int i = 0; i < l->num_consumers; i++)
+		l->consumers[i].fn(r, l->consumers[i].ctx);
+	if (l->fd < 0 || l->write_err)
+		return;
+	if (request_record_format_csv(r, l->mode, &l->line)) {
+		l->line.len = len; /* no half row: the rows before it still go out */
+		flush_rows(l);
+		l->write_err = -ENOMEM;
+		log_error("%s: %s; no more records are written", l->path, strerror(ENOMEM));
+		return;
+	}
+	l->pending_rows++;
+	if (l->line.len >= REQUEST_LOG_BATCH)
+		flush_rows(l);
 }
 
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct request_log *l = ctx;
 	struct request_record r;
-	int err;
 
 	if (size < sizeof(struct request_event))
 		return 0;
 	request_record_from_event(data, &r);
-	for (int i = 0; i < l->num_consumers; i++)
-		l->consumers[i].fn(&r, l->consumers[i].ctx);
-	if (l->fd < 0 || l->write_err)
-		return 0;
-	buf__clear(&l->line);
-	err = request_record_format_csv(&r, l->mode, &l->line);
-	err = err ?: buf__write_whole(&l->line, l->fd, &l->size);
-	if (err) {
-		l->write_err = err;
-		log_error("%s: %s; no more records are written", l->path, strerror(-err));
-		return 0;
-	}
-	atomic_fetch_add(&l->rows, 1);
+	put_record(l, &r);
 	return 0;
 }
 
@@ -214,6 +294,7 @@ int request_log__open(int ring_fd, const char *csv_path, const char *mode, struc
 			log_error("%s: writing the header: %s", csv_path, strerror(-err));
 			goto fail;
 		}
+		buf__clear(&l->line);
 	}
 	l->rb = ring_buffer__new(ring_fd, on_event, l, NULL);
 	if (!l->rb) {
@@ -245,6 +326,7 @@ static void *consume(void *arg)
 	while (!atomic_load(&l->stop)) {
 		int n = ring_buffer__poll(l->rb, 100);
 
+		flush_rows(l);
 		if (n < 0 && n != -EINTR) {
 			log_error("requests: reading records: %s", strerror(-n));
 			break;
@@ -280,18 +362,36 @@ uint64_t request_log__rows(const struct request_log *l)
 	return l ? atomic_load(&((struct request_log *)l)->rows) : 0;
 }
 
-void request_log__close(struct request_log *l)
+void request_log__stop(struct request_log *l)
 {
 	if (!l)
 		return;
 	if (l->started) {
 		atomic_store(&l->stop, true);
 		pthread_join(l->thread, NULL);
+		l->started = false;
 	}
-	if (l->rb) {
+	if (l->rb)
 		ring_buffer__consume(l->rb); /* what came in since the last poll */
+	flush_rows(l);
+}
+
+void request_log__put_records(struct request_log *l, const struct request_record *r, size_t n)
+{
+	if (!l || l->started)
+		return;
+	for (size_t i = 0; i < n; i++)
+		put_record(l, &r[i]);
+	flush_rows(l);
+}
+
+void request_log__close(struct request_log *l)
+{
+	if (!l)
+		return;
+	request_log__stop(l);
+	if (l->rb)
 		ring_buffer__free(l->rb);
-	}
 	if (l->fd >= 0)
 		close(l->fd);
 	buf__free(&l->line);

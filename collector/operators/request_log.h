@@ -8,7 +8,9 @@
  *                                consumer thread (keep it short; it must not block)
  *   request_log__start()         a thread of its own drains the ring buffer (normal
  *                                priority): the sampler's boundaries never wait for it
- *   request_log__close()         stops the thread, drains what is left, closes the CSV
+ *   request_log__stop()          stops the thread and drains what is left (close does it
+ *                                too); then request_log__put_records() may add records
+ *   request_log__close()         stops (if not yet), closes the CSV
  *
  * The pure part (request_record_from_event, request_record_format_csv) is unit-tested.
  */
@@ -42,6 +44,10 @@ int request_log__open(int ring_fd, const char *csv_path, const char *mode,
 int request_log__add_consumer(struct request_log *l, request_record_fn fn, void *ctx);
 int request_log__start(struct request_log *l);
 uint64_t request_log__rows(const struct request_log *l);
+void request_log__stop(struct request_log *l);
+/* After request_log__stop(): records from elsewhere (those still waiting at stop) go to the
+ * consumers and the CSV as the ring's do. */
+void request_log__put_records(struct request_log *l, const struct request_record *r, size_t n);
 void request_log__close(struct request_log *l);
 
 #endif

@@ -41,6 +41,7 @@ struct request_record {
 	uint16_t status;	 /* final status code */
 	uint8_t header_skip;	 /* enum record_header_skip */
 	uint8_t target_cut;	 /* the target was longer than REQUEST_TARGET_MAX */
+	uint8_t tail_cut;	 /* written at collector stop: its tail is not included */
 	uint16_t target_len;	 /* bytes in target (raw, not escaped, not NUL-terminated) */
 	uint16_t method_len;
 	char method[REQUEST_METHOD_MAX];

@@ -72,7 +72,7 @@ check "requests were tracked in the CSV" test "$(csv_col "$run/samples.csv" requ
 # issue 13: the request log is kept in the run directory, one row per completed response
 # (the CSV's requests count responses started: a few may still be in flight at the end)
 check "run has records.csv with the documented header" \
-	test "$(head -1 "$run/records.csv" 2>/dev/null)" = "head_ns,first_write_ns,end_ns,cgroup_id,pid,tid,conn,method,target,status,request_bytes,response_bytes,cpu_ns,energy_uj,header_uj,header_skip,mode"
+	test "$(head -1 "$run/records.csv" 2>/dev/null)" = "head_ns,first_write_ns,end_ns,cgroup_id,pid,tid,conn,method,target,status,request_bytes,response_bytes,cpu_ns,energy_uj,header_uj,header_skip,mode,tail"
 recs=$(($(wc -l <"$run/records.csv") - 1))
 started=$(csv_col "$run/samples.csv" requests | paste -sd+ | bc)
 check "records.csv: a record per response ($recs records, $started responses started)" \

@@ -9,6 +9,8 @@
 #  - records are complete and framed: one row per response (pipelined, chunked, HEAD,
 #    sendfile, 404, close-delimited), with method, target (CSV-quoted), status and bytes;
 #  - a full ring buffer drops records visibly (records_dropped, the exit summary);
+#  - a record still waiting for its tail at stop (an idle keep-alive connection) is
+#    written then, marked (tail "stop"), and counted in the last interval;
 #  - conservation: sum of records + not_a_request_uj = the server's CPU (schedstat) x K
 #    within 2%.
 set -u
@@ -114,6 +116,51 @@ check "room: three records, each header_skip send_buffer (one connection, still 
 	test "$(rec_col "$tmp/room.records.csv" header_skip | grep -c '^send_buffer$')" -eq 3 -a \
 	"$(rec_col "$tmp/room.records.csv" conn | sort -u | wc -l)" -eq 1
 check "room: the exit summary counts them" grep -q ' 0 push failed, 3 send buffer;' "$tmp/room.log"
+# ---- records still waiting at stop: a keep-alive connection left idle after its second
+# response (the server blocks in its next read: that response's tail never ends). Its
+# record is written at stop, tail "stop", and counted in the last interval's request_uj.
+start_collector idle
+python3 - "$port" "$tmp/idle.ready" "$tmp/idle.release" <<'PY' &
+import os, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+def get(target):
+    s.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    buf = b""
+    while not buf.endswith(b"\r\n\r\nok"):  # a /tiny response: its head, then "ok"
+        data = s.recv(4096)
+        if not data:
+            sys.exit("closed")
+        buf += data
+get(b"/tiny?idle1")
+get(b"/tiny?idle2")
+open(sys.argv[2], "w").close()
+for _ in range(300):
+    if os.path.exists(sys.argv[3]):
+        break
+    time.sleep(0.1)
+s.close()
+PY
+idle_client=$!
+on_exit "touch $tmp/idle.release; wait $idle_client 2>/dev/null"
+wait_for "the idle client's two responses" 20 test -e "$tmp/idle.ready" || not_ok "idle: the client ran"
+sleep 0.3
+stop_collector
+touch "$tmp/idle.release"
+wait "$idle_client" 2>/dev/null
+idle_tail=$(python3 -c 'import csv, sys
+r = [x for x in csv.DictReader(open(sys.argv[1], newline="")) if x["target"] == "/tiny?idle2"]
+print(r[0]["tail"] if len(r) == 1 else "%d records" % len(r))' "$tmp/idle.records.csv" 2>&1)
+check "idle: the idle connection's last response is in the log, tail 'stop' (got: $idle_tail)" \
+	test "$idle_tail" = stop
+check "idle: its first response's tail ended at the next read: tail empty" \
+	test "$(python3 -c 'import csv, sys
+print([x["tail"] for x in csv.DictReader(open(sys.argv[1], newline="")) if x["target"] == "/tiny?idle1"])' "$tmp/idle.records.csv")" = "['']"
+idle_recs=$(rec_col "$tmp/idle.records.csv" energy_uj | paste -sd+ | bc)
+idle_req=$(csv_col "$tmp/idle.csv" request_uj | paste -sd+ | bc)
+check "idle: records ($idle_recs uJ) = the interval CSV's request_uj ($idle_req uJ), rounding aside" \
+	awk -v a="$idle_recs" -v b="$idle_req" -v n="$(($(wc -l <"$tmp/idle.records.csv") - 1))" \
+	'BEGIN { d = a - b; if (d < 0) d = -d; exit !(n > 0 && d <= 1 + n * 0.001) }'
+check "idle: the exit summary counts it" grep -q '; 1 of them written at stop, without their tail' "$tmp/idle.log"
 HTTP_ENERGY_TEST_HEADER_ROOM=12x timeout 30 "$BIN/http_energy" --duration 1 "$CGROUP" "$tmp/model.conf" \
 	>/dev/null 2>"$tmp/badroom.log"
 rc=$?
