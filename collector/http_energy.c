@@ -54,6 +54,7 @@ struct options {
 	const char *gpu_csv_path;
 	int ready_fd; /* --ready-fd: -1 for none */
 	bool no_header;
+	bool sk_msg_framing; /* records only: sk_msg frames, not cgroup_skb/egress */
 	bool header_ports_set;
 	uint32_t header_quantum_uj;
 	uint64_t header_ports[HEADER_PORT_WORDS];
@@ -194,6 +195,10 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 			 "track requests without rewriting any response (no sk_msg: per-response "
 			 "counts and energy are unavailable)",
 			 &o->no_header),
+		OPT_FLAG("sk-msg-framing",
+			 "with --no-header --request-log: frame responses with sk_msg on a sockhash "
+			 "instead of cgroup_skb/egress (docs/attribution.md)",
+			 &o->sk_msg_framing),
 		OPT_CUSTOM("header-ports", "LIST",
 			   "X-Energy-Score only on these local ports, e.g. 80,8000-8099 (others are "
 			   "counted, not rewritten)",
@@ -296,6 +301,8 @@ static int open_signals(struct collector *c, const struct signals_opts *so)
 				      .max_procs = c->opt.max_procs,
 				      .requests = { .enable = !c->opt.no_requests,
 						    .max_conns = c->opt.max_conns,
+						    .egress_framing = c->opt.no_header &&
+								      !c->opt.sk_msg_framing,
 						    .record_ring_kb = records_wanted(c)
 									      ? c->opt.request_ring_kb
 									      : 0 } };
@@ -627,6 +634,10 @@ static void report_requests(struct collector *c)
 			 "%s, %" PRIu64 " records dropped (ring buffer full: raise "
 			 "--request-ring-kb)", t.completed, c->record_rows,
 			 c->opt.request_log, t.records_dropped);
+	if (t.late_ends)
+		log_info("requests: %" PRIu64 " responses ended after the send that wrote their last "
+			 "byte returned (sent later from the queue): their records have no tail",
+			 t.late_ends);
 }
 
 /*
