@@ -172,9 +172,16 @@ static int choose_request_programs(struct bpf_loader *l, const struct request_se
 	skel->rodata->emit_records = rs->enable && rs->record_ring_kb > 0;
 	l->records = skel->rodata->emit_records;
 	l->egress = l->records && rs->egress_framing;
-	if (l->egress && !kernel_has_tracepoint("sock_send_length")) {
-		log_info("requests: no tp_btf/sock_send_length in this kernel; records are framed "
-			 "by sk_msg on a sockhash");
+	/* on_egress notes the writer (pid, cgroup) of the response it frames: helpers that
+	 * cgroup_skb programs have since Linux 6.10 */
+	if (l->egress && (!kernel_has_tracepoint("sock_send_length") ||
+			  libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB,
+						  BPF_FUNC_get_current_pid_tgid, NULL) != 1 ||
+			  libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB,
+						  BPF_FUNC_get_current_cgroup_id, NULL) != 1)) {
+		log_info("requests: this kernel lacks tp_btf/sock_send_length or the helpers "
+			 "cgroup_skb/egress framing needs; records are framed by sk_msg on a "
+			 "sockhash");
 		l->egress = false;
 	}
 	skel->rodata->egress_framing = l->egress;

@@ -534,7 +534,7 @@ static int finish_interval(struct collector *c)
 		.sig = &sig,
 		.avail = av,
 		.have_requests = !c->opt.no_requests,
-		.no_responses = c->opt.no_header,
+		.no_responses = c->opt.no_header && !records_wanted(c), /* records frame them */
 		.requests = totals.responses - c->last_totals.responses,
 		.request_energy_uj = totals.energy_uj - c->last_totals.energy_uj,
 		.attributed_uj = attributed,
