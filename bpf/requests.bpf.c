@@ -1709,6 +1709,17 @@ static __always_inline void pass_counted(struct step_ctx *p)
 
 enum { WALK_ON, WALK_STOP, WALK_LEFT };
 
+/* Whether 8 bytes of a line nobody reads can be passed at once: the state passes whole
+ * lines and none of the bytes (w, a word of them) is an LF (a word with a zero byte after
+ * the XOR holds one). */
+static __always_inline bool pass8(const struct conn_state *c, __u64 w)
+{
+	__u64 v = w ^ 0x0a0a0a0a0a0a0a0aULL;
+
+	return line_rest(c->out_state) && c->out_head_len + 8 <= RESP_HEAD_MAX &&
+	       !((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL);
+}
+
 /* Byte b at offset pos of a walked chunk: WALK_STOP the framing ends here (unframed);
  * WALK_LEFT the walked states end after it (a body, or HTTP's end) */
 static __always_inline int walk_byte(struct step_ctx *p, __u32 b, __u32 pos)
@@ -1751,17 +1762,10 @@ static long out_step(__u32 i, void *data)
 
 		if (j >= len || d + j + 1 > e)
 			break;
-		if (line_rest(c->out_state) && j + 8 <= len && d + j + 8 <= e &&
-		    c->out_head_len + 8 <= RESP_HEAD_MAX) {
-			/* 8 bytes at once while none of them is an LF (a word with a zero byte
-			 * after the XOR holds one) */
-			__u64 v = *(__u64 *)(d + j) ^ 0x0a0a0a0a0a0a0a0aULL;
-
-			if (!((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL)) {
-				c->out_head_len += 8;
-				j += 7;
-				continue;
-			}
+		if (j + 8 <= len && d + j + 8 <= e && pass8(c, *(__u64 *)(d + j))) {
+			c->out_head_len += 8;
+			j += 7;
+			continue;
 		}
 		r = walk_byte(p, (__u8)d[j], p->off + j);
 		if (r == WALK_STOP)
@@ -2001,7 +2005,10 @@ static long egress_step(__u32 i, void *data)
 {
 	struct step_ctx *p = data;
 	struct conn_state *c = p->c;
-	__u8 buf[OUT_CHUNK];
+	union {
+		__u8 b[OUT_CHUNK];
+		__u64 w[OUT_CHUNK / 8]; /* pass8 on aligned words: stack loads must be aligned */
+	} buf;
 	__u64 len; /* 64 bits: the bounds checked below are the ones the helper gets */
 
 	if (p->off >= p->end || c->out_state == OUT_DONE)
@@ -2014,7 +2021,7 @@ static long egress_step(__u32 i, void *data)
 	if (len > OUT_CHUNK)
 		len = OUT_CHUNK;
 	opaque(len);
-	if (len == 0 || len > OUT_CHUNK || bpf_skb_load_bytes(p->skb, p->off, buf, len)) {
+	if (len == 0 || len > OUT_CHUNK || bpf_skb_load_bytes(p->skb, p->off, buf.b, len)) {
 		step_unframe(p, UNFRAMED_PULL_FAILED);
 		return 1;
 	}
@@ -2023,7 +2030,12 @@ static long egress_step(__u32 i, void *data)
 
 		if (j >= len)
 			break;
-		r = walk_byte(p, buf[j], p->off + j);
+		if (!(j & 7) && j + 8 <= len && pass8(c, buf.w[(j >> 3) & 7])) {
+			c->out_head_len += 8;
+			j += 7;
+			continue;
+		}
+		r = walk_byte(p, buf.b[j], p->off + j);
 		if (r == WALK_STOP)
 			return 1;
 		if (r == WALK_LEFT) {
