@@ -17,6 +17,11 @@
  *                      writer's running slice and inserts "X-Energy-Score: <µJ>\r\n" after
  *                      the status line; follows the send stream's write_seq across writes
  *                      the kernel sends unseen; anything unsafe leaves the response untouched
+ *   cgroup_skb/egress  records only (egress_framing): frames responses from the outgoing
+ *                      segments' payload with the same byte state machine as sk_msg, by TCP
+ *                      sequence (a retransmission is framed once, a gap unframes)
+ *   send binding       records only: tp_btf/sock_send_length, in the writer after each send:
+ *                      ends the writer's stretch, opens a finished response's tail
  *
  * Charging the work itself happens in the scheduler hooks (signals.bpf.c, through the
  * per-thread accumulator of requests.bpf.h).
@@ -34,6 +39,9 @@ const volatile __u32 max_conns = 65536;
 /* The receive binding is the kprobe, which cannot reach sk storage: sockops keeps
  * conn_index for it. */
 const volatile bool kprobe_index = false;
+/* Records only (--no-header --request-log, issue 14): responses are framed by on_egress and
+ * writes bound by send_tp; no socket goes into sock_hash, on_msg is not loaded. */
+const volatile bool egress_framing = false;
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -162,6 +170,12 @@ struct conn_state {
 	__u64 out_total;    /* response bytes written on the connection before this write */
 	__u32 rec_open;	    /* a final response started and has not reached its last byte */
 	__u32 out_seq;	    /* once out_total: the send stream's sequence at the framing's place */
+	/* egress_framing only (on_egress, send_tp): out_seq is then the next byte on_egress
+	 * expects; offsets below count from the stream's first byte (out_isn) */
+	__u32 out_isn;	    /* the response stream's first sequence number (sockops) */
+	__u32 send_mark;    /* stream bytes written when the last send returned (send_tp) */
+	__u32 tail_end;	    /* the stream offset where the response of tail_n1 ended */
+	__u32 pad3;
 };
 
 _Static_assert(__builtin_offsetof(struct conn_state, cur_uj_fx) >=
@@ -546,6 +560,7 @@ __noinline int finish_response(struct conn_state *c, struct request_counters *ct
 	if (c->tail_n1) /* an earlier response ended in this same write: no tail of its own */
 		emit_slot(c->cookie, c->tail_n1 - 1, 0, 0);
 	c->tail_n1 = n + 1;
+	c->tail_end = (__u32)end_total;
 	if (!emit_records) {
 		__sync_fetch_and_add(&ctr->completed, 1);
 		__sync_fetch_and_add(&ctr->completed_uj_fx, fx);
@@ -758,6 +773,8 @@ int on_sockops(struct bpf_sock_ops *skops)
 	}
 	fresh.flags |= CONN_PASSIVE | CONN_SEQ_VALID;
 	fresh.cookie = bpf_get_socket_cookie(skops);
+	fresh.out_isn = skops->snd_nxt; /* on_egress: the first response byte's sequence */
+	fresh.out_seq = fresh.out_isn;
 	/*
 	 * --max-conns: full as a hash of max_conns entries would be. The test and the count
 	 * are two steps (no fetching atomics at this -mcpu): establishes racing on other CPUs
@@ -805,8 +822,8 @@ static __always_inline bool count_head(struct conn_state *c, struct request_coun
 		c->flags &= ~CONN_RESYNC;
 		ctr->resynced++;
 	}
-	/* Without sk_msg (--no-header, no records) no response is ever counted: only count. */
-	if (!no_sk_msg && heads - responses >= CONN_KINDS) {
+	/* Without a framer (--no-header, no records) no response is ever counted: only count. */
+	if ((!no_sk_msg || egress_framing) && heads - responses >= CONN_KINDS) {
 		/* its kind would overwrite one still awaited: no framing from here on */
 		conn_set_flags(c, CONN_UNFRAMED);
 		ctr->too_deep++;
@@ -935,18 +952,16 @@ static __always_inline bool resync_point(struct __sk_buff *skb, struct conn_stat
 	return false;
 }
 
-SEC("cgroup_skb/ingress")
-int on_ingress(struct __sk_buff *skb)
+/*
+ * The TCP segment in skb (cgroup_skb: it starts at the IP header): its TCP header, where its
+ * payload starts and, where key is not NULL, its connection's 4-tuple (local: the destination
+ * on ingress, the source on egress; only early_conns needs it, the state is found from the
+ * socket). False: not TCP, or no payload (ACKs, most of egress: nothing to look up).
+ */
+static __always_inline bool skb_tcp_payload(struct __sk_buff *skb, bool egress,
+					    struct conn_key *key, struct tcphdr *tcp, __u32 *poff)
 {
-	struct conn_key key = {};
-	struct request_counters *ctr;
-	struct conn_state *c = NULL;
-	struct parse_ctx pctx;
-	struct bpf_sock *sk, *fsk;
-	struct tcphdr tcp;
-	__u32 off, len, seq;
-	bool early = false;
-	__s32 ahead;
+	__u32 off;
 	/* issue 14: one load for the IP header and, for IPv4 without options, the TCP header
 	 * behind it (loopback traffic mostly): one helper call where there were three */
 	union {
@@ -959,29 +974,59 @@ int on_ingress(struct __sk_buff *skb)
 	} h;
 
 	/* An IPv4 + TCP header is 40 bytes at least, an IPv6 one 60: nothing shorter is ours. */
-	if (!track_requests || skb->len < sizeof(h.v4) ||
-	    bpf_skb_load_bytes(skb, 0, &h, sizeof(h.v4)))
-		return 1;
+	if (skb->len < sizeof(h.v4) || bpf_skb_load_bytes(skb, 0, &h, sizeof(h.v4)))
+		return false;
 	if (h.ip.version == 4) {
 		if (h.ip.protocol != IPPROTO_TCP_NUM)
-			return 1;
+			return false;
+		if (key) {
+			v4_to_ip(egress ? h.ip.saddr : h.ip.daddr, key->local_ip);
+			v4_to_ip(egress ? h.ip.daddr : h.ip.saddr, key->remote_ip);
+		}
 		off = h.ip.ihl * 4;
 		if (off == sizeof(h.ip))
-			tcp = h.v4.tcp;
-		else if (bpf_skb_load_bytes(skb, off & 0xff, &tcp, sizeof(tcp)))
-			return 1;
+			*tcp = h.v4.tcp;
+		else if (bpf_skb_load_bytes(skb, off & 0xff, tcp, sizeof(*tcp)))
+			return false;
 	} else if (h.ip.version == 6) {
 		if (h.ip6.nexthdr != IPPROTO_TCP_NUM)
-			return 1;
+			return false;
+		if (key) {
+			__builtin_memcpy(key->local_ip, egress ? &h.ip6.saddr : &h.ip6.daddr, 16);
+			__builtin_memcpy(key->remote_ip, egress ? &h.ip6.daddr : &h.ip6.saddr, 16);
+		}
 		off = sizeof(h.ip6);
-		if (bpf_skb_load_bytes(skb, off, &tcp, sizeof(tcp)))
-			return 1;
+		if (bpf_skb_load_bytes(skb, off, tcp, sizeof(*tcp)))
+			return false;
 	} else {
-		return 1;
+		return false;
 	}
-	off += tcp.doff * 4;
+	off += tcp->doff * 4;
 	if (skb->len <= off)
-		return 1; /* no payload (ACK, FIN): nothing to look up */
+		return false;
+	if (key) {
+		key->local_port = bpf_ntohs(egress ? tcp->source : tcp->dest);
+		key->remote_port = bpf_ntohs(egress ? tcp->dest : tcp->source);
+	}
+	*poff = off;
+	return true;
+}
+
+SEC("cgroup_skb/ingress")
+int on_ingress(struct __sk_buff *skb)
+{
+	struct conn_key key = {};
+	struct request_counters *ctr;
+	struct conn_state *c = NULL;
+	struct parse_ctx pctx;
+	struct bpf_sock *sk, *fsk;
+	struct tcphdr tcp;
+	__u32 off, len, seq;
+	bool early = false;
+	__s32 ahead;
+
+	if (!track_requests || !skb_tcp_payload(skb, false, NULL, &tcp, &off))
+		return 1;
 	len = skb->len - off;
 	seq = bpf_ntohl(tcp.seq) + (tcp.syn ? 1 : 0); /* data on a SYN follows the SYN */
 	sk = skb->sk;
@@ -992,17 +1037,9 @@ int on_ingress(struct __sk_buff *skb)
 	}
 	if (!c) {
 		/* only a listener's segment can be an early one: the 4-tuple only there */
-		if (!sk || sk->state != BPF_TCP_LISTEN)
+		if (!sk || sk->state != BPF_TCP_LISTEN ||
+		    !skb_tcp_payload(skb, false, &key, &tcp, &off))
 			return 1;
-		if (h.ip.version == 4) {
-			v4_to_ip(h.ip.daddr, key.local_ip);
-			v4_to_ip(h.ip.saddr, key.remote_ip);
-		} else {
-			__builtin_memcpy(key.local_ip, &h.ip6.daddr, 16);
-			__builtin_memcpy(key.remote_ip, &h.ip6.saddr, 16);
-		}
-		key.local_port = bpf_ntohs(tcp.dest);
-		key.remote_port = bpf_ntohs(tcp.source);
 		c = early_state(skb, &key, seq);
 		if (!c)
 			return 1;
@@ -1069,31 +1106,37 @@ static __always_inline void bind_thread(struct sock *sk)
 }
 
 /*
- * The same where sk is a BTF pointer (fexit, tp_btf): plain loads instead of
- * bpf_probe_read_kernel calls, cheapest exits first (issue 14). Every read on the host
- * comes here, any socket family: not IP, out (one load); a socket whose cgroup
+ * The connection of sk where sk is a BTF pointer (fexit, tp_btf): plain loads instead of
+ * bpf_probe_read_kernel calls, cheapest exits first (issue 14). Every read (and, records
+ * only, every send) on the host comes here, any socket family: not IP, out (one load); a socket whose cgroup
  * is not the tracked one (nor, where the kernel is asked, below it), out (three loads and
  * compares). conns has state only for sockets created in the tracked cgroup
  * (sockops and ingress run by the socket's cgroup), so the socket's cgroup is the test.
  */
-static __always_inline void bind_thread_btf(struct sock *sk)
+static __always_inline struct conn_state *conn_of_btf(struct sock *sk)
 {
 	struct conn_state *c;
 	struct cgroup *cg;
 	__u16 family;
 
 	if (!track_requests || !sk)
-		return;
+		return NULL;
 	family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
-		return;
+		return NULL;
 	cg = sk->sk_cgrp_data.cgroup;
 	if (!cg || !current_cgroup_in_tracked(cg->kn->id, cg->level))
-		return;
+		return NULL;
 	c = bpf_sk_storage_get(&conns, sk, NULL, 0);
-	if (!c || !(c->flags & CONN_PASSIVE))
-		return;
-	take_thread_work(c, true);
+	return c && (c->flags & CONN_PASSIVE) ? c : NULL;
+}
+
+static __always_inline void bind_thread_btf(struct sock *sk)
+{
+	struct conn_state *c = conn_of_btf(sk);
+
+	if (c)
+		take_thread_work(c, true);
 }
 
 SEC("fexit/tcp_recvmsg")
@@ -1629,7 +1672,8 @@ static __always_inline bool walked(__u32 state)
 }
 
 struct step_ctx {
-	struct sk_msg_md *msg;
+	struct sk_msg_md *msg;	 /* on_msg's write, or */
+	struct __sk_buff *skb;	 /* on_egress's segment */
 	struct conn_state *c;
 	struct request_counters *ctr;
 	__u32 off; /* where in the write the framing is */
@@ -1645,31 +1689,66 @@ static __always_inline void step_unframe(struct step_ctx *p, int reason)
 		p->ctr->unframed[reason]++;
 }
 
+/* In OUT_BODY or OUT_CHUNK_DATA: bytes of known length, passed by count, never looked at. */
+static __always_inline void pass_counted(struct step_ctx *p)
+{
+	struct conn_state *c = p->c;
+	__u32 n = p->end - p->off;
+
+	if (c->out_left < n)
+		n = c->out_left;
+	c->out_left -= n;
+	p->off += n;
+	if (!c->out_left) {
+		c->out_match = 0;
+		if (c->out_state == OUT_BODY) {
+			c->out_state = OUT_IDLE;
+			finish_response(c, p->ctr, p->w.base + p->off);
+		} else {
+			c->out_state = OUT_CHUNK_CRLF;
+		}
+	}
+}
+
+enum { WALK_ON, WALK_STOP, WALK_LEFT };
+
+/* Whether 8 bytes of a line nobody reads can be passed at once: the state passes whole
+ * lines and none of the bytes (w, a word of them) is an LF (a word with a zero byte after
+ * the XOR holds one). */
+static __always_inline bool pass8(const struct conn_state *c, __u64 w)
+{
+	__u64 v = w ^ 0x0a0a0a0a0a0a0a0aULL;
+
+	return line_rest(c->out_state) && c->out_head_len + 8 <= RESP_HEAD_MAX &&
+	       !((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL);
+}
+
+/* Byte b at offset pos of a walked chunk: WALK_STOP the framing ends here (unframed);
+ * WALK_LEFT the walked states end after it (a body, or HTTP's end) */
+static __always_inline int walk_byte(struct step_ctx *p, __u32 b, __u32 pos)
+{
+	struct conn_state *c = p->c;
+
+	if (++c->out_head_len > RESP_HEAD_MAX) {
+		step_unframe(p, UNFRAMED_HEAD_TOO_LONG);
+		return WALK_STOP;
+	}
+	if (byte_passes(c, b))
+		return WALK_ON;
+	return walked(out_byte_global(c, p->ctr, &p->w, b, pos)) ? WALK_ON : WALK_LEFT;
+}
+
 static long out_step(__u32 i, void *data)
 {
 	struct step_ctx *p = data;
 	struct conn_state *c = p->c;
-	__u32 n, len;
+	__u32 len;
 	char *d, *e;
 
 	if (p->off >= p->end || c->out_state == OUT_DONE)
 		return 1;
 	if (c->out_state == OUT_BODY || c->out_state == OUT_CHUNK_DATA) {
-		/* bytes of known length: passed by count, never looked at */
-		n = p->end - p->off;
-		if (c->out_left < n)
-			n = c->out_left;
-		c->out_left -= n;
-		p->off += n;
-		if (!c->out_left) {
-			c->out_match = 0;
-			if (c->out_state == OUT_BODY) {
-				c->out_state = OUT_IDLE;
-				finish_response(c, p->ctr, p->w.base + p->off);
-			} else {
-				c->out_state = OUT_CHUNK_CRLF;
-			}
-		}
+		pass_counted(p);
 		return 0;
 	}
 	len = p->end - p->off;
@@ -1682,30 +1761,19 @@ static long out_step(__u32 i, void *data)
 	d = (char *)(long)p->msg->data;
 	e = (char *)(long)p->msg->data_end;
 	for (__u32 j = 0; j < OUT_CHUNK; j++) {
-		int state;
+		int r;
 
 		if (j >= len || d + j + 1 > e)
 			break;
-		if (line_rest(c->out_state) && j + 8 <= len && d + j + 8 <= e &&
-		    c->out_head_len + 8 <= RESP_HEAD_MAX) {
-			/* 8 bytes at once while none of them is an LF (a word with a zero byte
-			 * after the XOR holds one) */
-			__u64 v = *(__u64 *)(d + j) ^ 0x0a0a0a0a0a0a0a0aULL;
-
-			if (!((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL)) {
-				c->out_head_len += 8;
-				j += 7;
-				continue;
-			}
-		}
-		if (++c->out_head_len > RESP_HEAD_MAX) {
-			step_unframe(p, UNFRAMED_HEAD_TOO_LONG);
-			return 1;
-		}
-		if (byte_passes(c, (__u8)d[j]))
+		if (j + 8 <= len && d + j + 8 <= e && pass8(c, *(__u64 *)(d + j))) {
+			c->out_head_len += 8;
+			j += 7;
 			continue;
-		state = out_byte_global(c, p->ctr, &p->w, (__u8)d[j], p->off + j);
-		if (!walked(state)) {
+		}
+		r = walk_byte(p, (__u8)d[j], p->off + j);
+		if (r == WALK_STOP)
+			return 1;
+		if (r == WALK_LEFT) {
 			p->off += j + 1;
 			return 0;
 		}
@@ -1930,4 +1998,181 @@ int on_msg(struct sk_msg_md *msg)
 		set_header_skip(c, p.w.insert_n, REC_SKIP_FAILED);
 	}
 	return SK_PASS;
+}
+
+/* ---- records only (egress_framing): framing from cgroup_skb/egress, binding at send ---- */
+
+/* A bpf_loop step of on_egress: on_msg's walk (out_step) over a segment's payload. */
+static long egress_step(__u32 i, void *data)
+{
+	struct step_ctx *p = data;
+	struct conn_state *c = p->c;
+	union {
+		__u8 b[OUT_CHUNK];
+		__u64 w[OUT_CHUNK / 8]; /* pass8 on aligned words: stack loads must be aligned */
+	} buf;
+	__u64 len; /* 64 bits: the bounds checked below are the ones the helper gets */
+
+	if (p->off >= p->end || c->out_state == OUT_DONE)
+		return 1;
+	if (c->out_state == OUT_BODY || c->out_state == OUT_CHUNK_DATA) {
+		pass_counted(p);
+		return 0;
+	}
+	len = p->end - p->off;
+	if (len > OUT_CHUNK)
+		len = OUT_CHUNK;
+	opaque(len);
+	if (len == 0 || len > OUT_CHUNK || bpf_skb_load_bytes(p->skb, p->off, buf.b, len)) {
+		step_unframe(p, UNFRAMED_PULL_FAILED);
+		return 1;
+	}
+	for (__u32 j = 0; j < OUT_CHUNK; j++) {
+		int r;
+
+		if (j >= len)
+			break;
+		if (!(j & 7) && j + 8 <= len && pass8(c, buf.w[(j >> 3) & 7])) {
+			c->out_head_len += 8;
+			j += 7;
+			continue;
+		}
+		r = walk_byte(p, buf.b[j], p->off + j);
+		if (r == WALK_STOP)
+			return 1;
+		if (r == WALK_LEFT) {
+			p->off += j + 1;
+			return 0;
+		}
+	}
+	p->off += len;
+	return 0;
+}
+
+/*
+ * Records only: a response's bytes as they leave, in TCP sequence order. Every segment the
+ * connection sends passes here (retransmissions too; a GSO segment before it is cut), under
+ * the socket's lock: in the writer's sendmsg usually, else in softirq or the lock's release
+ * (queued data sent when the peer's ACK opens the window). Bytes already framed (a
+ * retransmission) are skipped; bytes never seen (a gap: none expected) leave the
+ * connection unframed (UNFRAMED_UNSEEN).
+ */
+SEC("cgroup_skb/egress")
+int on_egress(struct __sk_buff *skb)
+{
+	struct step_ctx p = {};
+	struct conn_state *c = NULL;
+	struct bpf_sock *sk;
+	struct tcphdr tcp;
+	__u32 off, len, seq;
+	__s32 ahead;
+
+	if (!track_requests || !egress_framing || !skb_tcp_payload(skb, true, NULL, &tcp, &off))
+		return 1;
+	sk = skb->sk;
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	if (sk)
+		c = bpf_sk_storage_get(&conns, sk, NULL, 0);
+	if (!c || !(c->flags & CONN_PASSIVE))
+		return 1;
+	len = skb->len - off;
+	seq = bpf_ntohl(tcp.seq);
+	ahead = (__s32)(seq - c->out_seq);
+	if (ahead < 0) {
+		if ((__u32)-ahead >= len)
+			return 1; /* a retransmission of bytes already framed */
+		off += (__u32)-ahead;
+		len -= (__u32)-ahead;
+	}
+	c->out_seq = seq + (ahead < 0 ? (__u32)-ahead : 0) + len;
+	p.c = c;
+	p.ctr = get_counters();
+	if (!p.ctr)
+		return 1;
+	if (ahead > 0 && c->out_state != OUT_DONE)
+		step_unframe(&p, UNFRAMED_UNSEEN);
+	if (c->out_state == OUT_DONE) {
+		if (c->rec_open) /* a close-delimited body: its record ends at the close */
+			c->out_total += len;
+		return 1;
+	}
+	if (c->flags & (CONN_NOT_HTTP | CONN_DESYNC | CONN_UNFRAMED)) {
+		c->out_state = OUT_DONE; /* as on_msg: which request a response answers is lost */
+		c->rec_open = 0;
+		return 1;
+	}
+	p.skb = skb;
+	p.off = off;
+	p.end = off + len;
+	p.w.base = c->out_total - off;
+	c->out_total += len;
+	bpf_loop(OUT_STEPS, egress_step, &p, 0);
+	if (p.off < p.end && c->out_state != OUT_DONE)
+		step_unframe(&p, UNFRAMED_TOO_COMPLEX);
+	return 1;
+}
+
+/* Adds a stretch to the record of response n of c, which ended and waits for its tail. */
+__noinline int add_to_record(struct conn_state *c, __u32 n, __u64 fx, __u64 ns)
+{
+	struct req_slot *slot;
+
+	if (!c)
+		return 0;
+	slot = get_slot(c, n);
+	if (!slot || !slot->end_ns)
+		return 0;
+	slot->rec_fx += fx;
+	slot->rec_ns += ns;
+	return 1;
+}
+
+/*
+ * Records only: a send on c returned (the writer's thread; sendfile and splice too). The
+ * writer's stretch ends here, as at on_msg. Where on_egress framed a response's last byte
+ * among the bytes this send wrote (the usual case: it ran inside this send), the stretch is
+ * that response's and its tail opens, as on_msg's open_tail. A last byte that an earlier send
+ * wrote but on_egress framed only after that send returned (queued data sent later) has no
+ * tail: its record goes out now (late_ends).
+ */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(send_tp, struct sock *sk, int ret)
+{
+	struct conn_state *c = conn_of_btf(sk);
+	struct request_counters *ctr;
+	struct thread_acct *t;
+	struct tcp_sock *tp;
+	__u32 n1, prev;
+	__u64 fx, ns;
+
+	if (!c || !egress_framing)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(sk);
+	prev = c->send_mark;
+	if (tp)
+		c->send_mark = tp->write_seq - c->out_isn;
+	t = take_thread_work(c, false);
+	n1 = c->tail_n1;
+	if (!n1)
+		return 0;
+	if ((__s32)(c->tail_end - prev) > 0) {
+		/* the stretch went to c's current request: it is the ended response's */
+		fx = *(volatile __u64 *)&c->cur_uj_fx;
+		__sync_fetch_and_add(&c->cur_uj_fx, -fx);
+		ns = *(volatile __u64 *)&c->cur_ns;
+		__sync_fetch_and_add(&c->cur_ns, -ns);
+		if (!add_to_record(c, n1 - 1, fx, ns)) {
+			__sync_fetch_and_add(&c->cur_uj_fx, fx);
+			__sync_fetch_and_add(&c->cur_ns, ns);
+		}
+		open_tail(t, c);
+		return 0;
+	}
+	c->tail_n1 = 0;
+	emit_slot(c->cookie, n1 - 1, 0, 0);
+	ctr = get_counters();
+	if (ctr)
+		__sync_fetch_and_add(&ctr->late_ends, 1);
+	return 0;
 }

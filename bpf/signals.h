@@ -229,6 +229,9 @@ struct request_counters {
 	unsigned long long completed;
 	unsigned long long completed_uj_fx; /* 1/2^REQ_FRAC_BITS µJ (request_energy.h) */
 	unsigned long long records_dropped;
+	/* records only (cgroup_skb/egress framing): responses whose last byte was framed
+	 * after the send that wrote it returned (no tail; docs/attribution.md) */
+	unsigned long long late_ends;
 };
 
 /* enum record_header_skip (collector/operators/request_record.h) as BPF writes it */

@@ -29,6 +29,7 @@ struct bpf_loader {
 	bool sk_msg_attached;	      /* sk_msg is attached to the sockhash, not by a link */
 	bool track_requests;
 	bool records;	/* request records: the ring buffer and request slots are used */
+	bool egress;	/* records only: on_egress frames, send_tp binds writes, no sk_msg */
 	bool wakeup_pc; /* wakeup hooks read preempt_count (else our handler depths) */
 	bool kernel_irq_time;	  /* IRQ and softirq time from kcpustat (flush_cpu_kirq) */
 	const char *irq_time_why; /* else why not */
@@ -172,6 +173,20 @@ static int choose_request_programs(struct bpf_loader *l, const struct request_se
 	skel->rodata->track_requests = rs->enable;
 	skel->rodata->emit_records = rs->enable && rs->record_ring_kb > 0;
 	l->records = skel->rodata->emit_records;
+	l->egress = l->records && rs->egress_framing;
+	/* on_egress notes the writer (pid, cgroup) of the response it frames: helpers that
+	 * cgroup_skb programs have since Linux 6.10 */
+	if (l->egress && (!kernel_has_tracepoint("sock_send_length") ||
+			  libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB,
+						  BPF_FUNC_get_current_pid_tgid, NULL) != 1 ||
+			  libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB,
+						  BPF_FUNC_get_current_cgroup_id, NULL) != 1)) {
+		log_info("requests: this kernel lacks tp_btf/sock_send_length or the helpers "
+			 "cgroup_skb/egress framing needs; records are framed by sk_msg on a "
+			 "sockhash");
+		l->egress = false;
+	}
+	skel->rodata->egress_framing = l->egress;
 	/* One request awaiting its response per slot: up to CONN_KINDS per connection, but
 	 * most connections hold one or none, and one more whose record waits for its tail
 	 * (docs/attribution.md). Preallocated: without records it holds one. */
@@ -201,7 +216,9 @@ static int choose_request_programs(struct bpf_loader *l, const struct request_se
 		return err;
 	return set_autoload(skel->progs.on_sockops, rs->enable) ?:
 	       set_autoload(skel->progs.on_ingress, rs->enable) ?:
-	       set_autoload(skel->progs.on_msg, rs->enable) ?:
+	       set_autoload(skel->progs.on_msg, rs->enable && !l->egress) ?:
+	       set_autoload(skel->progs.on_egress, l->egress) ?:
+	       set_autoload(skel->progs.send_tp, l->egress) ?:
 	       set_autoload(skel->progs.recv_fexit, rs->enable && fexit) ?:
 	       set_autoload(skel->progs.recv_tp, rs->enable && !fexit && tp) ?:
 	       set_autoload(skel->progs.recv_kprobe, rs->enable && !fexit && !tp) ?:
@@ -489,9 +506,10 @@ static int test_header_room(uint32_t *out)
 }
 
 /* Before anything is attached: nothing reads the .bss yet. */
-static int set_header_opts(struct http_energy_bpf *skel, const struct header_opts *h)
+static int set_header_opts(struct http_energy_bpf *skel, const struct header_opts *h,
+			   bool egress)
 {
-	skel->bss->no_sk_msg = h->no_header && !h->records;
+	skel->bss->no_sk_msg = h->no_header && (!h->records || egress);
 	skel->bss->header_none = h->no_header;
 	skel->bss->header_quantum_uj = h->quantum_uj;
 	skel->bss->header_ports_filter = h->port_bits != NULL;
@@ -531,7 +549,7 @@ int bpf_loader__attach_requests(struct bpf_loader *l, const char *cgroup_path,
 	const char *recv_name;
 	int cg_fd, err;
 
-	err = set_header_opts(skel, hopts);
+	err = set_header_opts(skel, hopts, l->egress);
 	if (err)
 		return err;
 	cg_fd = open(cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -563,10 +581,34 @@ int bpf_loader__attach_requests(struct bpf_loader *l, const char *cgroup_path,
 		}
 		l->sk_msg_attached = true;
 	}
-	/* Without sk_msg no response is seen, so no header or record would ever take the work
-	 * the receive binding moves to a connection: the hook stays detached, and no thread
-	 * gets a pending accumulator for the scheduler hooks to charge (issue 14). */
-	if (skel->bss->no_sk_msg) {
+	if (l->egress) {
+		/* Records only (issue 14): no socket map at all. */
+		skel->links.on_egress = bpf_program__attach_cgroup(skel->progs.on_egress, cg_fd);
+		if (!skel->links.on_egress) {
+			err = -errno;
+			log_error("requests: attaching cgroup_skb/egress to %s: %s", cgroup_path,
+				  strerror(errno));
+			goto cleanup;
+		}
+		skel->links.send_tp = bpf_program__attach(skel->progs.send_tp);
+		if (!skel->links.send_tp) {
+			err = -errno;
+			log_error("requests: attaching tp_btf/sock_send_length: %s", strerror(errno));
+			goto cleanup;
+		}
+		err = attach_receive_hook(skel, &recv_name);
+		if (err)
+			goto cleanup;
+		log_info("requests: sockops and cgroup_skb/ingress on %s, no sk_msg (--no-header "
+			 "with --request-log: responses framed by cgroup_skb/egress, nothing "
+			 "rewritten), work follows the connection of each socket operation (receive: "
+			 "%s; send: tp_btf/sock_send_length); %s mode",
+			 cgroup_path, recv_name, mode_name);
+	} else if (skel->bss->no_sk_msg) {
+		/* Without sk_msg no response is seen, so no header or record would ever take
+		 * the work the receive binding moves to a connection: the hook stays detached,
+		 * and no thread gets a pending accumulator for the scheduler hooks to charge
+		 * (issue 14). */
 		log_info("requests: sockops and cgroup_skb/ingress on %s, no sk_msg and no receive "
 			 "hook (--no-header: responses are not rewritten or counted, so no "
 			 "request takes a thread's work); %s mode",

@@ -54,6 +54,7 @@ struct options {
 	const char *gpu_csv_path;
 	int ready_fd; /* --ready-fd: -1 for none */
 	bool no_header;
+	bool sk_msg_framing; /* records only: sk_msg frames, not cgroup_skb/egress */
 	bool header_ports_set;
 	uint32_t header_quantum_uj;
 	uint64_t header_ports[HEADER_PORT_WORDS];
@@ -198,6 +199,10 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 			 "track requests without rewriting any response (no sk_msg: per-response "
 			 "counts and energy are unavailable)",
 			 &o->no_header),
+		OPT_FLAG("sk-msg-framing",
+			 "with --no-header --request-log: frame responses with sk_msg on a sockhash "
+			 "instead of cgroup_skb/egress (docs/attribution.md)",
+			 &o->sk_msg_framing),
 		OPT_CUSTOM("header-ports", "LIST",
 			   "X-Energy-Score only on these local ports, e.g. 80,8000-8099 (others are "
 			   "counted, not rewritten)",
@@ -300,6 +305,8 @@ static int open_signals(struct collector *c, const struct signals_opts *so)
 				      .max_procs = c->opt.max_procs,
 				      .requests = { .enable = !c->opt.no_requests,
 						    .max_conns = c->opt.max_conns,
+						    .egress_framing = c->opt.no_header &&
+								      !c->opt.sk_msg_framing,
 						    .record_ring_kb = records_wanted(c)
 									      ? c->opt.request_ring_kb
 									      : 0 } };
@@ -576,7 +583,7 @@ static int finish_interval(struct collector *c)
 		.sig = &sig,
 		.avail = av,
 		.have_requests = !c->opt.no_requests,
-		.no_responses = c->opt.no_header,
+		.no_responses = c->opt.no_header && !records_wanted(c), /* records frame them */
 		.requests = totals.responses - c->last_totals.responses,
 		.request_energy_uj = totals.energy_uj - c->last_totals.energy_uj,
 		.attributed_uj = attributed,
@@ -677,6 +684,10 @@ static void report_requests(struct collector *c)
 			 "--request-ring-kb); %zu of them written at stop, without their tail",
 			 t.completed + c->num_waiting, c->record_rows, c->opt.request_log,
 			 t.records_dropped, c->num_waiting);
+	if (t.late_ends)
+		log_info("requests: %" PRIu64 " responses ended after the send that wrote their last "
+			 "byte returned (sent later from the queue): their records have no tail",
+			 t.late_ends);
 }
 
 /*

@@ -24,7 +24,7 @@ struct interval_row {
 	const struct interval_signals *sig;
 	const struct signals_available *avail;
 	bool have_requests; /* false until request tracking fills the last three */
-	bool no_responses;  /* --no-header: requests and request_energy_uj unmeasured (empty) */
+	bool no_responses;  /* --no-header without records: responses unmeasured (empty) */
 	uint64_t requests;
 	uint64_t request_energy_uj;
 	uint64_t attributed_uj;

@@ -166,6 +166,7 @@ int requests__totals(struct requests *rt, struct request_totals *out)
 		out->completed += c->completed;
 		out->completed_uj_fx += c->completed_uj_fx;
 		out->records_dropped += c->records_dropped;
+		out->late_ends += c->late_ends;
 	}
 	return 0;
 }

@@ -30,6 +30,9 @@ struct request_settings {
 	uint32_t record_ring_kb; /* request records' ring buffer, rounded up to a power-of-two
 				  * number of pages; 0: no records (the BPF side then never
 				  * touches the ring buffer or the request slots) */
+	bool egress_framing;	 /* records only (--no-header with records): frame responses
+				  * from cgroup_skb/egress, bind writes at tp_btf/sock_send_length,
+				  * no sk_msg (where the kernel has the tracepoint) */
 };
 
 /* After load: the request side's maps and words (bpf_loader fills it). */
@@ -49,7 +52,8 @@ struct header_opts {
 	bool no_header;		   /* no sk_msg: no socket in the sockhash, nothing rewritten */
 	const uint64_t *port_bits; /* header_ports.h bit set; NULL: every port */
 	uint32_t quantum_uj;	   /* header value rounded to a multiple of this; 0 or 1: none */
-	bool records;		   /* --request-log: sk_msg frames even with no_header */
+	bool records;		   /* --request-log: responses are framed even with no_header
+				    * (by cgroup_skb/egress where the loader chose it, else sk_msg) */
 };
 
 struct request_totals {
@@ -70,6 +74,7 @@ struct request_totals {
 	uint64_t completed;	  /* responses that reached their last byte */
 	uint64_t completed_uj_fx; /* their whole-request energy (request_energy.h units) */
 	uint64_t records_dropped; /* records the ring buffer had no room for */
+	uint64_t late_ends;	  /* records only: last bytes framed after their send returned */
 };
 
 /* The model BPF evaluates, from a config (weights as fixed point). 0 or -ERANGE. Pure. */

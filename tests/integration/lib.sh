@@ -82,7 +82,7 @@ remove_cgroup() {
 
 # BPF programs whose names are ours (bpftool truncates names to 15 characters).
 our_bpf_programs() {
-	bpftool prog show 2>/dev/null | grep -cE 'name (on_sched_switch|on_sched_wakeup|flush_cpu|on_irq_|on_softirq_|page_cache_get_|on_cpu_frequenc|on_writeback_di|on_sched_migrat|on_sockops|on_ingress|on_msg|recv_tp|recv_fexit|recv_kprobe)'
+	bpftool prog show 2>/dev/null | grep -cE 'name (on_sched_switch|on_sched_wakeup|flush_cpu|on_irq_|on_softirq_|page_cache_get_|on_cpu_frequenc|on_writeback_di|on_sched_migrat|on_sockops|on_ingress|on_msg|on_egress|send_tp|recv_tp|recv_fexit|recv_kprobe)'
 }
 # The newest BPF program id now; ids only grow, so a later check can ignore what was
 # loaded before (by anyone).

@@ -61,31 +61,76 @@ rec_col() { python3 -c 'import csv, sys; [print(r[sys.argv[2]]) for r in csv.Dic
 server_cpu_ns() { cat /proc/$server/task/*/schedstat | awk '{ s += $1 } END { print s }'; }
 
 # ---- the mechanisms, and conservation over the collector's life
-start_collector main
-cpu0=$(server_cpu_ns)
-if python3 tests/integration/records_client.py drive "$port" "$tmp/expected.json"; then
-	ok "the client ran every scenario"
-else
-	not_ok "the client ran every scenario"
-fi
-sleep 0.5 # the server is idle again: its CPU and the collector's intervals cover the same work
-cpu1=$(server_cpu_ns)
-stop_collector
-python3 tests/integration/records_client.py check "$tmp/expected.json" "$tmp/main.records.csv" "$K" |
-	while read -r line; do echo "$line"; done >"$tmp/check.out"
-cat "$tmp/check.out"
-failures=$((failures + $(grep -c '^not ok' "$tmp/check.out")))
-check "the check printed results" test "$(grep -c '^ok' "$tmp/check.out")" -gt 20
-check "every record says model mode" test "$(rec_col "$tmp/main.records.csv" mode | sort -u)" = model
-recs_uj=$(rec_col "$tmp/main.records.csv" energy_uj | paste -sd+ | bc)
-nar_uj=$(csv_col "$tmp/main.csv" not_a_request_uj | paste -sd+ | bc)
-req_uj=$(csv_col "$tmp/main.csv" request_uj | paste -sd+ | bc)
-truth_uj=$(awk -v a="$cpu0" -v b="$cpu1" -v k="$K" 'BEGIN { printf "%.0f", (b - a) * k }')
-check "records ($recs_uj uJ) = the interval CSV's request_uj ($req_uj uJ), rounding aside" \
-	awk -v a="$recs_uj" -v b="$req_uj" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 2 + 0.001 * b) }'
-check "conservation: records + not_a_request ($recs_uj + $nar_uj uJ) = server CPU x K ($truth_uj uJ) within 2%" \
-	awk -v r="$recs_uj" -v n="$nar_uj" -v t="$truth_uj" 'BEGIN { d = r + n - t; if (d < 0) d = -d; exit !(t > 0 && d <= 0.02 * t) }'
-check "no record was dropped" test "$(csv_col "$tmp/main.csv" records_dropped | paste -sd+ | bc)" -eq 0
+# drive_and_check NAME [options]: a collector with those options, the client's scenarios,
+# the records checked against what the client saw, conservation
+drive_and_check() {
+	local name=$1 cpu0 cpu1 recs_uj nar_uj req_uj truth_uj
+	start_collector "$@"
+	cpu0=$(server_cpu_ns)
+	if python3 tests/integration/records_client.py drive "$port" "$tmp/$name.expected.json"; then
+		ok "$name: the client ran every scenario"
+	else
+		not_ok "$name: the client ran every scenario"
+	fi
+	sleep 0.5 # the server is idle again: its CPU and the collector's intervals cover the same work
+	cpu1=$(server_cpu_ns)
+	[ -z "${BEFORE_STOP:-}" ] || $BEFORE_STOP
+	stop_collector
+	python3 tests/integration/records_client.py check "$tmp/$name.expected.json" \
+		"$tmp/$name.records.csv" "$K" | sed "s/^\(not \)\?ok - /&$name: /" >"$tmp/$name.check.out"
+	cat "$tmp/$name.check.out"
+	failures=$((failures + $(grep -c '^not ok' "$tmp/$name.check.out")))
+	check "$name: the check printed results" test "$(grep -c '^ok' "$tmp/$name.check.out")" -gt 20
+	check "$name: every record says model mode" test "$(rec_col "$tmp/$name.records.csv" mode | sort -u)" = model
+	recs_uj=$(rec_col "$tmp/$name.records.csv" energy_uj | paste -sd+ | bc)
+	nar_uj=$(csv_col "$tmp/$name.csv" not_a_request_uj | paste -sd+ | bc)
+	req_uj=$(csv_col "$tmp/$name.csv" request_uj | paste -sd+ | bc)
+	truth_uj=$(awk -v a="$cpu0" -v b="$cpu1" -v k="$K" 'BEGIN { printf "%.0f", (b - a) * k }')
+	check "$name: records ($recs_uj uJ) = the interval CSV's request_uj ($req_uj uJ), rounding aside" \
+		awk -v a="$recs_uj" -v b="$req_uj" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 2 + 0.001 * b) }'
+	check "$name: conservation: records + not_a_request ($recs_uj + $nar_uj uJ) = server CPU x K ($truth_uj uJ) within 2%" \
+		awk -v r="$recs_uj" -v n="$nar_uj" -v t="$truth_uj" 'BEGIN { d = r + n - t; if (d < 0) d = -d; exit !(t > 0 && d <= 0.02 * t) }'
+	check "$name: no record was dropped" test "$(csv_col "$tmp/$name.csv" records_dropped | paste -sd+ | bc)" -eq 0
+}
+drive_and_check main
+
+# ---- records only (--no-header --request-log, issue 14): no socket map at all. Responses
+# are framed from cgroup_skb/egress and writes bound at tp_btf/sock_send_length: the same
+# records, the same checks. While the collector runs: its programs, and its sockhash empty
+# while a connection with a request answered is open.
+egress_objects() {
+	local o progs=""
+	for o in $(bpf_objects_of "$collector"); do
+		[ "${o%%:*}" = prog ] || continue
+		progs+="$(bpftool prog show id "${o#*:}" 2>/dev/null | sed -n '1s/^[0-9]*: \([a-z_]*\) *name \([^ ]*\).*/\1:\2/p') "
+	done
+	echo "$progs" >"$tmp/egress.progs"
+	python3 - "$port" <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /tiny?holder HTTP/1.1\r\nHost: t\r\n\r\n"); s.recv(4096); time.sleep(2)
+PY
+	local holder=$! sockhash=""
+	sleep 1
+	for o in $(bpf_objects_of "$collector"); do
+		[ "${o%%:*}" = map ] && bpftool map show id "${o#*:}" 2>/dev/null | grep -q sockhash &&
+			sockhash=${o#*:}
+	done
+	if [ -n "$sockhash" ]; then
+		bpftool map dump id "$sockhash" 2>/dev/null | grep -c key >"$tmp/egress.sockhash"
+	else
+		echo none >"$tmp/egress.sockhash"
+	fi
+	wait $holder 2>/dev/null
+}
+BEFORE_STOP=egress_objects drive_and_check egress --no-header
+progs=$(cat "$tmp/egress.progs")
+check "records only: the start-up line names cgroup_skb/egress and tp_btf/sock_send_length" \
+	grep -q 'no sk_msg (--no-header with --request-log: responses framed by cgroup_skb/egress.*send: tp_btf/sock_send_length' "$tmp/egress.log"
+check "records only: on_egress and send_tp loaded, no sk_msg program ($progs)" \
+	eval '[[ " $progs" == *":on_egress "* && " $progs" == *":send_tp "* && " $progs" != *"sk_msg:"* ]]'
+check "records only: the sockhash is empty while a connection is open ($(cat "$tmp/egress.sockhash") entries)" \
+	test "$(cat "$tmp/egress.sockhash")" = 0
 
 # ---- a full ring buffer: the reader is stopped (SIGSTOP), a burst of responses completes
 start_collector drops --request-ring-kb 4
