@@ -56,6 +56,10 @@ struct slice {
 /* Written by user space through the mmap'ed .bss; a CPU adopts it when flushed. */
 __u32 epoch = 0;
 
+/* Bumped by cpu_frequency after it writes cpu_khz: a CPU re-reads its kHz at its next
+ * switch (user space's own writes of cpu_khz are adopted at the next flush). */
+__u32 khz_gen = 0;
+
 /* This CPU's kernel CPU time by kind (flush_cpu_kirq; resolved only where it loads). */
 extern struct kernel_cpustat kernel_cpustat __ksym __weak;
 
@@ -170,6 +174,25 @@ static __always_inline __u32 current_khz(void)
 	__u32 *khz = bpf_map_lookup_elem(&cpu_khz, &cpu);
 
 	return khz ? *khz : 0;
+}
+
+/*
+ * This CPU's kHz for the slice charge: the copy in cpu_state, re-read from cpu_khz only
+ * when a frequency event moved khz_gen (measured: the lookup a switch cost 30-40 ns here,
+ * docs/overhead.md). The generation is read before cpu_khz, and cpu_frequency writes
+ * cpu_khz before bumping it: an event in between leaves the copy one generation behind,
+ * so the next switch reads again; nothing is missed.
+ */
+static __always_inline __u32 state_khz(struct cpu_state *st, bool reload)
+{
+	__u32 gen = *(volatile __u32 *)&khz_gen;
+
+	if (reload || gen != st->khz_gen_seen) {
+		barrier();
+		st->khz = current_khz();
+		st->khz_gen_seen = gen;
+	}
+	return st->khz;
 }
 
 static __always_inline struct proc_signals *lookup_proc(void *map, struct proc_key *key)
@@ -410,7 +433,7 @@ static __always_inline bool charge_slice(struct cpu_state *st, const struct slic
 		st->acc_kthread_runtime_ns += delta;
 	if (owner->in_cgroup)
 		st->acc_cgroup_runtime_ns += delta;
-	khz = current_khz();
+	khz = state_khz(st, false);
 	acc_freq_runtime(st, khz, delta);
 	p = get_proc(st, owner->tgid, khz, owner->cgroup_id);
 	p->runtime_ns += delta;
@@ -666,6 +689,7 @@ static __always_inline int flush(bool kernel_irq_time)
 		charge_request_of_task(st, task, &slice);
 	take_slice_sums(st, bins);
 	take_host_pending(st, bins);
+	state_khz(st, true); /* user space's writes of cpu_khz (seeding, re-reads) */
 	now = bpf_ktime_get_ns();
 	if (kernel_irq_time) {
 		struct kernel_cpustat *kc = bpf_this_cpu_ptr(&kernel_cpustat);
@@ -795,6 +819,7 @@ int BPF_PROG(on_cpu_frequency, unsigned int state, unsigned int cpu_id)
 	__u64 *events;
 
 	bpf_map_update_elem(&cpu_khz, &cpu, &state, BPF_ANY);
+	__sync_fetch_and_add(&khz_gen, 1); /* after the write: see state_khz() */
 	events = bpf_map_lookup_elem(&cpu_freq_events, &cpu);
 	if (events)
 		__sync_fetch_and_add(events, 1);

@@ -128,7 +128,11 @@ struct cpu_state {
 	unsigned long long acc_cgroup_runtime_ns;
 	unsigned long long acc_freq_ns; /* runtime at acc_khz */
 	unsigned int acc_khz;
-	unsigned int acc_pad;
+	/* This CPU's kHz, copied from cpu_khz when khz_gen (.bss) moved past khz_gen_seen
+	 * and at each flush (issue 14: no map lookup a switch). */
+	unsigned int khz;
+	unsigned int khz_gen_seen;
+	unsigned int khz_pad;
 	/* The rest: the interruptible hooks' own fields and what only the flush takes. */
 	unsigned long long irq_start_ns;
 	unsigned int flushing; /* flush_cpu runs (interruptible when run in-process) */
