@@ -5,7 +5,8 @@
  * wakeups, migrations, PMU counters, page-cache hits and writebacks. Slices of threads
  * serving a request are also charged to that request (below, through requests.bpf.h).
  *
- * sched_switch is the hot path: per-CPU array lookups, a per-CPU cache for the process,
+ * sched_switch is the hot path: one per-CPU array lookup (cpu_state: the slice sums wait
+ * there for the flush, which moves them into the bins), a per-CPU cache for the process,
  * one task-storage lookup for the request, no loops over data, no strings. See signals.h
  * for how intervals are cut. The maps defined here are this side's alone; what
  * requests.bpf.c needs too is in http_energy.bpf.h (cpu_state) and requests.bpf.h (the
@@ -54,6 +55,10 @@ struct slice {
 
 /* Written by user space through the mmap'ed .bss; a CPU adopts it when flushed. */
 __u32 epoch = 0;
+
+/* Bumped by cpu_frequency after it writes cpu_khz: a CPU re-reads its kHz at its next
+ * switch (user space's own writes of cpu_khz are adopted at the next flush). */
+__u32 khz_gen = 0;
 
 /* This CPU's kernel CPU time by kind (flush_cpu_kirq; resolved only where it loads). */
 extern struct kernel_cpustat kernel_cpustat __ksym __weak;
@@ -171,6 +176,25 @@ static __always_inline __u32 current_khz(void)
 	return khz ? *khz : 0;
 }
 
+/*
+ * This CPU's kHz for the slice charge: the copy in cpu_state, re-read from cpu_khz only
+ * when a frequency event moved khz_gen (measured: reading cpu_khz each switch cost 20-40 ns,
+ * docs/overhead.md). The generation is read before cpu_khz, and cpu_frequency writes
+ * cpu_khz before bumping it: an event in between leaves the copy one generation behind,
+ * so the next switch reads again; nothing is missed.
+ */
+static __always_inline __u32 state_khz(struct cpu_state *st, bool reload)
+{
+	__u32 gen = *(volatile __u32 *)&khz_gen;
+
+	if (reload || gen != st->khz_gen_seen) {
+		barrier();
+		st->khz = current_khz();
+		st->khz_gen_seen = gen;
+	}
+	return st->khz;
+}
+
 static __always_inline struct proc_signals *lookup_proc(void *map, struct proc_key *key)
 {
 	struct proc_signals *p = bpf_map_lookup_elem(map, key);
@@ -185,13 +209,14 @@ static __always_inline struct proc_signals *lookup_proc(void *map, struct proc_k
 /*
  * The process hash entry of (tgid, khz) in this CPU's epoch. When the map is full: the
  * overflow bucket of the bins (user space reports it as process PROC_OVERFLOW_TGID, so
- * its energy is attributed there, visibly, and never moved to another process).
+ * its energy is attributed there, visibly, and never moved to another process). The bins
+ * are looked up only then: the slice charge has none at hand (issue 14).
  */
 static __always_inline struct proc_signals *hash_proc(const struct cpu_state *st,
-						      struct cpu_signals *bins,
 						      const struct proc_key *key)
 {
 	struct proc_key k = *key;
+	struct cpu_signals *bins;
 	struct proc_signals *p;
 
 	if (st->epoch & 1)
@@ -200,21 +225,23 @@ static __always_inline struct proc_signals *hash_proc(const struct cpu_state *st
 		p = lookup_proc(&procs0, &k);
 	if (p)
 		return p;
+	bins = get_bins(st);
+	if (!bins)
+		return NULL;
 	bins->proc_overflows++;
 	bins->overflow_khz = key->khz;
 	return &bins->overflow;
 }
 
 /* Moves a cache slot's counts into the process hash and frees the slot. */
-static __always_inline void spill_slot(const struct cpu_state *st, struct cpu_signals *bins,
-				       struct proc_cache_slot *slot)
+static __always_inline void spill_slot(const struct cpu_state *st, struct proc_cache_slot *slot)
 {
 	struct proc_signals *p;
 
 	if (!slot->used)
 		return;
-	p = hash_proc(st, bins, &slot->key);
-	{
+	p = hash_proc(st, &slot->key);
+	if (p) {
 		p->runtime_ns += slot->s.runtime_ns;
 		p->wakeups += slot->s.wakeups;
 		p->migrations += slot->s.migrations;
@@ -230,8 +257,7 @@ static __always_inline void spill_slot(const struct cpu_state *st, struct cpu_si
 
 /* This CPU's accumulator for (tgid, khz, cgroup): a cache slot, spilling its previous
  * owner. */
-static __always_inline struct proc_signals *get_proc(struct cpu_state *st,
-						     struct cpu_signals *bins, __u32 tgid,
+static __always_inline struct proc_signals *get_proc(struct cpu_state *st, __u32 tgid,
 						     __u32 khz, __u64 cgid)
 {
 	__u32 idx = ((tgid ^ (khz >> 8)) * 2654435761u) >> 26; /* top 6 bits: 64 slots */
@@ -239,7 +265,7 @@ static __always_inline struct proc_signals *get_proc(struct cpu_state *st,
 
 	if (slot->used && (slot->key.tgid != tgid || slot->key.khz != khz ||
 			   slot->key.cgroup_id != cgid))
-		spill_slot(st, bins, slot);
+		spill_slot(st, slot);
 	if (!slot->used) {
 		slot->used = 1;
 		slot->key.tgid = tgid;
@@ -268,6 +294,38 @@ static __always_inline void add_freq_runtime(struct cpu_state *st, struct cpu_si
 		}
 	}
 	bins->freq[0].runtime_ns += delta; /* more kHz values than slots: user space says so */
+}
+
+/* Runtime at khz into this CPU's sums; into the bins only when the kHz changes. */
+static __always_inline void acc_freq_runtime(struct cpu_state *st, __u32 khz, __u64 delta)
+{
+	if (khz != st->acc_khz && st->acc_freq_ns) {
+		struct cpu_signals *bins = get_bins(st);
+
+		if (bins)
+			add_freq_runtime(st, bins, st->acc_khz, st->acc_freq_ns);
+		st->acc_freq_ns = 0;
+	}
+	st->acc_khz = khz;
+	st->acc_freq_ns += delta;
+}
+
+/* The slice sums since the last flush into the bins of the interval that ends. */
+static __always_inline void take_slice_sums(struct cpu_state *st, struct cpu_signals *bins)
+{
+	bins->runtime_ns += st->acc_runtime_ns;
+	bins->idle_ns += st->acc_idle_ns;
+	bins->switches += st->acc_switches;
+	bins->kthread_runtime_ns += st->acc_kthread_runtime_ns;
+	bins->cgroup_runtime_ns += st->acc_cgroup_runtime_ns;
+	if (st->acc_freq_ns)
+		add_freq_runtime(st, bins, st->acc_khz, st->acc_freq_ns);
+	st->acc_runtime_ns = 0;
+	st->acc_idle_ns = 0;
+	st->acc_switches = 0;
+	st->acc_kthread_runtime_ns = 0;
+	st->acc_cgroup_runtime_ns = 0;
+	st->acc_freq_ns = 0;
 }
 
 static __always_inline void read_pmu(struct cpu_state *st, __u64 out[PMU_COUNTERS])
@@ -346,9 +404,8 @@ static __always_inline void take_host_pending(struct cpu_state *st, struct cpu_s
 	bins->writebacks += take_into(flush_took_, writebacks);
 }
 
-static __always_inline bool charge_slice(struct cpu_state *st, struct cpu_signals *bins,
-					 const struct slice_owner *owner, struct slice *out,
-					 bool read_counters)
+static __always_inline bool charge_slice(struct cpu_state *st, const struct slice_owner *owner,
+					 struct slice *out, bool read_counters)
 {
 	__u64 now = bpf_ktime_get_ns(), delta, pmu[PMU_COUNTERS] = {};
 	struct pending pend;
@@ -366,26 +423,29 @@ static __always_inline bool charge_slice(struct cpu_state *st, struct cpu_signal
 	}
 	delta = now - st->slice_start_ns;
 	st->slice_start_ns = now;
-	bins->switches++;
+	st->acc_switches++;
 	if (owner->pid == 0) {
-		bins->idle_ns += delta;
+		st->acc_idle_ns += delta;
 		return false;
 	}
-	bins->runtime_ns += delta;
+	st->acc_runtime_ns += delta;
 	if (owner->kthread)
-		bins->kthread_runtime_ns += delta;
+		st->acc_kthread_runtime_ns += delta;
 	if (owner->in_cgroup)
-		bins->cgroup_runtime_ns += delta;
-	khz = current_khz();
-	add_freq_runtime(st, bins, khz, delta);
-	p = get_proc(st, bins, owner->tgid, khz, owner->cgroup_id);
+		st->acc_cgroup_runtime_ns += delta;
+	khz = state_khz(st, false);
+	acc_freq_runtime(st, khz, delta);
+	p = get_proc(st, owner->tgid, khz, owner->cgroup_id);
 	p->runtime_ns += delta;
 	p->wakeups += pend.task_wakeups;
 	p->page_cache_hits += pend.page_cache_hits;
 	p->writebacks += pend.writebacks;
 	if (has_pmu) {
+		struct cpu_signals *bins = get_bins(st);
+
 		for (int i = 0; i < PMU_COUNTERS; i++) {
-			bins->pmu[i] += pmu[i];
+			if (bins)
+				bins->pmu[i] += pmu[i];
 			p->pmu[i] += pmu[i];
 		}
 	}
@@ -561,12 +621,11 @@ static __always_inline __u64 task_cgroup_id(struct task_struct *task)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	struct cpu_state *st;
-	struct cpu_signals *bins;
+	struct cpu_state *st = get_state();
 	struct slice_owner owner;
 	struct slice slice;
 
-	if (!get_cpu(&st, &bins))
+	if (!st)
 		return 0;
 	/*
 	 * No hard IRQ or softirq handler spans a context switch (handlers run with preemption
@@ -584,7 +643,7 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	owner_of_task(prev, &owner);
 	/* Only a thread in the tracked cgroup serves requests (the receive binding binds
 	 * no other): the others skip the task-storage lookup. */
-	if (charge_slice(st, bins, &owner, &slice, true) && owner.in_cgroup)
+	if (charge_slice(st, &owner, &slice, true) && owner.in_cgroup)
 		charge_request_of_task(st, prev, &slice);
 	return 0;
 }
@@ -599,7 +658,6 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct tas
  */
 struct spill_ctx {
 	struct cpu_state *st;
-	struct cpu_signals *bins;
 };
 
 static long spill_one(__u32 i, void *data)
@@ -608,7 +666,7 @@ static long spill_one(__u32 i, void *data)
 
 	if (i >= PROC_CACHE_SLOTS)
 		return 1;
-	spill_slot(c->st, c->bins, &c->st->cache[i]);
+	spill_slot(c->st, &c->st->cache[i]);
 	return 0;
 }
 
@@ -627,9 +685,11 @@ static __always_inline int flush(bool kernel_irq_time)
 	st->flushing = 1;
 	barrier();
 	owner_of_task(task, &owner);
-	if (charge_slice(st, bins, &owner, &slice, true) && owner.in_cgroup)
+	if (charge_slice(st, &owner, &slice, true) && owner.in_cgroup)
 		charge_request_of_task(st, task, &slice);
+	take_slice_sums(st, bins);
 	take_host_pending(st, bins);
+	state_khz(st, true); /* user space's writes of cpu_khz (seeding, re-reads) */
 	now = bpf_ktime_get_ns();
 	if (kernel_irq_time) {
 		struct kernel_cpustat *kc = bpf_this_cpu_ptr(&kernel_cpustat);
@@ -653,7 +713,6 @@ static __always_inline int flush(bool kernel_irq_time)
 		st->softirq_start_ns = now;
 	}
 	flush_ctx.st = st;
-	flush_ctx.bins = bins;
 	bpf_loop(PROC_CACHE_SLOTS, spill_one, &flush_ctx, 0);
 	st->epoch = epoch;
 	barrier();
@@ -736,11 +795,10 @@ int BPF_PROG(on_sched_wakeup_new_pc, struct task_struct *p)
 SEC("tp_btf/sched_migrate_task")
 int BPF_PROG(on_sched_migrate_task, struct task_struct *task, int dest_cpu)
 {
-	struct cpu_state *st;
-	struct cpu_signals *bins;
+	struct cpu_state *st = get_state();
 	struct proc_signals *p;
 
-	if (!get_cpu(&st, &bins))
+	if (!st)
 		return 0;
 	pend_add(st->pend_migrations, 1);
 	charge_request_event(task, MF_MIGRATIONS);
@@ -748,7 +806,7 @@ int BPF_PROG(on_sched_migrate_task, struct task_struct *task, int dest_cpu)
 	 * in-process flush_cpu: then the process's count is lost, the host-wide one not. */
 	if (st->flushing)
 		return 0;
-	p = get_proc(st, bins, task->tgid, current_khz(), task_cgroup_id(task));
+	p = get_proc(st, task->tgid, current_khz(), task_cgroup_id(task));
 	p->migrations++;
 	return 0;
 }
@@ -761,6 +819,7 @@ int BPF_PROG(on_cpu_frequency, unsigned int state, unsigned int cpu_id)
 	__u64 *events;
 
 	bpf_map_update_elem(&cpu_khz, &cpu, &state, BPF_ANY);
+	__sync_fetch_and_add(&khz_gen, 1); /* after the write: see state_khz() */
 	events = bpf_map_lookup_elem(&cpu_freq_events, &cpu);
 	if (events)
 		__sync_fetch_and_add(events, 1);

@@ -118,6 +118,21 @@ struct cpu_state {
 	unsigned long long took_page_cache_hits;
 	unsigned long long took_writebacks;
 	unsigned long long pend_wakeups; /* host-wide, any context */
+	/* The host-wide slice sums since the last flush, which moves them into the bins of
+	 * its interval (issue 14: a switch looks up no bins). Written by the slice charge and
+	 * the flush only, which never interleave. */
+	unsigned long long acc_runtime_ns;
+	unsigned long long acc_idle_ns;
+	unsigned long long acc_switches;
+	unsigned long long acc_kthread_runtime_ns;
+	unsigned long long acc_cgroup_runtime_ns;
+	unsigned long long acc_freq_ns; /* runtime at acc_khz */
+	unsigned int acc_khz;
+	/* This CPU's kHz, copied from cpu_khz when khz_gen (.bss) moved past khz_gen_seen
+	 * and at each flush (issue 14: no map lookup a switch). */
+	unsigned int khz;
+	unsigned int khz_gen_seen;
+	unsigned int khz_pad;
 	/* The rest: the interruptible hooks' own fields and what only the flush takes. */
 	unsigned long long irq_start_ns;
 	unsigned int flushing; /* flush_cpu runs (interruptible when run in-process) */

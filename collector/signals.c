@@ -136,7 +136,7 @@ static int seed_frequencies(struct signals *s, const char *root)
 	return 0;
 }
 
-/* After a cut: CPUs whose cpu_frequency did not fire get scaling_cur_freq re-read. */
+/* At a cut: CPUs whose cpu_frequency did not fire get scaling_cur_freq re-read. */
 static void refresh_frequencies(struct signals *s)
 {
 	int fd = s->h.cpu_freq_events_fd, khz_fd;
@@ -357,9 +357,12 @@ static int drain_procs(struct signals *s, int fd, struct interval_signals *out)
 int signals__cut(struct signals *s, struct interval_signals *out)
 {
 	uint32_t old = s->epoch;
-	uint64_t t = now_ns();
+	uint64_t t;
 	int err;
 
+	/* Before the flush, at which each CPU adopts its cpu_khz entry (signals.bpf.c). */
+	refresh_frequencies(s);
+	t = now_ns();
 	memset(out, 0, sizeof(*out));
 	if (s->at_cut) {
 		err = s->at_cut(s->at_cut_ctx, t);
@@ -382,11 +385,7 @@ int signals__cut(struct signals *s, struct interval_signals *out)
 		log_error("signals: reading cpu_bins: %s", strerror(-err));
 		return err;
 	}
-	err = drain_procs(s, s->h.procs_fd[old & 1], out);
-	if (err)
-		return err;
-	refresh_frequencies(s);
-	return 0;
+	return drain_procs(s, s->h.procs_fd[old & 1], out);
 }
 
 int signals__take_exited(struct signals *s, uint32_t *tgids, int max)
