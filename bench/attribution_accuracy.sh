@@ -19,7 +19,9 @@
 #
 # usage: bench/attribution_accuracy.sh [KIND...]   (root; KIND: workload nginx node go)
 # environment: DURATION (s per run, default 10), CONCURRENCY (default 8), K (µJ per ns,
-#   default 0.01), KEEP=1 keeps the temporary directory (logs, JSON, records)
+#   default 0.01), KEEP=1 keeps the temporary directory (logs, JSON, records), HEADER=0
+#   runs the collector records only (--no-header --request-log: no header to compare, the
+#   records' own framing path, issue 14)
 # Last lines: worst |error| = X% (where) over all classes and servers, target <= 15%: met|NOT
 # met; conservation worst Y% (server), target <= 2% (or: conservation n/a)
 # in-mix worst |error| = X% (where, against which in-mix truth) ..., target <= 15%: met|NOT met
@@ -30,10 +32,12 @@ BUILD=${BUILD:-build}
 DURATION=${DURATION:-10}
 CONCURRENCY=${CONCURRENCY:-8}
 K=${K:-0.01}
+HEADER=${HEADER:-1}
 me=attribution_accuracy
 usage="usage: bench/attribution_accuracy.sh [KIND...]   (root; KIND: workload nginx node go; default all)
 environment: DURATION (s per run, 1..600, default 10), CONCURRENCY (1..1000, default 8),
-  K (uJ per ns of server CPU, default 0.01), KEEP=1 keeps the temporary directory"
+  K (uJ per ns of server CPU, default 0.01), KEEP=1 keeps the temporary directory,
+  HEADER=0 runs the collector records only (--no-header --request-log)"
 kinds=()
 for a in "$@"; do
 	case $a in
@@ -54,6 +58,7 @@ in_range() {
 in_range DURATION "$DURATION" 1 600
 in_range CONCURRENCY "$CONCURRENCY" 1 1000 int
 in_range K "$K" 0.000001 1000
+[ "$HEADER" = 0 ] || [ "$HEADER" = 1 ] || { echo "$me: HEADER: \"$HEADER\" is not 0 or 1" >&2; exit 2; }
 
 [ "$(id -u)" = 0 ] || { echo "$me: needs root (BPF, cgroups)" >&2; exit 1; }
 [ -r /proc/self/schedstat ] || { echo "$me: /proc/self/schedstat: missing (a kernel without CONFIG_SCHED_INFO): no truth to compare with" >&2; exit 1; }
@@ -115,6 +120,10 @@ foreign=$(bpftool cgroup show "$cg_root" 2>/dev/null | awk 'NR > 1 && /sock_ops|
 
 request_log=0
 if "$BUILD/bin/http_energy" --help | grep -q -- '--request-log'; then request_log=1; fi
+if [ "$HEADER" = 0 ] && [ "$request_log" = 0 ]; then
+	echo "$me: HEADER=0: this build has no --request-log: nothing to compare" >&2
+	exit 1
+fi
 
 # in_cgroup CMD... &: CMD replaces the background subshell, inside the cgroup (sockets
 # belong to their creator's cgroup), so $! is the server's pid
@@ -256,6 +265,7 @@ cpu_ns() {
 start_collector() {
 	local args=(--collect-csv "$tmp/$1.intervals.csv")
 	[ "$request_log" = 1 ] && args+=(--request-log "$tmp/$1.records.csv")
+	[ "$HEADER" = 0 ] && args+=(--no-header)
 	"$BUILD/bin/http_energy" "${args[@]}" "$cg" "$tmp/model.conf" 2>"$tmp/$1.collector.log" &
 	collector=$!
 	# Ready when the sampler has written a row (it starts after request tracking is
@@ -263,7 +273,8 @@ start_collector() {
 	# machine another collector attached above this cgroup may write headers too.
 	for _ in $(seq 1200); do
 		if [ -s "$tmp/$1.intervals.csv" ] && [ "$(wc -l <"$tmp/$1.intervals.csv")" -ge 2 ] &&
-			curl -s -D - -o /dev/null "http://127.0.0.1:$port$probe" | grep -qi '^X-Energy-Score:'; then
+			{ [ "$HEADER" = 0 ] ||
+				curl -s -D - -o /dev/null "http://127.0.0.1:$port$probe" | grep -qi '^X-Energy-Score:'; }; then
 			return 0
 		fi
 		kill -0 "$collector" 2>/dev/null || break
@@ -379,7 +390,7 @@ declare -A tool=([workload]="$BUILD/bin/workload_server" [nginx]=nginx [node]=no
 : >"$tmp/classes.tsv"
 : >"$tmp/life.tsv"
 : >"$tmp/targets.tsv"
-echo "$me: model mode, K = $K uJ/ns, $DURATION s per run, $CONCURRENCY connections (closed loop, bench_http), request records: $([ $request_log = 1 ] && echo "--request-log" || echo "n/a (no --request-log in this build)")"
+echo "$me: model mode, K = $K uJ/ns, $DURATION s per run, $CONCURRENCY connections (closed loop, bench_http), request records: $([ $request_log = 1 ] && echo "--request-log" || echo "n/a (no --request-log in this build)")$([ "$HEADER" = 0 ] && echo ", --no-header (records only)")"
 for kind in "${kinds[@]}"; do
 	if ! command -v "${tool[$kind]}" >/dev/null; then
 		echo "$me: $kind: skipped: ${tool[$kind]} not found (scripts/install-deps.sh installs it)"
@@ -416,4 +427,4 @@ for kind in "${kinds[@]}"; do
 	echo "$me: $kind: done in $((SECONDS - t0)) s"
 done
 
-python3 bench/attribution_accuracy.py "$tmp" "$K" "$request_log"
+python3 bench/attribution_accuracy.py "$tmp" "$K" "$request_log" "$HEADER"
