@@ -175,6 +175,10 @@ struct conn_state {
 	__u32 out_isn;	    /* the response stream's first sequence number (sockops) */
 	__u32 send_mark;    /* stream bytes written when the last send returned (send_tp) */
 	__u32 tail_end;	    /* the stream offset where the response of tail_n1 ended */
+	/* send_tp runs after the send released the socket, so it may race on_egress (softirq,
+	 * queued data) on another CPU: it never writes tail_n1, it marks what it took */
+	__u32 tail_taken;
+	__u32 send_resp;    /* responses when the last send returned (send_tp) */
 	__u32 pad3;
 };
 
@@ -460,6 +464,10 @@ static __always_inline __u64 record_wakeup(void)
 									    BPF_RB_NO_WAKEUP;
 }
 
+/* Set by user space at stop, before the last interval's totals (requests__stop_records()):
+ * from then on no record is sent or counted, the slots stay for user space to take. */
+__u32 records_stopped;
+
 /*
  * Response n of connection cookie has ended (its slot holds its record) and its tail is
  * known: fx, ns more. The record goes to user space and the response counts as completed.
@@ -474,6 +482,8 @@ __noinline int emit_slot(__u64 cookie, __u32 n, __u64 fx, __u64 ns)
 	struct request_event *e;
 	struct req_slot *slot;
 
+	if (*(volatile __u32 *)&records_stopped)
+		return 0; /* the last interval is cut: user space takes what still waits */
 	slot = bpf_map_lookup_elem(&req_slots, &k);
 	if (!ctr || !slot || !slot->end_ns)
 		return 0;
@@ -530,6 +540,15 @@ __noinline int end_tail(__u64 cookie, __u32 n, __u64 fx, __u64 ns)
 	return 1;
 }
 
+/* 1 + the response whose tail is still to be handed on (0: none). tail_n1 has writers under
+ * the socket's lock only (sk_msg, on_egress, sockops); send_tp marks tail_taken instead. */
+static __always_inline __u32 tail_pending(const struct conn_state *c)
+{
+	__u32 n1 = *(volatile __u32 *)&c->tail_n1;
+
+	return n1 != c->tail_taken ? n1 : 0;
+}
+
 /*
  * The response being written on c reached its last byte, end_total bytes into the
  * connection's response stream: it takes what was charged to the connection since its
@@ -545,7 +564,7 @@ __noinline int finish_response(struct conn_state *c, struct request_counters *ct
 	struct req_slot_key k;
 	struct req_slot *slot, *next;
 	__u64 fx, ns, end_seq;
-	__u32 n;
+	__u32 n, prev1;
 
 	if (!c || !ctr || !c->rec_open)
 		return 0;
@@ -557,8 +576,9 @@ __noinline int finish_response(struct conn_state *c, struct request_counters *ct
 	fx += c->rec_uj_fx;
 	ns += c->rec_ns;
 	n = c->responses - 1;
-	if (c->tail_n1) /* an earlier response ended in this same write: no tail of its own */
-		emit_slot(c->cookie, c->tail_n1 - 1, 0, 0);
+	prev1 = tail_pending(c);
+	if (prev1) /* an earlier response ended in this same write: no tail of its own */
+		emit_slot(c->cookie, prev1 - 1, 0, 0);
 	c->tail_n1 = n + 1;
 	c->tail_end = (__u32)end_total;
 	if (!emit_records) {
@@ -678,11 +698,14 @@ __noinline int head_ended(struct conn_state *c)
  */
 static __always_inline void open_tail(struct thread_acct *t, struct conn_state *c)
 {
-	__u32 n1 = c->tail_n1;
+	__u32 n1 = tail_pending(c);
 
 	if (!n1)
 		return;
-	c->tail_n1 = 0;
+	if (egress_framing)
+		c->tail_taken = n1;
+	else
+		c->tail_n1 = 0;
 	if (!t) {
 		emit_slot(c->cookie, n1 - 1, 0, 0);
 		return;
@@ -697,11 +720,13 @@ static __always_inline void open_tail(struct thread_acct *t, struct conn_state *
 static __always_inline void conn_closing(struct conn_state *c, bool closed)
 {
 	struct request_counters *ctr = get_counters();
+	__u32 n1;
 
 	if (c->rec_open && c->out_state == OUT_DONE && ctr)
 		finish_response(c, ctr, c->out_total);
-	if (c->tail_n1) { /* no writer's stretch follows a close */
-		emit_slot(c->cookie, c->tail_n1 - 1, 0, 0);
+	n1 = tail_pending(c);
+	if (n1) { /* no writer's stretch follows a close */
+		emit_slot(c->cookie, n1 - 1, 0, 0);
 		c->tail_n1 = 0;
 	}
 	if (!closed || !emit_records)
@@ -1237,14 +1262,14 @@ static __always_inline void unframe(struct out_ctx *o, int reason)
 	o->c->out_state = OUT_DONE;
 	o->c->rec_open = 0; /* its end is unknown: no record, its energy stays unrecorded */
 	if (reason >= 0 && reason < UNFRAMED_REASONS)
-		o->ctr->unframed[reason]++;
+		__sync_fetch_and_add(&o->ctr->unframed[reason], 1);
 }
 
 static __always_inline void end_http(struct out_ctx *o, int how)
 {
 	o->c->out_state = OUT_DONE;
 	if (how >= 0 && how < END_REASONS)
-		o->ctr->ended[how]++;
+		__sync_fetch_and_add(&o->ctr->ended[how], 1);
 }
 
 /*
@@ -1288,18 +1313,19 @@ static __always_inline bool start_response(struct out_ctx *o, __u32 pos)
 	c->rec_open = 1;
 	uj = req_uj_of_fx(fx);
 	c->responses++;
-	o->ctr->responses++;
-	o->ctr->energy_uj += uj;
+	/* atomic: on_egress in a send can be interrupted by on_egress in softirq on this CPU */
+	__sync_fetch_and_add(&o->ctr->responses, 1);
+	__sync_fetch_and_add(&o->ctr->energy_uj, uj);
 	if (c->out_status == 101) {
 		skip = REC_SKIP_INTERIM; /* interim in kind: no header */
 	} else if (!o->w->want_header) {
-		o->ctr->skipped[SKIP_PORT]++;
+		__sync_fetch_and_add(&o->ctr->skipped[SKIP_PORT], 1);
 		skip = header_none ? REC_SKIP_NO_HEADER : REC_SKIP_PORT;
 	} else if (o->w->insert) {
-		o->ctr->skipped[SKIP_BATCHED]++; /* one header per write: the first response's */
+		__sync_fetch_and_add(&o->ctr->skipped[SKIP_BATCHED], 1); /* one header per write: the first response's */
 		skip = REC_SKIP_BATCHED;
 	} else if (!header_fits(o->w, pos + 1)) {
-		o->ctr->skipped[SKIP_SEND_BUFFER]++;
+		__sync_fetch_and_add(&o->ctr->skipped[SKIP_SEND_BUFFER], 1);
 		skip = REC_SKIP_SEND_BUFFER;
 	} else {
 		o->w->insert = 1;
@@ -1505,7 +1531,7 @@ static __always_inline void end_of_status_line(struct out_ctx *o, __u32 pos)
 	c->out_framing = 0;
 	c->out_cl = 0;
 	if (c->out_status < 200 && c->out_status != 101) {
-		o->ctr->informational++;
+		__sync_fetch_and_add(&o->ctr->informational, 1);
 		return;
 	}
 	start_response(o, pos);
@@ -1686,7 +1712,7 @@ static __always_inline void step_unframe(struct step_ctx *p, int reason)
 	p->c->out_state = OUT_DONE;
 	p->c->rec_open = 0;
 	if (reason >= 0 && reason < UNFRAMED_REASONS)
-		p->ctr->unframed[reason]++;
+		__sync_fetch_and_add(&p->ctr->unframed[reason], 1);
 }
 
 /* In OUT_BODY or OUT_CHUNK_DATA: bytes of known length, passed by count, never looked at. */
@@ -2142,9 +2168,10 @@ int BPF_PROG(send_tp, struct sock *sk, int ret)
 	struct conn_state *c = conn_of_btf(sk);
 	struct request_counters *ctr;
 	struct thread_acct *t;
+	struct req_slot *slot;
 	struct tcp_sock *tp;
-	__u32 n1, prev;
-	__u64 fx, ns;
+	__u64 fx, ns, before, id;
+	__u32 n1, prev, resp;
 
 	if (!c || !egress_framing)
 		return 0;
@@ -2152,8 +2179,30 @@ int BPF_PROG(send_tp, struct sock *sk, int ret)
 	prev = c->send_mark;
 	if (tp)
 		c->send_mark = tp->write_seq - c->out_isn;
+	before = *(volatile __u64 *)&c->cur_uj_fx;
 	t = take_thread_work(c, false);
-	n1 = c->tail_n1;
+	ctr = get_counters();
+	resp = *(volatile __u32 *)&c->responses;
+	if (resp != c->send_resp) {
+		/*
+		 * A response started in this send (on_egress framed its status line): what this
+		 * send's stretch moved is the rest of the work up to its first write, which
+		 * sk_msg would have taken before framing (the interval's request_energy_uj). The
+		 * writer is this thread: on_egress may have run in softirq, on another task.
+		 */
+		c->send_resp = resp;
+		fx = *(volatile __u64 *)&c->cur_uj_fx;
+		if (ctr && fx > before)
+			__sync_fetch_and_add(&ctr->energy_uj, req_uj_of_fx(fx - before));
+		slot = get_slot(c, resp - 1);
+		if (slot) {
+			id = bpf_get_current_pid_tgid();
+			slot->pid = id >> 32;
+			slot->tid = (__u32)id;
+			slot->cgroup_id = bpf_get_current_cgroup_id();
+		}
+	}
+	n1 = tail_pending(c);
 	if (!n1)
 		return 0;
 	if ((__s32)(c->tail_end - prev) > 0) {
@@ -2169,9 +2218,8 @@ int BPF_PROG(send_tp, struct sock *sk, int ret)
 		open_tail(t, c);
 		return 0;
 	}
-	c->tail_n1 = 0;
+	c->tail_taken = n1;
 	emit_slot(c->cookie, n1 - 1, 0, 0);
-	ctr = get_counters();
 	if (ctr)
 		__sync_fetch_and_add(&ctr->late_ends, 1);
 	return 0;

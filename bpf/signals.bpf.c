@@ -181,7 +181,9 @@ static __always_inline __u32 current_khz(void)
  * when a frequency event moved khz_gen (measured: reading cpu_khz each switch cost 20-40 ns,
  * docs/overhead.md). The generation is read before cpu_khz, and cpu_frequency writes
  * cpu_khz before bumping it: an event in between leaves the copy one generation behind,
- * so the next switch reads again; nothing is missed.
+ * so the next switch reads again; nothing is missed. (That order holds on x86; a weakly
+ * ordered CPU such as arm64 may see the new generation with the old kHz, and then keeps it
+ * until its next flush reloads: at most one interval late.)
  */
 static __always_inline __u32 state_khz(struct cpu_state *st, bool reload)
 {
@@ -806,7 +808,7 @@ int BPF_PROG(on_sched_migrate_task, struct task_struct *task, int dest_cpu)
 	 * in-process flush_cpu: then the process's count is lost, the host-wide one not. */
 	if (st->flushing)
 		return 0;
-	p = get_proc(st, task->tgid, current_khz(), task_cgroup_id(task));
+	p = get_proc(st, task->tgid, state_khz(st, false), task_cgroup_id(task));
 	p->migrations++;
 	return 0;
 }

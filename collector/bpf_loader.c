@@ -252,6 +252,7 @@ static void fill_handles(struct bpf_loader *l)
 		.req_slots_fd = l->records ? bpf_map__fd(skel->maps.req_slots) : -1,
 		/* __u64 is unsigned long long: the same 64 bits */
 		.uj_per_score_word = (uint64_t *)&skel->bss->uj_per_score_word,
+		.records_stopped = &skel->bss->records_stopped,
 	};
 }
 
@@ -558,6 +559,22 @@ int bpf_loader__attach_requests(struct bpf_loader *l, const char *cgroup_path,
 		log_error("%s: %s", cgroup_path, strerror(errno));
 		return err;
 	}
+	if (l->egress) {
+		/* Before sockops: a connection it adopts has its first response framed. */
+		skel->links.on_egress = bpf_program__attach_cgroup(skel->progs.on_egress, cg_fd);
+		if (!skel->links.on_egress) {
+			err = -errno;
+			log_error("requests: attaching cgroup_skb/egress to %s: %s", cgroup_path,
+				  strerror(errno));
+			goto cleanup;
+		}
+		skel->links.send_tp = bpf_program__attach(skel->progs.send_tp);
+		if (!skel->links.send_tp) {
+			err = -errno;
+			log_error("requests: attaching tp_btf/sock_send_length: %s", strerror(errno));
+			goto cleanup;
+		}
+	}
 	skel->links.on_sockops = bpf_program__attach_cgroup(skel->progs.on_sockops, cg_fd);
 	if (!skel->links.on_sockops) {
 		err = -errno;
@@ -583,19 +600,6 @@ int bpf_loader__attach_requests(struct bpf_loader *l, const char *cgroup_path,
 	}
 	if (l->egress) {
 		/* Records only (issue 14): no socket map at all. */
-		skel->links.on_egress = bpf_program__attach_cgroup(skel->progs.on_egress, cg_fd);
-		if (!skel->links.on_egress) {
-			err = -errno;
-			log_error("requests: attaching cgroup_skb/egress to %s: %s", cgroup_path,
-				  strerror(errno));
-			goto cleanup;
-		}
-		skel->links.send_tp = bpf_program__attach(skel->progs.send_tp);
-		if (!skel->links.send_tp) {
-			err = -errno;
-			log_error("requests: attaching tp_btf/sock_send_length: %s", strerror(errno));
-			goto cleanup;
-		}
 		err = attach_receive_hook(skel, &recv_name);
 		if (err)
 			goto cleanup;

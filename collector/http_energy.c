@@ -281,6 +281,12 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 		log_error("--header-ports: no header is written with --no-header (see --help)");
 		return OPTS_USAGE;
 	}
+	if (o->sk_msg_framing && (!o->no_header || o->no_requests ||
+				  (!o->request_log && !o->metrics_addr))) {
+		log_error("--sk-msg-framing: only records without the header choose their framer "
+			  "(--no-header with --request-log or --metrics-addr; see --help)");
+		return OPTS_USAGE;
+	}
 	o->cgroup_dir = argv[first];
 	if (first + 1 < argc)
 		o->config_path = argv[first + 1];
@@ -560,6 +566,8 @@ static int finish_interval(struct collector *c)
 	bool had_requests = c->requests != NULL;
 
 	if (had_requests) {
+		if (c->stopping && c->records)
+			requests__stop_records(c->requests);
 		err = requests__totals(c->requests, &totals);
 		if (err)
 			return err;

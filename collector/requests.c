@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixed_point.h"
 #include "log.h"
@@ -198,6 +199,15 @@ static void event_of_slot(const struct req_slot_key *k, const struct req_slot *s
 	e->line_cut = s->line_cut;
 	e->line_len = s->line_len > REQ_LINE_MAX ? REQ_LINE_MAX : s->line_len;
 	memcpy(e->line, s->line, REQ_LINE_MAX);
+}
+
+void requests__stop_records(struct requests *rt)
+{
+	if (!rt || !rt->h.records_stopped)
+		return;
+	__atomic_store_n(rt->h.records_stopped, 1, __ATOMIC_SEQ_CST);
+	/* a program that read the word before the store finishes within microseconds */
+	usleep(2000);
 }
 
 int requests__take_waiting(struct requests *rt, struct request_event **out, size_t *n)

@@ -10,6 +10,7 @@
  *                                64-bit store: BPF never reads half a factor)
  *   requests__totals()   cumulative counters, summed over CPUs
  *   requests__records_fd()  the records ring buffer, for request_log.h
+ *   requests__stop_records()  at stop, before the last totals: no more records from BPF
  *   requests__take_waiting()  at stop: the records still waiting for their tail
  */
 #ifndef COLLECTOR_REQUESTS_API_H
@@ -45,6 +46,7 @@ struct request_handles {
 	int records_fd; /* the records ring buffer; -1 without records */
 	int req_slots_fd; /* the records' slots (struct req_slot); -1 without records */
 	uint64_t *uj_per_score_word; /* in the mmap'ed .bss: psys mode's µJ per score unit */
+	uint32_t *records_stopped;   /* in the mmap'ed .bss: no record sent once set */
 };
 
 /* What is done to responses (--no-header, --header-ports, --header-quantum-uj). */
@@ -105,6 +107,12 @@ int requests__records_fd(struct requests *rt);
  * *out (malloc'd, the caller frees) and *n; 0 or a negative errno.
  */
 int requests__take_waiting(struct requests *rt, struct request_event **out, size_t *n);
+/*
+ * At stop, before the last interval's requests__totals(): BPF sends and counts no more
+ * records (they stay in their slots for requests__take_waiting()), so that the last
+ * interval and the records written agree exactly.
+ */
+void requests__stop_records(struct requests *rt);
 void requests__close(struct requests *rt);
 
 #endif

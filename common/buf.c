@@ -79,6 +79,35 @@ void buf__free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+int buf__write_rows(const struct buf *b, int fd, off_t *size, size_t *kept)
+{
+	size_t done = 0, whole;
+
+	*kept = 0;
+	while (done < b->len) {
+		ssize_t n = write(fd, b->data + done, b->len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int err = n < 0 ? -errno : -EIO;
+
+			/* Keep the rows that landed whole; take back the part of the next. */
+			for (whole = done; whole > 0 && b->data[whole - 1] != '\n'; whole--)
+				;
+			if (ftruncate(fd, *size + (off_t)whole) == 0)
+				lseek(fd, *size + (off_t)whole, SEEK_SET);
+			*size += (off_t)whole;
+			*kept = whole;
+			return err;
+		}
+		done += (size_t)n;
+	}
+	*size += (off_t)b->len;
+	*kept = b->len;
+	return 0;
+}
+
 int buf__write_whole(const struct buf *b, int fd, off_t *size)
 {
 	size_t done = 0;

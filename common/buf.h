@@ -27,5 +27,11 @@ void buf__free(struct buf *b);
  * negative errno.
  */
 int buf__write_whole(const struct buf *b, int fd, off_t *size);
+/*
+ * The same for a buffer of '\n'-ended rows, except that a failed write keeps the rows that
+ * landed whole (the file is cut back to the end of the last): *kept is their bytes, and
+ * *size grows by them. 0 (*kept = b->len) or a negative errno.
+ */
+int buf__write_rows(const struct buf *b, int fd, off_t *size, size_t *kept);
 
 #endif

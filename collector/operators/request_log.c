@@ -223,17 +223,21 @@ int request_record_format_csv(const struct request_record *r, const char *mode, 
 /* Writes the rows formatted so far (l->line): one write(2), whole rows only. */
 static void flush_rows(struct request_log *l)
 {
+	size_t kept, rows = 0;
 	int err;
 
 	if (l->fd < 0 || l->write_err || !l->line.len)
 		return;
-	err = buf__write_whole(&l->line, l->fd, &l->size);
+	err = buf__write_rows(&l->line, l->fd, &l->size, &kept);
 	if (err) {
 		l->write_err = err;
 		log_error("%s: %s; no more records are written", l->path, strerror(-err));
+		for (size_t i = 0; i < kept; i++) /* the rows that landed whole stay, counted */
+			rows += l->line.data[i] == '\n';
 	} else {
-		atomic_fetch_add(&l->rows, l->pending_rows);
+		rows = l->pending_rows;
 	}
+	atomic_fetch_add(&l->rows, rows);
 	l->pending_rows = 0;
 	buf__clear(&l->line);
 }
@@ -250,8 +254,10 @@ static void put_record(struct request_log *l, const struct request_record *r)
 	if (request_record_format_csv(r, l->mode, &l->line)) {
 		l->line.len = len; /* no half row: the rows before it still go out */
 		flush_rows(l);
-		l->write_err = -ENOMEM;
-		log_error("%s: %s; no more records are written", l->path, strerror(ENOMEM));
+		if (!l->write_err) {
+			l->write_err = -ENOMEM;
+			log_error("%s: %s; no more records are written", l->path, strerror(ENOMEM));
+		}
 		return;
 	}
 	l->pending_rows++;

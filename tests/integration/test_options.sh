@@ -75,5 +75,12 @@ usage_error "http_energy --energy-source bogus" \
 usage_error "measure_idle_power --energy-source replay" \
 	'measure_idle_power: --energy-source: "replay" needs a trace: replay:FILE' \
 	measure_idle_power --energy-source replay
+# The framer is chosen only where records are kept without the header.
+usage_error "http_energy --sk-msg-framing with the header" \
+	'http_energy: --sk-msg-framing: only records without the header choose their framer (--no-header with --request-log or --metrics-addr; see --help)' \
+	http_energy --sk-msg-framing --request-log "$tmp/r.csv" "$tmp"
+usage_error "http_energy --sk-msg-framing --no-header without records" \
+	'http_energy: --sk-msg-framing: only records without the header choose their framer (--no-header with --request-log or --metrics-addr; see --help)' \
+	http_energy --sk-msg-framing --no-header "$tmp"
 
 finish

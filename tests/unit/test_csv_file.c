@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "buf.h"
 #include "capture.h"
 #include "csv_file.h"
 
@@ -166,6 +168,44 @@ static void test_failed_write_is_cut_back(void **state)
 	unlink(path);
 }
 
+/* buf__write_rows (the request log's batches): a write that fails part-way keeps the rows
+ * that landed whole and takes back the part of the next. */
+static void test_rows_that_landed_stay(void **state)
+{
+	char path[] = "/tmp/test_csv_file.XXXXXX";
+	const char *rows = "1234\n5678\nabcdefgh\n";
+	struct rlimit old, lim;
+	struct buf b = { 0 };
+	off_t size = 2;
+	size_t kept = 99;
+	char *text;
+	int fd, err;
+
+	(void)state;
+	temp_path(path);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "a\n", 2), 2);
+	assert_int_equal(buf__append(&b, rows, strlen(rows)), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 2 + 12; /* two rows and two bytes of the third land, then EFBIG */
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	err = buf__write_rows(&b, fd, &size, &kept);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(err, -EFBIG);
+	assert_int_equal(kept, 10);
+	assert_int_equal(size, 12);
+	assert_int_equal(write(fd, "z\n", 2), 2); /* the file goes on after the last whole row */
+	close(fd);
+	text = slurp(path);
+	assert_string_equal(text, "a\n1234\n5678\nz\n");
+	free(text);
+	buf__free(&b);
+	unlink(path);
+}
+
 /* Log rotation: after the file is moved away, reopen starts a new one with the header. */
 static void test_reopen(void **state)
 {
@@ -201,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_header_then_append),
 		cmocka_unit_test(test_refusal_and_more_columns),
 		cmocka_unit_test(test_failed_write_is_cut_back),
+		cmocka_unit_test(test_rows_that_landed_stay),
 		cmocka_unit_test(test_reopen),
 	};
 
