@@ -91,6 +91,12 @@ drive_and_check() {
 	check "$name: conservation: records + not_a_request ($recs_uj + $nar_uj uJ) = server CPU x K ($truth_uj uJ) within 2%" \
 		awk -v r="$recs_uj" -v n="$nar_uj" -v t="$truth_uj" 'BEGIN { d = r + n - t; if (d < 0) d = -d; exit !(t > 0 && d <= 0.02 * t) }'
 	check "$name: no record was dropped" test "$(csv_col "$tmp/$name.csv" records_dropped | paste -sd+ | bc)" -eq 0
+	check "$name: every record names the server as its writer (pid $(rec_col "$tmp/$name.records.csv" pid | sort -u | tr '\n' ' '))" \
+		test "$(rec_col "$tmp/$name.records.csv" pid | sort -u)" = "$server"
+	# the work up to each response's first write, over the whole-request energy: a header's
+	# share (records only: what send_tp moves at the write that starts a response)
+	csv_col "$tmp/$name.csv" request_energy_uj | paste -sd+ | bc >"$tmp/$name.first_uj"
+	echo "$req_uj" >"$tmp/$name.req_uj"
 }
 drive_and_check main
 
@@ -131,6 +137,9 @@ check "records only: on_egress and send_tp loaded, no sk_msg program ($progs)" \
 	eval '[[ " $progs" == *":on_egress "* && " $progs" == *":send_tp "* && " $progs" != *"sk_msg:"* ]]'
 check "records only: the sockhash is empty while a connection is open ($(cat "$tmp/egress.sockhash") entries)" \
 	test "$(cat "$tmp/egress.sockhash")" = 0
+share() { awk -v a="$(cat "$tmp/$1.first_uj")" -v b="$(cat "$tmp/$1.req_uj")" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
+check "records only: request_energy_uj holds the work up to the first writes ($(share egress) of request_uj; with the header $(share main))" \
+	awk -v e="$(share egress)" -v m="$(share main)" 'BEGIN { exit !(m > 0 && e >= 0.5 * m && e <= 2 * m) }'
 
 # ---- a full ring buffer: the reader is stopped (SIGSTOP), a burst of responses completes
 start_collector drops --request-ring-kb 4
