@@ -1736,6 +1736,19 @@ static __always_inline void pass_counted(struct step_ctx *p)
 	}
 }
 
+/* How a walk step (out_step, egress_step) starts: 1 the walk is over, 0 a body was passed by
+ * count (next step), -1 bytes to walk. */
+static __always_inline long step_begin(struct step_ctx *p)
+{
+	if (p->off >= p->end || p->c->out_state == OUT_DONE)
+		return 1;
+	if (p->c->out_state == OUT_BODY || p->c->out_state == OUT_CHUNK_DATA) {
+		pass_counted(p);
+		return 0;
+	}
+	return -1;
+}
+
 enum { WALK_ON, WALK_STOP, WALK_LEFT };
 
 /* Whether 8 bytes of a line nobody reads can be passed at once: the state passes whole
@@ -1770,13 +1783,11 @@ static long out_step(__u32 i, void *data)
 	struct conn_state *c = p->c;
 	__u32 len;
 	char *d, *e;
+	long ret;
 
-	if (p->off >= p->end || c->out_state == OUT_DONE)
-		return 1;
-	if (c->out_state == OUT_BODY || c->out_state == OUT_CHUNK_DATA) {
-		pass_counted(p);
-		return 0;
-	}
+	ret = step_begin(p);
+	if (ret >= 0)
+		return ret;
 	len = p->end - p->off;
 	if (len > OUT_CHUNK)
 		len = OUT_CHUNK;
@@ -2038,13 +2049,11 @@ static long egress_step(__u32 i, void *data)
 		__u64 w[OUT_CHUNK / 8]; /* pass8 on aligned words: stack loads must be aligned */
 	} buf;
 	__u64 len; /* 64 bits: the bounds checked below are the ones the helper gets */
+	long ret;
 
-	if (p->off >= p->end || c->out_state == OUT_DONE)
-		return 1;
-	if (c->out_state == OUT_BODY || c->out_state == OUT_CHUNK_DATA) {
-		pass_counted(p);
-		return 0;
-	}
+	ret = step_begin(p);
+	if (ret >= 0)
+		return ret;
 	len = p->end - p->off;
 	if (len > OUT_CHUNK)
 		len = OUT_CHUNK;

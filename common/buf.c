@@ -79,53 +79,51 @@ void buf__free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
-int buf__write_rows(const struct buf *b, int fd, off_t *size, size_t *kept)
+/* write(2) of b's bytes until all are written or one fails: 0 or a negative errno, and
+ * *done the bytes written. */
+static int write_all(const struct buf *b, int fd, size_t *done)
 {
-	size_t done = 0, whole;
-
-	*kept = 0;
-	while (done < b->len) {
-		ssize_t n = write(fd, b->data + done, b->len - done);
+	*done = 0;
+	while (*done < b->len) {
+		ssize_t n = write(fd, b->data + *done, b->len - *done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			int err = n < 0 ? -errno : -EIO;
-
-			/* Keep the rows that landed whole; take back the part of the next. */
-			for (whole = done; whole > 0 && b->data[whole - 1] != '\n'; whole--)
-				;
-			if (ftruncate(fd, *size + (off_t)whole) == 0)
-				lseek(fd, *size + (off_t)whole, SEEK_SET);
-			*size += (off_t)whole;
-			*kept = whole;
-			return err;
-		}
-		done += (size_t)n;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		*done += (size_t)n;
 	}
-	*size += (off_t)b->len;
-	*kept = b->len;
 	return 0;
+}
+
+int buf__write_rows(const struct buf *b, int fd, off_t *size, size_t *kept)
+{
+	size_t done, whole;
+	int err = write_all(b, fd, &done);
+
+	whole = done;
+	if (err) {
+		/* Keep the rows that landed whole; take back the part of the next. */
+		while (whole > 0 && b->data[whole - 1] != '\n')
+			whole--;
+		if (ftruncate(fd, *size + (off_t)whole) == 0)
+			lseek(fd, *size + (off_t)whole, SEEK_SET);
+	}
+	*size += (off_t)whole;
+	*kept = whole;
+	return err;
 }
 
 int buf__write_whole(const struct buf *b, int fd, off_t *size)
 {
-	size_t done = 0;
+	size_t done;
+	int err = write_all(b, fd, &done);
 
-	while (done < b->len) {
-		ssize_t n = write(fd, b->data + done, b->len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int err = n < 0 ? -errno : -EIO;
-
-			/* Take back what part of the row did land, so the file ends on a row. */
-			if (ftruncate(fd, *size) == 0)
-				lseek(fd, *size, SEEK_SET);
-			return err;
-		}
-		done += (size_t)n;
+	if (err) {
+		/* Take back what part of the row did land, so the file ends on a row. */
+		if (ftruncate(fd, *size) == 0)
+			lseek(fd, *size, SEEK_SET);
+		return err;
 	}
 	*size += (off_t)b->len;
 	return 0;
