@@ -176,7 +176,7 @@ struct conn_state {
 	__u32 send_mark;    /* stream bytes written when the last send returned (send_tp) */
 	__u32 tail_end;	    /* the stream offset where the response of tail_n1 ended */
 	/* send_tp runs after the send released the socket, so it may race on_egress (softirq,
-	 * queued data) on another CPU: it never writes tail_n1, it marks what it took */
+	 * queued data) on another CPU: takers never write tail_n1, they mark what they took */
 	__u32 tail_taken;
 	__u32 send_resp;    /* responses when the last send returned (send_tp) */
 	__u32 pad3;
@@ -498,24 +498,7 @@ __noinline int emit_slot(__u64 cookie, __u32 n, __u64 fx, __u64 ns)
 		__sync_fetch_and_add(&ctr->completed_uj_fx, fx);
 		return 1;
 	}
-	e->head_ns = slot->head_ns;
-	e->first_write_ns = slot->first_write_ns;
-	e->end_ns = slot->end_ns;
-	e->cgroup_id = slot->cgroup_id;
-	e->conn = cookie;
-	e->request_bytes = slot->request_bytes;
-	e->response_bytes = slot->response_bytes;
-	e->cpu_ns = ns;
-	e->energy_uj_fx = fx;
-	e->header_uj = slot->header_uj;
-	e->pid = slot->pid;
-	e->tid = slot->tid;
-	e->status = slot->status;
-	e->header_skip = slot->header_skip;
-	e->line_cut = slot->line_cut;
-	e->line_len = slot->line_len > REQ_LINE_MAX ? REQ_LINE_MAX : slot->line_len;
-	e->pad = 0;
-	__builtin_memcpy(e->line, slot->line, REQ_LINE_MAX);
+	request_event_of_slot(e, cookie, slot, fx, ns);
 	if (bpf_map_delete_elem(&req_slots, &k)) {
 		bpf_ringbuf_discard(e, 0);
 		return 0;
@@ -540,8 +523,9 @@ __noinline int end_tail(__u64 cookie, __u32 n, __u64 fx, __u64 ns)
 	return 1;
 }
 
-/* 1 + the response whose tail is still to be handed on (0: none). tail_n1 has writers under
- * the socket's lock only (sk_msg, on_egress, sockops); send_tp marks tail_taken instead. */
+/* 1 + the response whose tail is still to be handed on (0: none). Only finish_response
+ * writes tail_n1 (under the socket's lock: sk_msg, on_egress, sockops); whoever hands the
+ * tail on marks tail_taken, so send_tp, which runs unlocked, never overwrites a new end. */
 static __always_inline __u32 tail_pending(const struct conn_state *c)
 {
 	__u32 n1 = *(volatile __u32 *)&c->tail_n1;
@@ -702,10 +686,7 @@ static __always_inline void open_tail(struct thread_acct *t, struct conn_state *
 
 	if (!n1)
 		return;
-	if (egress_framing)
-		c->tail_taken = n1;
-	else
-		c->tail_n1 = 0;
+	c->tail_taken = n1;
 	if (!t) {
 		emit_slot(c->cookie, n1 - 1, 0, 0);
 		return;
@@ -727,7 +708,7 @@ static __always_inline void conn_closing(struct conn_state *c, bool closed)
 	n1 = tail_pending(c);
 	if (n1) { /* no writer's stretch follows a close */
 		emit_slot(c->cookie, n1 - 1, 0, 0);
-		c->tail_n1 = 0;
+		c->tail_taken = n1;
 	}
 	if (!closed || !emit_records)
 		return;

@@ -323,4 +323,30 @@ struct req_slot {
 	char line[REQ_LINE_MAX];
 };
 
+/* The record of slot s of connection cookie, with fx/ns its energy and CPU: one definition
+ * for BPF's emit_slot() and user space's records taken at stop. */
+static inline void request_event_of_slot(struct request_event *e, unsigned long long cookie,
+					 const struct req_slot *s, unsigned long long fx,
+					 unsigned long long ns)
+{
+	e->head_ns = s->head_ns;
+	e->first_write_ns = s->first_write_ns;
+	e->end_ns = s->end_ns;
+	e->cgroup_id = s->cgroup_id;
+	e->conn = cookie;
+	e->request_bytes = s->request_bytes;
+	e->response_bytes = s->response_bytes;
+	e->cpu_ns = ns;
+	e->energy_uj_fx = fx;
+	e->header_uj = s->header_uj;
+	e->pid = s->pid;
+	e->tid = s->tid;
+	e->status = s->status;
+	e->header_skip = s->header_skip;
+	e->line_cut = s->line_cut;
+	e->line_len = s->line_len > REQ_LINE_MAX ? REQ_LINE_MAX : s->line_len;
+	e->pad = 0;
+	__builtin_memcpy(e->line, s->line, REQ_LINE_MAX);
+}
+
 #endif

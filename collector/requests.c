@@ -177,29 +177,6 @@ int requests__records_fd(struct requests *rt)
 	return rt->h.records_fd;
 }
 
-/* The event emit_slot() (requests.bpf.c) makes of a slot, with no tail added. */
-static void event_of_slot(const struct req_slot_key *k, const struct req_slot *s,
-			  struct request_event *e)
-{
-	memset(e, 0, sizeof(*e));
-	e->head_ns = s->head_ns;
-	e->first_write_ns = s->first_write_ns;
-	e->end_ns = s->end_ns;
-	e->cgroup_id = s->cgroup_id;
-	e->conn = k->cookie;
-	e->request_bytes = s->request_bytes;
-	e->response_bytes = s->response_bytes;
-	e->cpu_ns = s->rec_ns;
-	e->energy_uj_fx = s->rec_fx;
-	e->header_uj = s->header_uj;
-	e->pid = s->pid;
-	e->tid = s->tid;
-	e->status = s->status;
-	e->header_skip = s->header_skip;
-	e->line_cut = s->line_cut;
-	e->line_len = s->line_len > REQ_LINE_MAX ? REQ_LINE_MAX : s->line_len;
-	memcpy(e->line, s->line, REQ_LINE_MAX);
-}
 
 void requests__stop_records(struct requests *rt)
 {
@@ -254,7 +231,10 @@ int requests__take_waiting(struct requests *rt, struct request_event **out, size
 			continue;
 		if (bpf_map_delete_elem(fd, &keys[i]))
 			continue; /* BPF sent it meanwhile */
-		event_of_slot(&keys[i], &slot, &ev[taken++]);
+		/* as emit_slot() would have sent it, with no tail added */
+		memset(&ev[taken], 0, sizeof(ev[taken]));
+		request_event_of_slot(&ev[taken++], keys[i].cookie, &slot, slot.rec_fx,
+				      slot.rec_ns);
 	}
 	*out = ev;
 	*n = taken;
