@@ -56,10 +56,6 @@ struct slice {
 /* Written by user space through the mmap'ed .bss; a CPU adopts it when flushed. */
 __u32 epoch = 0;
 
-/* Bumped by cpu_frequency after it writes cpu_khz: a CPU re-reads its kHz at its next
- * switch (user space's own writes of cpu_khz are adopted at the next flush). */
-__u32 khz_gen = 0;
-
 /* This CPU's kernel CPU time by kind (flush_cpu_kirq; resolved only where it loads). */
 extern struct kernel_cpustat kernel_cpustat __ksym __weak;
 
@@ -178,16 +174,18 @@ static __always_inline __u32 current_khz(void)
 
 /*
  * This CPU's kHz for the slice charge: the copy in cpu_state, re-read from cpu_khz only
- * when a frequency event moved khz_gen (measured: reading cpu_khz each switch cost 20-40 ns,
- * docs/overhead.md). The generation is read before cpu_khz, and cpu_frequency writes
- * cpu_khz before bumping it: an event in between leaves the copy one generation behind,
- * so the next switch reads again; nothing is missed. (That order holds on x86; a weakly
- * ordered CPU such as arm64 may see the new generation with the old kHz, and then keeps it
- * until its next flush reloads: at most one interval late.)
+ * when a frequency event for this CPU moved st->khz_gen (measured: reading cpu_khz each
+ * switch cost 20-40 ns, a global generation in .bss 10-20 ns, docs/overhead.md); user
+ * space's own writes of cpu_khz are adopted at the next flush (reload). The generation is
+ * read before cpu_khz, and cpu_frequency writes cpu_khz before bumping it: an event in
+ * between leaves the copy one generation behind, so the next switch reads again; nothing
+ * is missed. (That order holds on x86; a weakly ordered CPU such as arm64 may see the new
+ * generation with the old kHz, and then keeps it until its next flush reloads: at most one
+ * interval late.)
  */
 static __always_inline __u32 state_khz(struct cpu_state *st, bool reload)
 {
-	__u32 gen = *(volatile __u32 *)&khz_gen;
+	__u32 gen = *(volatile __u32 *)&st->khz_gen;
 
 	if (reload || gen != st->khz_gen_seen) {
 		barrier();
@@ -817,11 +815,13 @@ SEC("tp_btf/cpu_frequency")
 int BPF_PROG(on_cpu_frequency, unsigned int state, unsigned int cpu_id)
 {
 	struct model_params *m = get_model();
-	__u32 cpu = cpu_id;
+	__u32 cpu = cpu_id, zero = 0;
+	struct cpu_state *target = bpf_map_lookup_percpu_elem(&cpu_state, &zero, cpu);
 	__u64 *events;
 
 	bpf_map_update_elem(&cpu_khz, &cpu, &state, BPF_ANY);
-	__sync_fetch_and_add(&khz_gen, 1); /* after the write: see state_khz() */
+	if (target) /* after the write: see state_khz() */
+		__sync_fetch_and_add(&target->khz_gen, 1);
 	events = bpf_map_lookup_elem(&cpu_freq_events, &cpu);
 	if (events)
 		__sync_fetch_and_add(events, 1);

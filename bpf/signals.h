@@ -128,11 +128,13 @@ struct cpu_state {
 	unsigned long long acc_cgroup_runtime_ns;
 	unsigned long long acc_freq_ns; /* runtime at acc_khz */
 	unsigned int acc_khz;
-	/* This CPU's kHz, copied from cpu_khz when khz_gen (.bss) moved past khz_gen_seen
-	 * and at each flush (issue 14: no map lookup a switch). */
+	/* This CPU's kHz, copied from cpu_khz when khz_gen moved past khz_gen_seen and at
+	 * each flush (issue 14: no map lookup a switch). khz_gen is bumped by cpu_frequency,
+	 * from any CPU (atomically), after it writes this CPU's cpu_khz: kept here, not in
+	 * .bss, so a switch reads no other cache line for it (issue 14). */
 	unsigned int khz;
 	unsigned int khz_gen_seen;
-	unsigned int khz_pad;
+	unsigned int khz_gen;
 	/* The rest: the interruptible hooks' own fields and what only the flush takes. */
 	unsigned long long irq_start_ns;
 	unsigned int flushing; /* flush_cpu runs (interruptible when run in-process) */

@@ -47,4 +47,18 @@ for o in "${objs[@]}"; do
 	fi
 done
 
+# sched_switch, the hottest program, reads no mutable global (.bss, .data: a cache line
+# that user space or other CPUs write; issue 14, docs/overhead.md "sched_switch: what a
+# run costs") but the request charge's factor, which only a thread that served a request
+# reads.
+mutable=$(llvm-objdump -t "${objs[0]}" | awk '$3 == "O" && $4 ~ /^\.(bss|data)$/ {print $NF}')
+switch_reads=$(llvm-objdump -r "${objs[0]}" |
+	awk '/^RELOCATION RECORDS FOR/ { on = ($4 == "[tp_btf/sched_switch]:") }
+	     on && $2 == "R_BPF_64_64" {print $3}' | sort -u)
+bad=$(comm -12 <(printf '%s\n.bss\n.data\n' "$mutable" | sort -u) <(echo "$switch_reads") |
+	grep -vx uj_per_score_word | tr '\n' ' ')
+check "sched_switch reads no mutable global but uj_per_score_word (read: ${bad:-none})" \
+	[ -z "$bad" ]
+check "that check sees sched_switch's code (it reads cpu_state)" grep -qx cpu_state <<<"$switch_reads"
+
 finish
