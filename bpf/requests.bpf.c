@@ -549,7 +549,7 @@ __noinline int finish_response(struct conn_state *c, struct request_counters *ct
 	struct req_slot_key k;
 	struct req_slot *slot, *next;
 	__u64 fx, ns, end_seq;
-	__u32 n, prev1;
+	__u32 n, prev1, heads, hs;
 
 	if (!c || !ctr || !c->rec_open)
 		return 0;
@@ -591,7 +591,11 @@ __noinline int finish_response(struct conn_state *c, struct request_counters *ct
 	slot->rec_ns = ns;
 	slot->response_bytes = end_total > slot->resp_start ? end_total - slot->resp_start : 0;
 	if (slot->head_ns) {
-		next = get_slot(c, n + 1);
+		/* issue 14: no lookup while the next request line has not started (ingress between
+		 * requests): the usual case of a keep-alive connection */
+		heads = *(volatile __u32 *)&c->heads;
+		hs = *(volatile __u32 *)&c->hp.state;
+		next = heads == n + 1 && hs <= HH_START_LF ? NULL : get_slot(c, n + 1);
 		end_seq = next ? next->start_seq : *(volatile __u32 *)&c->next_seq;
 		slot->request_bytes = (__u32)(end_seq - slot->start_seq);
 	}
@@ -621,11 +625,14 @@ __noinline int note_response_start(struct conn_state *c, __u64 start_total, __u3
 		if (!slot)
 			return 0;
 	}
-	id = bpf_get_current_pid_tgid();
 	slot->first_write_ns = bpf_ktime_get_ns();
-	slot->pid = id >> 32;
-	slot->tid = (__u32)id;
-	slot->cgroup_id = bpf_get_current_cgroup_id();
+	if (!egress_framing) { /* records only: send_tp names the writer (on_egress may run in
+				* softirq, in another task) */
+		id = bpf_get_current_pid_tgid();
+		slot->pid = id >> 32;
+		slot->tid = (__u32)id;
+		slot->cgroup_id = bpf_get_current_cgroup_id();
+	}
 	slot->status = c->out_status;
 	slot->header_skip = skip;
 	slot->header_uj = header_uj;
@@ -2114,12 +2121,14 @@ __noinline int egress_word(struct conn_state *c, struct request_counters *ctr,
 	return n;
 }
 
+#define EGRESS_CHUNK 64 /* more would pass 512 bytes of stack over the calls */
+
 /* A bpf_loop step of on_egress: on_msg's walk (out_step) over a segment's payload, a word
- * at a time (egress_word). */
+ * at a time (egress_word), EGRESS_CHUNK bytes a load. */
 static long egress_step(__u32 i, void *data)
 {
 	struct step_ctx *p = data;
-	__u64 buf[OUT_CHUNK / 8]; /* stack loads must be aligned: whole words only */
+	__u64 buf[EGRESS_CHUNK / 8]; /* stack loads must be aligned: whole words only */
 	__u64 len; /* 64 bits: the bounds checked below are the ones the helper gets */
 	long ret;
 
@@ -2127,14 +2136,14 @@ static long egress_step(__u32 i, void *data)
 	if (ret >= 0)
 		return ret;
 	len = p->end - p->off;
-	if (len > OUT_CHUNK)
-		len = OUT_CHUNK;
+	if (len > EGRESS_CHUNK)
+		len = EGRESS_CHUNK;
 	opaque(len);
-	if (len == 0 || len > OUT_CHUNK || bpf_skb_load_bytes(p->skb, p->off, buf, len)) {
+	if (len == 0 || len > EGRESS_CHUNK || bpf_skb_load_bytes(p->skb, p->off, buf, len)) {
 		step_unframe(p, UNFRAMED_PULL_FAILED);
 		return 1;
 	}
-	for (__u32 k = 0; k < OUT_CHUNK / 8; k++) {
+	for (__u32 k = 0; k < EGRESS_CHUNK / 8; k++) {
 		__u64 n;
 		int r;
 
