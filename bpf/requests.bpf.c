@@ -2062,6 +2062,18 @@ static __always_inline int egress_byte(struct out_ctx *o, __u32 b, __u32 pos)
 		c->out_state = OUT_NAME;
 		return WALK_ON;
 	}
+	if (st == OUT_NAME && b != ':' && b != '\n' && b != '\r' && b != ' ' && b != '\t') {
+		__u64 m = c->out_match; /* name_byte's match of a name that may be one of the two */
+
+		opaque(m);
+		if (c->out_hdr == OUT_HDR_CL && m < 14 && lc == content_length(m))
+			c->out_match++;
+		else if (c->out_hdr == OUT_HDR_TE && m < 17 && lc == te_name(m))
+			c->out_match++;
+		else
+			c->out_hdr = OUT_HDR_NONE;
+		return WALK_ON;
+	}
 	out_byte(o, b, pos);
 	return walked(c->out_state) ? WALK_ON : WALK_LEFT;
 }
@@ -2088,6 +2100,15 @@ __noinline int egress_word(struct conn_state *c, struct request_counters *ctr,
 	if (!c || !ctr || !w || n == 0 || n > 8)
 		return -1;
 	ign = n < 8 ? ~0ULL << (8 * n) : 0; /* bytes past the segment */
+	if (c->out_state == OUT_IDLE && n == 8 && word == WORD8('H', 'T', 'T', 'P', '/', '1', '.', '1')) {
+		/* a status line's first 8 bytes, as out_byte leaves them (its first byte
+		 * restarts out_head_len) */
+		c->out_state = OUT_STATUS;
+		c->out_match = 8;
+		c->out_status = 0;
+		c->out_head_len = 7;
+		return n;
+	}
 	for (__u32 t = 0; t < 8; t++) {
 		__u32 st = c->out_state, q;
 		__u64 m;
