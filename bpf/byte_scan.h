@@ -39,8 +39,8 @@ static inline unsigned long long bs_line_stops(unsigned long long w, unsigned lo
  */
 static inline unsigned long long bs_name_stops(unsigned long long w, unsigned long long ign)
 {
-	return bs_eq(w, ':', ign) | bs_eq(w, ' ', ign) | bs_eq(w, '\t', ign) |
-	       bs_eq(w, '\r', ign) | bs_eq(w, '\n', ign);
+	return bs_eq(w, ':', ign) | bs_eq(w, ' ', ign) | bs_eq(w, '\t', ign) | bs_eq(w, '\r', ign) |
+	       bs_eq(w, '\n', ign);
 }
 
 /* The byte index (0..7) of m's lowest set lane; m is not 0. */

@@ -2090,8 +2090,8 @@ static __always_inline int egress_byte(struct out_ctx *o, __u32 b, __u32 pos)
  * EGRESS_LEFT | the bytes taken when the walked states ended (a body, HTTP's end), else the
  * word's bytes (all taken). A global function: verified once, not in every bpf_loop step.
  */
-__noinline int egress_word(struct conn_state *c, struct request_counters *ctr,
-			   struct out_work *w, __u64 word, __u64 at)
+__noinline int egress_word(struct conn_state *c, struct request_counters *ctr, struct out_work *w,
+			   __u64 word, __u64 at)
 {
 	struct out_ctx o = { .c = c, .ctr = ctr, .w = w };
 	__u32 n = (at >> 32) & 15, from = 0, off = (__u32)at;
@@ -2100,7 +2100,8 @@ __noinline int egress_word(struct conn_state *c, struct request_counters *ctr,
 	if (!c || !ctr || !w || n == 0 || n > 8)
 		return -1;
 	ign = n < 8 ? ~0ULL << (8 * n) : 0; /* bytes past the segment */
-	if (c->out_state == OUT_IDLE && n == 8 && word == WORD8('H', 'T', 'T', 'P', '/', '1', '.', '1')) {
+	if (c->out_state == OUT_IDLE && n == 8 &&
+	    word == WORD8('H', 'T', 'T', 'P', '/', '1', '.', '1')) {
 		/* a status line's first 8 bytes, as out_byte leaves them (its first byte
 		 * restarts out_head_len) */
 		c->out_state = OUT_STATUS;

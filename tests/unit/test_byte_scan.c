@@ -51,18 +51,20 @@ static void check_word(int kind, unsigned long long w)
 	for (unsigned int n = 1; n <= 8; n++) {
 		for (unsigned int from = 0; from <= n; from++) {
 			unsigned long long ign = ignored(from, n);
-			unsigned long long m = kind == LINE ? bs_line_stops(w, ign) : bs_name_stops(w, ign);
+			unsigned long long m =
+				kind == LINE ? bs_line_stops(w, ign) : bs_name_stops(w, ign);
 			int want = first_stop(kind, w, from, n);
 
 			if (want < 0) {
 				if (m)
-					fail_msg("word %016llx kind %d from %u n %u: a stop at %u, none is there",
+					fail_msg("word %016llx kind %d from %u n %u: a stop at %u, "
+						 "none is there",
 						 w, kind, from, n, bs_lowest(m));
 				continue;
 			}
 			if (!m || (int)bs_lowest(m) != want)
-				fail_msg("word %016llx kind %d from %u n %u: stop %d, scan says %d", w,
-					 kind, from, n, want, m ? (int)bs_lowest(m) : -1);
+				fail_msg("word %016llx kind %d from %u n %u: stop %d, scan says %d",
+					 w, kind, from, n, want, m ? (int)bs_lowest(m) : -1);
 		}
 	}
 }
@@ -96,8 +98,9 @@ static void test_random_words(void **state)
  * below borrows from the lane above it, which flags a lane one above a stop byte. */
 static void test_adversarial_words(void **state)
 {
-	static const unsigned char alphabet[] = { '\n', '\n' + 1, '\n' - 1, ':', ':' + 1, ' ', ' ' + 1,
-						  '\t', '\r', '\r' + 1, 0x00, 0xff, 'a' };
+	static const unsigned char alphabet[] = { '\n', '\n' + 1, '\n' - 1, ':',      ':' + 1,
+						  ' ',	'\t',	  '\r',	    '\r' + 1, ' ' + 1,
+						  0x00, 0xff,	  'a' };
 	const unsigned int na = sizeof(alphabet);
 	struct xoshiro256 r;
 
