@@ -46,6 +46,11 @@ fuzz_http_head_SRCS := tests/fuzz/fuzz_http_head.c bench/http_chunked.c
 fuzz_http_head_CFLAGS := -I bench
 INTEGRATION_TESTS += tests/integration/test_requests_ingress.sh
 
+# The word-at-a-time scan on_egress frames response heads with (bpf/byte_scan.h), against a
+# byte loop.
+UNIT_TESTS += test_byte_scan
+test_byte_scan_SRCS := tests/unit/test_byte_scan.c
+
 # The weights' fixed point (bpf/fixed_point.h) and the per-request arithmetic
 # (bpf/request_energy.h) run in the kernel; the encoder is the collector's
 # (collector/fixed_point.c).

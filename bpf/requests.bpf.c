@@ -29,6 +29,7 @@
 #include "http_energy.bpf.h"
 #include "requests.bpf.h"
 #include "http_head.h"
+#include "byte_scan.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -548,7 +549,7 @@ __noinline int finish_response(struct conn_state *c, struct request_counters *ct
 	struct req_slot_key k;
 	struct req_slot *slot, *next;
 	__u64 fx, ns, end_seq;
-	__u32 n, prev1;
+	__u32 n, prev1, heads, hs;
 
 	if (!c || !ctr || !c->rec_open)
 		return 0;
@@ -590,7 +591,11 @@ __noinline int finish_response(struct conn_state *c, struct request_counters *ct
 	slot->rec_ns = ns;
 	slot->response_bytes = end_total > slot->resp_start ? end_total - slot->resp_start : 0;
 	if (slot->head_ns) {
-		next = get_slot(c, n + 1);
+		/* issue 14: no lookup while the next request line has not started (ingress between
+		 * requests): the usual case of a keep-alive connection */
+		heads = *(volatile __u32 *)&c->heads;
+		hs = *(volatile __u32 *)&c->hp.state;
+		next = heads == n + 1 && hs <= HH_START_LF ? NULL : get_slot(c, n + 1);
 		end_seq = next ? next->start_seq : *(volatile __u32 *)&c->next_seq;
 		slot->request_bytes = (__u32)(end_seq - slot->start_seq);
 	}
@@ -620,11 +625,14 @@ __noinline int note_response_start(struct conn_state *c, __u64 start_total, __u3
 		if (!slot)
 			return 0;
 	}
-	id = bpf_get_current_pid_tgid();
 	slot->first_write_ns = bpf_ktime_get_ns();
-	slot->pid = id >> 32;
-	slot->tid = (__u32)id;
-	slot->cgroup_id = bpf_get_current_cgroup_id();
+	if (!egress_framing) { /* records only: send_tp names the writer (on_egress may run in
+				* softirq, in another task) */
+		id = bpf_get_current_pid_tgid();
+		slot->pid = id >> 32;
+		slot->tid = (__u32)id;
+		slot->cgroup_id = bpf_get_current_cgroup_id();
+	}
 	slot->status = c->out_status;
 	slot->header_skip = skip;
 	slot->header_uj = header_uj;
@@ -2020,15 +2028,129 @@ int on_msg(struct sk_msg_md *msg)
 
 /* ---- records only (egress_framing): framing from cgroup_skb/egress, binding at send ---- */
 
-/* A bpf_loop step of on_egress: on_msg's walk (out_step) over a segment's payload. */
+/*
+ * Byte b at offset pos of a segment, one on_egress's scan stopped at: the common cases of a
+ * head inline (a skipped line's LF, the ':' of a name nobody reads, a line that starts such a
+ * name or the blank line: what out_byte does with them), the rest through out_byte.
+ * Returns WALK_* as walk_byte.
+ */
+static __always_inline int egress_byte(struct out_ctx *o, __u32 b, __u32 pos)
+{
+	struct conn_state *c = o->c;
+	__u32 st = c->out_state, lc = lower(b);
+
+	if (++c->out_head_len > RESP_HEAD_MAX) {
+		unframe(o, UNFRAMED_HEAD_TOO_LONG);
+		return WALK_STOP;
+	}
+	if (st == OUT_SKIP_LINE && b == '\n') {
+		c->out_state = OUT_LINE_START;
+		return WALK_ON;
+	}
+	if (st == OUT_NAME && c->out_hdr == OUT_HDR_NONE && b == ':') {
+		c->out_state = OUT_SKIP_LINE;
+		return WALK_ON;
+	}
+	if (st == OUT_LINE_START && b == '\r') {
+		c->out_state = OUT_HEAD_CR;
+		return WALK_ON;
+	}
+	if (st == OUT_LINE_START && lc != 'c' && lc != 't' && b != '\n' && b != ' ' && b != '\t' &&
+	    b != ':') {
+		c->out_hdr = OUT_HDR_NONE;
+		c->out_match = 1;
+		c->out_state = OUT_NAME;
+		return WALK_ON;
+	}
+	if (st == OUT_NAME && b != ':' && b != '\n' && b != '\r' && b != ' ' && b != '\t') {
+		__u64 m = c->out_match; /* name_byte's match of a name that may be one of the two */
+
+		opaque(m);
+		if (c->out_hdr == OUT_HDR_CL && m < 14 && lc == content_length(m))
+			c->out_match++;
+		else if (c->out_hdr == OUT_HDR_TE && m < 17 && lc == te_name(m))
+			c->out_match++;
+		else
+			c->out_hdr = OUT_HDR_NONE;
+		return WALK_ON;
+	}
+	out_byte(o, b, pos);
+	return walked(c->out_state) ? WALK_ON : WALK_LEFT;
+}
+
+#define EGRESS_LEFT 16 /* egress_word: the walked states ended (| the bytes taken) */
+
+/*
+ * Records only (issue 14): one word of a segment's payload through the framing, eight bytes
+ * at a time where the state lets. word holds the segment's bytes at offset at (low 32 bits),
+ * at >> 32 of them (1..8). In a line nobody reads, or a name that is neither Content-Length
+ * nor Transfer-Encoding, a scan (byte_scan.h) finds the next byte the state machine acts on:
+ * the bytes byte_passes() lets through are passed, counted in out_head_len as walked; every
+ * other state stops at every byte. Returns -1 when the framing stopped (unframed),
+ * EGRESS_LEFT | the bytes taken when the walked states ended (a body, HTTP's end), else the
+ * word's bytes (all taken). A global function: verified once, not in every bpf_loop step.
+ */
+__noinline int egress_word(struct conn_state *c, struct request_counters *ctr, struct out_work *w,
+			   __u64 word, __u64 at)
+{
+	struct out_ctx o = { .c = c, .ctr = ctr, .w = w };
+	__u32 n = (at >> 32) & 15, from = 0, off = (__u32)at;
+	__u64 ign;
+
+	if (!c || !ctr || !w || n == 0 || n > 8)
+		return -1;
+	ign = n < 8 ? ~0ULL << (8 * n) : 0; /* bytes past the segment */
+	if (c->out_state == OUT_IDLE && n == 8 &&
+	    word == WORD8('H', 'T', 'T', 'P', '/', '1', '.', '1')) {
+		/* a status line's first 8 bytes, as out_byte leaves them (its first byte
+		 * restarts out_head_len) */
+		c->out_state = OUT_STATUS;
+		c->out_match = 8;
+		c->out_status = 0;
+		c->out_head_len = 7;
+		return n;
+	}
+	for (__u32 t = 0; t < 8; t++) {
+		__u32 st = c->out_state, q;
+		__u64 m;
+		int r;
+
+		if (line_rest(st))
+			m = bs_line_stops(word, ign);
+		else if (st == OUT_NAME && c->out_hdr == OUT_HDR_NONE)
+			m = bs_name_stops(word, ign);
+		else
+			m = BS_HIGHS & ~ign; /* every byte is walked */
+		if (!m)
+			break;
+		q = bs_lowest(m);
+		c->out_head_len += q - from; /* passed; egress_byte checks the length */
+		r = egress_byte(&o, (word >> (8 * q)) & 0xff, off + q);
+		if (r == WALK_STOP)
+			return -1;
+		if (r == WALK_LEFT)
+			return EGRESS_LEFT | (q + 1);
+		from = q + 1;
+		ign |= bs_through(q);
+	}
+	if (from < n) {
+		c->out_head_len += n - from;
+		if (c->out_head_len > RESP_HEAD_MAX) {
+			unframe(&o, UNFRAMED_HEAD_TOO_LONG);
+			return -1;
+		}
+	}
+	return n;
+}
+
+#define EGRESS_CHUNK 64 /* more would pass 512 bytes of stack over the calls */
+
+/* A bpf_loop step of on_egress: on_msg's walk (out_step) over a segment's payload, a word
+ * at a time (egress_word), EGRESS_CHUNK bytes a load. */
 static long egress_step(__u32 i, void *data)
 {
 	struct step_ctx *p = data;
-	struct conn_state *c = p->c;
-	union {
-		__u8 b[OUT_CHUNK];
-		__u64 w[OUT_CHUNK / 8]; /* pass8 on aligned words: stack loads must be aligned */
-	} buf;
+	__u64 buf[EGRESS_CHUNK / 8]; /* stack loads must be aligned: whole words only */
 	__u64 len; /* 64 bits: the bounds checked below are the ones the helper gets */
 	long ret;
 
@@ -2036,28 +2158,25 @@ static long egress_step(__u32 i, void *data)
 	if (ret >= 0)
 		return ret;
 	len = p->end - p->off;
-	if (len > OUT_CHUNK)
-		len = OUT_CHUNK;
+	if (len > EGRESS_CHUNK)
+		len = EGRESS_CHUNK;
 	opaque(len);
-	if (len == 0 || len > OUT_CHUNK || bpf_skb_load_bytes(p->skb, p->off, buf.b, len)) {
+	if (len == 0 || len > EGRESS_CHUNK || bpf_skb_load_bytes(p->skb, p->off, buf, len)) {
 		step_unframe(p, UNFRAMED_PULL_FAILED);
 		return 1;
 	}
-	for (__u32 j = 0; j < OUT_CHUNK; j++) {
+	for (__u32 k = 0; k < EGRESS_CHUNK / 8; k++) {
+		__u64 n;
 		int r;
 
-		if (j >= len)
+		if (k * 8 >= len)
 			break;
-		if (!(j & 7) && j + 8 <= len && pass8(c, buf.w[(j >> 3) & 7])) {
-			c->out_head_len += 8;
-			j += 7;
-			continue;
-		}
-		r = walk_byte(p, buf.b[j], p->off + j);
-		if (r == WALK_STOP)
+		n = len - k * 8 < 8 ? len - k * 8 : 8;
+		r = egress_word(p->c, p->ctr, &p->w, buf[k], n << 32 | (p->off + k * 8));
+		if (r < 0)
 			return 1;
-		if (r == WALK_LEFT) {
-			p->off += j + 1;
+		if (r & EGRESS_LEFT) {
+			p->off += k * 8 + (r & 15);
 			return 0;
 		}
 	}
