@@ -1137,19 +1137,10 @@ static __always_inline struct conn_state *conn_of_btf(struct sock *sk)
 	return c && (c->flags & CONN_PASSIVE) ? c : NULL;
 }
 
-/*
- * A receive that returned no data (EAGAIN from a non-blocking read, an error, 0 at the end)
- * read no request: it ends no stretch and no tail (docs/attribution.md, "Which request a
- * thread's work belongs to"). Go reads until EAGAIN after every response, and its threads
- * run other goroutines between such reads. Tested first: the cheapest exit.
- */
-static __always_inline void bind_thread_btf(struct sock *sk, long ret)
+static __always_inline void bind_thread_btf(struct sock *sk)
 {
-	struct conn_state *c;
+	struct conn_state *c = conn_of_btf(sk);
 
-	if (ret <= 0)
-		return;
-	c = conn_of_btf(sk);
 	if (c)
 		take_thread_work(c, true);
 }
@@ -1157,17 +1148,14 @@ static __always_inline void bind_thread_btf(struct sock *sk, long ret)
 SEC("fexit/tcp_recvmsg")
 int BPF_PROG(recv_fexit, struct sock *sk)
 {
-	__u64 ret = 0;
-
-	bpf_get_func_ret(ctx, &ret); /* the argument count differs between kernels */
-	bind_thread_btf(sk, (int)ret);
+	bind_thread_btf(sk);
 	return 0;
 }
 
 SEC("tp_btf/sock_recv_length")
-int BPF_PROG(recv_tp, struct sock *sk, int ret)
+int BPF_PROG(recv_tp, struct sock *sk)
 {
-	bind_thread_btf(sk, ret);
+	bind_thread_btf(sk);
 	return 0;
 }
 

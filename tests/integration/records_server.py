@@ -14,9 +14,6 @@ CPU belongs to is decided only by its socket operations. Paths:
   /tiny              a 2-byte body; every /tiny of one read is answered in one write
   /tail?ms=N         a 2-byte body, then N ms of CPU as /spin AFTER the write, before the
                      thread reads again (a response's tail: its clean-up, logging)
-  /tailnb?ms=N       as /tail, with a non-blocking read of the same connection that finds
-                     nothing (EAGAIN) between the write and the work, as Go reads after
-                     every response
 Prints "listening on 127.0.0.1:PORT" once ready.
 """
 import os
@@ -60,15 +57,8 @@ def main():
         if u.path in ("/spin", "/hold"):
             ns = spin(int(q.get("ms", ["1"])[0]))
             s.sendall(head(200, 2, "X-Cpu-Ns: %d\r\n" % ns) + b"ok")
-        elif u.path in ("/tail", "/tailnb"):
+        elif u.path == "/tail":
             s.sendall(head(200, 2) + b"ok")
-            if u.path == "/tailnb":
-                s.setblocking(False)
-                try:
-                    s.recv(65536)  # nothing has come: EAGAIN
-                except BlockingIOError:
-                    pass
-                s.setblocking(True)
             spin(int(q.get("ms", ["1"])[0]))
         elif u.path == "/chunked":
             s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")

@@ -5,8 +5,7 @@
 #    reads A, reads B, then works for A and writes A (its last read was B), and each
 #    record carries its own request's CPU (the server's X-Cpu-Ns) x the model's uJ/ns;
 #  - a response's tail: work the server does after a response's last write, before it reads
-#    the next request, is in that response's record, not the next one's; also when a read
-#    that finds nothing (EAGAIN) comes between and the next request is on another connection;
+#    the next request, is in that response's record, not the next one's;
 #  - records are complete and framed: one row per response (pipelined, chunked, HEAD,
 #    sendfile, 404, close-delimited), with method, target (CSV-quoted), status and bytes;
 #  - a full ring buffer drops records visibly (records_dropped, the exit summary);
