@@ -120,6 +120,21 @@ def drive(port, path):
                tail_ns=100_000_000 if t.startswith("/tail") else 0)
         time.sleep(0.4)  # the tail's work ends before the next head arrives
     s.close()
+    # 4. a read that returns nothing (EAGAIN) on the request's own connection in the middle
+    #    of its work, the response then written by another thread, and the working
+    #    thread's next receive on another connection: the work before that read is the
+    #    request's (the read binds it), not the other connection's next request's
+    b, a = connect(port), connect(port)
+    time.sleep(0.2)  # both accepted before the work
+    #    (20 ms: the 25% also holds the ~1 ms the server's own hand-off leaves to h2)
+    for s, (m, t) in ((a, ("GET", "/handoff?ms=100&id=h1")), (b, ("GET", "/spin?ms=20&id=h2"))):
+        r = req(m, t)
+        s.sendall(r)
+        raw, hdr, _ = read_response(s, b"")
+        expect(out, m, t, r, raw, hdr, interleaved=True)
+        time.sleep(0.2)
+    a.close()
+    b.close()
     with open(path, "w") as f:
         json.dump(out, f)
 

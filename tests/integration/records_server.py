@@ -14,13 +14,19 @@ CPU belongs to is decided only by its socket operations. Paths:
   /tiny              a 2-byte body; every /tiny of one read is answered in one write
   /tail?ms=N         a 2-byte body, then N ms of CPU as /spin AFTER the write, before the
                      thread reads again (a response's tail: its clean-up, logging)
+  /handoff?ms=N      N ms of CPU as /spin, a non-blocking read of the same connection that
+                     finds nothing (EAGAIN), then the response written by another thread
+                     (a Go handler whose connection reads in the background, resumed on
+                     another OS thread); this thread's next operation is a read elsewhere
 Prints "listening on 127.0.0.1:PORT" once ready.
 """
 import os
+import queue
 import select
 import socket
 import sys
 import tempfile
+import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -49,6 +55,16 @@ def main():
     ls.listen(128)
     print("listening on 127.0.0.1:%d" % ls.getsockname()[1], flush=True)
     conns = {}  # socket -> bytes read and not yet parsed
+    writes = queue.Queue()  # /handoff: (socket, bytes, done) for the writer thread
+
+    def writer():
+        while True:
+            ws, data, done = writes.get()
+            ws.sendall(data)
+            done.set()
+
+    # started before any connection: a thread's start is work of its own (about 1 ms here)
+    threading.Thread(target=writer, daemon=True).start()
     held = []  # (socket, path)
 
     def serve(s, method, target):
@@ -57,6 +73,17 @@ def main():
         if u.path in ("/spin", "/hold"):
             ns = spin(int(q.get("ms", ["1"])[0]))
             s.sendall(head(200, 2, "X-Cpu-Ns: %d\r\n" % ns) + b"ok")
+        elif u.path == "/handoff":
+            ns = spin(int(q.get("ms", ["1"])[0]))
+            s.setblocking(False)
+            try:
+                s.recv(65536, socket.MSG_PEEK)  # leaves any bytes there for select
+            except BlockingIOError:
+                pass  # nothing has come: EAGAIN
+            s.setblocking(True)
+            done = threading.Event()
+            writes.put((s, head(200, 2, "X-Cpu-Ns: %d\r\n" % ns) + b"ok", done))
+            done.wait()
         elif u.path == "/tail":
             s.sendall(head(200, 2) + b"ok")
             spin(int(q.get("ms", ["1"])[0]))

@@ -6,6 +6,8 @@
 #    record carries its own request's CPU (the server's X-Cpu-Ns) x the model's uJ/ns;
 #  - a response's tail: work the server does after a response's last write, before it reads
 #    the next request, is in that response's record, not the next one's;
+#  - a read that returns nothing (EAGAIN) binds like any other: work before it on the
+#    request's own connection stays that request's when another thread writes its response;
 #  - records are complete and framed: one row per response (pipelined, chunked, HEAD,
 #    sendfile, 404, close-delimited), with method, target (CSV-quoted), status and bytes;
 #  - a full ring buffer drops records visibly (records_dropped, the exit summary);
