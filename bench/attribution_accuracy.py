@@ -187,6 +187,7 @@ def main():
     notes = []
     conservation = []  # (kind, lhs, rhs) or (kind, None, reason)
     errors = []  # (|err|, err, what)
+    selfcpu = []  # (kind, class, alone us, mixed us, [1:50, 1:500, 1:5000 us], hdr, rec)
     for kind, heavy, tiny, heavy_m, tiny_m in classes:
         if kind not in life:
             notes.append("%s: did not finish" % kind)
@@ -291,6 +292,23 @@ def main():
 
         # ---- the truths inside the mixed runs
         tg = {(r[1], r[2]): r[3] for r in targets if r[0] == kind}
+
+        # the server's own clock around its handler (node_server.js's /self-cpu): whether a
+        # class costs more inside the mix, measured without the collector's attribution
+        sc_path = os.path.join(d, "%s.selfcpu.json" % kind)
+        if os.path.exists(sc_path):
+            with open(sc_path) as f:
+                sc = json.load(f)
+
+            def sc_mean(target):
+                v = sc.get(target) if target else None
+                return v[1] / v[0] if v and v[0] else None
+
+            for cls, path, path_m in (("heavy", heavy, heavy_m), ("tiny", tiny, tiny_m)):
+                row = next(r for r in rows if r[0] == kind and r[1] == path)
+                selfcpu.append((kind, path, sc_mean(path), sc_mean(path_m),
+                                [sc_mean(tg.get((r, cls))) for r in ("r50", "r500", "r5000")],
+                                row[3:5], row[5:7]))
 
         def hdr_of(bench, path):
             e = endpoint(bench, path)
@@ -453,6 +471,22 @@ def main():
         print("not measured: %s (%s)" % (kind, why))
     for n in notes:
         print("note: %s" % n)
+    if selfcpu:
+        def ratio(pair):
+            return "%.2f" % (pair[1] / pair[0]) if pair[0] and pair[1] else "n/a"
+
+        print()
+        print("the server's own clock (node_server.js: process.cpuUsage from the handler's start "
+              "to the return of res.end(), us a request): a class's cost inside the mix against "
+              "alone, beside the same ratio of the mean header and record")
+        print("%-9s %-20s %10s %10s %10s %11s %11s %s" % (
+            "server", "class", "alone us", "mixed us", "mix/alone", "header m/a", "record m/a",
+            "us at 50 / 500 / 5000 tiny per heavy"))
+        for kind, path, a, m, rs, hdr, rec in selfcpu:
+            print("%-9s %-20s %10s %10s %10s %11s %11s %s" % (
+                kind, path, "%.1f" % a if a else "n/a", "%.1f" % m if m else "n/a",
+                ratio((a, m)), ratio(hdr), ratio(rec),
+                " / ".join("%.1f" % v if v else "n/a" for v in rs)))
     ierrors = []
     if inmix:
         print()

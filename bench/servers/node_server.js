@@ -4,6 +4,10 @@
 // Routes:
 //   GET /cpu?iters=N  N rounds of a xorshift32 loop (deterministic CPU work), body its result
 //   GET /tiny         a 1-byte body
+//   GET /self-cpu     per target served so far: requests and the process's CPU µs from the
+//                     handler's start to the return of res.end() (process.cpuUsage), JSON; an
+//                     in-mix truth of the handler's own cost that bench/attribution_accuracy.sh
+//                     reads (itself not counted)
 'use strict';
 const http = require('http');
 
@@ -17,7 +21,9 @@ function burn(iters) {
 	return x >>> 0;
 }
 
-const server = http.createServer((req, res) => {
+const selfCpu = new Map(); // target -> [requests, µs]
+
+function handle(req, res) {
 	const q = req.url.indexOf('?');
 	const path = q < 0 ? req.url : req.url.slice(0, q);
 	if (path === '/tiny') {
@@ -34,6 +40,21 @@ const server = http.createServer((req, res) => {
 		res.statusCode = 404;
 		res.end();
 	}
+}
+
+const server = http.createServer((req, res) => {
+	if (req.url === '/self-cpu') {
+		res.setHeader('Content-Type', 'application/json');
+		res.end(JSON.stringify(Object.fromEntries(selfCpu)));
+		return;
+	}
+	const c0 = process.cpuUsage();
+	handle(req, res);
+	const d = process.cpuUsage(c0);
+	const e = selfCpu.get(req.url) || [0, 0];
+	e[0] += 1;
+	e[1] += d.user + d.system;
+	selfCpu.set(req.url, e);
 });
 server.keepAliveTimeout = 120000;
 server.listen(Number(process.argv[2] || 0), '127.0.0.1', () => {
