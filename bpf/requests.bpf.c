@@ -626,13 +626,14 @@ __noinline int note_response_start(struct conn_state *c, __u64 start_total, __u3
 			return 0;
 	}
 	slot->first_write_ns = bpf_ktime_get_ns();
-	if (!egress_framing) { /* records only: send_tp names the writer (on_egress may run in
-				* softirq, in another task) */
-		id = bpf_get_current_pid_tgid();
-		slot->pid = id >> 32;
-		slot->tid = (__u32)id;
-		slot->cgroup_id = bpf_get_current_cgroup_id();
-	}
+	/* With egress framing this is the sender's task unless on_egress runs in softirq; the
+	 * send that wrote the status line names itself when it returns (send_tp), but a record
+	 * of a batch's earlier response can go out before that (finish_response), so every
+	 * slot gets a writer here. */
+	id = bpf_get_current_pid_tgid();
+	slot->pid = id >> 32;
+	slot->tid = (__u32)id;
+	slot->cgroup_id = bpf_get_current_cgroup_id();
 	slot->status = c->out_status;
 	slot->header_skip = skip;
 	slot->header_uj = header_uj;
@@ -1757,7 +1758,9 @@ static __always_inline int walk_byte(struct step_ctx *p, __u32 b, __u32 pos)
 {
 	struct conn_state *c = p->c;
 
-	if (++c->out_head_len > RESP_HEAD_MAX) {
+	/* OUT_IDLE: the byte starts a head and out_byte restarts the count (not the last
+	 * head's, which may have ended exactly at the limit) */
+	if (c->out_state != OUT_IDLE && ++c->out_head_len > RESP_HEAD_MAX) {
 		step_unframe(p, UNFRAMED_HEAD_TOO_LONG);
 		return WALK_STOP;
 	}
@@ -2039,7 +2042,7 @@ static __always_inline int egress_byte(struct out_ctx *o, __u32 b, __u32 pos)
 	struct conn_state *c = o->c;
 	__u32 st = c->out_state, lc = lower(b);
 
-	if (++c->out_head_len > RESP_HEAD_MAX) {
+	if (st != OUT_IDLE && ++c->out_head_len > RESP_HEAD_MAX) { /* as walk_byte */
 		unframe(o, UNFRAMED_HEAD_TOO_LONG);
 		return WALK_STOP;
 	}

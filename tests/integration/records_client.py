@@ -108,6 +108,17 @@ def drive(port, path):
         raw, hdr, rest = read_response(s, rest)
         expect(out, m, t, r, raw, hdr)
     s.close()
+    # 2b. two pipelined requests the server answers with one write (its /tiny batch): the
+    #    first record can go out before that write returns, and still names its writer
+    s = connect(port)
+    batch = [("GET", "/tiny?id=b1"), ("GET", "/tiny?id=b2")]
+    reqs = [req(m, t) for m, t in batch]
+    s.sendall(b"".join(reqs))
+    rest = b""
+    for (m, t), r in zip(batch, reqs):
+        raw, hdr, rest = read_response(s, rest)
+        expect(out, m, t, r, raw, hdr)
+    s.close()
     # 3. a response's tail: the server works 100 ms after /tail's last write, then reads
     #    the next request (sent once that work is over): the work is /tail's, not the
     #    next request's (which gets only its own X-Cpu-Ns)
