@@ -15,6 +15,9 @@
 #ifndef HTTP_ENERGY_BYTE_SCAN_H
 #define HTTP_ENERGY_BYTE_SCAN_H
 
+/* the lane order above; a big-endian target would misframe silently */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "byte_scan.h: little-endian loads");
+
 #define BS_ONES 0x0101010101010101ULL
 #define BS_HIGHS 0x8080808080808080ULL
 

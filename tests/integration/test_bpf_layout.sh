@@ -60,5 +60,11 @@ bad=$(comm -12 <(printf '%s\n.bss\n.data\n' "$mutable" | sort -u) <(echo "$switc
 check "sched_switch reads no mutable global but uj_per_score_word (read: ${bad:-none})" \
 	[ -z "$bad" ]
 check "that check sees sched_switch's code (it reads cpu_state)" grep -qx cpu_state <<<"$switch_reads"
+# it reads only that section's relocations: a subprogram it called would escape it
+switch_calls=$(llvm-objdump -r "${objs[0]}" |
+	awk '/^RELOCATION RECORDS FOR/ { on = ($4 == "[tp_btf/sched_switch]:") }
+	     on && $2 == "R_BPF_64_32" {print $3}' | sort -u | tr '\n' ' ')
+check "sched_switch calls no subprogram that check would miss (calls: ${switch_calls:-none})" \
+	[ -z "$switch_calls" ]
 
 finish
