@@ -1441,6 +1441,21 @@ static __always_inline void value_byte(struct out_ctx *o, __u32 b)
 	unframe(o, UNFRAMED_TRANSFER_CODING);
 }
 
+/* One (lower-cased) byte of a header name that may still be Content-Length or
+ * Transfer-Encoding: both framers' match (out_byte's name_byte and egress_byte). */
+static __always_inline void name_match(struct conn_state *c, __u32 lc)
+{
+	__u64 m = c->out_match;
+
+	opaque(m);
+	if (c->out_hdr == OUT_HDR_CL && m < 14 && lc == content_length(m))
+		c->out_match++;
+	else if (c->out_hdr == OUT_HDR_TE && m < 17 && lc == te_name(m))
+		c->out_match++;
+	else
+		c->out_hdr = OUT_HDR_NONE;
+}
+
 static __always_inline void name_byte(struct out_ctx *o, __u32 b)
 {
 	struct conn_state *c = o->c;
@@ -1466,13 +1481,7 @@ static __always_inline void name_byte(struct out_ctx *o, __u32 b)
 		unframe(o, UNFRAMED_BAD_HEAD); /* no ':' on the line, or space before it */
 		return;
 	}
-	opaque(m);
-	if (c->out_hdr == OUT_HDR_CL && m < 14 && lc == content_length(m))
-		c->out_match++;
-	else if (c->out_hdr == OUT_HDR_TE && m < 17 && lc == te_name(m))
-		c->out_match++;
-	else
-		c->out_hdr = OUT_HDR_NONE;
+	name_match(c, lc);
 }
 
 static __always_inline void status_byte(struct out_ctx *o, __u32 b, __u32 pos)
@@ -2066,15 +2075,7 @@ static __always_inline int egress_byte(struct out_ctx *o, __u32 b, __u32 pos)
 		return WALK_ON;
 	}
 	if (st == OUT_NAME && b != ':' && b != '\n' && b != '\r' && b != ' ' && b != '\t') {
-		__u64 m = c->out_match; /* name_byte's match of a name that may be one of the two */
-
-		opaque(m);
-		if (c->out_hdr == OUT_HDR_CL && m < 14 && lc == content_length(m))
-			c->out_match++;
-		else if (c->out_hdr == OUT_HDR_TE && m < 17 && lc == te_name(m))
-			c->out_match++;
-		else
-			c->out_hdr = OUT_HDR_NONE;
+		name_match(c, lc); /* a name that may be one of the two */
 		return WALK_ON;
 	}
 	out_byte(o, b, pos);
