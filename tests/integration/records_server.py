@@ -77,7 +77,9 @@ def main():
             ns = spin(int(q.get("ms", ["1"])[0]))
             s.setblocking(False)
             try:
-                s.recv(65536, socket.MSG_PEEK)  # leaves any bytes there for select
+                # leaves any bytes there for select; binds like any receive (the receive
+                # hooks do not look at the flags: were they to skip peeks, use a real read)
+                s.recv(65536, socket.MSG_PEEK)
             except BlockingIOError:
                 pass  # nothing has come: EAGAIN
             s.setblocking(True)
