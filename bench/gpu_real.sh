@@ -173,7 +173,8 @@ if gsum != gall:
 last = (f"GPU energy over the run: ours {ours / 1e6:.3f} J, NVML counter (independent reader) "
       f"{cnt / 1e6:.3f} J ({(ours - cnt) / cnt * 100:+.2f}%), power trapezoid "
       f"{pw / 1e6:.3f} J ({(ours - pw) / pw * 100:+.2f}%); worst interval vs counter "
-      f"{worst * 100:.2f}%")
+      f"{worst * 100:.2f}% (the reader's interpolation of a stepped counter: no truth for one "
+      f"interval)")
 print(last)
 with open(f"{d}/part1.last", "w") as f:
     f.write(last + "\n")
