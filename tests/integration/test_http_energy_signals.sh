@@ -109,9 +109,25 @@ check "no PMU here: cycles, instructions, cache_misses are empty cells" \
 check "energy_source says synthetic in every row" \
 	[ "$(csv_col "$tmp/run.csv" energy_source | sort -u)" = synthetic ]
 
-# runtime + idle over all CPUs equals wall time x CPUs, row by row, within 5%
-bad=$(awk -F, -v n="$ncpus" 'NR > 1 { d = ($4 - $3) * n; s = $9 + $16; if (s < 0.95 * d || s > 1.05 * d) bad++ } END { print bad + 0 }' "$tmp/run.csv")
-check "runtime_ns + idle_ns = duration x $ncpus CPUs within 5% in every row ($bad off)" [ "$bad" = 0 ]
+# runtime + idle over all CPUs equals wall time x CPUs, row by row, within 5%. A CPU whose
+# cut ran late (its vCPU paused by the host between t_end and the flush: seen once in 8
+# runs, 19 ms) closes its slice into the earlier row: that row is over by what the next one
+# is short, which must cancel within 1% over the pair. Over the whole run: within 1%.
+read -r bad moved total_err < <(awk -F, -v n="$ncpus" '
+	NR > 1 { k++; d[k] = ($4 - $3) * n; e[k] = $9 + $16 - d[k]; sd += d[k]; se += e[k] }
+	END {
+		for (i = 1; i <= k; i++) {
+			if (e[i] <= 0.05 * d[i] && e[i] >= -0.05 * d[i]) continue
+			p = 0
+			if (i < k && e[i] + e[i + 1] <= 0.01 * (d[i] + d[i + 1]) && e[i] + e[i + 1] >= -0.01 * (d[i] + d[i + 1])) p = 1
+			if (i > 1 && e[i - 1] + e[i] <= 0.01 * (d[i - 1] + d[i]) && e[i - 1] + e[i] >= -0.01 * (d[i - 1] + d[i])) p = 1
+			if (p) m++; else b++
+		}
+		printf "%d %d %.4f\n", b, m, sd ? se / sd : 1
+	}' "$tmp/run.csv")
+check "runtime_ns + idle_ns = duration x $ncpus CPUs within 5% in every row, or moved to the next by a late cut ($bad off, $moved moved)" [ "$bad" = 0 ]
+check "runtime_ns + idle_ns over the run = its duration x $ncpus CPUs within 1% (off by $total_err)" \
+	awk -v x="$total_err" 'BEGIN { exit !(x <= 0.01 && x >= -0.01) }'
 
 cg_s=$(csv_col "$tmp/run.csv" cgroup_runtime_ns | awk '{ s += $1 } END { printf "%.3f", s / 1e9 }')
 check "the burner's CPU time ($burn_cpu_s s) shows in cgroup_runtime_ns ($cg_s s) within 5%" \
