@@ -28,6 +28,7 @@
 #include "http_parser.h"
 #include "log.h"
 #include "options.h"
+#include "self_cpu.h"
 
 #define MAX_HEAD_BYTES (16 * 1024)
 #define MAX_HEADERS 64
@@ -42,6 +43,7 @@ struct server_opts {
 	const char *data_dir;
 	unsigned idle_timeout_ms;
 	unsigned request_timeout_ms;
+	bool self_cpu;
 };
 
 struct server {
@@ -51,6 +53,7 @@ struct server {
 	int data_fd;
 	atomic_bool stopping;
 	struct workload_stats stats;
+	struct self_cpu *self; /* --self-cpu, else NULL */
 };
 
 struct worker {
@@ -60,6 +63,7 @@ struct worker {
 	size_t rlen, roff;
 	unsigned char *io; /* scratch for file reads and body reads */
 	struct response resp;
+	uint64_t req_cpu_ns; /* --self-cpu: this thread's CPU clock where the request began */
 };
 
 enum fill_result { FILL_OK, FILL_CLOSED, FILL_TIMEOUT, FILL_STOP, FILL_ERROR };
@@ -325,6 +329,44 @@ static bool serve_request(struct worker *w, int fd, const struct http_request *r
 	return keep_alive;
 }
 
+/*
+ * --self-cpu: serve_request timed on this thread's CPU clock, from where the request began
+ * (req_cpu_ns) to its response's return, and counted under its target; GET /self-cpu
+ * answers the sums (not counted itself).
+ */
+static bool serve_measured(struct worker *w, int fd, const struct http_request *req,
+			   const struct http_header *headers, size_t head_len)
+{
+	static const char path[] = "/self-cpu";
+	char target[SELF_CPU_TARGET_MAX];
+	size_t len = req->target_len < sizeof(target) ? req->target_len : sizeof(target);
+	uint64_t end;
+	bool keep;
+
+	if (req->target_len == sizeof(path) - 1 && !memcmp(req->target, path, sizeof(path) - 1) &&
+	    req->method_len == 3 && !memcmp(req->method, "GET", 3)) {
+		char *json = self_cpu__json(w->srv->self);
+
+		w->roff += head_len;
+		reset_response(&w->resp);
+		if (!json) {
+			response_error(&w->resp, 500, "out of memory");
+		} else {
+			w->resp.content_type = "application/json";
+			buf__adopt(&w->resp.body, json, strlen(json));
+		}
+		send_response(w, fd, &w->resp, false);
+		return false; /* closed: a probe, not part of any measured stream */
+	}
+	/* serve_request may move the buffer the target lies in */
+	memcpy(target, req->target, len);
+	keep = serve_request(w, fd, req, headers, head_len);
+	end = self_cpu__thread_ns();
+	self_cpu__add(w->srv->self, target, len, end - w->req_cpu_ns);
+	w->req_cpu_ns = end; /* a request already buffered begins here */
+	return keep;
+}
+
 static void serve_connection(struct worker *w, int fd)
 {
 	struct http_header headers[MAX_HEADERS];
@@ -343,6 +385,9 @@ static void serve_connection(struct worker *w, int fd)
 				fail_connection(w, fd, 431, "request head over 16 KiB");
 				return;
 			}
+			/* A thread's CPU clock stands still while it waits: the wait costs nothing */
+			if (w->srv->self && w->rlen == w->roff)
+				w->req_cpu_ns = self_cpu__thread_ns();
 			fr = fill(w, fd);
 			if (fr == FILL_TIMEOUT && w->rlen > w->roff)
 				fail_connection(w, fd, 408, "request not completed in time");
@@ -359,7 +404,10 @@ static void serve_connection(struct worker *w, int fd)
 			return;
 		}
 		atomic_fetch_add(&w->srv->stats.in_flight, 1);
-		keep = serve_request(w, fd, &req, headers, (size_t)rc);
+		if (w->srv->self)
+			keep = serve_measured(w, fd, &req, headers, (size_t)rc);
+		else
+			keep = serve_request(w, fd, &req, headers, (size_t)rc);
 		atomic_fetch_sub(&w->srv->stats.in_flight, 1);
 		if (!keep)
 			return;
@@ -478,6 +526,10 @@ static enum opts_result parse_options(int argc, char **argv, struct server_opts 
 		OPT_UINT("request-timeout", "SEC",
 			 "time for a client to send a whole request or take a response (default 10)",
 			 &request_s, 1, 86400),
+		OPT_FLAG("self-cpu",
+			 "time each request on its thread's CPU clock, summed per target at GET "
+			 "/self-cpu (a benchmark truth)",
+			 &o->self_cpu),
 		{ 0 },
 	};
 	const struct opts_spec spec = {
@@ -522,6 +574,13 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	srv.stats.start_ns = now_ns();
+	if (srv.opts.self_cpu) {
+		srv.self = self_cpu__new();
+		if (!srv.self) {
+			log_error("out of memory for --self-cpu");
+			goto cleanup;
+		}
+	}
 	srv.data_fd = data_file_open(srv.opts.data_dir, FILE_KB_MAX * 1024);
 	if (srv.data_fd < 0)
 		goto cleanup;
@@ -585,6 +644,7 @@ int main(int argc, char **argv)
 			 (unsigned long long)atomic_load(&srv.stats.connections));
 cleanup:
 	free(workers);
+	self_cpu__free(srv.self);
 	if (srv.listen_fd >= 0)
 		close(srv.listen_fd);
 	if (srv.stop_fd >= 0)

@@ -57,6 +57,8 @@ check "GET /stats counts requests per endpoint" \
 	python3 -c "import json,urllib.request as u; d=json.load(u.urlopen('$url/stats')); \
 assert d['requests']['cpu'] >= 101 and d['requests']['post'] >= 2 and d['responses']['4xx'] >= 5, d"
 
+check "GET /self-cpu is a 404 without --self-cpu" [ "$(fetch "$url/self-cpu")" = 404 ]
+
 # Graceful stop: a request in flight when SIGTERM arrives still gets its whole answer.
 curl -s "$url/cpu?iters=300000000" -o "$tmp/slow" &
 curl_pid=$!
@@ -72,6 +74,46 @@ check "SIGTERM exits 0" [ "$rc" = 0 ]
 check "the server logs that it stopped" grep -q 'stopped after' "$tmp/server.log"
 check "the server refuses new connections after stopping" \
 	bash -c "! curl -s -m 2 $url/healthz"
+
+# --self-cpu: each request's thread CPU time summed per target (a benchmark truth)
+start_server "$tmp/server_self.log" --data-dir "$data" --threads 4 --self-cpu ||
+	{ not_ok "server starts with --self-cpu"; finish; }
+python3 - "$SERVER_PORT" >"$tmp/self.out" 2>&1 <<'PY'
+import json, socket, sys, time
+port = int(sys.argv[1])
+def get(s, targets):
+    s.sendall(b"".join(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % t for t in targets))
+    buf = b""
+    for _ in targets:
+        while b"\r\n\r\n" not in buf:
+            buf += s.recv(65536)
+        head, buf = buf.split(b"\r\n\r\n", 1)
+        n = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1])
+        while len(buf) < n:
+            buf += s.recv(65536)
+        body, buf = buf[:n], buf[n:]
+    return body
+s = socket.create_connection(("127.0.0.1", port))
+wall = 0.0
+for _ in range(5):
+    t = time.monotonic()
+    get(s, [b"/cpu?iters=3000000"])
+    wall += time.monotonic() - t
+    get(s, [b"/cpu?iters=1"])
+get(s, [b"/cpu?iters=2", b"/cpu?iters=2"])  # pipelined: one read, two requests
+s.close()
+d = json.loads(get(socket.create_connection(("127.0.0.1", port)), [b"/self-cpu"]))
+print(json.dumps(d), "wall_heavy_us=%.1f" % (wall * 1e6))
+heavy, tiny, pipe = d["/cpu?iters=3000000"], d["/cpu?iters=1"], d["/cpu?iters=2"]
+assert heavy[0] == 5 and tiny[0] == 5 and pipe[0] == 2, "request counts per target"
+assert "/self-cpu" not in d, "the probe counts itself"
+assert heavy[1] <= wall * 1e6, "a thread's CPU over its requests exceeds their wall time"
+assert tiny[1] / 5 * 20 < heavy[1] / 5, "a tiny request under 1/20 of a heavy one"
+assert pipe[1] > 0, "the second pipelined request has a time of its own"
+PY
+check "--self-cpu: thread CPU per target, counts exact, heavy within its wall time, the probe not counted" \
+	[ $? = 0 ]
+cat "$tmp/self.out"
 
 # IPv6
 if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0))' 2>/dev/null; then
