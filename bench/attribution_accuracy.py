@@ -293,7 +293,7 @@ def main():
         # ---- the truths inside the mixed runs
         tg = {(r[1], r[2]): r[3] for r in targets if r[0] == kind}
 
-        # the server's own clock around its handler (node_server.js's /self-cpu): whether a
+        # the server's own clock (node_server.js's or workload_server --self-cpu's /self-cpu): whether a
         # class costs more inside the mix, measured without the collector's attribution
         sc_path = os.path.join(d, "%s.selfcpu.json" % kind)
         if os.path.exists(sc_path):
@@ -306,9 +306,15 @@ def main():
 
             for cls, path, path_m in (("heavy", heavy, heavy_m), ("tiny", tiny, tiny_m)):
                 row = next(r for r in rows if r[0] == kind and r[1] == path)
-                selfcpu.append((kind, path, sc_mean(path), sc_mean(path_m),
+                a, m = sc_mean(path), sc_mean(path_m)
+                selfcpu.append((kind, path, a, m,
                                 [sc_mean(tg.get((r, cls))) for r in ("r50", "r500", "r5000")],
                                 row[3:5], row[5:7]))
+                # workload_server's clock holds a request's whole work on its thread (Node's
+                # the handler only): the alone truth scaled by the class's own mix/alone
+                if kind == "workload" and a and m and truth[path]:
+                    inmix.append((kind, path, "clock", truth[path], truth[path] * m / a, None,
+                                  row[4], row[6]))
 
         def hdr_of(bench, path):
             e = endpoint(bench, path)
@@ -476,9 +482,11 @@ def main():
             return "%.2f" % (pair[1] / pair[0]) if pair[0] and pair[1] else "n/a"
 
         print()
-        print("the server's own clock (node_server.js: process.cpuUsage from the handler's start "
-              "to the return of res.end(), us a request): a class's cost inside the mix against "
-              "alone, beside the same ratio of the mean header and record")
+        print("the server's own clock, us a request (node: process.cpuUsage from the handler's "
+              "start to the return of res.end(); workload: the serving thread's CPU clock from "
+              "the read of the request to the return of its last write, --self-cpu): a class's "
+              "cost inside the mix against alone, beside the same ratio of the mean header and "
+              "record")
         print("%-9s %-20s %10s %10s %10s %11s %11s %s" % (
             "server", "class", "alone us", "mixed us", "mix/alone", "header m/a", "record m/a",
             "us at 50 / 500 / 5000 tiny per heavy"))
@@ -492,7 +500,8 @@ def main():
         print()
         print("in-mix truth: threads(N) = schedstat of the N server threads that served the class "
               "on class-pure connections (one run); fit = least squares over the mixed runs "
-              "(header and record pooled over them)")
+              "(header and record pooled over them); clock = the alone truth x the class's "
+              "mix/alone on the server's own clock (workload_server --self-cpu, the 1:1 run)")
         print("%-9s %-20s %-10s %12s %18s %9s %22s %22s" % (
             "server", "class", "method", "alone uJ/req", "in-mix uJ/req", "mix/alone",
             "header (err)", "record (err)"))

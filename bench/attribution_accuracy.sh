@@ -150,7 +150,7 @@ wait_listen() {
 # server's), heavy, tiny (the two request classes) and probe (a path to poll with).
 start_workload() {
 	in_cgroup "$BUILD/bin/workload_server" --port 0 --threads 64 --data-dir "$tmp/data" \
-		2>"$tmp/workload.log" &
+		--self-cpu 2>"$tmp/workload.log" &
 	server=$!
 	port=$(wait_listen "$tmp/workload.log")
 	truth_pids=$server
@@ -421,11 +421,11 @@ for kind in "${kinds[@]}"; do
 	run_ratio "$kind" 5000 5
 	stop_collector
 	l1=$(cpu_ns)
-	if [ "$kind" = node ]; then # the server's own clock per target (not tracked any more)
+	case $kind in node | workload) # the server's own clock per target (not tracked any more)
 		python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
-			"http://127.0.0.1:$port/self-cpu" >"$tmp/node.selfcpu.json" ||
-			{ echo "$me: node: GET /self-cpu failed" >&2; rm -f "$tmp/node.selfcpu.json"; }
-	fi
+			"http://127.0.0.1:$port/self-cpu" >"$tmp/$kind.selfcpu.json" ||
+			{ echo "$me: $kind: GET /self-cpu failed" >&2; rm -f "$tmp/$kind.selfcpu.json"; }
+	esac
 	# the server's CPU ns over the collector's whole life, for the conservation check
 	printf '%s\t%s\n' "$kind" $((l1 - l0)) >>"$tmp/life.tsv"
 	stop_server

@@ -212,6 +212,20 @@ check "the last line: the worst error against the in-mix truths" \
 	bash -c "tail -1 $tmp/f.out | grep -q '^in-mix worst |error| = 20.0% (workload /cpu?iters=1 record vs fit) over 4 class truths on 1 server kinds (workload), target <= 15%: NOT met; records only: 20.0% (workload /cpu?iters=1 record vs fit)$'"
 check "the line before it: the worst error against the alone truth, as before" \
 	bash -c "tail -2 $tmp/f.out | head -1 | grep -q '^worst |error| = 140.0% (workload /cpu?iters=1 record mixed) over 2 classes'"
+check "no server clock, no clock truth" bash -c "! grep -qE '^workload +[^ ]+ +clock ' $tmp/f.out"
+# the server's own clock (workload_server --self-cpu): heavy 10000 us alone, 11000 in the
+# 1:1 mix (1.10); tiny 50 alone, 100 mixed (2.00): the alone truths scaled by those
+cp -r "$tmp/f" "$tmp/h"
+echo '{"/cpu?iters=9": [100, 1000000.0], "/cpu?iters=09": [50, 550000.0], "/cpu?iters=1": [1000, 50000.0], "/cpu?iters=01": [50, 5000.0]}' \
+	>"$tmp/h/workload.selfcpu.json"
+report "$tmp/h" 0.01 1 >"$tmp/h.out" 2>&1
+clock_row() { grep -E "^workload +${1//\?/\\?} +clock " "$tmp/h.out" | grep -qE -- "$2"; }
+check "clock: heavy's in-mix truth 100000 x 1.10, its 1:1 header and record -9.1%" \
+	clock_row '/cpu?iters=9' ' 110000\.0 +1\.10 +100000\.0 \(-9\.1%\) +100000\.0 \(-9\.1%\)$'
+check "clock: tiny's in-mix truth 500 x 2.00, its 1:1 header and record +20.0%" \
+	clock_row '/cpu?iters=1' ' 1000\.0 +2\.00 +1200\.0 \(\+20\.0%\) +1200\.0 \(\+20\.0%\)$'
+check "the server's own clock table: tiny 50.0 alone, 100.0 mixed, 2.00" \
+	grep -qE '^workload +/cpu\?iters=1 +50\.0 +100\.0 +2\.00 ' "$tmp/h.out"
 make_inmix "$tmp/g" 1
 report "$tmp/g" 0.01 1 >"$tmp/g.out" 2>&1
 check "mixes of one ratio cannot separate the classes: the fit says so" \
