@@ -311,7 +311,7 @@ def main():
                                 [sc_mean(tg.get((r, cls))) for r in ("r50", "r500", "r5000")],
                                 row[3:5], row[5:7]))
                 # workload_server's clock holds a request's whole work on its thread (Node's
-                # the handler only): the alone truth scaled by the class's own mix/alone
+                # its JavaScript only): the alone truth scaled by the class's own mix/alone
                 if kind == "workload" and a and m and truth[path]:
                     inmix.append((kind, path, "clock", truth[path], truth[path] * m / a, None,
                                   row[4], row[6]))
@@ -482,9 +482,10 @@ def main():
             return "%.2f" % (pair[1] / pair[0]) if pair[0] and pair[1] else "n/a"
 
         print()
-        print("the server's own clock, us a request (node: process.cpuUsage from the handler's "
-              "start to the return of res.end(); workload: the serving thread's CPU clock from "
-              "the read of the request to the return of its last write, --self-cpu): a class's "
+        print("the server's own clock, us a request (node: process.cpuUsage from the request "
+              "object's creation to the return of res.end(); workload: the serving thread's "
+              "CPU clock from the read of the request to the return of its last write, "
+              "--self-cpu): a class's "
               "cost inside the mix against alone, beside the same ratio of the mean header and "
               "record")
         print("%-9s %-20s %10s %10s %10s %11s %11s %s" % (

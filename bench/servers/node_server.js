@@ -5,9 +5,9 @@
 //   GET /cpu?iters=N  N rounds of a xorshift32 loop (deterministic CPU work), body its result
 //   GET /tiny         a 1-byte body
 //   GET /self-cpu     per target served so far: requests and the process's CPU µs from the
-//                     handler's start to the return of res.end() (process.cpuUsage), JSON; an
-//                     in-mix truth of the handler's own cost that bench/attribution_accuracy.sh
-//                     reads (itself not counted)
+//                     request object's creation (its head parsed) to the return of res.end()
+//                     (process.cpuUsage), JSON; an in-mix truth of the request's own cost in
+//                     JavaScript that bench/attribution_accuracy.sh reads (itself not counted)
 'use strict';
 const http = require('http');
 
@@ -42,13 +42,21 @@ function handle(req, res) {
 	}
 }
 
-const server = http.createServer((req, res) => {
+// Node builds the request object as soon as the parser has the head: the clock starts there
+class TimedIncoming extends http.IncomingMessage {
+	constructor(socket) {
+		super(socket);
+		this.cpu0 = process.cpuUsage();
+	}
+}
+
+const server = http.createServer({ IncomingMessage: TimedIncoming }, (req, res) => {
 	if (req.url === '/self-cpu') {
 		res.setHeader('Content-Type', 'application/json');
 		res.end(JSON.stringify(Object.fromEntries(selfCpu)));
 		return;
 	}
-	const c0 = process.cpuUsage();
+	const c0 = req.cpu0;
 	handle(req, res);
 	const d = process.cpuUsage(c0);
 	const e = selfCpu.get(req.url) || [0, 0];
