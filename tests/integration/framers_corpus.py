@@ -135,9 +135,11 @@ one(c, r, [r[:50], r[50:]])
 
 # Heads at the length limit, followed by another response on the connection. A head of
 # RESP_HEAD_MAX + 1 bytes is the longest framed (its first byte starts the count at 0); the
-# next response's first byte must not count against it. pad moves where the next response
-# starts (pipelined, one write: prefix, big, next) so the word scan meets it at each of the
-# 8 offsets; "sep" writes the next response on its own (a segment's first word).
+# next response's first byte must not count against it. Both framers walk a head in words
+# counted from where the walk began (a segment's or write's first byte framed, or a body's
+# end); a bodiless prefix of pad more bytes (Content-Length: 0) moves the big head and the
+# next response through each of the 8 offsets of that word grid (pipelined, one write:
+# prefix, big, next); "sep" writes the next response on its own (a grid's first word).
 def big_head(total):
     fixed = b"HTTP/1.1 200 OK\r\nX-Big: \r\nContent-Length: 0\r\n\r\n"
     r = b"HTTP/1.1 200 OK\r\nX-Big: " + b"b" * (total - len(fixed)) + b"\r\nContent-Length: 0\r\n\r\n"
@@ -147,7 +149,7 @@ def big_head(total):
 
 def head_limit_case(name, total, pad, sep=False):
     c = Case(name)
-    prefix, big, nxt = cl(b"p" * pad), big_head(total), cl(b"next")
+    prefix, big, nxt = cl(b"", extra=b"X-Pad: %s\r\n" % (b"p" * pad)), big_head(total), cl(b"next")
     framed = total - 1 <= RESP_HEAD_MAX
     c.exchange([(b"GET", 200, len(prefix), True), (b"GET", 200, len(big), framed),
                 (b"GET", 200, len(nxt), framed)],
@@ -183,22 +185,23 @@ c.exchange([(m, s, len(r), True) for m, s, r in
            [b"".join(rs)])
 
 
-# Status lines (and Content-Length lines) at each of the 8 offsets of a word: pipelined in
-# one write (each response 1 mod 8 bytes long moves the next one's start by one), and each
-# in its own write after i bytes of the last one's body (the status line at offset i of the
-# write). Eight requests: more awaiting than CONN_KINDS (8) leave a connection alone by
-# design (pipelined too deep).
-def padded(i):
-    """X-Pad lengthens the head by words; the body makes the whole 1 mod 8."""
-    extra = b"X-Pad: %s\r\n" % (b"p" * 8 * i)
-    return [r for r in (cl(LOOKS[:k], extra=extra) for k in range(10, 18)) if len(r) % 8 == 1][0]
+# Status lines (and Content-Length lines) at each of the 8 offsets of the word grid: the walk
+# starts its grid after each body, so eight bodiless responses (Content-Length: 0, each 1 mod
+# 8 bytes long) pipelined in one write, the last with a body. Eight requests: more awaiting
+# than CONN_KINDS (8) leave a connection alone by design (pipelined too deep).
+def padded(i, body=b""):
+    """X-Pad lengthens the head by words, and by 1 to 8 bytes to make it 1 mod 8."""
+    return [r for r in (cl(body, extra=b"X-Pad: %s\r\n" % (b"p" * (8 * i + k)))
+                        for k in range(8)) if len(r) % 8 == 1][0]
 
 
 c = Case("align")
-rs = [padded(i) for i in range(8)]
+rs = [padded(i) for i in range(7)] + [padded(7, LOOKS)]
 c.exchange([(b"GET", 200, len(r), True) for r in rs], [b"".join(rs)])
-c = Case("align_split")
-rs = [padded(i) for i in range(8)]
+# A body's end in the middle of a write: each write ends i + 1 bytes before a body's end and
+# the next one carries those bytes, then the next response.
+c = Case("body_tails")
+rs = [padded(i, LOOKS[:16]) for i in range(8)]
 writes = []
 for i, r in enumerate(rs):
     tail = rs[i - 1][len(rs[i - 1]) - i:] if i else b""
