@@ -7,8 +7,10 @@
 # followed by another response at each word offset, heads cut at every offset around
 # "Content-Length:" and the blank line, one byte per write, pipelined responses in one
 # write, responses at each of the 8 offsets of a word). The same client traffic runs under
-# each mode; each mode's records must be the corpus's truth (count, method, target, status,
-# response_bytes, order on the connection), and the two modes' records each other's.
+# each mode (header; records only; and sk_msg framing without the header,
+# --no-header --sk-msg-framing); each mode's records must be the corpus's truth (count,
+# method, target, status, response_bytes, order on the connection), and each sk_msg mode's
+# records the same as egress's.
 # Compared modulo what legitimately differs: header mode inserts X-Energy-Score lines (taken
 # out of the bytes; response_bytes never counts them) and says why a header was not written
 # (header_skip: batched; records only: no_header), so header_skip, the energy columns and
@@ -70,17 +72,24 @@ failures=$((failures + $(grep -c '^not ok' "$tmp/plain.tap")))
 
 run_mode header
 run_mode records --no-header
+# sk_msg without the header: on_msg's walk with nothing inserted, against on_egress's
+run_mode skmsg --no-header --sk-msg-framing
 check "records only: the start-up line says responses are framed by cgroup_skb/egress" \
 	grep -q 'responses framed by cgroup_skb/egress' "$tmp/records.log"
 
-python3 $corpus agree "$tmp/header.csv" "$tmp/records.csv" | tee "$tmp/agree.tap"
-failures=$((failures + $(grep -c '^not ok' "$tmp/agree.tap")))
+for other in header skmsg; do
+	python3 $corpus agree "$tmp/$other.csv" "$tmp/records.csv" | sed "s/^\(not \)\?ok - /&$other: /" |
+		tee "$tmp/agree.$other.tap"
+	failures=$((failures + $(grep -c '^not ok' "$tmp/agree.$other.tap")))
+done
 # the exit summaries: the same responses framed, the same connections left alone, by reason
 # (the header counts differ by design)
 counts() { grep 'requests: .* heads' "$tmp/$1.log" |
 	sed "s/[0-9]* X-Energy-Score headers written; not rewritten:.*connections left alone:/;/"; }
-check "both framers: the exit summaries count the same responses and the same connections left alone ($(counts header) | $(counts records))" \
-	eval '[ -n "$(counts header)" ] && [ "$(counts header)" = "$(counts records)" ]'
+for other in header skmsg; do
+	check "$other: the exit summaries count the same responses and the same connections left alone as records only ($(counts $other) | $(counts records))" \
+		eval '[ -n "$(counts $other)" ] && [ "$(counts $other)" = "$(counts records)" ]'
+done
 check "both framers: one head too long (head16k_over), one close-delimited (close), nothing else left alone" \
 	eval 'counts records | grep -q "unframed: 0 status not HTTP/1.x, 1 head too long, 0 transfer coding, 0 conflicting lengths, 0 bad head, 0 bad chunk, 0 unsolicited, 0 unreadable, 0 too complex, 0 unseen bytes; HTTP ended: 0 upgraded, 0 tunnel, 1 close-delimited;"'
 finish
