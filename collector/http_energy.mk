@@ -63,3 +63,4 @@ UNIT_TESTS += test_header_ports
 test_header_ports_SRCS := tests/unit/test_header_ports.c collector/header_ports.c
 test_header_ports_CFLAGS := -I collector
 INTEGRATION_TESTS += tests/integration/test_requests_framing.sh
+INTEGRATION_TESTS += tests/integration/test_framers_agree.sh
