@@ -467,7 +467,8 @@ static __always_inline struct req_slot *new_slot(const struct req_slot_key *k, _
 	if (r && r->tag == tag && flags == BPF_NOEXIST)
 		return r;
 	if (r && (r->tag == tag || (!r->tag && !__sync_val_compare_and_swap(&r->tag, 0, tag)))) {
-		__builtin_memset(r, 0, __builtin_offsetof(struct req_slot, cookie));
+		/* not the line: only its line_len bytes are ever read (2.5 cache lines less) */
+		__builtin_memset(r, 0, __builtin_offsetof(struct req_slot, line));
 		r->cookie = k->cookie;
 		return r;
 	}

@@ -287,7 +287,7 @@ struct request_event {
 	unsigned char line_cut;	   /* the request line was longer than line[] (or split) */
 	unsigned short line_len;
 	unsigned short pad;
-	char line[REQ_LINE_MAX];
+	char line[REQ_LINE_MAX]; /* line_len bytes; the rest is undefined (not zeroed) */
 };
 
 /*
