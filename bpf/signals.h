@@ -287,13 +287,14 @@ struct request_event {
 	unsigned char line_cut;	   /* the request line was longer than line[] (or split) */
 	unsigned short line_len;
 	unsigned short pad;
-	char line[REQ_LINE_MAX];
+	char line[REQ_LINE_MAX]; /* line_len bytes; the rest is undefined (not zeroed) */
 };
 
 /*
  * A request's line and arrival, kept from ingress to its response's end (--request-log
- * only): keyed by connection and request number (requests.bpf.c's req_slots). User space
- * reads them at stop: records whose response ended but whose tail had not yet (issue 13).
+ * only): in requests.bpf.c's slot_ring (a pair of entries per connection, found by index),
+ * else keyed by connection and request number in req_slots. User space reads both at stop:
+ * records whose response ended but whose tail had not yet (issue 13).
  */
 struct req_slot_key {
 	unsigned long long cookie;
@@ -323,7 +324,19 @@ struct req_slot {
 	unsigned long long request_bytes;
 	unsigned long long response_bytes;
 	char line[REQ_LINE_MAX];
+	/* slot_ring only (requests.bpf.c): whose slot this is; tag is req_slot_tag() of it, 0
+	 * free, and the one word a taker's compare-and-swap decides on */
+	unsigned long long cookie;
+	unsigned long long tag;
 };
+
+/* A slot_ring entry's owner in one word, never 0: the connection (its cookie's low 39 bits:
+ * two live connections 2^39 cookies apart at the same entry, never) and its request number
+ * (modulo 2^24: a slot never outlives 2^24 later requests of its connection). */
+static inline unsigned long long req_slot_tag(unsigned long long cookie, unsigned int n)
+{
+	return 1ULL << 63 | cookie << 24 | (n & 0xffffff);
+}
 
 /* The record of slot s of connection cookie, with fx/ns its energy and CPU: one definition
  * for BPF's emit_slot() and user space's records taken at stop. */

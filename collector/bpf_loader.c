@@ -189,9 +189,12 @@ static int choose_request_programs(struct bpf_loader *l, const struct request_se
 	skel->rodata->egress_framing = l->egress;
 	/* One request awaiting its response per slot: up to CONN_KINDS per connection, but
 	 * most connections hold one or none, and one more whose record waits for its tail
-	 * (docs/attribution.md). Preallocated: without records it holds one. */
+	 * (docs/attribution.md): a pair a connection in slot_ring, req_slots for the rest.
+	 * Both preallocated: without records they hold one each. */
+	skel->rodata->slot_pairs = l->records ? max_conns : 0;
 	err = set_max_entries(skel->maps.sock_hash, max_conns) ?:
-	      set_max_entries(skel->maps.req_slots, l->records ? 2 * max_conns : 1) ?:
+	      set_max_entries(skel->maps.slot_ring, l->records ? 2 * max_conns : 1) ?:
+	      set_max_entries(skel->maps.req_slots, l->records ? max_conns : 1) ?:
 	      set_max_entries(skel->maps.records,
 			      ring_bytes(rs->enable ? rs->record_ring_kb : 0));
 	if (err)
@@ -250,6 +253,7 @@ static void fill_handles(struct bpf_loader *l)
 		.proc_energy_fd = bpf_map__fd(skel->maps.proc_energy_uj),
 		.records_fd = l->records ? bpf_map__fd(skel->maps.records) : -1,
 		.req_slots_fd = l->records ? bpf_map__fd(skel->maps.req_slots) : -1,
+		.slot_ring_fd = l->records ? bpf_map__fd(skel->maps.slot_ring) : -1,
 		/* __u64 is unsigned long long: the same 64 bits */
 		.uj_per_score_word = (uint64_t *)&skel->bss->uj_per_score_word,
 		.records_stopped = &skel->bss->records_stopped,

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fixed_point.h"
@@ -187,6 +188,57 @@ void requests__stop_records(struct requests *rt)
 	usleep(2000);
 }
 
+/*
+ * slot_ring's ended slots, taken as emit_slot() takes them: a copy, then the tag's
+ * compare-and-swap to 0 (BPF's drop at a close may win: that slot is not ours). Appended to
+ * *ev (*taken of them), grown as needed.
+ */
+static int take_ring(int fd, struct request_event **ev, size_t *taken)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t info_len = sizeof(info);
+	struct req_slot *ring, slot;
+	size_t bytes, cap = *taken;
+	int err = 0;
+
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		return -errno;
+	if (info.value_size != sizeof(slot))
+		return -EINVAL;
+	bytes = (size_t)info.max_entries * sizeof(slot);
+	ring = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ring == MAP_FAILED)
+		return -errno;
+	for (uint32_t i = 0; i < info.max_entries; i++) {
+		uint64_t tag = __atomic_load_n(&ring[i].tag, __ATOMIC_ACQUIRE);
+
+		if (!tag || !ring[i].end_ns)
+			continue;
+		memcpy(&slot, &ring[i], sizeof(slot));
+		if (!__atomic_compare_exchange_n(&ring[i].tag, &tag, 0, false, __ATOMIC_SEQ_CST,
+						 __ATOMIC_SEQ_CST))
+			continue;
+		if (*taken == cap) {
+			size_t ncap = cap ? 2 * cap : 64;
+			struct request_event *grown = realloc(*ev, ncap * sizeof(**ev));
+
+			if (!grown) {
+				err = -ENOMEM;
+				break;
+			}
+			*ev = grown;
+			cap = ncap;
+		}
+		memset(&(*ev)[*taken], 0, sizeof(**ev));
+		request_event_of_slot(&(*ev)[(*taken)++], slot.cookie, &slot, slot.rec_fx,
+				      slot.rec_ns);
+	}
+	munmap(ring, bytes);
+	return err;
+}
+
 int requests__take_waiting(struct requests *rt, struct request_event **out, size_t *n)
 {
 	struct bpf_map_info info = { 0 };
@@ -236,6 +288,9 @@ int requests__take_waiting(struct requests *rt, struct request_event **out, size
 		request_event_of_slot(&ev[taken++], keys[i].cookie, &slot, slot.rec_fx,
 				      slot.rec_ns);
 	}
+	err = take_ring(rt->h.slot_ring_fd, &ev, &taken);
+	if (err)
+		goto cleanup;
 	*out = ev;
 	*n = taken;
 	ev = NULL;

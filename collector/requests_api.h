@@ -45,6 +45,7 @@ struct request_handles {
 	int proc_energy_fd;
 	int records_fd; /* the records ring buffer; -1 without records */
 	int req_slots_fd; /* the records' slots (struct req_slot); -1 without records */
+	int slot_ring_fd; /* their first place (an mmapable array of struct req_slot); -1 */
 	uint64_t *uj_per_score_word; /* in the mmap'ed .bss: psys mode's µJ per score unit */
 	uint32_t *records_stopped;   /* in the mmap'ed .bss: no record sent once set */
 };

@@ -205,6 +205,19 @@ idle_client=$!
 on_exit "touch $tmp/idle.release; wait $idle_client 2>/dev/null"
 wait_for "the idle client's two responses" 20 test -e "$tmp/idle.ready" || not_ok "idle: the client ran"
 sleep 0.3
+# issue 14: the waiting record's slot is in slot_ring (found by index), not in the req_slots
+# hash (an insert and a delete a request): req_slots is empty, slot_ring is there
+slot_maps=""
+for o in $(bpf_objects_of "$collector"); do
+	[ "${o%%:*}" = map ] || continue
+	name=$(bpftool map show id "${o#*:}" 2>/dev/null | sed -n '1s/.* name \([^ ]*\) .*/\1/p')
+	case $name in
+	req_slots) slot_maps+="req_slots:$(bpftool map dump id "${o#*:}" 2>/dev/null | grep -c key) " ;;
+	slot_ring) slot_maps+="slot_ring " ;;
+	esac
+done
+check "idle: the waiting slot is not in the req_slots hash, slot_ring is loaded (got: $slot_maps)" \
+	test "$slot_maps" = "req_slots:0 slot_ring " -o "$slot_maps" = "slot_ring req_slots:0 "
 stop_collector
 touch "$tmp/idle.release"
 wait "$idle_client" 2>/dev/null
