@@ -1721,43 +1721,11 @@ chunk_size_done:
 	c->out_head_len = 0;
 }
 
-/*
- * A global function: the verifier checks it once, not once per byte of the 64-byte loop
- * that calls it (which made the program too large to verify). Returns the new state.
- */
-__noinline int out_byte_global(struct conn_state *c, struct request_counters *ctr,
-			       struct out_work *w, __u32 b, __u32 pos)
-{
-	struct out_ctx o = { .c = c, .ctr = ctr, .w = w };
-
-	if (!c || !ctr || !w)
-		return OUT_DONE;
-	out_byte(&o, b & 0xff, pos);
-	return c->out_state;
-}
-
-/*
- * Whether byte b leaves the state machine as it is: the rest of a line nobody reads, or a
- * header name already known to be neither Content-Length nor Transfer-Encoding. Most of a
- * head's bytes are such; the walk passes them without the call to out_byte_global (what
- * out_byte would do with them: nothing).
- */
+/* The rest of a line nobody reads: only its LF acts on the state. */
 static __always_inline bool line_rest(__u32 st)
 {
 	return st == OUT_SKIP_LINE || st == OUT_REASON || st == OUT_CHUNK_EXT ||
 	       st == OUT_TRAILER_LINE;
-}
-
-static __always_inline bool byte_passes(const struct conn_state *c, __u32 b)
-{
-	__u32 st = c->out_state;
-
-	if (b == '\n')
-		return false;
-	if (line_rest(st))
-		return true;
-	return st == OUT_NAME && c->out_hdr == OUT_HDR_NONE && b != ':' && b != '\r' && b != ' ' &&
-	       b != '\t';
 }
 
 /* True in the states whose bytes are walked one by one (a head, a chunk line, trailers). */
@@ -1820,33 +1788,9 @@ static __always_inline long step_begin(struct step_ctx *p)
 
 enum { WALK_ON, WALK_STOP, WALK_LEFT };
 
-/* Whether 8 bytes of a line nobody reads can be passed at once: the state passes whole
- * lines and none of the bytes (w, a word of them) is an LF (a word with a zero byte after
- * the XOR holds one). */
-static __always_inline bool pass8(const struct conn_state *c, __u64 w)
-{
-	__u64 v = w ^ 0x0a0a0a0a0a0a0a0aULL;
-
-	return line_rest(c->out_state) && c->out_head_len + 8 <= RESP_HEAD_MAX &&
-	       !((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL);
-}
-
-/* Byte b at offset pos of a walked chunk: WALK_STOP the framing ends here (unframed);
- * WALK_LEFT the walked states end after it (a body, or HTTP's end) */
-static __always_inline int walk_byte(struct step_ctx *p, __u32 b, __u32 pos)
-{
-	struct conn_state *c = p->c;
-
-	/* OUT_IDLE: the byte starts a head and out_byte restarts the count (not the last
-	 * head's, which may have ended exactly at the limit) */
-	if (c->out_state != OUT_IDLE && ++c->out_head_len > RESP_HEAD_MAX) {
-		step_unframe(p, UNFRAMED_HEAD_TOO_LONG);
-		return WALK_STOP;
-	}
-	if (byte_passes(c, b))
-		return WALK_ON;
-	return walked(out_byte_global(c, p->ctr, &p->w, b, pos)) ? WALK_ON : WALK_LEFT;
-}
+#define EGRESS_LEFT 16 /* egress_word: the walked states ended (| the bytes taken) */
+__noinline int egress_word(struct conn_state *c, struct request_counters *ctr, struct out_work *w,
+			   __u64 word, __u64 at);
 
 static long out_step(__u32 i, void *data)
 {
@@ -1868,28 +1812,36 @@ static long out_step(__u32 i, void *data)
 	}
 	d = (char *)(long)p->msg->data;
 	e = (char *)(long)p->msg->data_end;
-	for (__u32 j = 0; j < OUT_CHUNK; j++) {
-		int r;
-
-		if (j >= len || d + j + 1 > e)
-			break;
-		if (j + 8 <= len && d + j + 8 <= e && pass8(c, *(__u64 *)(d + j))) {
-			c->out_head_len += 8;
-			j += 7;
-			continue;
-		}
-		r = walk_byte(p, (__u8)d[j], p->off + j);
-		if (r == WALK_STOP)
-			return 1;
-		if (r == WALK_LEFT) {
-			p->off += j + 1;
-			return 0;
-		}
-	}
 	if (d + len > e) {
 		/* the kernel gave fewer bytes than asked: the rest is unseen */
 		step_unframe(p, UNFRAMED_PULL_FAILED);
 		return 1;
+	}
+	/* a word at a time, as on_egress (egress_word: the same framing, one call a word) */
+	for (__u32 k = 0; k < OUT_CHUNK / 8; k++) {
+		__u32 at = k * 8, n;
+		__u64 w = 0;
+		int r;
+
+		if (at >= len)
+			break;
+		n = len - at < 8 ? len - at : 8;
+		if (d + at + 8 <= e) {
+			w = *(__u64 *)(d + at); /* lanes past n: egress_word ignores them */
+		} else {
+			for (__u32 b = 0; b < 7; b++) { /* the write's last 1..7 bytes */
+				if (b >= n || d + at + b + 1 > e)
+					break;
+				w |= (__u64)(__u8)d[at + b] << (8 * b);
+			}
+		}
+		r = egress_word(c, p->ctr, &p->w, w, (__u64)n << 32 | (p->off + at));
+		if (r < 0)
+			return 1;
+		if (r & EGRESS_LEFT) {
+			p->off += at + (r & 15);
+			return 0;
+		}
 	}
 	p->off += len;
 	return 0;
@@ -1901,21 +1853,21 @@ static __always_inline bool insert_header(struct sk_msg_md *msg, struct request_
 					  __u32 at, __u64 uj, __u32 size)
 {
 	char hdr[HEADER_MAX] = HEADER_NAME;
-	__u32 hlen, ndig = 0, base = 0;
-	char digits[32]; /* 20 used; masks of 31 keep the verifier's bounds (19 is not a mask) */
+	__u32 hlen, ndig = 1, base = 0;
 	char *d, *e;
 
 	if (MSG_STAGES == 4) {
 		uj = 0;
 	}
-	do {
-		digits[ndig++ & 31] = '0' + uj % 10;
-		uj /= 10;
-	} while (uj && ndig < 20);
+	/* the digits straight into hdr, last first (no array of them: on_msg's stack is at the
+	 * limit over its calls) */
+	for (__u64 v = uj; v >= 10 && ndig < 20; v /= 10)
+		ndig++;
 	for (__u32 i = 0; i < 20; i++) {
 		if (i >= ndig)
 			break;
-		hdr[(HEADER_NAME_LEN + i) & 63] = digits[(ndig - 1 - i) & 31];
+		hdr[(HEADER_NAME_LEN + ndig - 1 - i) & 63] = '0' + uj % 10;
+		uj /= 10;
 	}
 	hlen = HEADER_NAME_LEN + ndig;
 	hdr[hlen & 63] = '\r';
@@ -2152,15 +2104,13 @@ static __always_inline int egress_byte(struct out_ctx *o, __u32 b, __u32 pos)
 	return walked(c->out_state) ? WALK_ON : WALK_LEFT;
 }
 
-#define EGRESS_LEFT 16 /* egress_word: the walked states ended (| the bytes taken) */
-
 /*
- * Records only (issue 14): one word of a segment's payload through the framing, eight bytes
- * at a time where the state lets. word holds the segment's bytes at offset at (low 32 bits),
+ * One word of a response's bytes through the framing (on_egress's segment, on_msg's write),
+ * eight bytes at a time where the state lets. word holds the bytes at offset at (low 32 bits),
  * at >> 32 of them (1..8). In a line nobody reads, or a name that is neither Content-Length
  * nor Transfer-Encoding, a scan (byte_scan.h) finds the next byte the state machine acts on:
- * the bytes byte_passes() lets through are passed, counted in out_head_len as walked; every
- * other state stops at every byte. Returns -1 when the framing stopped (unframed),
+ * the bytes before it, which out_byte would leave as they are, are passed, counted in
+ * out_head_len as walked; every other state stops at every byte. Returns -1 when the framing stopped (unframed),
  * EGRESS_LEFT | the bytes taken when the walked states ended (a body, HTTP's end), else the
  * word's bytes (all taken). A global function: verified once, not in every bpf_loop step.
  */
