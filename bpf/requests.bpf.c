@@ -2066,14 +2066,14 @@ int on_msg(struct sk_msg_md *msg)
  * Byte b at offset pos of a segment, one on_egress's scan stopped at: the common cases of a
  * head inline (a skipped line's LF, the ':' of a name nobody reads, a line that starts such a
  * name or the blank line: what out_byte does with them), the rest through out_byte.
- * Returns WALK_* as walk_byte.
+ * Returns WALK_ON, WALK_STOP or WALK_LEFT.
  */
 static __always_inline int egress_byte(struct out_ctx *o, __u32 b, __u32 pos)
 {
 	struct conn_state *c = o->c;
 	__u32 st = c->out_state, lc = lower(b);
 
-	if (st != OUT_IDLE && ++c->out_head_len > RESP_HEAD_MAX) { /* as walk_byte */
+	if (st != OUT_IDLE && ++c->out_head_len > RESP_HEAD_MAX) { /* the first byte restarts the count */
 		unframe(o, UNFRAMED_HEAD_TOO_LONG);
 		return WALK_STOP;
 	}
