@@ -14,6 +14,11 @@ CPU belongs to is decided only by its socket operations. Paths:
   /tiny              a 2-byte body; every /tiny of one read is answered in one write
   /tail?ms=N         a 2-byte body, then N ms of CPU as /spin AFTER the write, before the
                      thread reads again (a response's tail: its clean-up, logging)
+  /stream?ms=N       a chunked body: the head and a first chunk written, then N ms of CPU
+                     as /spin for the rest (the response's work, ended by no socket op),
+                     then the loop serves the other ready connections (reads them) before
+                     it writes the rest (nginx's gunzip filter when the client's socket is
+                     full: inflated output waits for the socket to be writable)
   /handoff?ms=N      N ms of CPU as /spin, a non-blocking read of the same connection that
                      finds nothing (EAGAIN), then the response written by another thread
                      (a Go handler whose connection reads in the background, resumed on
@@ -66,6 +71,8 @@ def main():
     # started before any connection: a thread's start is work of its own (about 1 ms here)
     threading.Thread(target=writer, daemon=True).start()
     held = []  # (socket, path)
+    streams = []  # /stream: (round, socket, the rest of the body), written a round later
+    rounds = 0
 
     def serve(s, method, target):
         u = urlsplit(target)
@@ -86,6 +93,10 @@ def main():
             done = threading.Event()
             writes.put((s, head(200, 2, "X-Cpu-Ns: %d\r\n" % ns) + b"ok", done))
             done.wait()
+        elif u.path == "/stream":
+            s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+            spin(int(q.get("ms", ["1"])[0]))
+            streams.append((rounds, s, b"4\r\nrest\r\n0\r\n\r\n"))
         elif u.path == "/tail":
             s.sendall(head(200, 2) + b"ok")
             spin(int(q.get("ms", ["1"])[0]))
@@ -109,7 +120,8 @@ def main():
         return True
 
     while True:
-        r, _, _ = select.select([ls] + list(conns), [], [])
+        r, _, _ = select.select([ls] + list(conns), [], [], 0.5 if streams else None)
+        rounds += 1
         for s in r:
             if s is ls:
                 c, _ = ls.accept()
@@ -146,6 +158,10 @@ def main():
             if not keep:
                 del conns[s]
                 s.close()
+        # a stream's rest, once the round after its work has read what was ready
+        for x in [x for x in streams if x[0] < rounds]:
+            streams.remove(x)
+            x[1].sendall(x[2])
 
 
 if __name__ == "__main__":
