@@ -278,26 +278,31 @@ static __always_inline struct request_counters *get_counters(void)
 }
 
 __noinline int end_tail(__u64 cookie, __u32 n, __u64 fx, __u64 ns);
+__noinline int add_to_slot(__u64 cookie, __u32 n, __u64 fx, __u64 ns);
 
 /*
  * A socket operation of the current thread on tracked connection c (NULL: a receive whose
  * state the kprobe binding cannot reach): the thread's pending
  * work and its running slice up to now go to c's current request; or, at a receive (recv)
  * when the thread's last socket op wrote a response's last byte, to that response, whose
- * record then goes out (its tail: docs/attribution.md). This runs outside the
+ * record then goes out (its tail: docs/attribution.md); or, at a receive that brought
+ * bytes (data) of another connection when the last op wrote part of a response, to that
+ * response (its slot: with --request-log only). This runs outside the
  * scheduler hooks (preemptible, interruptible), so it writes no per-CPU state: it reads the
  * slice's start (a racing switch or flush makes it later than now: nothing is added),
  * moves the watermark first, and takes the pending work with atomic subtractions (a
  * switch adding meanwhile keeps its part). The process still gets its whole slice at the
  * switch: only the request side moves.
  */
-static __always_inline struct thread_acct *take_thread_work(struct conn_state *c, bool recv)
+static __always_inline struct thread_acct *take_thread_work(struct conn_state *c, bool recv,
+							    bool data)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct thread_acct *t;
 	struct model_params *m;
 	struct cpu_state *st;
 	__u64 now, start, prev, ns = 0, fx = 0, pfx, pns;
+	__u32 wr;
 
 	t = bpf_task_storage_get(&thread_acct, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!t)
@@ -305,6 +310,8 @@ static __always_inline struct thread_acct *take_thread_work(struct conn_state *c
 	now = bpf_ktime_get_ns();
 	prev = t->mark_ns;
 	t->mark_ns = now;
+	wr = t->wr_open;
+	t->wr_open = 0;
 	asm volatile("" ::: "memory");
 	st = get_state();
 	m = get_model();
@@ -331,6 +338,11 @@ static __always_inline struct thread_acct *take_thread_work(struct conn_state *c
 		if (end_tail(t->tail_cookie, t->tail_n, recv ? fx : 0, recv ? ns : 0) && recv)
 			return t;
 	}
+	/* the response written last is unfinished: a new request read elsewhere does not
+	 * start before this read (docs/attribution.md, nginx) */
+	if (wr && data && c && c->cookie != t->wr_cookie &&
+	    add_to_slot(t->wr_cookie, t->wr_n, fx, ns))
+		return t;
 	if (!c) {
 		/* the kprobe binding knows no state: the stretch stays the thread's */
 		if (fx)
@@ -592,6 +604,33 @@ __noinline int end_tail(__u64 cookie, __u32 n, __u64 fx, __u64 ns)
 	return 1;
 }
 
+/* Adds a stretch to response n of the connection with this cookie, while its slot is there
+ * (being written, or ended and waiting for its tail); 0 when it is gone. */
+__noinline int add_to_slot(__u64 cookie, __u32 n, __u64 fx, __u64 ns)
+{
+	struct req_slot_key k = { .cookie = cookie, .n = n };
+	struct req_slot *slot;
+
+	if (!emit_records)
+		return 0;
+	slot = find_slot(&k);
+	if (!slot)
+		return 0;
+	__sync_fetch_and_add(&slot->rec_fx, fx);
+	__sync_fetch_and_add(&slot->rec_ns, ns);
+	return 1;
+}
+
+/* A write of thread t on c left c's response unfinished (no tail opened): see wr_open. */
+static __always_inline void note_open_write(struct thread_acct *t, struct conn_state *c)
+{
+	if (!t || t->tail_open || !c->rec_open)
+		return;
+	t->wr_cookie = c->cookie;
+	t->wr_n = c->responses - 1;
+	t->wr_open = 1;
+}
+
 /* 1 + the response whose tail is still to be handed on (0: none). Only finish_response
  * writes tail_n1 (under the socket's lock: sk_msg, on_egress, sockops); whoever hands the
  * tail on marks tail_taken, so send_tp, which runs unlocked, never overwrites a new end. */
@@ -655,8 +694,9 @@ __noinline int finish_response(struct conn_state *c, struct request_counters *ct
 		__sync_fetch_and_add(&ctr->completed_uj_fx, fx);
 		return 0;
 	}
-	slot->rec_fx = fx;
-	slot->rec_ns = ns;
+	/* added to: a read elsewhere may have given the slot a stretch already (add_to_slot) */
+	__sync_fetch_and_add(&slot->rec_fx, fx);
+	__sync_fetch_and_add(&slot->rec_ns, ns);
 	slot->response_bytes = end_total > slot->resp_start ? end_total - slot->resp_start : 0;
 	if (slot->head_ns) {
 		/* issue 14: no lookup while the next request line has not started (ingress between
@@ -1187,7 +1227,7 @@ static __always_inline void bind_thread(struct sock *sk)
 	 * tail; any other stretch stays the thread's until its next write (sk_msg). */
 	if (!bpf_map_lookup_elem(&conn_index, &key))
 		return;
-	take_thread_work(NULL, true);
+	take_thread_work(NULL, true, false);
 }
 
 /*
@@ -1216,25 +1256,29 @@ static __always_inline struct conn_state *conn_of_btf(struct sock *sk)
 	return c && (c->flags & CONN_PASSIVE) ? c : NULL;
 }
 
-static __always_inline void bind_thread_btf(struct sock *sk)
+/* data: the receive returned bytes */
+static __always_inline void bind_thread_btf(struct sock *sk, bool data)
 {
 	struct conn_state *c = conn_of_btf(sk);
 
 	if (c)
-		take_thread_work(c, true);
+		take_thread_work(c, true, data);
 }
 
 SEC("fexit/tcp_recvmsg")
 int BPF_PROG(recv_fexit, struct sock *sk)
 {
-	bind_thread_btf(sk);
+	__u64 ret = 0;
+
+	bpf_get_func_ret(ctx, &ret); /* the last argument's place differs between kernels */
+	bind_thread_btf(sk, (int)ret > 0);
 	return 0;
 }
 
 SEC("tp_btf/sock_recv_length")
-int BPF_PROG(recv_tp, struct sock *sk)
+int BPF_PROG(recv_tp, struct sock *sk, int ret)
 {
-	bind_thread_btf(sk);
+	bind_thread_btf(sk, ret > 0);
 	return 0;
 }
 
@@ -1989,10 +2033,11 @@ int on_msg(struct sk_msg_md *msg)
 		return SK_PASS;
 	/* A write ends the writer's stretch: its work is this connection's (the response
 	 * it writes, or the one it starts), framed or not. */
-	t = take_thread_work(c, false);
+	t = take_thread_work(c, false, false);
 	if (c->out_state == OUT_DONE) {
 		if (c->rec_open) /* a close-delimited body: its record ends at the close */
 			c->out_total += msg->size;
+		note_open_write(t, c);
 		return SK_PASS;
 	}
 	if (c->flags & (CONN_NOT_HTTP | CONN_DESYNC | CONN_UNFRAMED)) {
@@ -2039,6 +2084,7 @@ int on_msg(struct sk_msg_md *msg)
 	}
 	bpf_loop(OUT_STEPS, out_step, &p, 0);
 	open_tail(t, c);
+	note_open_write(t, c);
 	if (p.off < p.end && c->out_state != OUT_DONE)
 		step_unframe(&p, UNFRAMED_TOO_COMPLEX);
 	c->out_seq = seq + p.end;
@@ -2313,7 +2359,7 @@ int BPF_PROG(send_tp, struct sock *sk, int ret)
 	if (tp)
 		c->send_mark = tp->write_seq - c->out_isn;
 	before = *(volatile __u64 *)&c->cur_uj_fx;
-	t = take_thread_work(c, false);
+	t = take_thread_work(c, false, false);
 	ctr = get_counters();
 	resp = *(volatile __u32 *)&c->responses;
 	if (resp != c->send_resp) {
@@ -2336,8 +2382,10 @@ int BPF_PROG(send_tp, struct sock *sk, int ret)
 		}
 	}
 	n1 = tail_pending(c);
-	if (!n1)
+	if (!n1) {
+		note_open_write(t, c);
 		return 0;
+	}
 	if ((__s32)(c->tail_end - prev) > 0) {
 		/* the stretch went to c's current request: it is the ended response's */
 		fx = *(volatile __u64 *)&c->cur_uj_fx;
@@ -2355,5 +2403,6 @@ int BPF_PROG(send_tp, struct sock *sk, int ret)
 	emit_slot(c->cookie, n1 - 1, 0, 0);
 	if (ctr)
 		__sync_fetch_and_add(&ctr->late_ends, 1);
+	note_open_write(t, c);
 	return 0;
 }

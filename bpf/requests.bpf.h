@@ -42,6 +42,15 @@ struct thread_acct {
 	__u64 tail_cookie;
 	__u32 tail_n;
 	__u32 tail_open;
+	/*
+	 * The response this thread's last socket operation wrote part of (not its last byte):
+	 * a stretch that ends at the thread's next receive, when that brings another
+	 * connection's bytes, is still that response's work (an event loop's filter that
+	 * produced output the full socket could not take). Same writers as the tail's.
+	 */
+	__u64 wr_cookie;
+	__u32 wr_n;
+	__u32 wr_open;
 };
 
 const volatile bool track_requests __weak = false;
