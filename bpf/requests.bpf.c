@@ -280,6 +280,10 @@ static __always_inline struct request_counters *get_counters(void)
 __noinline int end_tail(__u64 cookie, __u32 n, __u64 fx, __u64 ns);
 __noinline int add_to_slot(__u64 cookie, __u32 n, __u64 fx, __u64 ns);
 
+/* thread_acct.wr_open */
+#define WR_RESPONSE 1 /* wrote part of response wr_n of wr_cookie */
+#define WR_LOST 2     /* wrote on wr_cookie, framing lost or HTTP ended (OUT_DONE) */
+
 /*
  * A socket operation of the current thread on tracked connection c (NULL: a receive whose
  * state the kprobe binding cannot reach): the thread's pending
@@ -339,9 +343,10 @@ static __always_inline struct thread_acct *take_thread_work(struct conn_state *c
 			return t;
 	}
 	/* the response written last is unfinished: a new request read elsewhere does not
-	 * start before this read (docs/attribution.md, nginx) */
+	 * start before this read (docs/attribution.md, nginx); on a connection whose framing
+	 * was lost the stretch is no request's (not_a_request_uj) */
 	if (wr && data && c && c->cookie != t->wr_cookie &&
-	    add_to_slot(t->wr_cookie, t->wr_n, fx, ns))
+	    (wr == WR_LOST || add_to_slot(t->wr_cookie, t->wr_n, fx, ns)))
 		return t;
 	if (!c) {
 		/* the kprobe binding knows no state: the stretch stays the thread's */
@@ -621,14 +626,20 @@ __noinline int add_to_slot(__u64 cookie, __u32 n, __u64 fx, __u64 ns)
 	return 1;
 }
 
-/* A write of thread t on c left c's response unfinished (no tail opened): see wr_open. */
+/* A write of thread t on c left c's response unfinished (no tail opened), or was on a
+ * connection no record will come from (WR_LOST): see wr_open. */
 static __always_inline void note_open_write(struct thread_acct *t, struct conn_state *c)
 {
-	if (!t || t->tail_open || !c->rec_open)
+	if (!t || t->tail_open)
 		return;
-	t->wr_cookie = c->cookie;
-	t->wr_n = c->responses - 1;
-	t->wr_open = 1;
+	if (c->rec_open) {
+		t->wr_cookie = c->cookie;
+		t->wr_n = c->responses - 1;
+		t->wr_open = WR_RESPONSE;
+	} else if (c->out_state == OUT_DONE) { /* unframed, or HTTP ended: no record follows */
+		t->wr_cookie = c->cookie;
+		t->wr_open = WR_LOST;
+	}
 }
 
 /* 1 + the response whose tail is still to be handed on (0: none). Only finish_response
@@ -2045,6 +2056,7 @@ int on_msg(struct sk_msg_md *msg)
 		 * has a body, after HEAD) is unknown from here on. Ingress counted why. */
 		c->out_state = OUT_DONE;
 		c->rec_open = 0;
+		note_open_write(t, c);
 		return SK_PASS;
 	}
 	ctr = get_counters();
