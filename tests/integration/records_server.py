@@ -19,6 +19,8 @@ CPU belongs to is decided only by its socket operations. Paths:
                      then the loop serves the other ready connections (reads them) before
                      it writes the rest (nginx's gunzip filter when the client's socket is
                      full: inflated output waits for the socket to be writable)
+  /lost?ms=N         as /stream, but its first chunk's size is not a number (the framing
+                     is lost: no record); after the rest the connection is closed
   /handoff?ms=N      N ms of CPU as /spin, a non-blocking read of the same connection that
                      finds nothing (EAGAIN), then the response written by another thread
                      (a Go handler whose connection reads in the background, resumed on
@@ -71,7 +73,7 @@ def main():
     # started before any connection: a thread's start is work of its own (about 1 ms here)
     threading.Thread(target=writer, daemon=True).start()
     held = []  # (socket, path)
-    streams = []  # /stream: (round, socket, the rest of the body), written a round later
+    streams = []  # /stream, /lost: (round, socket, the rest, close), written a round later
     rounds = 0
 
     def serve(s, method, target):
@@ -93,10 +95,11 @@ def main():
             done = threading.Event()
             writes.put((s, head(200, 2, "X-Cpu-Ns: %d\r\n" % ns) + b"ok", done))
             done.wait()
-        elif u.path == "/stream":
-            s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+        elif u.path in ("/stream", "/lost"):
+            size = b"5" if u.path == "/stream" else b"zz"
+            s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%s\r\nfirst\r\n" % size)
             spin(int(q.get("ms", ["1"])[0]))
-            streams.append((rounds, s, b"4\r\nrest\r\n0\r\n\r\n"))
+            streams.append((rounds, s, b"4\r\nrest\r\n0\r\n\r\n", u.path == "/lost"))
         elif u.path == "/tail":
             s.sendall(head(200, 2) + b"ok")
             spin(int(q.get("ms", ["1"])[0]))
@@ -162,6 +165,9 @@ def main():
         for x in [x for x in streams if x[0] < rounds]:
             streams.remove(x)
             x[1].sendall(x[2])
+            if x[3]:  # /lost: done with
+                del conns[x[1]]
+                x[1].close()
 
 
 if __name__ == "__main__":
