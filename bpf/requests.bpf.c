@@ -462,14 +462,19 @@ static __always_inline struct req_slot *new_slot(const struct req_slot_key *k, _
 {
 	__u64 tag = req_slot_tag(k->cookie, k->n);
 	struct req_slot *r = ring_entry(k->cookie, k->n), *z;
+	__u64 old = r ? r->tag : REQ_SLOT_BUSY;
 	__u32 zero = 0;
 
-	if (r && r->tag == tag && flags == BPF_NOEXIST)
+	if (r && old == tag && flags == BPF_NOEXIST)
 		return r;
-	if (r && (r->tag == tag || (!r->tag && !__sync_val_compare_and_swap(&r->tag, 0, tag)))) {
+	/* Free, or ours to reset: held busy while it is cleared, so that no taker (user space
+	 * at stop) finds our tag on the previous owner's ended record. */
+	if (r && (!old || old == tag) &&
+	    __sync_val_compare_and_swap(&r->tag, old, REQ_SLOT_BUSY) == old) {
 		/* not the line: only its line_len bytes are ever read (2.5 cache lines less) */
 		__builtin_memset(r, 0, __builtin_offsetof(struct req_slot, line));
 		r->cookie = k->cookie;
+		__sync_val_compare_and_swap(&r->tag, REQ_SLOT_BUSY, tag); /* ordered after */
 		return r;
 	}
 	z = bpf_map_lookup_elem(&zero_slot, &zero);

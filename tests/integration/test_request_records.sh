@@ -78,8 +78,8 @@ drive_and_check() {
 	cpu1=$(server_cpu_ns)
 	[ -z "${BEFORE_STOP:-}" ] || $BEFORE_STOP
 	stop_collector
-	python3 tests/integration/records_client.py check "$tmp/$name.expected.json" \
-		"$tmp/$name.records.csv" "$K" | sed "s/^\(not \)\?ok - /&$name: /" >"$tmp/$name.check.out"
+	SKIP_INTERLEAVED=${SKIP_INTERLEAVED:-} python3 tests/integration/records_client.py check \
+		"$tmp/$name.expected.json" "$tmp/$name.records.csv" "$K" | sed "s/^\(not \)\?ok - /&$name: /" >"$tmp/$name.check.out"
 	cat "$tmp/$name.check.out"
 	failures=$((failures + $(grep -c '^not ok' "$tmp/$name.check.out")))
 	check "$name: the check printed results" test "$(grep -c '^ok' "$tmp/$name.check.out")" -gt 20
@@ -101,6 +101,33 @@ drive_and_check() {
 	echo "$req_uj" >"$tmp/$name.req_uj"
 }
 drive_and_check main
+
+# ---- the kprobe receive binding (kernels with neither fexit nor tp_btf/sock_recv_length;
+# forced here): the same scenarios but one, and its 4-tuple index (conn_index) emptied as
+# connections close. Its known limit: a read that ends no tail leaves the stretch with the
+# thread (docs/attribution.md), so the EAGAIN hand-off (h1, h2) is not its to pass.
+conn_index_entries() {
+	local o id=""
+	for o in $(bpf_objects_of "$collector"); do
+		[ "${o%%:*}" = map ] && bpftool map show id "${o#*:}" 2>/dev/null | grep -q ' name conn_index ' &&
+			id=${o#*:}
+	done
+	if [ -n "$id" ]; then
+		bpftool map dump id "$id" 2>/dev/null | grep -c key >"$tmp/kprobe.index"
+	else
+		echo none >"$tmp/kprobe.index"
+	fi
+}
+if [ -d /sys/bus/event_source/devices/kprobe ]; then
+	SKIP_INTERLEAVED="h1 h2" BEFORE_STOP=conn_index_entries HTTP_ENERGY_TEST_RECV_KPROBE=1 \
+		drive_and_check kprobe
+	check "kprobe: the start-up line names kprobe/tcp_recvmsg" \
+		grep -q 'receive: kprobe/tcp_recvmsg' "$tmp/kprobe.log"
+	check "kprobe: conn_index is empty once every connection has closed ($(cat "$tmp/kprobe.index") entries)" \
+		test "$(cat "$tmp/kprobe.index")" = 0
+else
+	skip "kprobe receive binding: this kernel has no kprobes (no /sys/bus/event_source/devices/kprobe)"
+fi
 
 # ---- records only (--no-header --request-log, issue 14): no socket map at all. Responses
 # are framed from cgroup_skb/egress and writes bound at tp_btf/sock_send_length: the same
