@@ -118,7 +118,8 @@ enum out_state {
  * Fields are grouped by the CPU that writes them, so that a write on one side does not take
  * the other side's cache line away: ingress runs in softirq on the client's CPU, sk_msg and
  * the receive binding in the server thread. A conns value is only 8-byte aligned (a socket
- * storage element's data follows its header), so aligned(64) would not keep groups apart; CONN_LINE_GAP unused bytes between groups do, whatever the value's address.
+ * storage element's data follows its header), so aligned(64) would not keep groups apart;
+ * CONN_LINE_GAP unused bytes between groups do, whatever the value's address.
  */
 #define CONN_LINE_GAP 56
 
@@ -1198,10 +1199,10 @@ static __always_inline void bind_thread(struct sock *sk)
 /*
  * The connection of sk where sk is a BTF pointer (fexit, tp_btf): plain loads instead of
  * bpf_probe_read_kernel calls, cheapest exits first (issue 14). Every read (and, records
- * only, every send) on the host comes here, any socket family: not IP, out (one load); a socket whose cgroup
- * is not the tracked one (nor, where the kernel is asked, below it), out (three loads and
- * compares). conns has state only for sockets created in the tracked cgroup
- * (sockops and ingress run by the socket's cgroup), so the socket's cgroup is the test.
+ * only, every send) on the host comes here, any socket family: not IP, out (one load); a
+ * socket whose cgroup is not the tracked one (nor, where the kernel is asked, below it),
+ * out (three loads and compares). conns has state only for sockets created in the tracked
+ * cgroup (sockops and ingress run by the socket's cgroup), so the socket's cgroup is the test.
  */
 static __always_inline struct conn_state *conn_of_btf(struct sock *sk)
 {
@@ -1387,7 +1388,8 @@ static __always_inline bool start_response(struct out_ctx *o, __u32 pos)
 		__sync_fetch_and_add(&o->ctr->skipped[SKIP_PORT], 1);
 		skip = header_none ? REC_SKIP_NO_HEADER : REC_SKIP_PORT;
 	} else if (o->w->insert) {
-		__sync_fetch_and_add(&o->ctr->skipped[SKIP_BATCHED], 1); /* one header per write: the first response's */
+		/* one header per write: the first response's */
+		__sync_fetch_and_add(&o->ctr->skipped[SKIP_BATCHED], 1);
 		skip = REC_SKIP_BATCHED;
 	} else if (!header_fits(o->w, pos + 1)) {
 		__sync_fetch_and_add(&o->ctr->skipped[SKIP_SEND_BUFFER], 1);
@@ -2115,7 +2117,8 @@ static __always_inline int egress_byte(struct out_ctx *o, __u32 b, __u32 pos)
  * at >> 32 of them (1..8). In a line nobody reads, or a name that is neither Content-Length
  * nor Transfer-Encoding, a scan (byte_scan.h) finds the next byte the state machine acts on:
  * the bytes before it, which out_byte would leave as they are, are passed, counted in
- * out_head_len as walked; every other state stops at every byte. Returns -1 when the framing stopped (unframed),
+ * out_head_len as walked; every other state stops at every byte. Returns -1 when the framing
+ * stopped (unframed),
  * EGRESS_LEFT | the bytes taken when the walked states ended (a body, HTTP's end), else the
  * word's bytes (all taken). A global function: verified once, not in every bpf_loop step.
  */

@@ -132,6 +132,15 @@ require_root() {
 	fi
 }
 
+# write_model_conf FILE [UJ_PER_NS [LINE...]]: a model-mode config on the synthetic source,
+# every CPU ns weighted UJ_PER_NS (default 0.001 uJ), 100 ms intervals, then LINEs as given.
+write_model_conf() {
+	local file=$1 k=${2:-0.001}
+	shift $(($# < 2 ? $# : 2))
+	printf '%s\n' "attribution_mode = model" "energy_source = synthetic" \
+		"default_multiplier = $k" "psys_interval_ms = 100" "$@" >"$file"
+}
+
 # csv_col FILE NAME: prints the named column of every data row.
 csv_col() {
 	awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next } { print $c }' "$1"

@@ -32,14 +32,7 @@ wait_for "records_server" 20 grep -q 'listening on' "$tmp/server.log" || { not_o
 port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$tmp/server.log")
 
 K=0.001 # uJ per ns of CPU: the model's only weight
-cat >"$tmp/model.conf" <<CONF
-attribution_mode = model
-energy_source = synthetic
-default_multiplier = $K
-wakeup_penalty = 0
-migration_penalty = 0
-psys_interval_ms = 100
-CONF
+write_model_conf "$tmp/model.conf" "$K" "wakeup_penalty = 0" "migration_penalty = 0"
 
 collector=
 start_collector() { # NAME [options]
