@@ -103,6 +103,20 @@ bpf_objects_of() {
 	grep -hE '^(prog_id|map_id|link_id):' /proc/"$1"/fdinfo/* 2>/dev/null |
 		sed 's/_id:[[:space:]]*/:/' | sort -u | tr '\n' ' '
 }
+# map_entries PID PATTERN: the entries of the map PID holds whose `bpftool map show` line
+# matches PATTERN (grep -E), or "none" when it holds no such map.
+map_entries() {
+	local o id=""
+	for o in $(bpf_objects_of "$1"); do
+		[ "${o%%:*}" = map ] && bpftool map show id "${o#*:}" 2>/dev/null | grep -qE "$2" &&
+			id=${o#*:}
+	done
+	if [ -n "$id" ]; then
+		bpftool map dump id "$id" 2>/dev/null | grep -c key
+	else
+		echo none
+	fi
+}
 # still_loaded "OBJECTS": those of OBJECTS that still exist.
 still_loaded() {
 	local o

@@ -99,18 +99,7 @@ drive_and_check main
 # forced here): the same scenarios but one, and its 4-tuple index (conn_index) emptied as
 # connections close. Its known limit: a read that ends no tail leaves the stretch with the
 # thread (docs/attribution.md), so the EAGAIN hand-off (h1, h2) is not its to pass.
-conn_index_entries() {
-	local o id=""
-	for o in $(bpf_objects_of "$collector"); do
-		[ "${o%%:*}" = map ] && bpftool map show id "${o#*:}" 2>/dev/null | grep -q ' name conn_index ' &&
-			id=${o#*:}
-	done
-	if [ -n "$id" ]; then
-		bpftool map dump id "$id" 2>/dev/null | grep -c key >"$tmp/kprobe.index"
-	else
-		echo none >"$tmp/kprobe.index"
-	fi
-}
+conn_index_entries() { map_entries "$collector" ' name conn_index ' >"$tmp/kprobe.index"; }
 if [ -d /sys/bus/event_source/devices/kprobe ]; then
 	SKIP_INTERLEAVED="h1 h2" BEFORE_STOP=conn_index_entries HTTP_ENERGY_TEST_RECV_KPROBE=1 \
 		drive_and_check kprobe
@@ -141,19 +130,11 @@ s.sendall(b"GET /tiny?holder HTTP/1.1\r\nHost: t\r\n\r\n"); s.recv(4096)
 open(sys.argv[2], "w").close()  # answered, and held open while the sockhash is read
 time.sleep(3)
 PY
-	local holder=$! sockhash="" i
+	local holder=$! i
 	# the dump below must see the connection open: wait until it was answered
 	for i in $(seq 100); do [ -e "$tmp/egress.held" ] && break; sleep 0.05; done
 	[ -e "$tmp/egress.held" ] || echo "no answer to the holder" >"$tmp/egress.sockhash.why"
-	for o in $(bpf_objects_of "$collector"); do
-		[ "${o%%:*}" = map ] && bpftool map show id "${o#*:}" 2>/dev/null | grep -q sockhash &&
-			sockhash=${o#*:}
-	done
-	if [ -n "$sockhash" ]; then
-		bpftool map dump id "$sockhash" 2>/dev/null | grep -c key >"$tmp/egress.sockhash"
-	else
-		echo none >"$tmp/egress.sockhash"
-	fi
+	map_entries "$collector" sockhash >"$tmp/egress.sockhash"
 	wait $holder 2>/dev/null
 }
 BEFORE_STOP=egress_objects drive_and_check egress --no-header
