@@ -2119,7 +2119,8 @@ static __always_inline int egress_byte(struct out_ctx *o, __u32 b, __u32 pos)
  * the bytes before it, which out_byte would leave as they are, are passed, counted in
  * out_head_len as walked; every other state stops at every byte. Returns -1 when the framing
  * stopped (unframed), EGRESS_LEFT | the bytes taken when the walked states ended (a body,
- * HTTP's end), else the word's bytes (all taken). A global function: verified once, not in every bpf_loop step.
+ * HTTP's end), else the word's bytes (all taken). A global function: verified once, not in
+ * every bpf_loop step.
  */
 __noinline int egress_word(struct conn_state *c, struct request_counters *ctr, struct out_work *w,
 			   __u64 word, __u64 at)
