@@ -254,6 +254,8 @@ struct {
 	__uint(max_entries, 4096); /* set at load time (--request-ring-kb) */
 } records SEC(".maps");
 
+const volatile __u32 records_bytes = 4096; /* records' size, set with it at load time */
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -526,10 +528,9 @@ static __always_inline void drop_slot(const struct conn_state *c, __u32 n)
  */
 static __always_inline __u64 record_wakeup(void)
 {
-	__u64 size = bpf_ringbuf_query(&records, BPF_RB_RING_SIZE);
-
-	return bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA) >= size / 4 ? BPF_RB_FORCE_WAKEUP :
-									    BPF_RB_NO_WAKEUP;
+	return bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA) >= records_bytes / 4 ?
+		       BPF_RB_FORCE_WAKEUP :
+		       BPF_RB_NO_WAKEUP;
 }
 
 /* Set by user space at stop, before the last interval's totals (requests__stop_records()):

@@ -192,11 +192,11 @@ static int choose_request_programs(struct bpf_loader *l, const struct request_se
 	 * (docs/attribution.md): a pair a connection in slot_ring, req_slots for the rest.
 	 * Both preallocated: without records they hold one each. */
 	skel->rodata->slot_pairs = l->records ? max_conns : 0;
+	skel->rodata->records_bytes = ring_bytes(rs->enable ? rs->record_ring_kb : 0);
 	err = set_max_entries(skel->maps.sock_hash, max_conns) ?:
 	      set_max_entries(skel->maps.slot_ring, l->records ? 2 * max_conns : 1) ?:
 	      set_max_entries(skel->maps.req_slots, l->records ? max_conns : 1) ?:
-	      set_max_entries(skel->maps.records,
-			      ring_bytes(rs->enable ? rs->record_ring_kb : 0));
+	      set_max_entries(skel->maps.records, skel->rodata->records_bytes);
 	if (err)
 		return err;
 	if (rs->enable && getenv(RECV_KPROBE_ENV)) {
