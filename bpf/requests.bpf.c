@@ -254,7 +254,9 @@ struct {
 	__uint(max_entries, 4096); /* set at load time (--request-ring-kb) */
 } records SEC(".maps");
 
-const volatile __u32 records_bytes = 4096; /* records' size, set with it at load time */
+/* Records a CPU sends between two wakeups of their reader: a quarter of the ring over the
+ * CPUs (set at load time with the ring's size) */
+const volatile __u32 records_wake_every = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -522,31 +524,28 @@ static __always_inline void drop_slot(const struct conn_state *c, __u32 n)
 }
 
 /*
- * Wake the record reader only once the ring is a quarter full (issue 14): a wakeup per
- * record is an irq_work self-IPI in the writer's context (a VM exit on a guest) and a
- * wakeup of the reader; the reader polls every 100 ms anyway (request_log.c).
+ * A response completed (its record sent, or dropped: the ring was full). Returns the
+ * record's wakeup flag: the reader is woken once a CPU has sent records_wake_every records
+ * since its last wakeup (the ring a quarter full if all CPUs did; issue 14): a wakeup per
+ * record is an irq_work self-IPI in the writer's context (a VM exit on a guest) and a wakeup
+ * of the reader, which polls every 100 ms anyway (request_log.c). Counted on this CPU's
+ * completed count, not by asking the ring what it holds: that query reads the reader's
+ * consumer position, a cache line the reader writes after every record (about 100 ns a
+ * record here). The counters are looked up only now: a register less across emit_slot's
+ * copy (its stack frame sits on on_egress's 512 bytes).
  */
-static __always_inline __u64 record_wakeup(void)
-{
-	return bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA) >= records_bytes / 4 ?
-		       BPF_RB_FORCE_WAKEUP :
-		       BPF_RB_NO_WAKEUP;
-}
-
-/* A response completed (its record sent, or dropped: the ring was full): 1. The counters
- * are looked up only now: a register less across emit_slot's copy (its stack frame sits on
- * on_egress's 512 bytes). */
-static __always_inline int count_record(__u64 fx, bool dropped)
+static __always_inline __u64 count_record(__u64 fx, bool dropped)
 {
 	struct request_counters *ctr = get_counters();
+	__u64 done;
 
 	if (!ctr)
-		return 1;
+		return BPF_RB_NO_WAKEUP;
 	if (dropped)
 		__sync_fetch_and_add(&ctr->records_dropped, 1);
-	__sync_fetch_and_add(&ctr->completed, 1);
+	done = __sync_fetch_and_add(&ctr->completed, 1) + 1;
 	__sync_fetch_and_add(&ctr->completed_uj_fx, fx);
-	return 1;
+	return done % records_wake_every ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP;
 }
 
 /* Set by user space at stop, before the last interval's totals (requests__stop_records()):
@@ -578,15 +577,16 @@ __noinline int emit_slot(__u64 cookie, __u32 n, __u64 fx, __u64 ns)
 	if (!e) {
 		if (!take_slot(slot, &k))
 			return 0;
-		return count_record(fx, true);
+		count_record(fx, true);
+		return 1;
 	}
 	request_event_of_slot(e, cookie, slot, fx, ns);
 	if (!take_slot(slot, &k)) {
 		bpf_ringbuf_discard(e, 0);
 		return 0;
 	}
-	bpf_ringbuf_submit(e, record_wakeup());
-	return count_record(fx, false);
+	bpf_ringbuf_submit(e, count_record(fx, false));
+	return 1;
 }
 
 /* A receive ended the tail of response n of connection cookie: fx, ns are its. 0: that
