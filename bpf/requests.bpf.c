@@ -529,10 +529,8 @@ static __always_inline void drop_slot(const struct conn_state *c, __u32 n)
  * since its last wakeup (the ring a quarter full if all CPUs did; issue 14): a wakeup per
  * record is an irq_work self-IPI in the writer's context (a VM exit on a guest) and a wakeup
  * of the reader, which polls every 100 ms anyway (request_log.c). Counted on this CPU's
- * completed count, not by asking the ring what it holds: that query reads the reader's
- * consumer position, a cache line the reader writes after every record (about 100 ns a
- * record here). The counters are looked up only now: a register less across emit_slot's
- * copy (its stack frame sits on on_egress's 512 bytes).
+ * completed count, not by asking the ring what it holds (two helper calls a record, and
+ * under a lagging reader a wakeup for every record past the quarter).
  */
 static __always_inline __u64 count_record(__u64 fx, bool dropped)
 {

@@ -146,8 +146,8 @@ def drive(port, path):
         time.sleep(0.2)
     a.close()
     b.close()
-    # 5. a record keeps only its line_len bytes (issue 14: the line is copied a word at a
-    #    time, slots are reused): request 0's long line leaves its bytes in the slot that
+    # 5. a record's target holds only its line_len bytes (slots are reused; issue 14 tried
+    #    copying only line_len's words): request 0's long line leaves its bytes in the slot that
     #    request 2 reuses (requests n and n + 2 share an entry of slot_ring); request 2's
     #    line is split after "?id=s", so its record's target is cut there, and any byte
     #    read past line_len would show as request 0's ("/tiny?id=song...")

@@ -101,8 +101,8 @@ static void test_cut_target(void **state)
 
 /*
  * A slot's record (request_event_of_slot(), BPF's and user space's one copy) carries its
- * line's line_len bytes and nothing past them reaches the target: the copy goes a word at a
- * time and a reused slot keeps an earlier request's bytes past line_len (issue 14).
+ * line's line_len bytes and nothing past them reaches the target: a reused slot keeps an
+ * earlier request's bytes past line_len (issue 14 tried copying only line_len's words).
  */
 static void test_slot_line_len(void **state)
 {
