@@ -147,6 +147,24 @@ def drive(port, path):
         time.sleep(0.2)
     a.close()
     b.close()
+    # 5. a record's target holds only its line_len bytes (slots are reused; issue 14 tried
+    #    copying only line_len's words): request 0's long line leaves its bytes in the slot that
+    #    request 2 reuses (requests n and n + 2 share an entry of slot_ring); request 2's
+    #    line is split after "?id=s", so its record's target is cut there, and any byte
+    #    read past line_len would show as request 0's ("/tiny?id=song...")
+    s = connect(port)
+    for t in ("/tiny?id=long" + "a" * 100, "/tiny?id=mid"):
+        r = req("GET", t)
+        s.sendall(r)
+        raw, hdr, _ = read_response(s, b"")
+        expect(out, "GET", t, r, raw, hdr)
+    r = req("GET", "/tiny?id=s2")
+    s.sendall(r[:14])  # "GET /tiny?id=s"
+    time.sleep(0.1)
+    s.sendall(r[14:])
+    raw, hdr, _ = read_response(s, b"")
+    expect(out, "GET", "/tiny?id=s", r, raw, hdr)
+    s.close()
     with open(path, "w") as f:
         json.dump(out, f)
 
