@@ -307,12 +307,16 @@ def main():
             for cls, path, path_m in (("heavy", heavy, heavy_m), ("tiny", tiny, tiny_m)):
                 row = next(r for r in rows if r[0] == kind and r[1] == path)
                 a, m = sc_mean(path), sc_mean(path_m)
+                # the clock's share of the alone truth (schedstat): what part of a request
+                # it sees
+                cover = a * 1e3 * k / truth[path] if a and truth[path] else None
                 selfcpu.append((kind, path, a, m,
                                 [sc_mean(tg.get((r, cls))) for r in ("r50", "r500", "r5000")],
-                                row[3:5], row[5:7]))
-                # workload_server's clock holds a request's whole work on its thread (Node's
-                # its JavaScript only): the alone truth scaled by the class's own mix/alone
-                if kind == "workload" and a and m and truth[path]:
+                                row[3:5], row[5:7], cover))
+                # workload_server's and Go's clocks hold a request's work on its thread from
+                # its read to its last write (Node's its JavaScript only): the alone truth
+                # scaled by the class's own mix/alone
+                if kind in ("workload", "go") and a and m and truth[path]:
                     inmix.append((kind, path, "clock", truth[path], truth[path] * m / a, None,
                                   row[4], row[6]))
 
@@ -485,16 +489,17 @@ def main():
         print("the server's own clock, us a request (node: process.cpuUsage from the request "
               "object's creation to the return of res.end(); workload: the serving thread's "
               "CPU clock from the read of the request to the return of its last write, "
-              "--self-cpu): a class's "
+              "--self-cpu; go: the same on the goroutine's OS thread, requests that changed "
+              "threads left out): a class's "
               "cost inside the mix against alone, beside the same ratio of the mean header and "
-              "record")
-        print("%-9s %-20s %10s %10s %10s %11s %11s %s" % (
-            "server", "class", "alone us", "mixed us", "mix/alone", "header m/a", "record m/a",
-            "us at 50 / 500 / 5000 tiny per heavy"))
-        for kind, path, a, m, rs, hdr, rec in selfcpu:
-            print("%-9s %-20s %10s %10s %10s %11s %11s %s" % (
+              "record; cover = the clock alone x K / the alone truth (the part it sees)")
+        print("%-9s %-20s %10s %10s %6s %10s %11s %11s %s" % (
+            "server", "class", "alone us", "mixed us", "cover", "mix/alone", "header m/a",
+            "record m/a", "us at 50 / 500 / 5000 tiny per heavy"))
+        for kind, path, a, m, rs, hdr, rec, cover in selfcpu:
+            print("%-9s %-20s %10s %10s %6s %10s %11s %11s %s" % (
                 kind, path, "%.1f" % a if a else "n/a", "%.1f" % m if m else "n/a",
-                ratio((a, m)), ratio(hdr), ratio(rec),
+                "%.2f" % cover if cover else "n/a", ratio((a, m)), ratio(hdr), ratio(rec),
                 " / ".join("%.1f" % v if v else "n/a" for v in rs)))
     ierrors = []
     if inmix:
@@ -502,7 +507,7 @@ def main():
         print("in-mix truth: threads(N) = schedstat of the N server threads that served the class "
               "on class-pure connections (one run); fit = least squares over the mixed runs "
               "(header and record pooled over them); clock = the alone truth x the class's "
-              "mix/alone on the server's own clock (workload_server --self-cpu, the 1:1 run)")
+              "mix/alone on the server's own clock (workload_server --self-cpu, go_server's, the 1:1 run)")
         print("%-9s %-20s %-10s %12s %18s %9s %22s %22s" % (
             "server", "class", "method", "alone uJ/req", "in-mix uJ/req", "mix/alone",
             "header (err)", "record (err)"))

@@ -232,16 +232,7 @@ start_node() {
 }
 
 start_go() {
-	# offline, standard library only, everything Go writes in the temporary directory
-	mkdir -p "$tmp/gosrc"
-	cp bench/servers/go_server.go "$tmp/gosrc/main.go"
-	printf 'module go_server\n\ngo 1.19\n' >"$tmp/gosrc/go.mod"
-	if ! (cd "$tmp/gosrc" && GOCACHE=$tmp/gocache GOPATH=$tmp/gopath GOPROXY=off GOFLAGS='' \
-		GOTOOLCHAIN=local go build -o "$tmp/go_server" . >"$tmp/gobuild.log" 2>&1); then
-		echo "$me: go build of bench/servers/go_server.go failed:" >&2
-		cat "$tmp/gobuild.log" >&2
-		exit 1
-	fi
+	bash bench/servers/build_go_server.sh "$tmp" || exit 1
 	in_cgroup "$tmp/go_server" 0 >"$tmp/go.log" 2>&1 &
 	server=$!
 	port=$(wait_listen "$tmp/go.log")
@@ -421,7 +412,7 @@ for kind in "${kinds[@]}"; do
 	run_ratio "$kind" 5000 5
 	stop_collector
 	l1=$(cpu_ns)
-	case $kind in node | workload) # the server's own clock per target (not tracked any more)
+	case $kind in node | workload | go) # the server's own clock per target (not tracked any more)
 		python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
 			"http://127.0.0.1:$port/self-cpu" >"$tmp/$kind.selfcpu.json" ||
 			{ echo "$me: $kind: GET /self-cpu failed" >&2; rm -f "$tmp/$kind.selfcpu.json"; }

@@ -24,6 +24,7 @@ test_resp_reader_CFLAGS := -I bench
 INTEGRATION_TESTS += tests/integration/test_bench_http.sh
 INTEGRATION_TESTS += tests/integration/test_bench_http_workload.sh
 INTEGRATION_TESTS += tests/integration/test_attribution_accuracy.sh
+INTEGRATION_TESTS += tests/integration/test_bench_servers.sh
 BENCH_SCRIPTS += bench/bench_vs_wrk.sh
 BENCH_SCRIPTS += bench/attribution_accuracy.sh
 

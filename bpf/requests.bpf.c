@@ -118,7 +118,8 @@ enum out_state {
  * Fields are grouped by the CPU that writes them, so that a write on one side does not take
  * the other side's cache line away: ingress runs in softirq on the client's CPU, sk_msg and
  * the receive binding in the server thread. A conns value is only 8-byte aligned (a socket
- * storage element's data follows its header), so aligned(64) would not keep groups apart; CONN_LINE_GAP unused bytes between groups do, whatever the value's address.
+ * storage element's data follows its header), so aligned(64) would not keep groups apart;
+ * CONN_LINE_GAP unused bytes between groups do, whatever the value's address.
  */
 #define CONN_LINE_GAP 56
 
@@ -253,6 +254,10 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4096); /* set at load time (--request-ring-kb) */
 } records SEC(".maps");
+
+/* Records a CPU sends between two wakeups of their reader: a quarter of the ring over the
+ * CPUs (set at load time with the ring's size) */
+const volatile __u32 records_wake_every = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -479,14 +484,19 @@ static __always_inline struct req_slot *new_slot(const struct req_slot_key *k, _
 {
 	__u64 tag = req_slot_tag(k->cookie, k->n);
 	struct req_slot *r = ring_entry(k->cookie, k->n), *z;
+	__u64 old = r ? r->tag : REQ_SLOT_BUSY;
 	__u32 zero = 0;
 
-	if (r && r->tag == tag && flags == BPF_NOEXIST)
+	if (r && old == tag && flags == BPF_NOEXIST)
 		return r;
-	if (r && (r->tag == tag || (!r->tag && !__sync_val_compare_and_swap(&r->tag, 0, tag)))) {
+	/* Free, or ours to reset: held busy while it is cleared, so that no taker (user space
+	 * at stop) finds our tag on the previous owner's ended record. */
+	if (r && (!old || old == tag) &&
+	    __sync_val_compare_and_swap(&r->tag, old, REQ_SLOT_BUSY) == old) {
 		/* not the line: only its line_len bytes are ever read (2.5 cache lines less) */
 		__builtin_memset(r, 0, __builtin_offsetof(struct req_slot, line));
 		r->cookie = k->cookie;
+		__sync_val_compare_and_swap(&r->tag, REQ_SLOT_BUSY, tag); /* ordered after */
 		return r;
 	}
 	z = bpf_map_lookup_elem(&zero_slot, &zero);
@@ -537,16 +547,26 @@ static __always_inline void drop_slot(const struct conn_state *c, __u32 n)
 }
 
 /*
- * Wake the record reader only once the ring is a quarter full (issue 14): a wakeup per
- * record is an irq_work self-IPI in the writer's context (a VM exit on a guest) and a
- * wakeup of the reader; the reader polls every 100 ms anyway (request_log.c).
+ * A response completed (its record sent, or dropped: the ring was full). Returns the
+ * record's wakeup flag: the reader is woken once a CPU has sent records_wake_every records
+ * since its last wakeup (the ring a quarter full if all CPUs did; issue 14): a wakeup per
+ * record is an irq_work self-IPI in the writer's context (a VM exit on a guest) and a wakeup
+ * of the reader, which polls every 100 ms anyway (request_log.c). Counted on this CPU's
+ * completed count, not by asking the ring what it holds (two helper calls a record, and
+ * under a lagging reader a wakeup for every record past the quarter).
  */
-static __always_inline __u64 record_wakeup(void)
+static __always_inline __u64 count_record(__u64 fx, bool dropped)
 {
-	__u64 size = bpf_ringbuf_query(&records, BPF_RB_RING_SIZE);
+	struct request_counters *ctr = get_counters();
+	__u64 done;
 
-	return bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA) >= size / 4 ? BPF_RB_FORCE_WAKEUP :
-									    BPF_RB_NO_WAKEUP;
+	if (!ctr)
+		return BPF_RB_NO_WAKEUP;
+	if (dropped)
+		__sync_fetch_and_add(&ctr->records_dropped, 1);
+	done = __sync_fetch_and_add(&ctr->completed, 1) + 1;
+	__sync_fetch_and_add(&ctr->completed_uj_fx, fx);
+	return done % records_wake_every ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP;
 }
 
 /* Set by user space at stop, before the last interval's totals (requests__stop_records()):
@@ -564,14 +584,13 @@ __u32 records_stopped;
 __noinline int emit_slot(__u64 cookie, __u32 n, __u64 fx, __u64 ns)
 {
 	struct req_slot_key k = { .cookie = cookie, .n = n };
-	struct request_counters *ctr = get_counters();
 	struct request_event *e;
 	struct req_slot *slot;
 
 	if (*(volatile __u32 *)&records_stopped)
 		return 0; /* the last interval is cut: user space takes what still waits */
 	slot = find_slot(&k);
-	if (!ctr || !slot || !slot->end_ns)
+	if (!slot || !slot->end_ns)
 		return 0;
 	fx += slot->rec_fx;
 	ns += slot->rec_ns;
@@ -579,9 +598,7 @@ __noinline int emit_slot(__u64 cookie, __u32 n, __u64 fx, __u64 ns)
 	if (!e) {
 		if (!take_slot(slot, &k))
 			return 0;
-		__sync_fetch_and_add(&ctr->records_dropped, 1);
-		__sync_fetch_and_add(&ctr->completed, 1);
-		__sync_fetch_and_add(&ctr->completed_uj_fx, fx);
+		count_record(fx, true);
 		return 1;
 	}
 	request_event_of_slot(e, cookie, slot, fx, ns);
@@ -589,9 +606,7 @@ __noinline int emit_slot(__u64 cookie, __u32 n, __u64 fx, __u64 ns)
 		bpf_ringbuf_discard(e, 0);
 		return 0;
 	}
-	bpf_ringbuf_submit(e, record_wakeup());
-	__sync_fetch_and_add(&ctr->completed, 1);
-	__sync_fetch_and_add(&ctr->completed_uj_fx, fx);
+	bpf_ringbuf_submit(e, count_record(fx, false));
 	return 1;
 }
 
@@ -1244,10 +1259,10 @@ static __always_inline void bind_thread(struct sock *sk)
 /*
  * The connection of sk where sk is a BTF pointer (fexit, tp_btf): plain loads instead of
  * bpf_probe_read_kernel calls, cheapest exits first (issue 14). Every read (and, records
- * only, every send) on the host comes here, any socket family: not IP, out (one load); a socket whose cgroup
- * is not the tracked one (nor, where the kernel is asked, below it), out (three loads and
- * compares). conns has state only for sockets created in the tracked cgroup
- * (sockops and ingress run by the socket's cgroup), so the socket's cgroup is the test.
+ * only, every send) on the host comes here, any socket family: not IP, out (one load); a
+ * socket whose cgroup is not the tracked one (nor, where the kernel is asked, below it),
+ * out (three loads and compares). conns has state only for sockets created in the tracked
+ * cgroup (sockops and ingress run by the socket's cgroup), so the socket's cgroup is the test.
  */
 static __always_inline struct conn_state *conn_of_btf(struct sock *sk)
 {
@@ -1437,7 +1452,8 @@ static __always_inline bool start_response(struct out_ctx *o, __u32 pos)
 		__sync_fetch_and_add(&o->ctr->skipped[SKIP_PORT], 1);
 		skip = header_none ? REC_SKIP_NO_HEADER : REC_SKIP_PORT;
 	} else if (o->w->insert) {
-		__sync_fetch_and_add(&o->ctr->skipped[SKIP_BATCHED], 1); /* one header per write: the first response's */
+		/* one header per write: the first response's */
+		__sync_fetch_and_add(&o->ctr->skipped[SKIP_BATCHED], 1);
 		skip = REC_SKIP_BATCHED;
 	} else if (!header_fits(o->w, pos + 1)) {
 		__sync_fetch_and_add(&o->ctr->skipped[SKIP_SEND_BUFFER], 1);
@@ -2168,9 +2184,10 @@ static __always_inline int egress_byte(struct out_ctx *o, __u32 b, __u32 pos)
  * at >> 32 of them (1..8). In a line nobody reads, or a name that is neither Content-Length
  * nor Transfer-Encoding, a scan (byte_scan.h) finds the next byte the state machine acts on:
  * the bytes before it, which out_byte would leave as they are, are passed, counted in
- * out_head_len as walked; every other state stops at every byte. Returns -1 when the framing stopped (unframed),
- * EGRESS_LEFT | the bytes taken when the walked states ended (a body, HTTP's end), else the
- * word's bytes (all taken). A global function: verified once, not in every bpf_loop step.
+ * out_head_len as walked; every other state stops at every byte. Returns -1 when the framing
+ * stopped (unframed), EGRESS_LEFT | the bytes taken when the walked states ended (a body,
+ * HTTP's end), else the word's bytes (all taken). A global function: verified once, not in
+ * every bpf_loop step.
  */
 __noinline int egress_word(struct conn_state *c, struct request_counters *ctr, struct out_work *w,
 			   __u64 word, __u64 at)

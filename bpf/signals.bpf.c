@@ -30,9 +30,10 @@
  * interrupts off, moves what the running task's counters grew by since its last take
  * (took_*) into that task's slot, and the flush moves what every counter grew by since
  * the last flush (flush_took_*) into the bins: single-writer hand-overs with plain loads
- * and stores, and no new map lookup on sched_switch. The choice over a re-entrancy guard: a guard has to
- * drop or defer what arrives while it is held, and sched_switch cannot be deferred; the
- * hand-over loses nothing and makes the interruptible hooks cheaper (no bins or slot lookups at all).
+ * and stores, and no new map lookup on sched_switch. The choice over a re-entrancy guard: a
+ * guard has to drop or defer what arrives while it is held, and sched_switch cannot be
+ * deferred; the hand-over loses nothing and makes the interruptible hooks cheaper (no bins
+ * or slot lookups at all).
  * IRQ and softirq ends are pending too; softirq_exit raises st->softirq_exiting so that a
  * flush landing inside it does not also charge the handler that is being closed.
  */

@@ -161,12 +161,24 @@ static uint32_t ring_bytes(uint32_t kb)
 	return (uint32_t)sz;
 }
 
+/* Records a CPU sends between wakeups of their reader (requests.bpf.c, count_record()): a
+ * quarter of a ring of rb bytes shared by all CPUs, at least 1. A record takes its size
+ * rounded to 8 and the ring's 8-byte header. */
+static uint32_t records_wake_every(uint32_t rb)
+{
+	uint64_t rec = (sizeof(struct request_event) + 7) / 8 * 8 + 8;
+	int cpus = libbpf_num_possible_cpus();
+	uint64_t n = rb / 4 / rec / (uint64_t)(cpus > 0 ? cpus : 1);
+
+	return n ? (uint32_t)n : 1;
+}
+
 /* The request programs, or none of them; one receive hook: fexit, else the tracepoint,
  * else the kprobe. */
 static int choose_request_programs(struct bpf_loader *l, const struct request_settings *rs)
 {
 	struct http_energy_bpf *skel = l->skel;
-	uint32_t max_conns = rs->max_conns ? rs->max_conns : DEFAULT_MAX_CONNS;
+	uint32_t max_conns = rs->max_conns ? rs->max_conns : DEFAULT_MAX_CONNS, rb;
 	bool fexit = false, tp = false;
 	int err;
 
@@ -192,11 +204,12 @@ static int choose_request_programs(struct bpf_loader *l, const struct request_se
 	 * (docs/attribution.md): a pair a connection in slot_ring, req_slots for the rest.
 	 * Both preallocated: without records they hold one each. */
 	skel->rodata->slot_pairs = l->records ? max_conns : 0;
+	rb = ring_bytes(rs->enable ? rs->record_ring_kb : 0);
+	skel->rodata->records_wake_every = records_wake_every(rb);
 	err = set_max_entries(skel->maps.sock_hash, max_conns) ?:
 	      set_max_entries(skel->maps.slot_ring, l->records ? 2 * max_conns : 1) ?:
 	      set_max_entries(skel->maps.req_slots, l->records ? max_conns : 1) ?:
-	      set_max_entries(skel->maps.records,
-			      ring_bytes(rs->enable ? rs->record_ring_kb : 0));
+	      set_max_entries(skel->maps.records, rb);
 	if (err)
 		return err;
 	if (rs->enable && getenv(RECV_KPROBE_ENV)) {

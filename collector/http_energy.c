@@ -500,10 +500,9 @@ static void take_waiting(struct collector *c, struct request_totals *totals)
 	if (!c->records || c->waiting)
 		return;
 	err = requests__take_waiting(c->requests, &c->waiting, &c->num_waiting);
-	if (err) {
-		log_error("requests: the records waiting at stop: %s; not written", strerror(-err));
-		return;
-	}
+	if (err)
+		log_error("requests: taking the records waiting at stop: %s; %zu taken are written, "
+			  "the rest are not", strerror(-err), c->num_waiting);
 	for (size_t i = 0; i < c->num_waiting; i++) {
 		totals->completed++;
 		totals->completed_uj_fx += c->waiting[i].energy_uj_fx;

@@ -188,53 +188,67 @@ void requests__stop_records(struct requests *rt)
 	usleep(2000);
 }
 
-/*
- * slot_ring's ended slots, taken as emit_slot() takes them: a copy, then the tag's
- * compare-and-swap to 0 (BPF's drop at a close may win: that slot is not ours). Appended to
- * *ev (*taken of them), grown as needed.
- */
-static int take_ring(int fd, struct request_event **ev, size_t *taken)
+/* Room for one more event in *ev (*taken used of *cap): before a slot is taken, so that an
+ * allocation failure never loses one that BPF can no longer send. */
+static int ev_room(struct request_event **ev, size_t taken, size_t *cap)
+{
+	size_t ncap = *cap ? 2 * *cap : 64;
+	struct request_event *grown;
+
+	if (taken < *cap)
+		return 0;
+	grown = realloc(*ev, ncap * sizeof(**ev));
+	if (!grown)
+		return -ENOMEM;
+	*ev = grown;
+	*cap = ncap;
+	return 0;
+}
+
+int requests__take_ring_slots(struct req_slot *ring, uint32_t entries, struct request_event **ev,
+			      size_t *taken, size_t *cap)
+{
+	struct req_slot slot;
+
+	for (uint32_t i = 0; i < entries; i++) {
+		uint64_t tag = __atomic_load_n(&ring[i].tag, __ATOMIC_ACQUIRE);
+
+		/* REQ_SLOT_BUSY: being cleared for a new owner; what it holds is no record */
+		if (!tag || tag == REQ_SLOT_BUSY || !ring[i].end_ns)
+			continue;
+		if (ev_room(ev, *taken, cap))
+			return -ENOMEM;
+		memcpy(&slot, &ring[i], sizeof(slot));
+		if (!__atomic_compare_exchange_n(&ring[i].tag, &tag, 0, false, __ATOMIC_SEQ_CST,
+						 __ATOMIC_SEQ_CST))
+			continue; /* BPF's drop at a close won: not ours */
+		memset(&(*ev)[*taken], 0, sizeof(**ev));
+		request_event_of_slot(&(*ev)[(*taken)++], slot.cookie, &slot, slot.rec_fx,
+				      slot.rec_ns);
+	}
+	return 0;
+}
+
+/* slot_ring's ended slots (requests__take_ring_slots() over its mmap'd entries). */
+static int take_ring(int fd, struct request_event **ev, size_t *taken, size_t *cap)
 {
 	struct bpf_map_info info = { 0 };
 	uint32_t info_len = sizeof(info);
-	struct req_slot *ring, slot;
-	size_t bytes, cap = *taken;
-	int err = 0;
+	struct req_slot *ring;
+	size_t bytes;
+	int err;
 
 	if (fd < 0)
 		return 0;
 	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
 		return -errno;
-	if (info.value_size != sizeof(slot))
+	if (info.value_size != sizeof(*ring))
 		return -EINVAL;
-	bytes = (size_t)info.max_entries * sizeof(slot);
+	bytes = (size_t)info.max_entries * sizeof(*ring);
 	ring = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (ring == MAP_FAILED)
 		return -errno;
-	for (uint32_t i = 0; i < info.max_entries; i++) {
-		uint64_t tag = __atomic_load_n(&ring[i].tag, __ATOMIC_ACQUIRE);
-
-		if (!tag || !ring[i].end_ns)
-			continue;
-		memcpy(&slot, &ring[i], sizeof(slot));
-		if (!__atomic_compare_exchange_n(&ring[i].tag, &tag, 0, false, __ATOMIC_SEQ_CST,
-						 __ATOMIC_SEQ_CST))
-			continue;
-		if (*taken == cap) {
-			size_t ncap = cap ? 2 * cap : 64;
-			struct request_event *grown = realloc(*ev, ncap * sizeof(**ev));
-
-			if (!grown) {
-				err = -ENOMEM;
-				break;
-			}
-			*ev = grown;
-			cap = ncap;
-		}
-		memset(&(*ev)[*taken], 0, sizeof(**ev));
-		request_event_of_slot(&(*ev)[(*taken)++], slot.cookie, &slot, slot.rec_fx,
-				      slot.rec_ns);
-	}
+	err = requests__take_ring_slots(ring, info.max_entries, ev, taken, cap);
 	munmap(ring, bytes);
 	return err;
 }
@@ -245,7 +259,7 @@ int requests__take_waiting(struct requests *rt, struct request_event **out, size
 	uint32_t info_len = sizeof(info);
 	struct req_slot_key *keys = NULL;
 	struct request_event *ev = NULL;
-	size_t nkeys = 0, cap = 0, taken = 0;
+	size_t nkeys = 0, cap = 0, taken = 0, ev_cap;
 	struct req_slot slot;
 	int fd = rt->h.req_slots_fd, err = 0;
 
@@ -288,9 +302,9 @@ int requests__take_waiting(struct requests *rt, struct request_event **out, size
 		request_event_of_slot(&ev[taken++], keys[i].cookie, &slot, slot.rec_fx,
 				      slot.rec_ns);
 	}
-	err = take_ring(rt->h.slot_ring_fd, &ev, &taken);
-	if (err)
-		goto cleanup;
+	/* what the hash gave stays taken (BPF can no longer send it) even if the ring fails */
+	ev_cap = nkeys ? nkeys : 1;
+	err = take_ring(rt->h.slot_ring_fd, &ev, &taken, &ev_cap);
 	*out = ev;
 	*n = taken;
 	ev = NULL;

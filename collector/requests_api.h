@@ -105,9 +105,17 @@ int requests__records_fd(struct requests *rt);
  * At stop (issue 13): takes out of the slot map each record whose response ended but whose
  * tail has not (the writer's next receive never came), as the event BPF would have sent
  * without that tail; BPF can no longer send them (the delete decides, as in emit_slot()).
- * *out (malloc'd, the caller frees) and *n; 0 or a negative errno.
+ * *out (malloc'd, the caller frees) and *n; 0 or a negative errno. On an error *out and *n
+ * still hold what was taken (BPF can no longer send those): write them.
  */
 int requests__take_waiting(struct requests *rt, struct request_event **out, size_t *n);
+/*
+ * Its part for slot_ring (entries mapped at ring): each ended slot, copied, then taken with
+ * its tag's compare-and-swap to 0 (the close's drop in BPF may win it), appended to *ev
+ * (*taken used of *cap, grown before a slot is taken). Exposed for its unit test.
+ */
+int requests__take_ring_slots(struct req_slot *ring, uint32_t entries, struct request_event **ev,
+			      size_t *taken, size_t *cap);
 /*
  * At stop, before the last interval's requests__totals(): BPF sends and counts no more
  * records (they stay in their slots for requests__take_waiting()), so that the last

@@ -12,7 +12,7 @@
  *
  * Targets are kept as received, bytes outside printable ASCII as %XX, cut to
  * SELF_CPU_TARGET_MAX bytes; at most SELF_CPU_TARGETS of them, requests of any further
- * target summed under SELF_CPU_OTHER. Thread-safe.
+ * target summed under SELF_CPU_OTHER, a key no target can have. Thread-safe.
  */
 #ifndef WORKLOAD_SELF_CPU_H
 #define WORKLOAD_SELF_CPU_H
@@ -22,7 +22,8 @@
 
 #define SELF_CPU_TARGETS 64
 #define SELF_CPU_TARGET_MAX 128
-#define SELF_CPU_OTHER "(other)"
+/* a space: no target can be this key (escaping turns a target's spaces into %20) */
+#define SELF_CPU_OTHER "(other targets)"
 
 struct self_cpu;
 

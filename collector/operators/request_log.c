@@ -332,6 +332,10 @@ static void *consume(void *arg)
 	while (!atomic_load(&l->stop)) {
 		int n = ring_buffer__poll(l->rb, 100);
 
+		/* a timeout: no wakeup came (BPF wakes this thread only every so many records,
+		 * requests.bpf.c's count_record()) and epoll saw nothing; read what waits */
+		if (n == 0)
+			n = ring_buffer__consume(l->rb);
 		flush_rows(l);
 		if (n < 0 && n != -EINTR) {
 			log_error("requests: reading records: %s", strerror(-n));

@@ -103,6 +103,20 @@ bpf_objects_of() {
 	grep -hE '^(prog_id|map_id|link_id):' /proc/"$1"/fdinfo/* 2>/dev/null |
 		sed 's/_id:[[:space:]]*/:/' | sort -u | tr '\n' ' '
 }
+# map_entries PID PATTERN: the entries of the map PID holds whose `bpftool map show` line
+# matches PATTERN (grep -E), or "none" when it holds no such map.
+map_entries() {
+	local o id=""
+	for o in $(bpf_objects_of "$1"); do
+		[ "${o%%:*}" = map ] && bpftool map show id "${o#*:}" 2>/dev/null | grep -qE "$2" &&
+			id=${o#*:}
+	done
+	if [ -n "$id" ]; then
+		bpftool map dump id "$id" 2>/dev/null | grep -c key
+	else
+		echo none
+	fi
+}
 # still_loaded "OBJECTS": those of OBJECTS that still exist.
 still_loaded() {
 	local o
@@ -130,6 +144,15 @@ require_root() {
 		skip "$1: needs root (BPF and cgroups)"
 		exit 0
 	fi
+}
+
+# write_model_conf FILE [UJ_PER_NS [LINE...]]: a model-mode config on the synthetic source,
+# every CPU ns weighted UJ_PER_NS (default 0.001 uJ), 100 ms intervals, then LINEs as given.
+write_model_conf() {
+	local file=$1 k=${2:-0.001}
+	shift $(($# < 2 ? $# : 2))
+	printf '%s\n' "attribution_mode = model" "energy_source = synthetic" \
+		"default_multiplier = $k" "psys_interval_ms = 100" "$@" >"$file"
 }
 
 # csv_col FILE NAME: prints the named column of every data row.

@@ -32,12 +32,7 @@ server=$!
 on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
 wait_for "the corpus server" 20 test -s "$tmp/ports" || { not_ok "corpus server starts"; finish; }
 
-cat >"$tmp/model.conf" <<CONF
-attribution_mode = model
-energy_source = synthetic
-default_multiplier = 0.001
-psys_interval_ms = 100
-CONF
+write_model_conf "$tmp/model.conf"
 
 # run_mode NAME [options]: the corpus's traffic under a collector with those options;
 # the bytes checked, the records checked against the truth

@@ -32,12 +32,7 @@ start_collector() { # MODE_CONF LOG CSV
 }
 
 # ---- model mode: weights in µJ, known exactly
-cat >"$tmp/model.conf" <<CONF
-attribution_mode = model
-energy_source = synthetic
-default_multiplier = 0.001
-psys_interval_ms = 100
-CONF
+write_model_conf "$tmp/model.conf"
 start_collector "$tmp/model.conf" "$tmp/model.log" "$tmp/model.csv"
 wait_for "request tracking" 20 grep -q 'requests: sockops' "$tmp/model.log" ||
 	{ not_ok "request tracking attaches"; cat "$tmp/model.log"; finish; }

@@ -12,7 +12,9 @@
 #    sendfile, 404, close-delimited), with method, target (CSV-quoted), status and bytes;
 #  - a full ring buffer drops records visibly (records_dropped, the exit summary);
 #  - a record still waiting for its tail at stop (an idle keep-alive connection) is
-#    written then, marked (tail "stop"), and counted in the last interval;
+#    written then, marked (tail "stop"), and counted in the last interval; one that went
+#    out reaches the file while the collector runs, though BPF woke no reader for it;
+#  - no byte past a record's line_len reaches its target (a reused slot, a split line);
 #  - conservation: sum of records + not_a_request_uj = the server's CPU (schedstat) x K
 #    within 2%.
 set -u
@@ -32,14 +34,7 @@ wait_for "records_server" 20 grep -q 'listening on' "$tmp/server.log" || { not_o
 port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$tmp/server.log")
 
 K=0.001 # uJ per ns of CPU: the model's only weight
-cat >"$tmp/model.conf" <<CONF
-attribution_mode = model
-energy_source = synthetic
-default_multiplier = $K
-wakeup_penalty = 0
-migration_penalty = 0
-psys_interval_ms = 100
-CONF
+write_model_conf "$tmp/model.conf" "$K" "wakeup_penalty = 0" "migration_penalty = 0"
 
 collector=
 start_collector() { # NAME [options]
@@ -78,8 +73,8 @@ drive_and_check() {
 	cpu1=$(server_cpu_ns)
 	[ -z "${BEFORE_STOP:-}" ] || $BEFORE_STOP
 	stop_collector
-	python3 tests/integration/records_client.py check "$tmp/$name.expected.json" \
-		"$tmp/$name.records.csv" "$K" | sed "s/^\(not \)\?ok - /&$name: /" >"$tmp/$name.check.out"
+	SKIP_INTERLEAVED=${SKIP_INTERLEAVED:-} python3 tests/integration/records_client.py check \
+		"$tmp/$name.expected.json" "$tmp/$name.records.csv" "$K" | sed "s/^\(not \)\?ok - /&$name: /" >"$tmp/$name.check.out"
 	cat "$tmp/$name.check.out"
 	failures=$((failures + $(grep -c '^not ok' "$tmp/$name.check.out")))
 	check "$name: the check printed results" test "$(grep -c '^ok' "$tmp/$name.check.out")" -gt 20
@@ -102,6 +97,23 @@ drive_and_check() {
 }
 drive_and_check main
 
+# ---- the kprobe receive binding (kernels with neither fexit nor tp_btf/sock_recv_length;
+# forced here): the same scenarios but one, and its 4-tuple index (conn_index) emptied as
+# connections close. Its known limit: a read that ends no tail leaves the stretch with the
+# thread (docs/attribution.md), so the EAGAIN hand-off (h1, h2) is not its to pass, nor a
+# stretch after a write that did not end its response, ended by a read elsewhere (st1, st2, lo2).
+conn_index_entries() { map_entries "$collector" ' name conn_index ' >"$tmp/kprobe.index"; }
+if [ -d /sys/bus/event_source/devices/kprobe ]; then
+	SKIP_INTERLEAVED="h1 h2 st1 st2 lo2" BEFORE_STOP=conn_index_entries HTTP_ENERGY_TEST_RECV_KPROBE=1 \
+		drive_and_check kprobe
+	check "kprobe: the start-up line names kprobe/tcp_recvmsg" \
+		grep -q 'receive: kprobe/tcp_recvmsg' "$tmp/kprobe.log"
+	check "kprobe: conn_index is empty once every connection has closed ($(cat "$tmp/kprobe.index") entries)" \
+		test "$(cat "$tmp/kprobe.index")" = 0
+else
+	skip "kprobe receive binding: this kernel has no kprobes (no /sys/bus/event_source/devices/kprobe)"
+fi
+
 # ---- records only (--no-header --request-log, issue 14): no socket map at all. Responses
 # are framed from cgroup_skb/egress and writes bound at tp_btf/sock_send_length: the same
 # records, the same checks. While the collector runs: its programs, and its sockhash empty
@@ -121,19 +133,11 @@ s.sendall(b"GET /tiny?holder HTTP/1.1\r\nHost: t\r\n\r\n"); s.recv(4096)
 open(sys.argv[2], "w").close()  # answered, and held open while the sockhash is read
 time.sleep(3)
 PY
-	local holder=$! sockhash="" i
+	local holder=$! i
 	# the dump below must see the connection open: wait until it was answered
 	for i in $(seq 100); do [ -e "$tmp/egress.held" ] && break; sleep 0.05; done
 	[ -e "$tmp/egress.held" ] || echo "no answer to the holder" >"$tmp/egress.sockhash.why"
-	for o in $(bpf_objects_of "$collector"); do
-		[ "${o%%:*}" = map ] && bpftool map show id "${o#*:}" 2>/dev/null | grep -q sockhash &&
-			sockhash=${o#*:}
-	done
-	if [ -n "$sockhash" ]; then
-		bpftool map dump id "$sockhash" 2>/dev/null | grep -c key >"$tmp/egress.sockhash"
-	else
-		echo none >"$tmp/egress.sockhash"
-	fi
+	map_entries "$collector" sockhash >"$tmp/egress.sockhash"
 	wait $holder 2>/dev/null
 }
 BEFORE_STOP=egress_objects drive_and_check egress --no-header
@@ -205,6 +209,11 @@ idle_client=$!
 on_exit "touch $tmp/idle.release; wait $idle_client 2>/dev/null"
 wait_for "the idle client's two responses" 20 test -e "$tmp/idle.ready" || not_ok "idle: the client ran"
 sleep 0.3
+# a record is in the file about 100 ms after it went out, though BPF woke no reader for it
+# (one record in a ring of 1024 KiB): the first response's, sent at the second's read
+wait_for "the first record in the file" 3 grep -q '/tiny?idle1' "$tmp/idle.records.csv"
+check "idle: a record reaches the file while the collector runs, no wakeup needed" \
+	grep -q '/tiny?idle1' "$tmp/idle.records.csv"
 # issue 14: the waiting record's slot is in slot_ring (found by index), not in the req_slots
 # hash (an insert and a delete a request): req_slots is empty, slot_ring is there
 slot_maps=""

@@ -29,12 +29,7 @@ netstat_counter() {
 		else print $(c[n]) }' /proc/net/netstat
 }
 
-cat >"$tmp/model.conf" <<CONF
-attribution_mode = model
-energy_source = synthetic
-default_multiplier = 0.001
-psys_interval_ms = 100
-CONF
+write_model_conf "$tmp/model.conf"
 "$BIN/http_energy" "$CGROUP" "$tmp/model.conf" 2>"$tmp/collector.log" &
 collector=$!
 on_exit "kill -INT $collector 2>/dev/null; wait $collector 2>/dev/null"

@@ -100,18 +100,22 @@ for _ in range(5):
     get(s, [b"/cpu?iters=3000000"])
     wall += time.monotonic() - t
     get(s, [b"/cpu?iters=1"])
-get(s, [b"/cpu?iters=2", b"/cpu?iters=2"])  # pipelined: one read, two requests
+# pipelined, one read, a heavy then a tiny: the tiny's clock starts where the heavy's ends
+get(s, [b"/cpu?iters=3000001", b"/cpu?iters=2"])
 s.close()
 d = json.loads(get(socket.create_connection(("127.0.0.1", port)), [b"/self-cpu"]))
 print(json.dumps(d), "wall_heavy_us=%.1f" % (wall * 1e6))
 heavy, tiny, pipe = d["/cpu?iters=3000000"], d["/cpu?iters=1"], d["/cpu?iters=2"]
-assert heavy[0] == 5 and tiny[0] == 5 and pipe[0] == 2, "request counts per target"
+pipe_heavy = d["/cpu?iters=3000001"]
+assert heavy[0] == 5 and tiny[0] == 5 and pipe[0] == 1 and pipe_heavy[0] == 1, \
+    "request counts per target"
 assert "/self-cpu" not in d, "the probe counts itself"
 # the clock starts before the wait for the request (poll's entry) and stops after the write
 # returns: a few us a request can fall outside the client's wall time, never a wait
 assert heavy[1] <= wall * 1e6 + 5 * 50, "a thread's CPU over its requests exceeds their wall time"
 assert tiny[1] / 5 * 20 < heavy[1] / 5, "a tiny request under 1/20 of a heavy one"
-assert pipe[1] > 0, "the second pipelined request has a time of its own"
+assert 0 < pipe[1] < pipe_heavy[1] / 20, \
+    "a tiny request pipelined behind a heavy one is timed from the heavy one's end"
 PY
 check "--self-cpu: thread CPU per target, counts exact, heavy within its wall time, the probe not counted" \
 	[ $? = 0 ]

@@ -99,6 +99,39 @@ static void test_cut_target(void **state)
 	assert_int_equal(r.target_len, 6);
 }
 
+/*
+ * A slot's record (request_event_of_slot(), BPF's and user space's one copy) carries its
+ * line's line_len bytes and nothing past them reaches the target: a reused slot keeps an
+ * earlier request's bytes past line_len (issue 14 tried copying only line_len's words).
+ */
+static void test_slot_line_len(void **state)
+{
+	static const char stale[] = "GET /tiny?id=long-and-stale HTTP/1.1\r\nHost: t";
+	struct req_slot s;
+	struct request_event e;
+	struct request_record r;
+	unsigned short len;
+
+	(void)state;
+	for (len = 1; len <= REQ_LINE_MAX + 1; len++) {
+		memset(&s, 0, sizeof(s));
+		memset(s.line, 'z', sizeof(s.line));
+		memcpy(s.line, stale, sizeof(stale) - 1);
+		memcpy(s.line, "GET /s", 6);
+		s.line_len = len;
+		memset(&e, 'x', sizeof(e));
+		request_event_of_slot(&e, 5, &s, 0, 0);
+		assert_int_equal(e.line_len, len > REQ_LINE_MAX ? REQ_LINE_MAX : len);
+		assert_memory_equal(e.line, s.line, e.line_len);
+		request_record_from_event(&e, &r);
+		if (len == 6) { /* "GET /s", split there: the target is cut, not "/song..." */
+			assert_int_equal(r.target_len, 2);
+			assert_memory_equal(r.target, "/s", 2);
+			assert_int_equal(r.target_cut, 1);
+		}
+	}
+}
+
 /* No header: the reason is named and header_uj is empty; no head seen: empty head cells. */
 static void test_no_header_no_head(void **state)
 {
@@ -209,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_row),
 		cmocka_unit_test(test_escaped_target),
 		cmocka_unit_test(test_cut_target),
+		cmocka_unit_test(test_slot_line_len),
 		cmocka_unit_test(test_no_header_no_head),
 		cmocka_unit_test(test_numbers_as_snprintf),
 		cmocka_unit_test(test_tail_cut),

@@ -95,6 +95,28 @@ static void bounded_with_other(void **state)
 	self_cpu__free(s);
 }
 
+/* A target spelled like the overflow key is kept apart from it (a JSON key appears once). */
+static void other_key_is_no_target(void **state)
+{
+	struct self_cpu *s = self_cpu__new();
+	char t[32];
+	json_t *j;
+
+	(void)state;
+	self_cpu__add(s, SELF_CPU_OTHER, strlen(SELF_CPU_OTHER), 7000);
+	for (int i = 0; i < SELF_CPU_TARGETS + 2; i++) {
+		int n = snprintf(t, sizeof(t), "/t%d", i);
+
+		self_cpu__add(s, t, (size_t)n, 1000);
+	}
+	j = dump(s);
+	assert_int_equal(json_object_size(j), SELF_CPU_TARGETS + 1);
+	check_entry(j, SELF_CPU_OTHER, 3, 3.0);
+	assert_null(json_object_get(j, "/t63"));
+	json_decref(j);
+	self_cpu__free(s);
+}
+
 static void thread_clock_moves_with_work(void **state)
 {
 	uint64_t t0 = self_cpu__thread_ns(), t1;
@@ -114,6 +136,7 @@ int main(void)
 		cmocka_unit_test(sums_per_target),
 		cmocka_unit_test(escapes_and_cuts),
 		cmocka_unit_test(bounded_with_other),
+		cmocka_unit_test(other_key_is_no_target),
 		cmocka_unit_test(thread_clock_moves_with_work),
 	};
 
