@@ -1294,9 +1294,12 @@ static __always_inline void bind_thread_btf(struct sock *sk, bool data)
 SEC("fexit/tcp_recvmsg")
 int BPF_PROG(recv_fexit, struct sock *sk)
 {
-	__u64 ret = 0;
+	__u64 ret = 1; /* without the helper (Linux < 5.17): every read brings data */
 
-	bpf_get_func_ret(ctx, &ret); /* the last argument's place differs between kernels */
+	/* the last argument's place differs between kernels; the helper's absence is known at
+	 * load (CO-RE), so older kernels never see the call */
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_func_ret))
+		bpf_get_func_ret(ctx, &ret);
 	bind_thread_btf(sk, (int)ret > 0);
 	return 0;
 }
