@@ -854,7 +854,8 @@ static __always_inline void conn_closing(struct conn_state *c, bool closed)
 		emit_slot(c->cookie, n1 - 1, 0, 0);
 		c->tail_taken = n1;
 	}
-	if (!closed || !emit_records)
+	/* stopped: what waits is user space's to take at the last cut (a drop would lose it) */
+	if (!closed || !emit_records || *(volatile __u32 *)&records_stopped)
 		return;
 	/* from CONN_KINDS responses back (a tail whose thread went on to other connections)
 	 * to a started head */
@@ -2090,11 +2091,14 @@ int on_msg(struct sk_msg_md *msg)
 	tp = bpf_skc_to_tcp_sock(msg->sk);
 	if (!tp) {
 		step_unframe(&p, UNFRAMED_PULL_FAILED); /* where the stream is cannot be known */
+		note_open_write(t, c);
 		return SK_PASS;
 	}
 	seq = tp->write_seq; /* every earlier write is queued or freed: this write's first byte */
-	if (!follow_stream(&p, seq))
+	if (!follow_stream(&p, seq)) {
+		note_open_write(t, c); /* unframed here (unseen bytes), or a response still open */
 		return SK_PASS;
+	}
 	p.w.want_header = !header_none && header_port(msg->local_port);
 	p.w.base = c->out_total - p.off;
 	c->out_total += p.end - p.off; /* the server's bytes, before any header goes in */
@@ -2115,9 +2119,9 @@ int on_msg(struct sk_msg_md *msg)
 	}
 	bpf_loop(OUT_STEPS, out_step, &p, 0);
 	open_tail(t, c);
-	note_open_write(t, c);
 	if (p.off < p.end && c->out_state != OUT_DONE)
 		step_unframe(&p, UNFRAMED_TOO_COMPLEX);
+	note_open_write(t, c); /* after the unframing: such a write is lost, not open */
 	c->out_seq = seq + p.end;
 	if (!p.w.insert || MSG_STAGES == 2)
 		return SK_PASS;
@@ -2360,8 +2364,8 @@ __noinline int add_to_record(struct conn_state *c, __u32 n, __u64 fx, __u64 ns)
 	slot = get_slot(c, n);
 	if (!slot || !slot->end_ns)
 		return 0;
-	slot->rec_fx += fx;
-	slot->rec_ns += ns;
+	__sync_fetch_and_add(&slot->rec_fx, fx); /* as add_to_slot(): another CPU may add */
+	__sync_fetch_and_add(&slot->rec_ns, ns);
 	return 1;
 }
 

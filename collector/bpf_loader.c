@@ -162,12 +162,13 @@ static uint32_t ring_bytes(uint32_t kb)
 }
 
 /* Records a CPU sends between wakeups of their reader (requests.bpf.c, count_record()): a
- * quarter of a ring of rb bytes shared by all CPUs, at least 1. A record takes its size
- * rounded to 8 and the ring's 8-byte header. */
+ * quarter of a ring of rb bytes shared by the online CPUs (not the possible ones: a VM may
+ * declare hundreds it never plugs in), at least 1. A record takes its size rounded to 8 and
+ * the ring's 8-byte header. */
 static uint32_t records_wake_every(uint32_t rb)
 {
 	uint64_t rec = (sizeof(struct request_event) + 7) / 8 * 8 + 8;
-	int cpus = libbpf_num_possible_cpus();
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t n = rb / 4 / rec / (uint64_t)(cpus > 0 ? cpus : 1);
 
 	return n ? (uint32_t)n : 1;

@@ -166,9 +166,20 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(body)
 	})
-	srv := &http.Server{ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-		return context.WithValue(ctx, connKey{}, c)
-	}}
+	// every handler: a request respond() did not time (an error, a 404, /self-cpu) drops
+	// its read's note, so that the next request on the connection starts its own
+	untimed := func(w http.ResponseWriter, r *http.Request) {
+		http.DefaultServeMux.ServeHTTP(w, r)
+		if c, ok := r.Context().Value(connKey{}).(*timedConn); ok {
+			c.mu.Lock()
+			c.open = false
+			c.mu.Unlock()
+		}
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(untimed),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c)
+		}}
 	fmt.Printf("listening on %s\n", ln.Addr())
 	os.Stdout.Sync()
 	if err := srv.Serve(timedListener{ln}); err != nil {
