@@ -55,6 +55,16 @@ def read_response(s, buf, head_only=False):
         buf += d
 
 
+def bodies(s, targets):
+    """GET each target (bytes) on s, all sent at once (pipelined when several); returns the
+    last response's body."""
+    s.sendall(b"".join(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % t for t in targets))
+    rest = b""
+    for _ in targets:
+        raw, _, rest = read_response(s, rest)
+    return raw.split(b"\r\n\r\n", 1)[1]
+
+
 def connect(port):
     s = socket.create_connection(("127.0.0.1", port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

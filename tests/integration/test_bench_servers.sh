@@ -25,17 +25,11 @@ wait_port() {
 drive() {
 	python3 - "$@" <<'PY'
 import socket, sys, threading
+sys.path.insert(0, "tests/integration")
+from records_client import bodies
 port, heavy, tiny, conc = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 def get(s, target):
-    s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % target.encode())
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        buf += s.recv(65536)
-    head, body = buf.split(b"\r\n\r\n", 1)
-    n = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1])
-    while len(body) < n:
-        body += s.recv(65536)
-    return body
+    return bodies(s, [target.encode()])
 s = socket.create_connection(("127.0.0.1", port))
 for _ in range(3):
     get(s, heavy)

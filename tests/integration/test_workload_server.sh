@@ -80,19 +80,9 @@ start_server "$tmp/server_self.log" --data-dir "$data" --threads 4 --self-cpu ||
 	{ not_ok "server starts with --self-cpu"; finish; }
 python3 - "$SERVER_PORT" >"$tmp/self.out" 2>&1 <<'PY'
 import json, socket, sys, time
+sys.path.insert(0, "tests/integration")
+from records_client import bodies as get
 port = int(sys.argv[1])
-def get(s, targets):
-    s.sendall(b"".join(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % t for t in targets))
-    buf = b""
-    for _ in targets:
-        while b"\r\n\r\n" not in buf:
-            buf += s.recv(65536)
-        head, buf = buf.split(b"\r\n\r\n", 1)
-        n = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1])
-        while len(buf) < n:
-            buf += s.recv(65536)
-        body, buf = buf[:n], buf[n:]
-    return body
 s = socket.create_connection(("127.0.0.1", port))
 wall = 0.0
 for _ in range(5):
