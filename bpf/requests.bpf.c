@@ -134,7 +134,7 @@ struct conn_state {
 	 * req_kind), written by ingress before it counts the head.
 	 */
 	__u32 heads;	   /* request heads received (ingress only) */
-	__u32 pad;
+	__u32 head_seq;	   /* TCP sequence of the last request line's first byte (ingress) */
 	__u8 req_kind[CONN_KINDS];
 	struct http_head_parser hp; /* ingress only: where request heads end (http_head.h) */
 	__u8 gap_ingress[CONN_LINE_GAP];
@@ -289,14 +289,37 @@ __noinline int add_to_slot(__u64 cookie, __u32 n, __u64 fx, __u64 ns);
 #define WR_RESPONSE 1 /* wrote part of response wr_n of wr_cookie */
 #define WR_LOST 2     /* wrote on wr_cookie, framing lost or HTTP ended (OUT_DONE) */
 
+#define MSG_PEEK_FLAG 2		/* MSG_PEEK: include/linux/socket.h */
+#define RECV_LEN_UNKNOWN (1 << 30) /* bind_thread_btf: fexit without bpf_get_func_ret */
+
+/*
+ * Does a receive that returned ret bytes of c (sk) bring a request line's first byte? Its
+ * bytes are [copied_seq - ret, copied_seq) once it returned ([copied_seq, + ret) for a
+ * peek), and ingress, which saw them arrive first, keeps where the last line started. A
+ * later line than the read's bytes: an earlier one may be among them, so yes. No: the read
+ * brings a body or the rest of a head, whose request's head was read before.
+ */
+static __always_inline bool read_brings_head(struct conn_state *c, struct sock *sk, int ret,
+					     int flags)
+{
+	__u32 end, first;
+
+	if (flags & RECV_LEN_UNKNOWN)
+		return true;
+	end = BPF_CORE_READ((struct tcp_sock *)sk, copied_seq);
+	first = flags & MSG_PEEK_FLAG ? end : end - (__u32)ret;
+	return (__s32)(*(volatile __u32 *)&c->head_seq - first) >= 0;
+}
+
 /*
  * A socket operation of the current thread on tracked connection c (NULL: a receive whose
  * state the kprobe binding cannot reach): the thread's pending
  * work and its running slice up to now go to c's current request; or, at a receive (recv)
  * when the thread's last socket op wrote a response's last byte, to that response, whose
- * record then goes out (its tail: docs/attribution.md); or, at a receive that brought
- * bytes (data) of another connection when the last op wrote part of a response, to that
- * response (its slot: with --request-log only). This runs outside the
+ * record then goes out (its tail: docs/attribution.md); or, at a receive of sk that
+ * brought ret > 0 bytes of another connection with a request line's start, when the last
+ * op wrote part of a response, to that response (its slot: with --request-log only). This
+ * runs outside the
  * scheduler hooks (preemptible, interruptible), so it writes no per-CPU state: it reads the
  * slice's start (a racing switch or flush makes it later than now: nothing is added),
  * moves the watermark first, and takes the pending work with atomic subtractions (a
@@ -304,7 +327,7 @@ __noinline int add_to_slot(__u64 cookie, __u32 n, __u64 fx, __u64 ns);
  * switch: only the request side moves.
  */
 static __always_inline struct thread_acct *take_thread_work(struct conn_state *c, bool recv,
-							    bool data)
+							    struct sock *sk, int ret, int flags)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct thread_acct *t;
@@ -349,8 +372,9 @@ static __always_inline struct thread_acct *take_thread_work(struct conn_state *c
 	}
 	/* the response written last is unfinished: a new request read elsewhere does not
 	 * start before this read (docs/attribution.md, nginx); on a connection whose framing
-	 * was lost the stretch is no request's (not_a_request_uj) */
-	if (wr && data && c && c->cookie != t->wr_cookie &&
+	 * was lost the stretch is no request's (not_a_request_uj). A read of a body (or of a
+	 * head's rest) can end its own request's work: the plain rule. */
+	if (wr && ret > 0 && c && c->cookie != t->wr_cookie && read_brings_head(c, sk, ret, flags) &&
 	    (wr == WR_LOST || add_to_slot(t->wr_cookie, t->wr_n, fx, ns)))
 		return t;
 	if (!c) {
@@ -906,6 +930,7 @@ int on_sockops(struct bpf_sock_ops *skops)
 	if (!sk || !key_from_sockops(skops, &key))
 		return 1;
 	fresh.next_seq = skops->rcv_nxt; /* the first byte of the request stream */
+	fresh.head_seq = skops->rcv_nxt; /* where the first request line will start */
 	hh_init(&fresh.hp);
 	early = bpf_map_lookup_elem(&early_conns, &key);
 	if (early) {
@@ -1040,9 +1065,13 @@ static long parse_step(__u32 i, void *data)
 		if (j >= n)
 			break;
 		ev = ingress_step(&c->hp, buf[j]);
-		/* the first byte of a request line: --request-log keeps the line */
-		if (emit_records && before <= HH_START_LF && c->hp.state == HH_METHOD)
-			head_started(p->skb, c, p->off + j, p->end);
+		/* the first byte of a request line: where it is in the stream (for the receive
+		 * binding: read_brings_head()); --request-log keeps the line */
+		if (before <= HH_START_LF && c->hp.state == HH_METHOD) {
+			c->head_seq = c->next_seq - (p->end - (p->off + j));
+			if (emit_records)
+				head_started(p->skb, c, p->off + j, p->end);
+		}
 		if (ev == HH_HEAD_END && !count_head(c, p->ctr, p->early))
 			return 1;
 		if (ev == HH_REJECT) {
@@ -1078,6 +1107,7 @@ static __noinline struct conn_state *early_state(struct __sk_buff *skb,
 		return &e->c; /* a retransmission: the sequence checks below sort it out */
 	fresh.start_seq = pseq;
 	fresh.c.next_seq = pseq;
+	fresh.c.head_seq = pseq;
 	hh_init(&fresh.c.hp);
 	if (bpf_map_update_elem(&early_conns, key, &fresh, BPF_ANY))
 		return NULL;
@@ -1254,7 +1284,7 @@ static __always_inline void bind_thread(struct sock *sk)
 	 * tail; any other stretch stays the thread's until its next write (sk_msg). */
 	if (!bpf_map_lookup_elem(&conn_index, &key))
 		return;
-	take_thread_work(NULL, true, false);
+	take_thread_work(NULL, true, NULL, 0, 0);
 }
 
 /*
@@ -1283,32 +1313,37 @@ static __always_inline struct conn_state *conn_of_btf(struct sock *sk)
 	return c && (c->flags & CONN_PASSIVE) ? c : NULL;
 }
 
-/* data: the receive returned bytes */
-static __always_inline void bind_thread_btf(struct sock *sk, bool data)
+/* ret: what the receive returned; flags: its flags (RECV_LEN_UNKNOWN: ret unknown) */
+static __always_inline void bind_thread_btf(struct sock *sk, int ret, int flags)
 {
 	struct conn_state *c = conn_of_btf(sk);
 
 	if (c)
-		take_thread_work(c, true, data);
+		take_thread_work(c, true, sk, ret, flags);
 }
 
 SEC("fexit/tcp_recvmsg")
 int BPF_PROG(recv_fexit, struct sock *sk)
 {
-	__u64 ret = 1; /* without the helper (Linux < 5.17): every read brings data */
+	__u64 ret = 1;
 
 	/* the last argument's place differs between kernels; the helper's absence is known at
-	 * load (CO-RE), so older kernels never see the call */
-	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_func_ret))
-		bpf_get_func_ret(ctx, &ret);
-	bind_thread_btf(sk, (int)ret > 0);
+	 * load (CO-RE), so older kernels never see the call. Without it (Linux < 5.17) every
+	 * read brings data, of unknown length. The flags' place differs too: a peek is taken
+	 * for a read (read_brings_head() then errs towards a head). */
+	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_func_ret)) {
+		bind_thread_btf(sk, 1, RECV_LEN_UNKNOWN);
+		return 0;
+	}
+	bpf_get_func_ret(ctx, &ret);
+	bind_thread_btf(sk, (int)ret, 0);
 	return 0;
 }
 
 SEC("tp_btf/sock_recv_length")
-int BPF_PROG(recv_tp, struct sock *sk, int ret)
+int BPF_PROG(recv_tp, struct sock *sk, int ret, int flags)
 {
-	bind_thread_btf(sk, ret > 0);
+	bind_thread_btf(sk, ret, flags & MSG_PEEK_FLAG);
 	return 0;
 }
 
@@ -2064,7 +2099,7 @@ int on_msg(struct sk_msg_md *msg)
 		return SK_PASS;
 	/* A write ends the writer's stretch: its work is this connection's (the response
 	 * it writes, or the one it starts), framed or not. */
-	t = take_thread_work(c, false, false);
+	t = take_thread_work(c, false, NULL, 0, 0);
 	if (c->out_state == OUT_DONE) {
 		if (c->rec_open) /* a close-delimited body: its record ends at the close */
 			c->out_total += msg->size;
@@ -2395,7 +2430,7 @@ int BPF_PROG(send_tp, struct sock *sk, int ret)
 	if (tp)
 		c->send_mark = tp->write_seq - c->out_isn;
 	before = *(volatile __u64 *)&c->cur_uj_fx;
-	t = take_thread_work(c, false, false);
+	t = take_thread_work(c, false, NULL, 0, 0);
 	ctr = get_counters();
 	resp = *(volatile __u32 *)&c->responses;
 	if (resp != c->send_resp) {

@@ -21,6 +21,13 @@ CPU belongs to is decided only by its socket operations. Paths:
                      full: inflated output waits for the socket to be writable)
   /lost?ms=N         as /stream, but its first chunk's size is not a number (the framing
                      is lost: no record); after the rest the connection is closed
+  /open              held, unanswered, until an /upload comes (any connection)
+  /upload?ms=N&len=L a POST whose L-byte body the client sends once it sees /open's first
+                     chunk: the held /open's head and first chunk are written, then N ms of
+                     CPU as /spin for the upload, then its body read, its response written,
+                     then /open's rest (a Go handler that reads its body after a write of
+                     another response that left it unfinished: the read ends the upload's
+                     own work)
   /handoff?ms=N      N ms of CPU as /spin, a non-blocking read of the same connection that
                      finds nothing (EAGAIN), then the response written by another thread
                      (a Go handler whose connection reads in the background, resumed on
@@ -73,6 +80,7 @@ def main():
     # started before any connection: a thread's start is work of its own (about 1 ms here)
     threading.Thread(target=writer, daemon=True).start()
     held = []  # (socket, path)
+    opened = []  # /open: sockets held until an /upload
     streams = []  # /stream, /lost: (round, socket, the rest, close), written a round later
     rounds = 0
 
@@ -95,6 +103,15 @@ def main():
             done = threading.Event()
             writes.put((s, head(200, 2, "X-Cpu-Ns: %d\r\n" % ns) + b"ok", done))
             done.wait()
+        elif u.path == "/upload":
+            a = opened.pop(0)
+            a.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+            ns = spin(int(q.get("ms", ["1"])[0]))
+            n, body = int(q.get("len", ["1"])[0]), b""
+            while len(body) < n:
+                body += s.recv(n - len(body))
+            s.sendall(head(200, 2, "X-Cpu-Ns: %d\r\n" % ns) + b"ok")
+            a.sendall(b"4\r\nrest\r\n0\r\n\r\n")
         elif u.path in ("/stream", "/lost"):
             size = b"5" if u.path == "/stream" else b"zz"
             s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%s\r\nfirst\r\n" % size)
@@ -149,6 +166,9 @@ def main():
                     tiny = b""
                 if target.startswith("/hold"):
                     held.append((s, method, target))
+                    continue
+                if target.startswith("/open"):
+                    opened.append(s)
                     continue
                 keep = serve(s, method, target) and keep
             if tiny:

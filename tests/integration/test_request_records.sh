@@ -8,6 +8,9 @@
 #    the next request, is in that response's record, not the next one's;
 #  - a read that returns nothing (EAGAIN) binds like any other: work before it on the
 #    request's own connection stays that request's when another thread writes its response;
+#  - work between two writes of a response that ends at no socket operation goes to that
+#    response when a read of another connection's head follows, but a read of a body
+#    (not a head) ends its own request's work (/stream, /lost, /upload);
 #  - records are complete and framed: one row per response (pipelined, chunked, HEAD,
 #    sendfile, 404, close-delimited), with method, target (CSV-quoted), status and bytes;
 #  - a full ring buffer drops records visibly (records_dropped, the exit summary);
