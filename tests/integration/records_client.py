@@ -307,9 +307,11 @@ def check(path, records_path, k):
         elif e.get("interleaved"):
             truth = e["cpu_ns"] * k
             rec = float(r["energy_uj"])
-            # 25% and 0.5 ms: the server's own overhead around the measured work (parsing,
-            # sleeps, the interrupts inside its slices); the other rule is off by 30x
-            ok(abs(rec - truth) <= 0.25 * truth + 500_000 * k,
+            # 25% and 2 ms: the server's own overhead around the measured work (parsing,
+            # sleeps, the interrupts inside its slices; 2 ms: a 2 ms request read +1.6 ms
+            # once in about 10 runs on a loaded 2-vCPU host); the misplacements each
+            # scenario tells apart are 100 ms or more (the other rules are off by 30x)
+            ok(abs(rec - truth) <= 0.25 * truth + 2_000_000 * k,
                "%s: the record (%.0f uJ) is its own work (%.0f uJ, X-Cpu-Ns x K) within 25%%"
                % (e["target"], rec, truth))
     return fails
