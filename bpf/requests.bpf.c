@@ -1064,6 +1064,8 @@ static long parse_step(__u32 i, void *data)
 
 		if (j >= n)
 			break;
+		if (hh_passes(&c->hp, buf[j]))
+			continue; /* the target, a value or name nobody reads: no call (issue 14) */
 		ev = ingress_step(&c->hp, buf[j]);
 		/* the first byte of a request line: where it is in the stream (for the receive
 		 * binding: read_brings_head()); --request-log keeps the line */

@@ -26,7 +26,7 @@ static int cmp_size(const void *a, const void *b)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct hd_trace k, r;
+	static struct hd_trace k, r, e;
 	size_t cuts[16], ncuts, len;
 	const uint8_t *stream;
 	const char *why;
@@ -49,6 +49,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "fuzz_http_head: disagreement: %s\n", why);
 		hd_print(stderr, "state machine", &k);
 		hd_print(stderr, "http_parser  ", &r);
+		abort();
+	}
+	/* ingress passes hh_passes() bytes over: the same heads as hh_step() on each */
+	hd_every_byte = true;
+	hd_kernel_trace(stream, len, cuts, ncuts, &e);
+	hd_every_byte = false;
+	if (hd_disagreement(&k, &e) || k.end != e.end) {
+		fprintf(stderr, "fuzz_http_head: passing bytes over (hh_passes) changes the heads\n");
+		hd_print(stderr, "as ingress   ", &k);
+		hd_print(stderr, "every byte   ", &e);
 		abort();
 	}
 	return 0;

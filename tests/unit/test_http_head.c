@@ -139,11 +139,19 @@ static const struct head_case cases[] = {
 
 static void check_case(const struct head_case *c, const uint8_t *buf, size_t len)
 {
-	struct hd_trace k, r;
+	struct hd_trace k, r, e;
 	const char *why;
 
 	hd_kernel_trace(buf, len, NULL, 0, &k);
 	hd_reference_trace(buf, len, &r);
+	/* ingress's walk (hh_passes() bytes passed over) = hh_step() on every byte */
+	hd_every_byte = true;
+	hd_kernel_trace(buf, len, NULL, 0, &e);
+	hd_every_byte = false;
+	if (hd_disagreement(&k, &e) || k.end != e.end) {
+		print_error("case \"%s\": passing bytes over changes the heads\n", c->name);
+		fail();
+	}
 	why = hd_disagreement(&k, &r);
 	if (why || k.n != c->heads || k.end != c->end || (c->heads && k.kinds[0] != c->kind0)) {
 		print_error("case \"%s\": %s\n", c->name, why ? why : "not what the table says");
@@ -234,6 +242,51 @@ static void test_bulk_skip(void **state)
 	assert_int_equal(hh_step(&p, 'G'), HH_MORE);
 }
 
+/*
+ * Every byte hh_passes() accepts, in each state it accepts any in, is one hh_step() takes
+ * with HH_MORE and nothing changed (but a name's length once it can be neither field);
+ * and it accepts none where the name may still be Content-Length.
+ */
+static void test_passes_changes_nothing(void **state)
+{
+	static const char *const prefixes[] = {
+		"GET /a",		   /* HH_TARGET */
+		"GET / HTTP/1.1" CRLF "Host:",	   /* HH_VALUE, a field nobody reads */
+		"GET / HTTP/1.1" CRLF "Xy",	   /* HH_NAME, neither field */
+		"GET / HTTP/1.1" CRLF "Co",	   /* HH_NAME, may be Content-Length */
+		"GET / HTTP/1.1" CRLF "Content-Length: 1", /* HH_VALUE, Content-Length */
+		"GET / HTTP/1.1" CRLF,	   /* HH_LINE_START */
+	};
+	static const int accepts[] = { 1, 1, 1, 0, 0, 0 };
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		struct http_head_parser p, q;
+		int any = 0;
+
+		hh_init(&p);
+		for (const char *c = prefixes[i]; *c; c++)
+			assert_int_equal(hh_step(&p, (unsigned char)*c), HH_MORE);
+		for (unsigned int b = 0; b < 256; b++) {
+			if (!hh_passes(&p, (unsigned char)b))
+				continue;
+			any = 1;
+			q = p;
+			assert_int_equal(hh_step(&q, (unsigned char)b), HH_MORE);
+			assert_int_equal(q.state, p.state);
+			assert_int_equal(q.flags, p.flags);
+			assert_int_equal(q.field, p.field);
+			assert_int_equal(q.match, p.match);
+			assert_true(q.value == p.value && q.body_left == p.body_left);
+			assert_int_equal(q.count, p.count);
+			assert_int_equal(q.kind, p.kind);
+			if (p.state != HH_NAME)
+				assert_int_equal(q.pos, p.pos);
+		}
+		if (any != accepts[i])
+			fail_msg("prefix %zu: hh_passes() accepts %s byte", i, any ? "a" : "no");
+	}
+}
+
 /* Rejected is for good. */
 static void test_reject_is_sticky(void **state)
 {
@@ -251,7 +304,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_adversarial_table), cmocka_unit_test(test_at_guard_page),
 		cmocka_unit_test(test_head_end_offsets),  cmocka_unit_test(test_bulk_skip),
-		cmocka_unit_test(test_reject_is_sticky),
+		cmocka_unit_test(test_reject_is_sticky), cmocka_unit_test(test_passes_changes_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
