@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+/*
+ * nginx's own per-request clock for bench/attribution_accuracy.sh (issue 13): the in-mix
+ * truth the other servers measure themselves (workload_server --self-cpu, go_server's and
+ * node_server's /self-cpu), taken here by uprobes on the nginx worker, independent of
+ * http_energy's attribution.
+ *
+ *   ngx_http_process_request(r)      entry: r's window opens (its head is read and parsed)
+ *   ngx_open_cached_file(c, name, ..) entry: the file the thread's open window serves, its
+ *                                    class (the last one opened wins: gzip_static's FILE.gz)
+ *   ngx_http_free_request(r, rc)     entry: r's window closes
+ *
+ * A window counts as timed only when its thread did not switch inside it (nvcsw + nivcsw
+ * unchanged) and no other window opened on that thread inside it (an event loop
+ * interleaves a heavy response's later writes with other requests). Its ktime span is
+ * then the thread's CPU time (docs/benchmarks.md). The rest is counted by reason.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "nginx_clock.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+struct window {
+	__u64 start_ns;
+	__u64 csw; /* nvcsw + nivcsw at the open */
+	__u64 seq; /* the thread's window count at the open */
+	__u32 tid;
+	struct nginx_clock_key key; /* len 0: no file opened yet */
+};
+
+/* Open windows by request (ngx_http_request_t *); an entry left by a missed close is
+ * overwritten when the address is used again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct window);
+} windows SEC(".maps");
+
+/* Per thread: windows opened so far, and the request of the last one (the class's owner). */
+struct thread_state {
+	__u64 seq;
+	__u64 req;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NGINX_CLOCK_MAX_CLASSES);
+	__type(key, struct nginx_clock_key);
+	__type(value, struct nginx_clock_class);
+} classes SEC(".maps");
+
+/* Read by the loader at exit: windows that could not be counted in any class. */
+__u64 unnamed = 0; /* closed before any file was opened (an error response, a redirect) */
+__u64 unopened = 0; /* closed without an open window (started before the attach) */
+__u64 dropped = 0; /* a map was full */
+
+static __always_inline __u64 task_csw(void)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(t, nvcsw) + BPF_CORE_READ(t, nivcsw);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(process_request, void *r)
+{
+	__u64 req = (__u64)r;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *ts, fresh = {};
+	struct window w = {};
+
+	ts = bpf_map_lookup_elem(&threads, &tid);
+	if (!ts) {
+		bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST);
+		ts = bpf_map_lookup_elem(&threads, &tid);
+		if (!ts) {
+			__sync_fetch_and_add(&dropped, 1);
+			return 0;
+		}
+	}
+	ts->seq++;
+	ts->req = req;
+	w.seq = ts->seq;
+	w.tid = tid;
+	w.csw = task_csw();
+	w.start_ns = bpf_ktime_get_ns(); /* last: the probe's own work before it is outside */
+	if (bpf_map_update_elem(&windows, &req, &w, BPF_ANY))
+		__sync_fetch_and_add(&dropped, 1);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(open_cached_file, void *cache, void *name)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *ts;
+	struct window *w;
+	struct {
+		__u64 len;
+		__u64 data;
+	} str; /* ngx_str_t: { size_t len; u_char *data; } */
+	__u64 len, from;
+
+	ts = bpf_map_lookup_elem(&threads, &tid);
+	if (!ts)
+		return 0;
+	w = bpf_map_lookup_elem(&windows, &ts->req);
+	if (!w || w->tid != tid || w->seq != ts->seq)
+		return 0; /* not inside a window of this thread */
+	if (bpf_probe_read_user(&str, sizeof(str), name))
+		return 0;
+	/* the tail of the path: the class is the name below the served root */
+	len = str.len;
+	from = 0;
+	if (len > NGINX_CLOCK_NAME_MAX - 1) {
+		from = len - (NGINX_CLOCK_NAME_MAX - 1);
+		len = NGINX_CLOCK_NAME_MAX - 1;
+	}
+	__builtin_memset(w->key.name, 0, sizeof(w->key.name));
+	if (bpf_probe_read_user(w->key.name, len & (NGINX_CLOCK_NAME_MAX - 1),
+				(void *)(str.data + from)))
+		return 0;
+	w->key.len = (__u32)len;
+	w->key.full_len = str.len > 0xffffffffULL ? 0xffffffffU : (__u32)str.len;
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_request, void *r)
+{
+	__u64 req = (__u64)r, now = bpf_ktime_get_ns(); /* first: the probe's work is outside */
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct nginx_clock_class *c, zero = {};
+	struct thread_state *ts;
+	struct window *w;
+
+	w = bpf_map_lookup_elem(&windows, &req);
+	if (!w) {
+		__sync_fetch_and_add(&unopened, 1);
+		return 0;
+	}
+	if (w->key.len == 0) {
+		__sync_fetch_and_add(&unnamed, 1);
+		goto out;
+	}
+	c = bpf_map_lookup_elem(&classes, &w->key);
+	if (!c) {
+		bpf_map_update_elem(&classes, &w->key, &zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&classes, &w->key);
+		if (!c) {
+			__sync_fetch_and_add(&dropped, 1);
+			goto out;
+		}
+	}
+	ts = bpf_map_lookup_elem(&threads, &tid);
+	if (w->tid != tid || !ts)
+		__sync_fetch_and_add(&c->moved, 1);
+	else if (ts->seq != w->seq)
+		__sync_fetch_and_add(&c->interleaved, 1);
+	else if (task_csw() != w->csw)
+		__sync_fetch_and_add(&c->switched, 1);
+	else {
+		__sync_fetch_and_add(&c->timed, 1);
+		__sync_fetch_and_add(&c->ns, now - w->start_ns);
+	}
+out:
+	bpf_map_delete_elem(&windows, &req);
+	return 0;
+}
