@@ -292,6 +292,10 @@ static int run(const struct options *o)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* a shell starts background jobs with SIGINT ignored, and an ignored signal is never
+	 * pending: sigwait() would not see it */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	log_info("attached: uprobes on ngx_http_process_request, ngx_open_cached_file and "
 		 "ngx_http_free_request of %s in %zu process%s",
 		 exe[0], o->n_pids, o->n_pids == 1 ? "" : "es");
