@@ -315,6 +315,15 @@ def main():
                                  "%s %.0f%%" % (t, 100 * sc_timed(t))
                                  for t in (heavy, heavy_m, tiny, tiny_m)))
 
+                def sc_softirq(target):
+                    v = sc.get(target)
+                    return "%.1f" % (v[3] / v[0]) if v and len(v) > 3 and v[0] else "n/a"
+
+                notes.append("nginx clock, of which softirq work on the worker (any "
+                             "connection's packets), us a request alone / mixed: %s" % ", ".join(
+                                 "%s %s / %s" % (p, sc_softirq(p), sc_softirq(pm))
+                                 for p, pm in ((heavy, heavy_m), (tiny, tiny_m))))
+
             for cls, path, path_m in (("heavy", heavy, heavy_m), ("tiny", tiny, tiny_m)):
                 row = next(r for r in rows if r[0] == kind and r[1] == path)
                 a, m = sc_mean(path), sc_mean(path_m)

@@ -28,6 +28,7 @@ struct window {
 	__u64 start_ns;
 	__u64 csw; /* nvcsw + nivcsw at the open */
 	__u64 seq; /* the thread's window count at the open */
+	__u64 softirq_ns; /* the thread's softirq time at the open */
 	__u32 tid;
 	struct nginx_clock_key key; /* len 0: no file opened yet */
 };
@@ -41,10 +42,13 @@ struct {
 	__type(value, struct window);
 } windows SEC(".maps");
 
-/* Per thread: windows opened so far, and the request of the last one (the class's owner). */
+/* Per thread: windows opened so far, the request of the last one (the class's owner), and
+ * the softirq time it took so far (the one running now began at softirq_start). */
 struct thread_state {
 	__u64 seq;
 	__u64 req;
+	__u64 softirq_ns;
+	__u64 softirq_start;
 };
 
 struct {
@@ -95,6 +99,7 @@ int BPF_KPROBE(process_request, void *r)
 	w.seq = ts->seq;
 	w.tid = tid;
 	w.csw = task_csw();
+	w.softirq_ns = ts->softirq_ns;
 	w.start_ns = bpf_ktime_get_ns(); /* last: the probe's own work before it is outside */
 	if (bpf_map_update_elem(&windows, &req, &w, BPF_ANY))
 		__sync_fetch_and_add(&dropped, 1);
@@ -174,8 +179,39 @@ int BPF_KPROBE(free_request, void *r)
 	else {
 		__sync_fetch_and_add(&c->timed, 1);
 		__sync_fetch_and_add(&c->ns, now - w->start_ns);
+		__sync_fetch_and_add(&c->softirq_ns, ts->softirq_ns - w->softirq_ns);
 	}
 out:
 	bpf_map_delete_elem(&windows, &req);
+	return 0;
+}
+
+/*
+ * Softirq work run on a worker thread (on an interrupt's exit or at local_bh_enable, as
+ * a loopback write delivers its bytes) is inside a window's span: counted apart, so the
+ * share of a class's clock that is the network stack's (any connection's packets) shows.
+ * Only threads that opened a window are looked at.
+ */
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(softirq_entry, unsigned int vec_nr)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
+
+	if (ts)
+		ts->softirq_start = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(softirq_exit, unsigned int vec_nr)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
+
+	if (ts && ts->softirq_start) {
+		ts->softirq_ns += bpf_ktime_get_ns() - ts->softirq_start;
+		ts->softirq_start = 0;
+	}
 	return 0;
 }

@@ -3,7 +3,7 @@
  * nginx_clock: nginx's own per-request clock (bench/nginx_clock.bpf.c) on the worker
  * processes given, held until SIGINT/SIGTERM (or --duration); then the clock per request
  * class as JSON, in the shape of the other bench servers' GET /self-cpu:
- * {"/one": [requests timed, us, requests not timed], ...}. A bench tool for
+ * {"/one": [requests timed, us, requests not timed, of which softirq us], ...}. A bench tool for
  * bench/attribution_accuracy.sh (issue 13); method and limits in docs/benchmarks.md.
  */
 #include <bpf/bpf.h>
@@ -62,8 +62,8 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 			"by the file it serves\n(ngx_open_cached_file; FILE.gz counts as FILE). A "
 			"request whose thread switched,\nor that another request interleaved, is "
 			"counted as not timed. At SIGINT/SIGTERM\n(or --duration) it prints "
-			"{\"/CLASS\": [requests timed, us, requests not timed], ...}\nand, on "
-			"stderr, the reasons.",
+			"{\"/CLASS\": [requests timed, us, requests not timed, of which softirq "
+			"us], ...}\nand, on stderr, the reasons.",
 		.footer =
 			"Start-up prints 'nginx_clock: attached ...' once every probe is attached.\n"
 			"Exit status: 0 ok, 1 BPF refused or other runtime error, 2 usage error.",
@@ -178,12 +178,13 @@ static int report(struct nginx_clock_bpf *skel, const char *root, FILE *f)
 		fputs(first ? "" : ", ", f);
 		first = false;
 		json_string(f, name);
-		fprintf(f, ": [%llu, %.3f, %llu]", c.timed, (double)c.ns / 1e3,
-			c.switched + c.interleaved + c.moved);
-		log_info("%s: %llu timed (mean %.2f us), not timed: %llu switched, %llu "
-			 "interleaved, %llu moved",
+		fprintf(f, ": [%llu, %.3f, %llu, %.3f]", c.timed, (double)c.ns / 1e3,
+			c.switched + c.interleaved + c.moved, (double)c.softirq_ns / 1e3);
+		log_info("%s: %llu timed (mean %.2f us, of which softirq %.2f us), not timed: %llu "
+			 "switched, %llu interleaved, %llu moved",
 			 name, c.timed, c.timed ? (double)c.ns / 1e3 / (double)c.timed : 0.0,
-			 c.switched, c.interleaved, c.moved);
+			 c.timed ? (double)c.softirq_ns / 1e3 / (double)c.timed : 0.0, c.switched,
+			 c.interleaved, c.moved);
 		timed += c.timed;
 		untimed += c.switched + c.interleaved + c.moved;
 	}
@@ -262,6 +263,17 @@ static int run(const struct options *o)
 			  strerror(-err));
 		goto cleanup;
 	}
+	/* softirq accounting before any window can open */
+	skel->links.softirq_entry = bpf_program__attach(skel->progs.softirq_entry);
+	skel->links.softirq_exit = skel->links.softirq_entry ?
+					   bpf_program__attach(skel->progs.softirq_exit) :
+					   NULL;
+	if (!skel->links.softirq_exit) {
+		err = -errno;
+		log_error("attaching tp_btf/softirq_entry and softirq_exit failed: %s",
+			  strerror(-err));
+		goto cleanup;
+	}
 	for (i = 0; i < o->n_pids; i++) {
 		/* the close first: a window is never opened that cannot be closed */
 		const struct {
@@ -297,7 +309,7 @@ static int run(const struct options *o)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	log_info("attached: uprobes on ngx_http_process_request, ngx_open_cached_file and "
-		 "ngx_http_free_request of %s in %zu process%s",
+		 "ngx_http_free_request of %s in %zu process%s, tp_btf/softirq_entry and exit",
 		 exe[0], o->n_pids, o->n_pids == 1 ? "" : "es");
 	wait_for_stop(&set, o->duration_s);
 	err = write_json(skel, o);

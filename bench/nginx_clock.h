@@ -19,6 +19,7 @@ struct nginx_clock_key {
 struct nginx_clock_class {
 	unsigned long long timed; /* windows without a switch or another window inside */
 	unsigned long long ns; /* their sum */
+	unsigned long long softirq_ns; /* of which softirq work run on the thread */
 	unsigned long long switched; /* the thread switched inside the window */
 	unsigned long long interleaved; /* another window opened inside it on the thread */
 	unsigned long long moved; /* closed on another thread than it opened on */

@@ -216,10 +216,12 @@ assert one[0] + one[2] == 50 and mid[0] + mid[2] == 5, "counts"
 assert one[0] >= 45 and mid[0] >= 3, "most requests timed"
 assert one[1] / one[0] * 3 < mid[1] / mid[0], "a tiny request under 1/3 of a 256 KiB gunzip"
 # the windows cut by a wait for the client and by other requests inside: counted, not timed
-assert huge == [0, 0, 1] and "/huge.txt: 0 timed (mean 0.00 us), not timed: 1 switched" in log, \
+why = {l.split(": ")[1]: l.split("not timed: ")[-1] for l in log.splitlines() if "not timed: " in l}
+assert huge[:3] == [0, 0, 1] and why["/huge.txt"].startswith("1 switched, 0 interleaved"), \
     "a window with a switch inside is not timed"
-assert huge2 == [0, 0, 1] and "/huge2.txt: 0 timed (mean 0.00 us), not timed: 0 switched, 1 interleaved" in log, \
+assert huge2[:3] == [0, 0, 1] and why["/huge2.txt"].startswith("0 switched, 1 interleaved"), \
     "a window with other windows inside is not timed"
+assert 0 < one[3] < one[1], "a tiny response's loopback delivery: softirq inside its window"
 # (a tiny window can still be preempted on a busy host: counted as switched)
 assert sum(d["/one2"][0::2]) == 5 and d["/one2"][0] >= 3, "the requests inside another's window are timed"
 # the clock is the worker's own CPU: below its schedstat over phase 1, and a sizable share
