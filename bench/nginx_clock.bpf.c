@@ -10,10 +10,11 @@
  *                                    class (the last one opened wins: gzip_static's FILE.gz)
  *   ngx_http_free_request(r, rc)     entry: r's window closes
  *
- * A window counts as timed only when its thread did not switch inside it (nvcsw + nivcsw
- * unchanged) and no other window opened on that thread inside it (an event loop
- * interleaves a heavy response's later writes with other requests). Its ktime span is
- * then the thread's CPU time (docs/benchmarks.md). The rest is counted by reason.
+ * A window counts as timed only when its thread did not wait inside it (nvcsw unchanged)
+ * and no other window opened on that thread inside it (an event loop interleaves a heavy
+ * response's later writes with other requests). Its ktime span, less the time the thread
+ * spent preempted inside it (sched_switch), is then the thread's CPU time
+ * (docs/benchmarks.md). The rest is counted by reason.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -26,7 +27,9 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 struct window {
 	__u64 start_ns;
-	__u64 csw; /* nvcsw + nivcsw at the open */
+	__u64 nvcsw; /* the thread's voluntary switches at the open */
+	__u64 nivcsw; /* and its preemptions */
+	__u64 off_ns; /* the thread's time preempted (off CPU) at the open */
 	__u64 seq; /* the thread's window count at the open */
 	__u64 softirq_ns; /* the thread's softirq time at the open */
 	__u32 tid;
@@ -49,6 +52,8 @@ struct thread_state {
 	__u64 req;
 	__u64 softirq_ns;
 	__u64 softirq_start;
+	__u64 off_ns; /* time off CPU after a preemption, so far */
+	__u64 off_start; /* when it was preempted, 0: on CPU or waiting by itself */
 };
 
 struct {
@@ -70,12 +75,6 @@ __u64 unnamed = 0; /* closed before any file was opened (an error response, a re
 __u64 unopened = 0; /* closed without an open window (started before the attach) */
 __u64 dropped = 0; /* a map was full */
 
-static __always_inline __u64 task_csw(void)
-{
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-
-	return BPF_CORE_READ(t, nvcsw) + BPF_CORE_READ(t, nivcsw);
-}
 
 SEC("uprobe")
 int BPF_KPROBE(process_request, void *r)
@@ -83,6 +82,7 @@ int BPF_KPROBE(process_request, void *r)
 	__u64 req = (__u64)r;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_state *ts, fresh = {};
+	struct task_struct *task;
 	struct window w = {};
 
 	ts = bpf_map_lookup_elem(&threads, &tid);
@@ -98,7 +98,10 @@ int BPF_KPROBE(process_request, void *r)
 	ts->req = req;
 	w.seq = ts->seq;
 	w.tid = tid;
-	w.csw = task_csw();
+	task = (struct task_struct *)bpf_get_current_task();
+	w.nvcsw = BPF_CORE_READ(task, nvcsw);
+	w.nivcsw = BPF_CORE_READ(task, nivcsw);
+	w.off_ns = ts->off_ns;
 	w.softirq_ns = ts->softirq_ns;
 	w.start_ns = bpf_ktime_get_ns(); /* last: the probe's own work before it is outside */
 	if (bpf_map_update_elem(&windows, &req, &w, BPF_ANY))
@@ -148,8 +151,10 @@ int BPF_KPROBE(free_request, void *r)
 	__u64 req = (__u64)r, now = bpf_ktime_get_ns(); /* first: the probe's work is outside */
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct nginx_clock_class *c, zero = {};
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct thread_state *ts;
 	struct window *w;
+	__u64 off;
 
 	w = bpf_map_lookup_elem(&windows, &req);
 	if (!w) {
@@ -174,11 +179,15 @@ int BPF_KPROBE(free_request, void *r)
 		__sync_fetch_and_add(&c->moved, 1);
 	else if (ts->seq != w->seq)
 		__sync_fetch_and_add(&c->interleaved, 1);
-	else if (task_csw() != w->csw)
-		__sync_fetch_and_add(&c->switched, 1);
+	else if (BPF_CORE_READ(task, nvcsw) != w->nvcsw)
+		__sync_fetch_and_add(&c->switched, 1); /* it waited: for the client, a file */
 	else {
+		/* preempted (runnable all along, one call chain): its time off CPU taken out */
+		off = ts->off_ns - w->off_ns;
+		if (BPF_CORE_READ(task, nivcsw) != w->nivcsw)
+			__sync_fetch_and_add(&c->preempted, 1);
 		__sync_fetch_and_add(&c->timed, 1);
-		__sync_fetch_and_add(&c->ns, now - w->start_ns);
+		__sync_fetch_and_add(&c->ns, now - w->start_ns - off);
 		__sync_fetch_and_add(&c->softirq_ns, ts->softirq_ns - w->softirq_ns);
 	}
 out:
@@ -212,6 +221,27 @@ int BPF_PROG(softirq_exit, unsigned int vec_nr)
 	if (ts && ts->softirq_start) {
 		ts->softirq_ns += bpf_ktime_get_ns() - ts->softirq_start;
 		ts->softirq_start = 0;
+	}
+	return 0;
+}
+
+/*
+ * A worker thread's time off CPU after a preemption (it stays runnable: prev_state 0),
+ * taken out of the window it cut. Only threads that opened a window are looked at.
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u32 prev_tid = (__u32)prev->pid, next_tid = (__u32)next->pid;
+	struct thread_state *ts;
+
+	ts = bpf_map_lookup_elem(&threads, &prev_tid);
+	if (ts)
+		ts->off_start = prev->__state == 0 ? bpf_ktime_get_ns() : 0;
+	ts = bpf_map_lookup_elem(&threads, &next_tid);
+	if (ts && ts->off_start) {
+		ts->off_ns += bpf_ktime_get_ns() - ts->off_start;
+		ts->off_start = 0;
 	}
 	return 0;
 }

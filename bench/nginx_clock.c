@@ -58,12 +58,13 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 		.about =
 			"nginx's own per-request clock (bench/attribution_accuracy.sh): uprobes on "
 			"the nginx\nworker processes PID time each request on its thread from "
-			"ngx_http_process_request\nto ngx_http_free_request, and name its class "
-			"by the file it serves\n(ngx_open_cached_file; FILE.gz counts as FILE). A "
-			"request whose thread switched,\nor that another request interleaved, is "
-			"counted as not timed. At SIGINT/SIGTERM\n(or --duration) it prints "
-			"{\"/CLASS\": [requests timed, us, requests not timed, of which softirq "
-			"us], ...}\nand, on stderr, the reasons.",
+			"ngx_http_process_request\nto ngx_http_free_request, less the time the "
+			"thread was preempted, and name its\nclass by the file it serves "
+			"(ngx_open_cached_file; FILE.gz counts as FILE). A\nrequest whose thread "
+			"waited, or that another request interleaved, is not timed.\nAt SIGINT/"
+			"SIGTERM (or --duration) it prints, per class, {\"/CLASS\": [requests\n"
+			"timed, us, requests not timed, of which softirq us], ...} and, on stderr, "
+			"the\nreasons.",
 		.footer =
 			"Start-up prints 'nginx_clock: attached ...' once every probe is attached.\n"
 			"Exit status: 0 ok, 1 BPF refused or other runtime error, 2 usage error.",
@@ -180,11 +181,11 @@ static int report(struct nginx_clock_bpf *skel, const char *root, FILE *f)
 		json_string(f, name);
 		fprintf(f, ": [%llu, %.3f, %llu, %.3f]", c.timed, (double)c.ns / 1e3,
 			c.switched + c.interleaved + c.moved, (double)c.softirq_ns / 1e3);
-		log_info("%s: %llu timed (mean %.2f us, of which softirq %.2f us), not timed: %llu "
-			 "switched, %llu interleaved, %llu moved",
+		log_info("%s: %llu timed (mean %.2f us, of which softirq %.2f us; %llu preempted), "
+			 "not timed: %llu switched, %llu interleaved, %llu moved",
 			 name, c.timed, c.timed ? (double)c.ns / 1e3 / (double)c.timed : 0.0,
-			 c.timed ? (double)c.softirq_ns / 1e3 / (double)c.timed : 0.0, c.switched,
-			 c.interleaved, c.moved);
+			 c.timed ? (double)c.softirq_ns / 1e3 / (double)c.timed : 0.0, c.preempted,
+			 c.switched, c.interleaved, c.moved);
 		timed += c.timed;
 		untimed += c.switched + c.interleaved + c.moved;
 	}
@@ -263,14 +264,17 @@ static int run(const struct options *o)
 			  strerror(-err));
 		goto cleanup;
 	}
-	/* softirq accounting before any window can open */
-	skel->links.softirq_entry = bpf_program__attach(skel->progs.softirq_entry);
+	/* the scheduler and softirq accounting before any window can open */
+	skel->links.sched_switch = bpf_program__attach(skel->progs.sched_switch);
+	skel->links.softirq_entry = skel->links.sched_switch ?
+					    bpf_program__attach(skel->progs.softirq_entry) :
+					    NULL;
 	skel->links.softirq_exit = skel->links.softirq_entry ?
 					   bpf_program__attach(skel->progs.softirq_exit) :
 					   NULL;
 	if (!skel->links.softirq_exit) {
 		err = -errno;
-		log_error("attaching tp_btf/softirq_entry and softirq_exit failed: %s",
+		log_error("attaching tp_btf/sched_switch, softirq_entry and softirq_exit failed: %s",
 			  strerror(-err));
 		goto cleanup;
 	}
@@ -309,7 +313,8 @@ static int run(const struct options *o)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	log_info("attached: uprobes on ngx_http_process_request, ngx_open_cached_file and "
-		 "ngx_http_free_request of %s in %zu process%s, tp_btf/softirq_entry and exit",
+		 "ngx_http_free_request of %s in %zu process%s; tp_btf/sched_switch, "
+		 "softirq_entry and softirq_exit",
 		 exe[0], o->n_pids, o->n_pids == 1 ? "" : "es");
 	wait_for_stop(&set, o->duration_s);
 	err = write_json(skel, o);

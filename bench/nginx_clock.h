@@ -17,10 +17,11 @@ struct nginx_clock_key {
 };
 
 struct nginx_clock_class {
-	unsigned long long timed; /* windows without a switch or another window inside */
-	unsigned long long ns; /* their sum */
+	unsigned long long timed; /* windows without a wait or another window inside */
+	unsigned long long ns; /* their sum, time preempted taken out */
+	unsigned long long preempted; /* of the timed: preempted inside */
 	unsigned long long softirq_ns; /* of which softirq work run on the thread */
-	unsigned long long switched; /* the thread switched inside the window */
+	unsigned long long switched; /* the thread waited (a voluntary switch) inside */
 	unsigned long long interleaved; /* another window opened inside it on the thread */
 	unsigned long long moved; /* closed on another thread than it opened on */
 };

@@ -222,7 +222,7 @@ assert huge[:3] == [0, 0, 1] and why["/huge.txt"].startswith("1 switched, 0 inte
 assert huge2[:3] == [0, 0, 1] and why["/huge2.txt"].startswith("0 switched, 1 interleaved"), \
     "a window with other windows inside is not timed"
 assert 0 < one[3] < one[1], "a tiny response's loopback delivery: softirq inside its window"
-# (a tiny window can still be preempted on a busy host: counted as switched)
+# (a preempted window is timed, its time off CPU taken out)
 assert sum(d["/one2"][0::2]) == 5 and d["/one2"][0] >= 3, "the requests inside another's window are timed"
 # the clock is the worker's own CPU: below its schedstat over phase 1, and a sizable share
 total = one[1] + mid[1]
