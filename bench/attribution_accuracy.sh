@@ -12,7 +12,11 @@
 # Then the truths INSIDE mixed load (schedstat, never our records' energy): on
 # workload_server, the classes on class-pure connections (two bench_http at once) and each
 # class's threads' CPU; on every kind, mixes of 50, 500 and 5000 tiny per heavy and a
-# least-squares fit of the server's CPU = a*n_heavy + b*n_tiny over them and the 1:1 run.
+# least-squares fit of the server's CPU = a*n_heavy + b*n_tiny over them and the 1:1 run;
+# and each server's own per-request clock (workload_server --self-cpu, Go's and Node's GET
+# /self-cpu; nginx: $BUILD/bin/nginx_clock, uprobes on its worker for the whole nginx part,
+# a request named by the file it serves, so each nginx run has its own hard links of the
+# two files: /one_m, /big.txt_r3, ...).
 # Server kinds: workload_server (thread per connection), nginx with one worker (event
 # loop; a gunzip-filtered 4 MiB response vs a 1-byte file), Node.js (one event loop) and
 # Go net/http (goroutines over OS threads). Sources of the last two: bench/servers/.
