@@ -75,7 +75,6 @@ __u64 unnamed = 0; /* closed before any file was opened (an error response, a re
 __u64 unopened = 0; /* closed without an open window (started before the attach) */
 __u64 dropped = 0; /* a map was full */
 
-
 SEC("uprobe")
 int BPF_KPROBE(process_request, void *r)
 {

@@ -266,16 +266,15 @@ static int run(const struct options *o)
 	}
 	/* the scheduler and softirq accounting before any window can open */
 	skel->links.sched_switch = bpf_program__attach(skel->progs.sched_switch);
-	skel->links.softirq_entry = skel->links.sched_switch ?
-					    bpf_program__attach(skel->progs.softirq_entry) :
-					    NULL;
-	skel->links.softirq_exit = skel->links.softirq_entry ?
-					   bpf_program__attach(skel->progs.softirq_exit) :
-					   NULL;
+	skel->links.softirq_entry =
+		skel->links.sched_switch ? bpf_program__attach(skel->progs.softirq_entry) : NULL;
+	skel->links.softirq_exit =
+		skel->links.softirq_entry ? bpf_program__attach(skel->progs.softirq_exit) : NULL;
 	if (!skel->links.softirq_exit) {
 		err = -errno;
-		log_error("attaching tp_btf/sched_switch, softirq_entry and softirq_exit failed: %s",
-			  strerror(-err));
+		log_error(
+			"attaching tp_btf/sched_switch, softirq_entry and softirq_exit failed: %s",
+			strerror(-err));
 		goto cleanup;
 	}
 	for (i = 0; i < o->n_pids; i++) {
