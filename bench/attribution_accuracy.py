@@ -310,7 +310,7 @@ def main():
                 return v[0] / (v[0] + v[2]) if v and v[0] + v[2] else 0.0
 
             if kind == "nginx":
-                notes.append("nginx clock, requests timed (no switch, no other request "
+                notes.append("nginx clock, requests timed (no wait, no other request "
                              "inside): %s" % ", ".join(
                                  "%s %.0f%%" % (t, 100 * sc_timed(t))
                                  for t in (heavy, heavy_m, tiny, tiny_m)))
@@ -523,8 +523,8 @@ def main():
               "CPU clock from the read of the request to the return of its last write, "
               "--self-cpu; go: the same on the goroutine's OS thread, requests that changed "
               "threads left out; nginx: nginx_clock, the worker's time from ngx_http_process_request "
-              "to ngx_http_free_request, requests with a switch or another request inside "
-              "left out): a class's "
+              "to ngx_http_free_request less its time preempted, requests that waited or had "
+              "another request inside left out): a class's "
               "cost inside the mix against alone, beside the same ratio of the mean header and "
               "record; cover = the clock alone x K / the alone truth (the part it sees)")
         print("%-9s %-20s %10s %10s %6s %10s %11s %11s %s" % (
