@@ -225,7 +225,7 @@ int BPF_PROG(softirq_exit, unsigned int vec_nr)
 }
 
 /*
- * A worker thread's time off CPU after a preemption (it stays runnable: prev_state 0),
+ * A worker thread's time off CPU after a preemption (a switch that counts in nivcsw),
  * taken out of the window it cut. Only threads that opened a window are looked at.
  */
 SEC("tp_btf/sched_switch")
@@ -236,7 +236,8 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 
 	ts = bpf_map_lookup_elem(&threads, &prev_tid);
 	if (ts)
-		ts->off_start = prev->__state == 0 ? bpf_ktime_get_ns() : 0;
+		/* the kernel's rule for nivcsw: preempted, or switched out still runnable */
+		ts->off_start = preempt || prev->__state == 0 ? bpf_ktime_get_ns() : 0;
 	ts = bpf_map_lookup_elem(&threads, &next_tid);
 	if (ts && ts->off_start) {
 		ts->off_ns += bpf_ktime_get_ns() - ts->off_start;
