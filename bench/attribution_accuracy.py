@@ -293,8 +293,9 @@ def main():
         # ---- the truths inside the mixed runs
         tg = {(r[1], r[2]): r[3] for r in targets if r[0] == kind}
 
-        # the server's own clock (node_server.js's or workload_server --self-cpu's /self-cpu): whether a
-        # class costs more inside the mix, measured without the collector's attribution
+        # the server's own clock (node_server.js's or workload_server --self-cpu's /self-cpu,
+        # nginx_clock's JSON): whether a class costs more inside the mix, measured without the
+        # collector's attribution
         sc_path = os.path.join(d, "%s.selfcpu.json" % kind)
         if os.path.exists(sc_path):
             with open(sc_path) as f:
@@ -303,6 +304,25 @@ def main():
             def sc_mean(target):
                 v = sc.get(target) if target else None
                 return v[1] / v[0] if v and v[0] else None
+
+            def sc_timed(target):
+                v = sc.get(target)
+                return v[0] / (v[0] + v[2]) if v and v[0] + v[2] else 0.0
+
+            if kind == "nginx":
+                notes.append("nginx clock, requests timed (no wait, no other request "
+                             "inside): %s" % ", ".join(
+                                 "%s %.0f%%" % (t, 100 * sc_timed(t))
+                                 for t in (heavy, heavy_m, tiny, tiny_m)))
+
+                def sc_softirq(target):
+                    v = sc.get(target)
+                    return "%.1f" % (v[3] / v[0]) if v and len(v) > 3 and v[0] else "n/a"
+
+                notes.append("nginx clock, of which softirq work on the worker (any "
+                             "connection's packets), us a request alone / mixed: %s" % ", ".join(
+                                 "%s %s / %s" % (p, sc_softirq(p), sc_softirq(pm))
+                                 for p, pm in ((heavy, heavy_m), (tiny, tiny_m))))
 
             for cls, path, path_m in (("heavy", heavy, heavy_m), ("tiny", tiny, tiny_m)):
                 row = next(r for r in rows if r[0] == kind and r[1] == path)
@@ -314,11 +334,23 @@ def main():
                                 [sc_mean(tg.get((r, cls))) for r in ("r50", "r500", "r5000")],
                                 row[3:5], row[5:7], cover))
                 # workload_server's and Go's clocks hold a request's work on its thread from
-                # its read to its last write (Node's its JavaScript only): the alone truth
-                # scaled by the class's own mix/alone
-                if kind in ("workload", "go") and a and m and truth[path]:
+                # its read to its last write, nginx's from the parsed head to the response's
+                # end (Node's its JavaScript only): the alone truth scaled by the class's own
+                # mix/alone. nginx times only requests no other one interleaved: a class
+                # with most of its requests cut (a heavy response's writes wait on the
+                # client) has no clock truth, the few timed ones being the unusual ones.
+                whole = kind in ("workload", "go") or (
+                    kind == "nginx" and min(sc_timed(path), sc_timed(path_m)) >= 0.5)
+                if whole and a and m and truth[path]:
                     inmix.append((kind, path, "clock", truth[path], truth[path] * m / a, None,
                                   row[4], row[6]))
+                # nginx's clock sees ~70% of a tiny request and its uprobes cost a request
+                # the same in and out of the mix: clock+ adds the clock's surplus to the
+                # alone truth instead of scaling it (the part unseen assumed unchanged);
+                # the two bound the in-mix cost
+                if kind == "nginx" and whole and a and m and truth[path]:
+                    inmix.append((kind, path, "clock+", truth[path],
+                                  truth[path] + (m - a) * 1e3 * k, None, row[4], row[6]))
 
         def hdr_of(bench, path):
             e = endpoint(bench, path)
@@ -490,7 +522,9 @@ def main():
               "object's creation to the return of res.end(); workload: the serving thread's "
               "CPU clock from the read of the request to the return of its last write, "
               "--self-cpu; go: the same on the goroutine's OS thread, requests that changed "
-              "threads left out): a class's "
+              "threads left out; nginx: nginx_clock, the worker's time from ngx_http_process_request "
+              "to ngx_http_free_request less its time preempted, requests that waited or had "
+              "another request inside left out): a class's "
               "cost inside the mix against alone, beside the same ratio of the mean header and "
               "record; cover = the clock alone x K / the alone truth (the part it sees)")
         print("%-9s %-20s %10s %10s %6s %10s %11s %11s %s" % (
@@ -507,7 +541,9 @@ def main():
         print("in-mix truth: threads(N) = schedstat of the N server threads that served the class "
               "on class-pure connections (one run); fit = least squares over the mixed runs "
               "(header and record pooled over them); clock = the alone truth x the class's "
-              "mix/alone on the server's own clock (workload_server --self-cpu, go_server's, the 1:1 run)")
+              "mix/alone on the server's own clock (workload_server --self-cpu, go_server's, "
+              "nginx_clock where it timed most of the class, the 1:1 run); clock+ = the alone "
+              "truth + the clock's mixed - alone (nginx)")
         print("%-9s %-20s %-10s %12s %18s %9s %22s %22s" % (
             "server", "class", "method", "alone uJ/req", "in-mix uJ/req", "mix/alone",
             "header (err)", "record (err)"))

@@ -12,7 +12,11 @@
 # Then the truths INSIDE mixed load (schedstat, never our records' energy): on
 # workload_server, the classes on class-pure connections (two bench_http at once) and each
 # class's threads' CPU; on every kind, mixes of 50, 500 and 5000 tiny per heavy and a
-# least-squares fit of the server's CPU = a*n_heavy + b*n_tiny over them and the 1:1 run.
+# least-squares fit of the server's CPU = a*n_heavy + b*n_tiny over them and the 1:1 run;
+# and each server's own per-request clock (workload_server --self-cpu, Go's and Node's GET
+# /self-cpu; nginx: $BUILD/bin/nginx_clock, uprobes on its worker for the whole nginx part,
+# a request named by the file it serves, so each nginx run has its own hard links of the
+# two files: /one_m, /big.txt_r3, ...).
 # Server kinds: workload_server (thread per connection), nginx with one worker (event
 # loop; a gunzip-filtered 4 MiB response vs a 1-byte file), Node.js (one event loop) and
 # Go net/http (goroutines over OS threads). Sources of the last two: bench/servers/.
@@ -72,6 +76,7 @@ cg_root=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgr
 cg=$cg_root/http_energy_accuracy_$$
 server=
 collector=
+clock=
 stop_collector() {
 	[ -n "$collector" ] || return 0
 	kill -INT "$collector" 2>/dev/null || true
@@ -89,8 +94,16 @@ stop_server() {
 		while read -r p; do kill -9 "$p" 2>/dev/null || true; done <"$cg/cgroup.procs"
 	fi
 }
+# stop_clock: nginx_clock writes its JSON when it stops
+stop_clock() {
+	[ -n "$clock" ] || return 0
+	kill -INT "$clock" 2>/dev/null || true
+	wait "$clock" 2>/dev/null || true
+	clock=
+}
 cleanup() {
 	stop_collector
+	stop_clock
 	stop_server
 	if [ -d "$cg" ]; then
 		for _ in $(seq 50); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
@@ -171,6 +184,15 @@ start_nginx() {
 	gzip -9 -k "$tmp/www/big.txt"
 	rm "$tmp/www/big.txt"
 	printf x >"$tmp/www/one"
+	# each run's targets are their own files (hard links: the same inode, the same work),
+	# so nginx_clock, which names a request by the file it serves, tells runs apart: _m the
+	# mixed run, _rN run_ratio's tag N, _probe the readiness probes
+	local s
+	for s in m r3 r4 r5; do
+		ln "$tmp/www/one" "$tmp/www/one_$s"
+		ln "$tmp/www/big.txt.gz" "$tmp/www/big.txt_$s.gz"
+	done
+	ln "$tmp/www/one" "$tmp/www/one_probe"
 	chmod 755 "$tmp" "$tmp/www" # the worker runs as nobody
 	local p
 	p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -194,7 +216,7 @@ http {
 	server {
 		listen 127.0.0.1:$p;
 		root $tmp/www;
-		location = /big.txt { gzip_static always; gunzip on; }
+		location /big.txt { gzip_static always; gunzip on; }
 	}
 }
 CONF
@@ -204,7 +226,7 @@ CONF
 	truth_pids=
 	for _ in $(seq 200); do
 		truth_pids=$(cat "/proc/$server/task/$server/children" 2>/dev/null || true)
-		[ -n "$truth_pids" ] && curl -sf -o /dev/null "http://127.0.0.1:$port/one" && break
+		[ -n "$truth_pids" ] && curl -sf -o /dev/null "http://127.0.0.1:$port/one_probe" && break
 		sleep 0.05
 	done
 	[ -n "$truth_pids" ] || {
@@ -214,9 +236,31 @@ CONF
 	}
 	heavy=/big.txt
 	tiny=/one
-	heavy_m="/big.txt?mixed"
-	tiny_m="/one?mixed"
-	probe="/one?probe"
+	heavy_m=/big.txt_m
+	tiny_m=/one_m
+	probe=/one_probe
+	start_clock
+}
+
+# start_clock: nginx's own per-request clock on its worker, for the whole nginx part (as
+# the other servers' clocks are always on); without it the in-mix clock truth is left out
+start_clock() {
+	if [ ! -x "$BUILD/bin/nginx_clock" ]; then
+		echo "$me: nginx: $BUILD/bin/nginx_clock: not built: no clock truth" >&2
+		return 0
+	fi
+	# shellcheck disable=SC2086 # one pid per worker
+	"$BUILD/bin/nginx_clock" --root "$tmp/www" --json "$tmp/nginx.selfcpu.json" $truth_pids \
+		2>"$tmp/nginx_clock.log" &
+	clock=$!
+	for _ in $(seq 200); do
+		grep -q 'attached' "$tmp/nginx_clock.log" && return 0
+		kill -0 "$clock" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "$me: nginx: nginx_clock did not attach: no clock truth:" >&2
+	cat "$tmp/nginx_clock.log" >&2
+	stop_clock
 }
 
 start_node() {
@@ -309,11 +353,13 @@ run() {
 
 # tag PATH N: PATH made distinct by N (1..) without changing its work, so request records
 # of each run can be told apart by target: leading zeros for a numeric parameter
-# (workload_server refuses unknown parameters), else an ignored query
+# (workload_server refuses unknown parameters), nginx's hard link _rN of the file
+# (start_nginx makes them; nginx_clock knows a request by its file), else an ignored query
 tag() {
 	local z
 	z=$(printf "%0${2}d" 0)
-	case $1 in
+	case $kind:$1 in
+	nginx:*) echo "${1}_r$2" ;;
 	*'?iters='*) echo "${1%%\?iters=*}?iters=$z${1#*\?iters=}" ;;
 	*) echo "$1?r$2" ;;
 	esac
@@ -390,8 +436,8 @@ for kind in "${kinds[@]}"; do
 	fi
 	t0=$SECONDS
 	start_"$kind"
-	# the mixed run's targets differ from the alone runs' (a leading zero, an ignored query)
-	# but do the same work, so records of each run can be told apart by target
+	# the mixed run's targets differ from the alone runs' (a leading zero, an ignored query,
+	# nginx's hard link of the file) but do the same work, so records of each run can be told apart by target
 	printf '%s\t%s\t%s\t%s\t%s\n' "$kind" "$heavy" "$tiny" "$heavy_m" "$tiny_m" >>"$tmp/classes.tsv"
 	start_collector "$kind"
 	l0=$(cpu_ns)
@@ -412,7 +458,9 @@ for kind in "${kinds[@]}"; do
 	run_ratio "$kind" 5000 5
 	stop_collector
 	l1=$(cpu_ns)
-	case $kind in node | workload | go) # the server's own clock per target (not tracked any more)
+	case $kind in
+	nginx) stop_clock ;; # nginx_clock writes $tmp/nginx.selfcpu.json
+	node | workload | go) # the server's own clock per target (not tracked any more)
 		python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
 			"http://127.0.0.1:$port/self-cpu" >"$tmp/$kind.selfcpu.json" ||
 			{ echo "$me: $kind: GET /self-cpu failed" >&2; rm -f "$tmp/$kind.selfcpu.json"; }

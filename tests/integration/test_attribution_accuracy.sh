@@ -226,6 +226,30 @@ check "clock: tiny's in-mix truth 500 x 2.00, its 1:1 header and record +20.0%" 
 	clock_row '/cpu?iters=1' ' 1000\.0 +2\.00 +1200\.0 \(\+20\.0%\) +1200\.0 \(\+20\.0%\)$'
 check "the server's own clock table: tiny 50.0 alone, 100.0 mixed, covers 1.00 of its alone truth, 2.00" \
 	grep -qE '^workload +/cpu\?iters=1 +50\.0 +100\.0 +1\.00 +2\.00 ' "$tmp/h.out"
+# nginx's clock (bench/nginx_clock's JSON: [timed, us, not timed, softirq us]): the same
+# runs as kind nginx; tiny 40 us alone (covers 0.80 of its truth), 80 mixed: clock = 500 x
+# 2.00, clock+ = 500 + 40 us x K; heavy timed in 40% of its mixed requests: no clock truth
+mkdir "$tmp/n"
+for f in "$tmp"/h/*; do
+	b=${f##*/}
+	case $b in
+	workload.*) sed 's/^workload\t/nginx\t/' "$f" >"$tmp/n/nginx.${b#workload.}" ;;
+	*.tsv) sed 's/^workload\t/nginx\t/' "$f" >"$tmp/n/$b" ;;
+	esac
+done
+echo '{"/cpu?iters=9": [100, 1000000.0, 0, 0.0], "/cpu?iters=09": [20, 220000.0, 30, 0.0], "/cpu?iters=1": [1000, 40000.0, 0, 5000.0], "/cpu?iters=01": [50, 4000.0, 0, 500.0]}' \
+	>"$tmp/n/nginx.selfcpu.json"
+report "$tmp/n" 0.01 1 >"$tmp/n.out" 2>&1
+nginx_row() { grep -E "^nginx +${1//\?/\\?} +$2 " "$tmp/n.out" | grep -qE -- "$3"; }
+check "nginx clock: tiny's in-mix truth 500 x 2.00, record +20.0%" \
+	nginx_row '/cpu?iters=1' clock ' 1000\.0 +2\.00 +1200\.0 \(\+20\.0%\) +1200\.0 \(\+20\.0%\)$'
+check "nginx clock+: tiny's in-mix truth 500 + 40 us x 0.01 = 900, record +33.3%" \
+	nginx_row '/cpu?iters=1' 'clock\+' ' 900\.0 +1\.80 +1200\.0 \(\+33\.3%\) +1200\.0 \(\+33\.3%\)$'
+check "nginx clock: no clock truth for a class timed in under half its requests" \
+	bash -c "! grep -qE '^nginx +/cpu.iters=9 +clock' $tmp/n.out"
+check "nginx clock: the timed shares and the softirq part are noted" \
+	bash -c "grep -q '^note: nginx clock, requests timed .*: /cpu?iters=9 100%, /cpu?iters=09 40%, /cpu?iters=1 100%, /cpu?iters=01 100%$' $tmp/n.out &&
+		grep -q '^note: nginx clock, of which softirq .*: /cpu?iters=9 0.0 / 0.0, /cpu?iters=1 5.0 / 10.0$' $tmp/n.out"
 make_inmix "$tmp/g" 1
 report "$tmp/g" 0.01 1 >"$tmp/g.out" 2>&1
 check "mixes of one ratio cannot separate the classes: the fit says so" \

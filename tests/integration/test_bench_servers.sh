@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/servers: the Go and Node.js servers of bench/attribution_accuracy.sh, and their own
-# clocks (GET /self-cpu), the in-mix truths that need no attribution. Checks exact counts,
+# clocks (GET /self-cpu), the in-mix truths that need no attribution; and nginx's clock,
+# bench/nginx_clock (uprobes on its worker; root). Checks exact counts,
 # the probe left out, a tiny request far below a heavy one, and for Go that the clock holds
 # only the timed goroutine's work: with one P (GOMAXPROCS=1) and four heavy requests at
 # once, goroutines preempt each other on one thread, and the clocks' sum must not exceed
@@ -104,5 +105,132 @@ PY
 	cat "$tmp/node.out"
 else
 	skip "node: nodejs is not installed (scripts/install-deps.sh --bench)"
+fi
+
+# ---- nginx: bench/nginx_clock (uprobes on the worker), its clock by the file served
+if ! command -v nginx >/dev/null; then
+	skip "nginx: nginx-light is not installed (scripts/install-deps.sh --bench)"
+elif [ "$(id -u)" != 0 ]; then
+	skip "nginx: nginx_clock needs root (uprobes)"
+elif [ ! -x "$BIN/nginx_clock" ]; then
+	not_ok "nginx: $BIN/nginx_clock is built (make programs)"
+else
+	www=$tmp/www
+	mkdir -p "$www"
+	printf x >"$www/one"
+	# 256 KiB of text stored gzip -9 and inflated by the worker (heavier than a 1-byte file);
+	# 8 MiB the same way, more than the socket buffers hold: its writes wait on the client
+	awk 'BEGIN { for (i = 0; i < 4096; i++) printf "line %08d of a compressible file served by nginx, gunzipped\n", i }' >"$www/mid.txt"
+	for _ in $(seq 32); do cat "$www/mid.txt"; done >"$www/huge.txt"
+	gzip -9 "$www/mid.txt" "$www/huge.txt"
+	ln "$www/huge.txt.gz" "$www/huge2.txt.gz"
+	ln "$www/one" "$www/one2"
+	chmod 755 "$tmp" "$www" # the worker runs as nobody
+	nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	cat >"$tmp/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $tmp/body;
+	proxy_temp_path $tmp/proxy;
+	fastcgi_temp_path $tmp/fastcgi;
+	uwsgi_temp_path $tmp/uwsgi;
+	scgi_temp_path $tmp/scgi;
+	default_type text/plain;
+	server {
+		listen 127.0.0.1:$nport;
+		root $www;
+		location ~ [.]txt\$ { gzip_static always; gunzip on; }
+	}
+}
+CONF
+	nginx -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" 2>"$tmp/nginx.log" &
+	ngpid=$!
+	on_exit "kill $ngpid 2>/dev/null; wait $ngpid 2>/dev/null"
+	worker() { awk '{ print $1 }' /proc/"$ngpid"/task/"$ngpid"/children 2>/dev/null; }
+	if ! wait_for "nginx's worker" 20 grep -q . /proc/"$ngpid"/task/"$ngpid"/children; then
+		not_ok "nginx: starts"
+		cat "$tmp/nginx.log" "$tmp/nginx-error.log"
+		finish
+	fi
+	wpid=$(worker)
+	wait_for "nginx to listen" 20 curl -s -o /dev/null "http://127.0.0.1:$nport/one" ||
+		{ not_ok "nginx: listens"; finish; }
+	"$BIN/nginx_clock" --root "$www" --json "$tmp/nginx.json" "$wpid" 2>"$tmp/clock.log" &
+	clockpid=$!
+	on_exit "kill $clockpid 2>/dev/null; wait $clockpid 2>/dev/null"
+	wait_for "nginx_clock to attach" 30 grep -q attached "$tmp/clock.log" ||
+		{ not_ok "nginx: nginx_clock attaches"; cat "$tmp/clock.log"; finish; }
+	# phase 1: 50 tiny and 5 mid requests on one connection (the worker's CPU around it);
+	# phase 2: a cut window of each kind: /huge.txt read slowly (the worker waits for the
+	# client inside it: a switch), and /huge2.txt left unread while 5 tiny requests run on
+	# another connection (windows opened inside it)
+	nginx_client() {
+		python3 - "$nport" "$1" <<'PY' || not_ok "nginx: the client ran (phase $1)"
+import socket, sys, time
+sys.path.insert(0, "tests/integration")
+from records_client import bodies
+port = int(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", port))
+if sys.argv[2] == "1":
+    for _ in range(50):
+        assert bodies(s, [b"/one"]) == b"x"
+    for _ in range(5):
+        bodies(s, [b"/mid.txt"])
+    sys.exit(0)
+def slow(target, then=None):
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.connect(("127.0.0.1", port))
+    c.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % target)
+    time.sleep(0.3)  # the worker fills the buffers and waits for the client
+    if then:
+        then()
+    while c.recv(1 << 20):
+        pass
+    c.close()
+slow(b"/huge.txt")
+slow(b"/huge2.txt", lambda: [bodies(s, [b"/one2"]) for _ in range(5)])
+s.close()
+PY
+	}
+	c0=$(cpu_ns "$wpid")
+	nginx_client 1
+	c1=$(cpu_ns "$wpid")
+	nginx_client 2
+	kill -INT "$clockpid"
+	wait "$clockpid"
+	rc=$?
+	cat "$tmp/clock.log"
+	check "nginx: nginx_clock exits 0 at SIGINT" [ "$rc" = 0 ]
+	python3 - "$tmp/nginx.json" $((c1 - c0)) "$tmp/clock.log" <<'PY' >"$tmp/nginx.out" 2>&1
+import json, sys
+d, cpu_us, log = json.load(open(sys.argv[1])), int(sys.argv[2]) / 1e3, open(sys.argv[3]).read()
+print(json.dumps(d), "worker_cpu_us=%.0f" % cpu_us)
+one, mid, huge, huge2 = d["/one"], d["/mid.txt"], d["/huge.txt"], d["/huge2.txt"]
+assert one[0] + one[2] == 50 and mid[0] + mid[2] == 5, "counts"
+assert one[0] >= 45 and mid[0] >= 3, "most requests timed"
+assert one[1] / one[0] * 3 < mid[1] / mid[0], "a tiny request under 1/3 of a 256 KiB gunzip"
+# the windows cut by a wait for the client and by other requests inside: counted, not timed
+why = {l.split(": ")[1]: l.split("not timed: ")[-1] for l in log.splitlines() if "not timed: " in l}
+assert huge[:3] == [0, 0, 1] and why["/huge.txt"].startswith("1 switched, 0 interleaved"), \
+    "a window with a switch inside is not timed"
+assert huge2[:3] == [0, 0, 1] and why["/huge2.txt"].startswith("0 switched, 1 interleaved"), \
+    "a window with other windows inside is not timed"
+assert 0 < one[3] < one[1], "a tiny response's loopback delivery: softirq inside its window"
+# (a preempted window is timed, its time off CPU taken out)
+assert sum(d["/one2"][0::2]) == 5 and d["/one2"][0] >= 3, "the requests inside another's window are timed"
+# the clock is the worker's own CPU: below its schedstat over phase 1, and a sizable share
+total = one[1] + mid[1]
+assert total <= cpu_us, "the clocks exceed the worker's CPU"
+assert total >= 0.3 * cpu_us, "the clocks hold under 30%% of the worker's CPU (%.0f us)" % total
+PY
+	check "nginx: nginx_clock counts exactly, times tiny below heavy, counts cut windows as not timed, and holds only the worker's CPU" \
+		[ $? = 0 ]
+	cat "$tmp/nginx.out"
 fi
 finish
