@@ -224,6 +224,8 @@ check "clock: heavy's in-mix truth 100000 x 1.10, its 1:1 header and record -9.1
 	clock_row '/cpu?iters=9' ' 110000\.0 +1\.10 +100000\.0 \(-9\.1%\) +100000\.0 \(-9\.1%\)$'
 check "clock: tiny's in-mix truth 500 x 2.00, its 1:1 header and record +20.0%" \
 	clock_row '/cpu?iters=1' ' 1000\.0 +2\.00 +1200\.0 \(\+20\.0%\) +1200\.0 \(\+20\.0%\)$'
+check "clock+ for workload too: tiny's in-mix truth 500 + 50 us x 0.01 = 1000, record +20.0%" \
+	grep -qE '^workload +/cpu\?iters=1 +clock\+ .* 1000\.0 +2\.00 .*1200\.0 \(\+20\.0%\)$' "$tmp/h.out"
 check "the server's own clock table: tiny 50.0 alone, 100.0 mixed, covers 1.00 of its alone truth, 2.00" \
 	grep -qE '^workload +/cpu\?iters=1 +50\.0 +100\.0 +1\.00 +2\.00 ' "$tmp/h.out"
 # nginx's clock (bench/nginx_clock's JSON: [timed, us, not timed, softirq us]): the same
