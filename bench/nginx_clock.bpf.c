@@ -72,7 +72,7 @@ struct {
 
 /* Read by the loader at exit: windows that could not be counted in any class. */
 __u64 unnamed = 0; /* closed before any file was opened (an error response, a redirect) */
-__u64 unopened = 0; /* closed without an open window (started before the attach) */
+__u64 unopened = 0; /* closed without an open window (before the attach; a bad head) */
 __u64 dropped = 0; /* a map was full */
 
 SEC("uprobe")
@@ -136,6 +136,7 @@ int BPF_KPROBE(open_cached_file, void *cache, void *name)
 		len = NGINX_CLOCK_NAME_MAX - 1;
 	}
 	__builtin_memset(w->key.name, 0, sizeof(w->key.name));
+	w->key.len = 0; /* unnamed until the read succeeds */
 	if (bpf_probe_read_user(w->key.name, len & (NGINX_CLOCK_NAME_MAX - 1),
 				(void *)(str.data + from)))
 		return 0;
@@ -155,9 +156,15 @@ int BPF_KPROBE(free_request, void *r)
 	struct window *w;
 	__u64 off;
 
+	/* any request's end on this thread is inside the windows still open there: they are
+	 * not one call chain (a heavy response's later writes run inside another request's
+	 * window), so each end moves the thread's count after its own window is judged */
+	ts = bpf_map_lookup_elem(&threads, &tid);
 	w = bpf_map_lookup_elem(&windows, &req);
 	if (!w) {
 		__sync_fetch_and_add(&unopened, 1);
+		if (ts)
+			ts->seq++;
 		return 0;
 	}
 	if (w->key.len == 0) {
@@ -173,7 +180,6 @@ int BPF_KPROBE(free_request, void *r)
 			goto out;
 		}
 	}
-	ts = bpf_map_lookup_elem(&threads, &tid);
 	if (w->tid != tid || !ts)
 		__sync_fetch_and_add(&c->moved, 1);
 	else if (ts->seq != w->seq)
@@ -190,6 +196,8 @@ int BPF_KPROBE(free_request, void *r)
 		__sync_fetch_and_add(&c->softirq_ns, ts->softirq_ns - w->softirq_ns);
 	}
 out:
+	if (ts)
+		ts->seq++;
 	bpf_map_delete_elem(&windows, &req);
 	return 0;
 }

@@ -149,7 +149,8 @@ static void json_string(FILE *f, const char *s)
 
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
+		else if (c < 0x20 || c >= 0x7f) /* a byte >= 0x80 as its code point: the JSON
+						   * stays valid UTF-8 whatever the name's bytes */
 			fprintf(f, "\\u%04x", c);
 		else
 			fputc(c, f);
@@ -191,7 +192,8 @@ static int report(struct nginx_clock_bpf *skel, const char *root, FILE *f)
 	}
 	fputs("}\n", f);
 	log_info("%llu requests timed, %llu not timed; no class: %llu served no file, %llu "
-		 "began before the attach, %llu lost to full maps",
+		 "began before the attach or never reached ngx_http_process_request (a bad "
+		 "head, a timeout), %llu lost to full maps",
 		 timed, untimed, (unsigned long long)skel->bss->unnamed,
 		 (unsigned long long)skel->bss->unopened, (unsigned long long)skel->bss->dropped);
 	err = fflush(f) ? -errno : 0;
@@ -234,13 +236,14 @@ cleanup:
 	return err;
 }
 
-static int run(const struct options *o)
+/* set: SIGINT and SIGTERM, blocked since main()'s start (a stop sent during the load is
+ * pending, not lost) */
+static int run(const struct options *o, const sigset_t *set)
 {
 	struct bpf_link *links[MAX_PIDS * N_PROBES] = { 0 };
 	struct nginx_clock_bpf *skel = NULL;
 	char exe[MAX_PIDS][EXE_MAX];
 	size_t n_links = 0, i, j;
-	sigset_t set;
 	int err = 0;
 
 	for (i = 0; i < o->n_pids; i++) {
@@ -303,19 +306,15 @@ static int run(const struct options *o)
 		}
 	}
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	/* a shell starts background jobs with SIGINT ignored, and an ignored signal is never
-	 * pending: sigwait() would not see it */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
 	log_info("attached: uprobes on ngx_http_process_request, ngx_open_cached_file and "
 		 "ngx_http_free_request of %s in %zu process%s; tp_btf/sched_switch, "
 		 "softirq_entry and softirq_exit",
 		 exe[0], o->n_pids, o->n_pids == 1 ? "" : "es");
-	wait_for_stop(&set, o->duration_s);
+	wait_for_stop(set, o->duration_s);
+	/* detached first: the counts stop moving before they are written */
+	for (i = 0; i < n_links; i++)
+		bpf_link__destroy(links[i]);
+	n_links = 0;
 	err = write_json(skel, o);
 
 cleanup:
@@ -328,11 +327,20 @@ cleanup:
 int main(int argc, char **argv)
 {
 	struct options o;
+	sigset_t set;
 	int ret;
 
+	/* first, so that a stop sent while the programs load waits for sigwait(); a shell
+	 * starts background jobs with SIGINT ignored, and an ignored signal is never pending */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	ret = parse_options(argc, argv, &o);
 	if (ret != OPTS_RUN)
 		return opts_exit_status(ret);
 	libbpf_set_print(libbpf_print);
-	return run(&o) ? 1 : 0;
+	return run(&o, &set) ? 1 : 0;
 }

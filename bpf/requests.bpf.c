@@ -297,14 +297,18 @@ __noinline int add_to_slot(__u64 cookie, __u32 n, __u64 fx, __u64 ns);
  * bytes are [copied_seq - ret, copied_seq) once it returned ([copied_seq, + ret) for a
  * peek), and ingress, which saw them arrive first, keeps where the last line started. A
  * later line than the read's bytes: an earlier one may be among them, so yes. No: the read
- * brings a body or the rest of a head, whose request's head was read before.
+ * brings a body or the rest of a head, whose request's head was read before. On a
+ * connection ingress no longer parses, yes (the rule as it was before the test).
  */
 static __always_inline bool read_brings_head(struct conn_state *c, struct sock *sk, int ret,
 					     int flags)
 {
 	__u32 end, first;
 
-	if (flags & RECV_LEN_UNKNOWN)
+	/* where ingress no longer parses (head_seq then stale) nothing tells: a head */
+	if ((flags & RECV_LEN_UNKNOWN) ||
+	    (c->flags & (CONN_NOT_HTTP | CONN_DESYNC | CONN_UNFRAMED | CONN_RESYNC)) ||
+	    c->hp.state == HH_TUNNEL || c->hp.state == HH_REJECTED)
 		return true;
 	end = BPF_CORE_READ((struct tcp_sock *)sk, copied_seq);
 	first = flags & MSG_PEEK_FLAG ? end : end - (__u32)ret;

@@ -118,10 +118,11 @@ else
 	www=$tmp/www
 	mkdir -p "$www"
 	printf x >"$www/one"
-	# 256 KiB of text stored gzip -9 and inflated by the worker (heavier than a 1-byte file);
-	# 8 MiB the same way, more than the socket buffers hold: its writes wait on the client
-	awk 'BEGIN { for (i = 0; i < 4096; i++) printf "line %08d of a compressible file served by nginx, gunzipped\n", i }' >"$www/mid.txt"
-	for _ in $(seq 32); do cat "$www/mid.txt"; done >"$www/huge.txt"
+	# 64 KiB of text stored gzip -9 and inflated by the worker (heavier than a 1-byte file,
+	# within loopback's socket buffers: its writes do not wait on the client); 8 MiB the
+	# same way, more than the socket buffers hold: its writes wait on the client
+	awk 'BEGIN { for (i = 0; i < 1024; i++) printf "line %08d of a compressible file served by nginx, gunzipped\n", i }' >"$www/mid.txt"
+	for _ in $(seq 128); do cat "$www/mid.txt"; done >"$www/huge.txt"
 	gzip -9 "$www/mid.txt" "$www/huge.txt"
 	ln "$www/huge.txt.gz" "$www/huge2.txt.gz"
 	ln "$www/one" "$www/one2"
@@ -214,7 +215,7 @@ print(json.dumps(d), "worker_cpu_us=%.0f" % cpu_us)
 one, mid, huge, huge2 = d["/one"], d["/mid.txt"], d["/huge.txt"], d["/huge2.txt"]
 assert one[0] + one[2] == 50 and mid[0] + mid[2] == 5, "counts"
 assert one[0] >= 45 and mid[0] >= 3, "most requests timed"
-assert one[1] / one[0] * 3 < mid[1] / mid[0], "a tiny request under 1/3 of a 256 KiB gunzip"
+assert one[1] / one[0] * 3 < mid[1] / mid[0], "a tiny request under 1/3 of a 64 KiB gunzip"
 # the windows cut by a wait for the client and by other requests inside: counted, not timed
 why = {l.split(": ")[1]: l.split("not timed: ")[-1] for l in log.splitlines() if "not timed: " in l}
 assert huge[:3] == [0, 0, 1] and why["/huge.txt"].startswith("1 switched, 0 interleaved"), \
@@ -226,7 +227,8 @@ assert 0 < one[3] < one[1], "a tiny response's loopback delivery: softirq inside
 assert sum(d["/one2"][0::2]) == 5 and d["/one2"][0] >= 3, "the requests inside another's window are timed"
 # the clock is the worker's own CPU: below its schedstat over phase 1, and a sizable share
 total = one[1] + mid[1]
-assert total <= cpu_us, "the clocks exceed the worker's CPU"
+# (the softirq part is in schedstat here; with CONFIG_IRQ_TIME_ACCOUNTING it is not)
+assert total <= cpu_us + one[3] + mid[3], "the clocks exceed the worker's CPU"
 assert total >= 0.3 * cpu_us, "the clocks hold under 30%% of the worker's CPU (%.0f us)" % total
 PY
 	check "nginx: nginx_clock counts exactly, times tiny below heavy, counts cut windows as not timed, and holds only the worker's CPU" \
