@@ -59,4 +59,39 @@ static inline unsigned long long bs_through(unsigned int i)
 	return ~0ULL >> (56 - 8 * (i & 7));
 }
 
+/* Lanes of v that are not zero: exact in every lane (no borrow crosses a lane). */
+static inline unsigned long long bs_nonzero(unsigned long long v)
+{
+	return (((v & ~BS_HIGHS) + ~BS_HIGHS) | v) & BS_HIGHS;
+}
+
+/*
+ * How many bytes of w, from byte `from` on and below byte n (from < n <= 8), go on matching a
+ * header name from its byte m on, at most to its end. The name (len <= 24 bytes: lower-case
+ * letters and '-') is given as three words n0, n1, n2, byte i of it in byte i % 8 of word
+ * i / 8, zero past its end. A byte matches a letter in either case (as comparing the byte's
+ * lower() with it does) and '-' only itself: a lane may differ from the name by 0x20 only
+ * where the name has a letter (the lanes with 0x40 set; 0x20 would make '-' a CR).
+ */
+static inline unsigned int bs_name_run(unsigned long long w, unsigned int from, unsigned int n,
+				       unsigned long long n0, unsigned long long n1,
+				       unsigned long long n2, unsigned int len, unsigned int m)
+{
+	unsigned long long win, x, diff;
+	unsigned int i = m / 8, sh = 8 * (m % 8), take;
+
+	if (m >= len || from >= n || n > 8 || i > 2)
+		return 0;
+	take = n - from < len - m ? n - from : len - m;
+	win = (i == 0 ? n0 : i == 1 ? n1 : n2) >> sh;
+	if (sh && i < 2)
+		win |= (i == 0 ? n1 : n2) << (64 - sh);
+	x = w >> (8 * from);
+	diff = (x ^ win) & ~((win & (BS_ONES * 0x40)) >> 1);
+	if (take < 8)
+		diff |= ~0ULL << (8 * take); /* the lanes past take stop the run */
+	diff = bs_nonzero(diff);
+	return diff ? bs_lowest(diff) : 8;
+}
+
 #endif

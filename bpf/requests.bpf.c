@@ -1394,19 +1394,23 @@ static __always_inline __u32 word_byte(__u64 word, __u64 m)
 	return (word >> ((m & 7) * 8)) & 0xff;
 }
 
-static __always_inline __u32 content_length(__u64 m) /* "content-length", m < 14 */
+/* The two names framing reads, eight bytes a word */
+#define CL_LEN 14 /* "content-length" */
+#define CL_W0 WORD8('c', 'o', 'n', 't', 'e', 'n', 't', '-')
+#define CL_W1 WORD8('l', 'e', 'n', 'g', 't', 'h', 0, 0)
+#define TE_LEN 17 /* "transfer-encoding" */
+#define TE_W0 WORD8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r')
+#define TE_W1 WORD8('-', 'e', 'n', 'c', 'o', 'd', 'i', 'n')
+#define TE_W2 ((__u64)'g')
+
+static __always_inline __u32 content_length(__u64 m) /* m < CL_LEN */
 {
-	return word_byte(m < 8 ? WORD8('c', 'o', 'n', 't', 'e', 'n', 't', '-')
-			       : WORD8('l', 'e', 'n', 'g', 't', 'h', 0, 0),
-			 m);
+	return word_byte(m < 8 ? CL_W0 : CL_W1, m);
 }
 
-static __always_inline __u32 te_name(__u64 m) /* "transfer-encoding", m < 17 */
+static __always_inline __u32 te_name(__u64 m) /* m < TE_LEN */
 {
-	return word_byte(m < 8	? WORD8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r')
-			 : m < 16 ? WORD8('-', 'e', 'n', 'c', 'o', 'd', 'i', 'n')
-				  : 'g',
-			 m);
+	return word_byte(m < 8 ? TE_W0 : m < 16 ? TE_W1 : TE_W2, m);
 }
 
 static __always_inline __u32 chunked_name(__u64 m) /* "chunked", m < 7 */
@@ -1634,9 +1638,9 @@ static __always_inline void name_match(struct conn_state *c, __u32 lc)
 	__u64 m = c->out_match;
 
 	opaque(m);
-	if (c->out_hdr == OUT_HDR_CL && m < 14 && lc == content_length(m))
+	if (c->out_hdr == OUT_HDR_CL && m < CL_LEN && lc == content_length(m))
 		c->out_match++;
-	else if (c->out_hdr == OUT_HDR_TE && m < 17 && lc == te_name(m))
+	else if (c->out_hdr == OUT_HDR_TE && m < TE_LEN && lc == te_name(m))
 		c->out_match++;
 	else
 		c->out_hdr = OUT_HDR_NONE;
@@ -1649,7 +1653,8 @@ static __always_inline void name_byte(struct out_ctx *o, __u32 b)
 	__u64 m = c->out_match;
 
 	if (b == ':') {
-		if ((c->out_hdr == OUT_HDR_CL && m == 14) || (c->out_hdr == OUT_HDR_TE && m == 17)) {
+		if ((c->out_hdr == OUT_HDR_CL && m == CL_LEN) ||
+		    (c->out_hdr == OUT_HDR_TE && m == TE_LEN)) {
 			if (c->out_hdr == OUT_HDR_TE && (c->out_framing & OUT_F_TE)) {
 				unframe(o, UNFRAMED_TRANSFER_CODING); /* a second one */
 				return;
@@ -2226,13 +2231,23 @@ static __always_inline int egress_byte(struct out_ctx *o, __u32 b, __u32 pos)
 	return walked(c->out_state) ? WALK_ON : WALK_LEFT;
 }
 
+/* How many bytes of word from byte from (below n) go on matching c's name candidate. */
+static __always_inline __u32 name_run(const struct conn_state *c, __u64 word, __u32 from, __u32 n)
+{
+	if (c->out_hdr == OUT_HDR_CL)
+		return bs_name_run(word, from, n, CL_W0, CL_W1, 0, CL_LEN, c->out_match);
+	return bs_name_run(word, from, n, TE_W0, TE_W1, TE_W2, TE_LEN, c->out_match);
+}
+
 /*
  * One word of a response's bytes through the framing (on_egress's segment, on_msg's write),
  * eight bytes at a time where the state lets. word holds the bytes at offset at (low 32 bits),
  * at >> 32 of them (1..8). In a line nobody reads, or a name that is neither Content-Length
  * nor Transfer-Encoding, a scan (byte_scan.h) finds the next byte the state machine acts on:
  * the bytes before it, which out_byte would leave as they are, are passed, counted in
- * out_head_len as walked; every other state stops at every byte. Returns -1 when the framing
+ * out_head_len as walked; in a name that may still be one of the two, the bytes that go on
+ * matching it are taken in one step (bs_name_run: what name_match does with each); every
+ * other state stops at every byte. Returns -1 when the framing
  * stopped (unframed), EGRESS_LEFT | the bytes taken when the walked states ended (a body,
  * HTTP's end), else the word's bytes (all taken). A global function: verified once, not in
  * every bpf_loop step.
@@ -2262,6 +2277,23 @@ __noinline int egress_word(struct conn_state *c, struct request_counters *ctr, s
 		__u64 m;
 		int r;
 
+		if (st == OUT_NAME && c->out_hdr != OUT_HDR_NONE) {
+			/* the bytes that go on matching the name, in one step (name_match's) */
+			q = name_run(c, word, from, n);
+			if (q) {
+				c->out_match += q;
+				c->out_head_len += q;
+				if (c->out_head_len > RESP_HEAD_MAX) {
+					unframe(&o, UNFRAMED_HEAD_TOO_LONG);
+					return -1;
+				}
+				from += q;
+				if (from >= n)
+					return n;
+				ign |= bs_through(from - 1);
+				continue;
+			}
+		}
 		if (line_rest(st))
 			m = bs_line_stops(word, ign);
 		else if (st == OUT_NAME && c->out_hdr == OUT_HDR_NONE)

@@ -210,6 +210,22 @@ writes.append(rs[-1][len(rs[-1]) - 8:])
 assert b"".join(writes) == b"".join(rs)
 c.exchange([(b"GET", 200, len(r), True) for r in rs], writes)
 
+# Names that nearly are Content-Length or Transfer-Encoding (one byte more, one less, one
+# byte wrong, '_' for '-', mixed case), each at every offset of the word grid (egress_word
+# takes a name's matching bytes a word at a time): only the real Content-Length frames.
+NEAR = (b"Content-Lengthy: 99\r\nContent-Lengt: 98\r\nContent_Length: 97\r\n"
+        b"ContentXLength: 96\r\nTransfer-Encodinx: chunked\r\nTransfer-Encoding-X: chunked\r\n"
+        b"TRANSFER-encodinG2: chunked\r\nContent-Length-X: 95\r\n")
+c = Case("names")
+for k in range(8):
+    r = cl(b"names", name=b"cOnTeNt-LeNgTh", extra=b"X-Pad: %s\r\n" % (b"p" * k) + NEAR)
+    one(c, r)
+r = chunked_head(extra=NEAR) + b"3\r\nabc\r\n0\r\n\r\n"
+one(c, r)
+# A CR where a name has its '-' (the one byte 0x20 away from '-'): a bad head, never framed
+c = Case("name_cr")
+c.exchange([(b"GET", 200, 0, False)], [b"HTTP/1.1 200 OK\r\nContent\rLength: 5\r\n\r\nhello"])
+
 fr.CASES.clear()
 fr.CASES.update(CASES)
 

@@ -149,6 +149,107 @@ static void test_head_lines(void **state)
 	assert_int_equal(found, want);
 }
 
+/* bs_nonzero() against a byte loop: every lane, whatever its neighbours hold. */
+static void test_nonzero(void **state)
+{
+	static const unsigned char alphabet[] = { 0x00, 0x01, 0x7f, 0x80, 0x81, 0xfe, 0xff, 0x20 };
+	struct xoshiro256 r;
+
+	(void)state;
+	xoshiro256_seed(&r, 3, 0);
+	for (int i = 0; i < RANDOM_WORDS; i++) {
+		unsigned long long w = 0, want = 0;
+
+		for (int b = 0; b < 8; b++) {
+			unsigned char c = alphabet[xoshiro256_next(&r) % sizeof(alphabet)];
+
+			w |= (unsigned long long)c << (8 * b);
+			if (c)
+				want |= 0x80ULL << (8 * b);
+		}
+		if (bs_nonzero(w) != want)
+			fail_msg("word %016llx: nonzero lanes %016llx, want %016llx", w,
+				 bs_nonzero(w), want);
+	}
+}
+
+/* The names egress_word() matches, as it gives them to bs_name_run(). */
+static const char *const names[] = { "content-length", "transfer-encoding" };
+
+static void name_words(const char *name, unsigned long long words[3])
+{
+	memset(words, 0, 3 * sizeof(words[0]));
+	for (size_t i = 0; name[i]; i++)
+		words[i / 8] |= (unsigned long long)(unsigned char)name[i] << (8 * (i % 8));
+}
+
+/* The byte loop: as name_match() goes on (lower(b) == the name's byte m), from m on. */
+static unsigned int byte_run(unsigned long long w, unsigned int from, unsigned int n,
+			     const char *name, unsigned int m)
+{
+	unsigned int k = 0, len = (unsigned int)strlen(name);
+
+	for (unsigned int i = from; i < n && m + k < len; i++, k++) {
+		unsigned int b = (unsigned char)(w >> (8 * i));
+
+		if ((b >= 'A' && b <= 'Z' ? b + 32 : b) != (unsigned char)name[m + k])
+			break;
+	}
+	return k;
+}
+
+static void check_name_word(unsigned long long w, const char *name)
+{
+	unsigned long long words[3];
+	unsigned int len = (unsigned int)strlen(name);
+
+	name_words(name, words);
+	for (unsigned int m = 0; m <= len; m++)
+		for (unsigned int n = 1; n <= 8; n++)
+			for (unsigned int from = 0; from < n; from++) {
+				unsigned int want = byte_run(w, from, n, name, m);
+				unsigned int got = bs_name_run(w, from, n, words[0], words[1], words[2], len, m);
+
+				if (got != want)
+					fail_msg("word %016llx %s m %u from %u n %u: run %u, want "
+						 "%u", w, name, m, from, n, got, want);
+			}
+}
+
+/*
+ * Words cut from the names themselves at every offset, each byte then kept, upper-cased or
+ * replaced by a byte that differs from it by one bit (0x20 turns '-' into CR and a letter's
+ * case; the others make near misses), so runs of every length end at every lane.
+ */
+static void test_name_runs(void **state)
+{
+	struct xoshiro256 r;
+
+	(void)state;
+	xoshiro256_seed(&r, 4, 0);
+	for (int i = 0; i < RANDOM_WORDS / 4; i++) {
+		const char *name = names[i & 1];
+		unsigned int len = (unsigned int)strlen(name), at = xoshiro256_next(&r) % len;
+		unsigned long long w = 0;
+
+		for (unsigned int b = 0; b < 8; b++) {
+			unsigned int c = at + b < len ? (unsigned char)name[at + b] : ':';
+			unsigned long long v = xoshiro256_next(&r);
+
+			switch (v % 8) {
+			case 0: case 1: case 2: case 3: break;
+			case 4: c = c >= 'a' && c <= 'z' ? c - 32 : c; break;
+			case 5: c ^= 0x20; break;
+			case 6: c ^= 1u << ((v >> 8) % 8); break;
+			default: c = (unsigned char)(v >> 16); break;
+			}
+			w |= (unsigned long long)(c & 0xff) << (8 * b);
+		}
+		check_name_word(w, name);
+		check_name_word(w, names[!(i & 1)]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +257,8 @@ int main(void)
 		cmocka_unit_test(test_random_words),
 		cmocka_unit_test(test_adversarial_words),
 		cmocka_unit_test(test_head_lines),
+		cmocka_unit_test(test_nonzero),
+		cmocka_unit_test(test_name_runs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
