@@ -32,6 +32,7 @@
 # Method and figures: docs/benchmarks.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/nginx_conf.sh
 BUILD=${BUILD:-build}
 DURATION=${DURATION:-10}
 CONCURRENCY=${CONCURRENCY:-8}
@@ -196,30 +197,9 @@ start_nginx() {
 	chmod 755 "$tmp" "$tmp/www" # the worker runs as nobody
 	local p
 	p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	cat >"$tmp/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-master_process on;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/body;
-	proxy_temp_path $tmp/proxy;
-	fastcgi_temp_path $tmp/fastcgi;
-	uwsgi_temp_path $tmp/uwsgi;
-	scgi_temp_path $tmp/scgi;
-	keepalive_requests 1000000;
-	keepalive_timeout 120s;
-	default_type text/plain;
-	server {
-		listen 127.0.0.1:$p;
-		root $tmp/www;
-		location /big.txt { gzip_static always; gunzip on; }
-	}
-}
-CONF
+	nginx_conf "$tmp" "$p" "$tmp/www" 1 \
+		"keepalive_requests 1000000; keepalive_timeout 120s; default_type text/plain;" \
+		"location /big.txt { gzip_static always; gunzip on; }" >"$tmp/nginx.conf"
 	in_cgroup nginx -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" 2>"$tmp/nginx.log" &
 	server=$!
 	port=$p

@@ -7,6 +7,7 @@
 # Last line: workload_server/nginx = R (8 conns: R8, 64 conns: R64; ...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/nginx_conf.sh
 BUILD=${BUILD:-build}
 duration=${1:-5}
 pairs=${2:-3}
@@ -32,26 +33,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 nginx_port=$(free_port)
 mkdir -p "$tmp/www"
 printf x >"$tmp/www/one"
-cat >"$tmp/nginx.conf" <<CONF
-worker_processes auto;
-daemon off;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/body;
-	proxy_temp_path $tmp/proxy;
-	fastcgi_temp_path $tmp/fastcgi;
-	uwsgi_temp_path $tmp/uwsgi;
-	scgi_temp_path $tmp/scgi;
-	keepalive_requests 1000000;
-	server {
-		listen 127.0.0.1:$nginx_port;
-		root $tmp/www;
-	}
-}
-CONF
+nginx_conf "$tmp" "$nginx_port" "$tmp/www" auto "keepalive_requests 1000000;" >"$tmp/nginx.conf"
 nginx -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" &
 pids+=($!)
 

@@ -9,6 +9,7 @@
 # them only with scripts/install-deps.sh --bench).
 set -u
 cd "$(dirname "$0")/../.."
+. bench/nginx_conf.sh
 . tests/integration/lib.sh
 
 tmp=$(mktemp -d)
@@ -128,27 +129,8 @@ else
 	ln "$www/one" "$www/one2"
 	chmod 755 "$tmp" "$www" # the worker runs as nobody
 	nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	cat >"$tmp/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/body;
-	proxy_temp_path $tmp/proxy;
-	fastcgi_temp_path $tmp/fastcgi;
-	uwsgi_temp_path $tmp/uwsgi;
-	scgi_temp_path $tmp/scgi;
-	default_type text/plain;
-	server {
-		listen 127.0.0.1:$nport;
-		root $www;
-		location ~ [.]txt\$ { gzip_static always; gunzip on; }
-	}
-}
-CONF
+	nginx_conf "$tmp" "$nport" "$www" 1 "default_type text/plain;" \
+		'location ~ [.]txt$ { gzip_static always; gunzip on; }' >"$tmp/nginx.conf"
 	nginx -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" 2>"$tmp/nginx.log" &
 	ngpid=$!
 	on_exit "kill $ngpid 2>/dev/null; wait $ngpid 2>/dev/null"
