@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpf_tool.h"
 #include "log.h"
 #include "nginx_clock.h"
 #include "nginx_clock.skel.h"
@@ -88,29 +89,6 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 		o->pids[o->n_pids++] = (int)pid;
 	}
 	return OPTS_RUN;
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (!log_is_verbose())
-		return 0; /* failures are reported by us, once, with context */
-	return vfprintf(stderr, fmt, ap);
-}
-
-/* Waits for SIGINT/SIGTERM (blocked by the caller), or duration_s when it is not 0. */
-static void wait_for_stop(const sigset_t *set, double duration_s)
-{
-	struct timespec left;
-	int sig;
-
-	if (duration_s <= 0) {
-		while (sigwait(set, &sig) != 0)
-			;
-		return;
-	}
-	left.tv_sec = (time_t)duration_s;
-	left.tv_nsec = (long)((duration_s - (double)left.tv_sec) * 1e9);
-	sigtimedwait(set, NULL, &left); /* a stray EINTR ends it early: fine for a bench */
 }
 
 /*
@@ -310,7 +288,7 @@ static int run(const struct options *o, const sigset_t *set)
 		 "ngx_http_free_request of %s in %zu process%s; tp_btf/sched_switch, "
 		 "softirq_entry and softirq_exit",
 		 exe[0], o->n_pids, o->n_pids == 1 ? "" : "es");
-	wait_for_stop(set, o->duration_s);
+	bpf_tool_wait_for_stop(set, o->duration_s);
 	/* detached first: the counts stop moving before they are written */
 	for (i = 0; i < n_links; i++)
 		bpf_link__destroy(links[i]);
@@ -341,6 +319,6 @@ int main(int argc, char **argv)
 	ret = parse_options(argc, argv, &o);
 	if (ret != OPTS_RUN)
 		return opts_exit_status(ret);
-	libbpf_set_print(libbpf_print);
+	libbpf_set_print(bpf_tool_libbpf_print);
 	return run(&o, &set) ? 1 : 0;
 }

@@ -17,7 +17,7 @@ $(BUILD)/gen/nginx_clock.skel.h: $(NGINX_CLOCK_OBJ)
 $(call obj_of,bench/nginx_clock.c): $(BUILD)/gen/nginx_clock.skel.h
 
 # libcommon by its path: COMMON_LIB is defined after the module includes.
-$(NGINX_CLOCK_BIN): $(call obj_of,bench/nginx_clock.c) $(BUILD)/libcommon.a
+$(NGINX_CLOCK_BIN): $(call obj_of,bench/nginx_clock.c bench/bpf_tool.c) $(BUILD)/libcommon.a
 	$(Q)mkdir -p $(dir $@)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lbpf -lelf -lz $(LDLIBS)

@@ -18,7 +18,7 @@ $(BUILD)/gen/skmsg_floor.skel.h: $(SKMSG_FLOOR_OBJ)
 $(call obj_of,bench/skmsg_floor.c): $(BUILD)/gen/skmsg_floor.skel.h
 
 # libcommon by its path: COMMON_LIB is defined after the module includes.
-$(SKMSG_FLOOR_BIN): $(call obj_of,bench/skmsg_floor.c) $(BUILD)/libcommon.a
+$(SKMSG_FLOOR_BIN): $(call obj_of,bench/skmsg_floor.c bench/bpf_tool.c) $(BUILD)/libcommon.a
 	$(Q)mkdir -p $(dir $@)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lbpf -lelf -lz $(LDLIBS)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cgroup2.h"
+#include "bpf_tool.h"
 #include "log.h"
 #include "options.h"
 #include "skmsg_floor.skel.h"
@@ -86,46 +87,6 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 	o->attach_msg = !no_msg && !no_insert && !tp;
 	o->cgroup_dir = argv[first];
 	return OPTS_RUN;
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (!log_is_verbose())
-		return 0; /* failures are reported by us, once, with context */
-	return vfprintf(stderr, fmt, ap);
-}
-
-/* Waits for SIGINT/SIGTERM (blocked by the caller), or duration_s when it is not 0. */
-static void wait_for_stop(const sigset_t *set, double duration_s)
-{
-	struct timespec end, now, left;
-	int sig;
-
-	if (duration_s <= 0) {
-		while (sigwait(set, &sig) != 0)
-			;
-		return;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += (time_t)duration_s;
-	end.tv_nsec += (long)((duration_s - (double)(time_t)duration_s) * 1e9);
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
-	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left.tv_sec = end.tv_sec - now.tv_sec;
-		left.tv_nsec = end.tv_nsec - now.tv_nsec;
-		if (left.tv_nsec < 0) {
-			left.tv_sec--;
-			left.tv_nsec += 1000000000L;
-		}
-		if (left.tv_sec < 0)
-			return;
-		if (sigtimedwait(set, NULL, &left) >= 0 || errno == EAGAIN)
-			return;
-	}
 }
 
 static int run(const struct options *o)
@@ -221,7 +182,7 @@ attached:
 			 o->insert ? "sockets into the sockhash" : "sockhash unused",
 			 o->attach_msg ? ", sk_msg returning SK_PASS on the sockhash" :
 					 ", no sk_msg");
-	wait_for_stop(&set, o->duration_s);
+	bpf_tool_wait_for_stop(&set, o->duration_s);
 	log_info("%llu sockets put in the sockhash, %llu refused",
 		 (unsigned long long)skel->bss->inserted,
 		 (unsigned long long)skel->bss->insert_failed);
@@ -245,6 +206,6 @@ int main(int argc, char **argv)
 	ret = parse_options(argc, argv, &o);
 	if (ret != OPTS_RUN)
 		return opts_exit_status(ret);
-	libbpf_set_print(libbpf_print);
+	libbpf_set_print(bpf_tool_libbpf_print);
 	return run(&o) ? 1 : 0;
 }
