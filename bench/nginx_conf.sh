@@ -3,11 +3,11 @@
 # Prints an nginx.conf for a bench or test instance that keeps everything it writes in DIR
 # (pid, error log, temp paths), logs no requests, runs in the foreground and serves ROOT on
 # 127.0.0.1:PORT with WORKERS worker processes ("auto": one a core). HTTP_LINES and
-# SERVER_LINES go into the http and server blocks as they are.
+# SERVER_LINES go into the http and server blocks as they are (an empty one leaves no line).
 nginx_conf() {
 	local dir=$1 port=$2 root=$3 workers=$4 http_lines=${5:-} server_lines=${6:-}
 
-	cat <<CONF
+	sed '/^[[:space:]]*$/d' <<CONF
 worker_processes $workers;
 daemon off;
 master_process on;

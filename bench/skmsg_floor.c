@@ -15,11 +15,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "cgroup2.h"
 #include "bpf_tool.h"
+#include "cgroup2.h"
 #include "log.h"
 #include "options.h"
 #include "skmsg_floor.skel.h"

@@ -2247,10 +2247,9 @@ static __always_inline __u32 name_run(const struct conn_state *c, __u64 word, __
  * the bytes before it, which out_byte would leave as they are, are passed, counted in
  * out_head_len as walked; in a name that may still be one of the two, the bytes that go on
  * matching it are taken in one step (bs_name_run: what name_match does with each); every
- * other state stops at every byte. Returns -1 when the framing
- * stopped (unframed), EGRESS_LEFT | the bytes taken when the walked states ended (a body,
- * HTTP's end), else the word's bytes (all taken). A global function: verified once, not in
- * every bpf_loop step.
+ * other state stops at every byte. Returns -1 when the framing stopped (unframed),
+ * EGRESS_LEFT | the bytes taken when the walked states ended (a body, HTTP's end), else the
+ * word's bytes (all taken). A global function: verified once, not in every bpf_loop step.
  */
 __noinline int egress_word(struct conn_state *c, struct request_counters *ctr, struct out_work *w,
 			   __u64 word, __u64 at)
@@ -2283,6 +2282,7 @@ __noinline int egress_word(struct conn_state *c, struct request_counters *ctr, s
 			if (q) {
 				c->out_match += q;
 				c->out_head_len += q;
+				/* as egress_byte checks each byte (the next one would, too) */
 				if (c->out_head_len > RESP_HEAD_MAX) {
 					unframe(&o, UNFRAMED_HEAD_TOO_LONG);
 					return -1;

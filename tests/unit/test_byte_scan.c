@@ -208,11 +208,13 @@ static void check_name_word(unsigned long long w, const char *name)
 		for (unsigned int n = 1; n <= 8; n++)
 			for (unsigned int from = 0; from < n; from++) {
 				unsigned int want = byte_run(w, from, n, name, m);
-				unsigned int got = bs_name_run(w, from, n, words[0], words[1], words[2], len, m);
+				unsigned int got = bs_name_run(w, from, n, words[0], words[1],
+							       words[2], len, m);
 
 				if (got != want)
-					fail_msg("word %016llx %s m %u from %u n %u: run %u, want "
-						 "%u", w, name, m, from, n, got, want);
+					fail_msg("word %016llx %s m %u from %u n %u: run %u, "
+						 "want %u",
+						 w, name, m, from, n, got, want);
 			}
 }
 
@@ -237,11 +239,23 @@ static void test_name_runs(void **state)
 			unsigned long long v = xoshiro256_next(&r);
 
 			switch (v % 8) {
-			case 0: case 1: case 2: case 3: break;
-			case 4: c = c >= 'a' && c <= 'z' ? c - 32 : c; break;
-			case 5: c ^= 0x20; break;
-			case 6: c ^= 1u << ((v >> 8) % 8); break;
-			default: c = (unsigned char)(v >> 16); break;
+			case 0:
+			case 1:
+			case 2:
+			case 3:
+				break;
+			case 4:
+				c = c >= 'a' && c <= 'z' ? c - 32 : c;
+				break;
+			case 5:
+				c ^= 0x20;
+				break;
+			case 6:
+				c ^= 1u << ((v >> 8) % 8);
+				break;
+			default:
+				c = (unsigned char)(v >> 16);
+				break;
 			}
 			w |= (unsigned long long)(c & 0xff) << (8 * b);
 		}
