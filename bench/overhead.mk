@@ -29,3 +29,5 @@ BENCH_SCRIPTS += bench/overhead.sh
 
 # What request tracking costs the traffic itself (segments per response).
 INTEGRATION_TESTS += tests/integration/test_requests_cost.sh
+# skmsg_floor --hooks: the floor programs sit at the collector's hooks and run there.
+INTEGRATION_TESTS += tests/integration/test_skmsg_floor.sh

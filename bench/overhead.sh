@@ -19,8 +19,11 @@
 # no-requests (signals only); floor (bin/skmsg_floor: sockops puts sockets in a sockhash,
 # sk_msg returns SK_PASS); sockops (skmsg_floor --no-msg: sockops and the sockhash, no
 # sk_msg); tp-floor (skmsg_floor --tp: empty tp_btf/sched_switch and softirq_entry
-# programs, the floor of the scheduler hooks; not in the default MODES). A mode the build
-# lacks prints "n/a (not in this build)".
+# programs, the floor of the scheduler hooks; not in the default MODES); hooks (skmsg_floor
+# --hooks: programs that return at once at every hook records use) and hooks-clock (the
+# same, each reading the clock where the collector's program needs a time): the floor of
+# the design, what no program at those hooks can go below (not in the default MODES). A
+# mode the build lacks prints "n/a (not in this build)".
 # docs/overhead.md explains the figures. The key figures are the last lines.
 #
 # usage: bench/overhead.sh [SECONDS_PER_RUN=3] [PAIRS=2]    (root)
@@ -69,8 +72,8 @@ for w in $workloads; do
 	case $w in nginx | json | cpu | mixed) ;; *) usage_die "WORKLOADS: \"$w\" is not one of nginx json cpu mixed" ;; esac
 done
 for m in $modes; do
-	case $m in on | no-header | records | records-skmsg | no-requests | floor | sockops | tp-floor) ;;
-	*) usage_die "MODES: \"$m\" is not one of on no-header records records-skmsg no-requests floor sockops tp-floor" ;;
+	case $m in on | no-header | records | records-skmsg | no-requests | floor | sockops | tp-floor | hooks | hooks-clock) ;;
+	*) usage_die "MODES: \"$m\" is not one of on no-header records records-skmsg no-requests floor sockops tp-floor hooks hooks-clock" ;;
 	esac
 done
 [ "$(id -u)" = 0 ] || die "needs root (BPF, cgroups, sysctl)"
@@ -122,6 +125,7 @@ mode_available() {
 	records-skmsg) has_opt --sk-msg-framing ;;
 	no-requests) has_opt --no-requests ;;
 	tp-floor) "$BUILD/bin/skmsg_floor" --help | grep -q -- --tp ;;
+	hooks | hooks-clock) "$BUILD/bin/skmsg_floor" --help | grep -q -- --hooks ;;
 	esac
 }
 avail_modes=
@@ -253,10 +257,12 @@ start_mode() {
 	floor) "$BUILD/bin/skmsg_floor" "$cg_srv" 2>"$log" & ;;
 	sockops) "$BUILD/bin/skmsg_floor" --no-msg "$cg_srv" 2>"$log" & ;;
 	tp-floor) "$BUILD/bin/skmsg_floor" --tp "$cg_srv" 2>"$log" & ;;
+	hooks) "$BUILD/bin/skmsg_floor" --hooks "$cg_srv" 2>"$log" & ;;
+	hooks-clock) "$BUILD/bin/skmsg_floor" --hooks --clock "$cg_srv" 2>"$log" & ;;
 	esac
 	mode_pid=$!
 	case $m in
-	floor | sockops | tp-floor) ready='attached:' ;;
+	floor | sockops | tp-floor | hooks | hooks-clock) ready='attached:' ;;
 	no-requests) ready='collecting' ;;
 	*) ready='first uJ/score factor' ;;
 	esac
@@ -293,6 +299,8 @@ stop_mode() {
 	floor | sockops) sed -n 's/^skmsg_floor: \([0-9]*\) sockets put.*/\1 sockets in the sockhash/p' "$log" ;;
 	no-requests) echo "signals only" ;;
 	tp-floor) echo "empty tp_btf programs" ;;
+	hooks) echo "empty programs at records' hooks" ;;
+	hooks-clock) echo "programs at records' hooks, clock reads only" ;;
 	*) sed -n 's/.* \([0-9]*\) X-Energy-Score headers written.*/\1 headers written/p' "$log" ;;
 	esac >"$tmp/$2.note"
 	# records: the collector's CPU (utime + stime, clock ticks) per record written
@@ -582,6 +590,14 @@ for w in workloads:
             s += ", p99 %+.1f%%" % statistics.median(f["p99"])
         parts.append(s)
     print("%s: %s" % (names[w], "; ".join(parts)))
+# the floor of the design: BPF a request of the empty programs at the hooks records use
+bpf_per_req = {k: sum(p[3] for p in v) / v[0][4] / 1000 for k, v in stats.items() if v and v[0][4]}
+for w in workloads:
+    if (w, "hooks") in bpf_per_req or (w, "hooks-clock") in bpf_per_req:
+        def bpf_fig(m):
+            return "%.2f us" % bpf_per_req[(w, m)] if (w, m) in bpf_per_req else "n/a"
+        print("%s, BPF a request (bpf_stats): records' hooks returning at once %s, reading the clock where the collector does %s; records only %s; --no-header %s (target for its added CPU <= 1)"
+              % (names[w], bpf_fig("hooks"), bpf_fig("hooks-clock"), bpf_fig("records"), bpf_fig("no-header")))
 sw = [(k, v) for k, v in sched.items() if k[1] in ("on", "no-header", "records", "records-skmsg")]
 if sw:
     print("sched_switch with request tracking: %s ns/run (target <= 150)" % ", ".join("%.0f (%s %s)" % (v, names[k[0]], k[1]) for k, v in sw))

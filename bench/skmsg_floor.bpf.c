@@ -11,6 +11,10 @@
  *   tp_btf    sched_switch and softirq_entry programs that return at once (--tp only, the
  *             "tp-floor" mode): what any tp_btf hook costs a run on this host, before its
  *             first instruction of work (issue 14's floor for the scheduler hooks)
+ *   hook_*    (--hooks, the "hooks" modes) programs that return at once at every hook
+ *             http_energy attaches with request records (--no-header --request-log), with
+ *             read_clock one clock read where the collector's program needs a time: the
+ *             least any design with these hooks can cost a request
  *
  * Nothing is counted in sk_msg: a shared counter would add its own cost to the floor.
  */
@@ -20,6 +24,7 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 const volatile bool insert_sockets = true;
+const volatile bool read_clock = false; /* --clock */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);
@@ -66,4 +71,52 @@ SEC("tp_btf/softirq_entry")
 int floor_softirq_entry(void *ctx)
 {
 	return 0;
+}
+
+/* --hooks: the collector's hooks with request records. A time where its program needs one
+ * (a slice's or an interrupt's edge, a socket op's watermark, a head's or response's end);
+ * the helper call is kept whatever its result (clang cannot drop a call through a helper). */
+static __always_inline void clock_read(void)
+{
+	if (read_clock)
+		bpf_ktime_get_ns();
+}
+
+#define HOOK(name, sec, clock)                \
+	SEC(sec)                              \
+	int hook_##name(void *ctx)            \
+	{                                     \
+		if (clock)                    \
+			clock_read();         \
+		return 0;                     \
+	}
+
+HOOK(sched_switch, "tp_btf/sched_switch", 1)
+HOOK(sched_wakeup, "tp_btf/sched_wakeup", 0)
+HOOK(sched_wakeup_new, "tp_btf/sched_wakeup_new", 0)
+HOOK(sched_migrate_task, "tp_btf/sched_migrate_task", 0)
+HOOK(sched_process_exit, "tp_btf/sched_process_exit", 0)
+HOOK(irq_entry, "tp_btf/irq_handler_entry", 1)
+HOOK(irq_exit, "tp_btf/irq_handler_exit", 1)
+HOOK(softirq_entry, "tp_btf/softirq_entry", 1)
+HOOK(softirq_exit, "tp_btf/softirq_exit", 1)
+HOOK(hrtimer_entry, "tp_btf/hrtimer_expire_entry", 0)
+HOOK(hrtimer_exit, "tp_btf/hrtimer_expire_exit", 0)
+HOOK(writeback, "tp_btf/writeback_dirty_folio", 0)
+HOOK(page_cache, "tp_btf/mm_filemap_get_pages", 0)
+HOOK(recv, "tp_btf/sock_recv_length", 1)
+HOOK(send, "tp_btf/sock_send_length", 1)
+
+SEC("cgroup_skb/ingress")
+int hook_ingress(struct __sk_buff *skb)
+{
+	clock_read();
+	return 1;
+}
+
+SEC("cgroup_skb/egress")
+int hook_egress(struct __sk_buff *skb)
+{
+	clock_read();
+	return 1;
 }

@@ -5,7 +5,9 @@
  * it measures what the mechanism under request tracking's response rewriting costs by
  * itself (sockops putting sockets in a sockhash, sk_msg returning SK_PASS), so the
  * collector's cost can be read against it (docs/overhead.md). With --tp it attaches, instead,
- * tp_btf programs that do nothing: the floor of the scheduler and softirq hooks.
+ * tp_btf programs that do nothing: the floor of the scheduler and softirq hooks; with --hooks,
+ * programs that do nothing (--clock: but read the clock where the collector needs a time) at
+ * every hook the collector uses with request records: the floor of that design.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -29,6 +31,8 @@ struct options {
 	bool attach_msg;
 	bool insert;
 	bool tp; /* the empty tp_btf programs only */
+	bool hooks; /* the empty programs at every hook of request records */
+	bool clock; /* with --hooks: a clock read where the collector reads one */
 	uint64_t max_sockets;
 	double duration_s;
 	const char *cgroup_dir;
@@ -36,7 +40,8 @@ struct options {
 
 static enum opts_result parse_options(int argc, char **argv, struct options *o)
 {
-	bool no_msg = false, no_insert = false, tp = false, verbose = false;
+	bool no_msg = false, no_insert = false, tp = false, hooks = false, clock = false;
+	bool verbose = false;
 	const struct opt table[] = {
 		OPT_FLAG("no-msg", "sockops and the sockhash only: no sk_msg program", &no_msg),
 		OPT_FLAG(
@@ -47,6 +52,14 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 			 "instead: empty tp_btf/sched_switch and softirq_entry programs "
 			 "(host-wide; nothing on the cgroup)",
 			 &tp),
+		OPT_FLAG("hooks",
+			 "instead: programs that return at once at every hook http_energy uses "
+			 "with request records (tp_btf, cgroup_skb ingress/egress, sockops)",
+			 &hooks),
+		OPT_FLAG("clock",
+			 "with --hooks: each program at a hook where the collector reads the clock "
+			 "reads it once",
+			 &clock),
 		OPT_UINT("max-sockets", "N",
 			 "sockhash size (default " OPT__XSTR(DEFAULT_MAX_SOCKETS) ")",
 			 &o->max_sockets, 1, 1 << 24),
@@ -81,15 +94,112 @@ static enum opts_result parse_options(int argc, char **argv, struct options *o)
 	if (r != OPTS_RUN)
 		return r;
 	log_set_verbose(verbose);
+	if ((tp || hooks) && tp + hooks + no_msg + no_insert > 1) {
+		log_error("--tp and --hooks exclude each other and --no-msg, --no-insert");
+		return OPTS_USAGE;
+	}
+	if (clock && !hooks) {
+		log_error("--clock goes with --hooks");
+		return OPTS_USAGE;
+	}
 	o->tp = tp;
-	o->insert = !no_insert && !tp;
-	o->attach_msg = !no_msg && !no_insert && !tp;
+	o->hooks = hooks;
+	o->clock = clock;
+	o->insert = !no_insert && !tp && !hooks;
+	o->attach_msg = !no_msg && !no_insert && !tp && !hooks;
 	o->cgroup_dir = argv[first];
 	return OPTS_RUN;
 }
 
+/* --hooks: the programs, each with the tracepoint its tp_btf section names (NULL: cgroup_skb) */
+struct hook {
+	struct bpf_program *prog;
+	struct bpf_link **link;
+	const char *tp;
+};
+
+#define HOOK_ROW(skel, name, tp) { (skel)->progs.hook_##name, &(skel)->links.hook_##name, tp }
+
+static size_t hook_table(struct skmsg_floor_bpf *skel, struct hook *h)
+{
+	const struct hook rows[] = {
+		HOOK_ROW(skel, sched_switch, "sched_switch"),
+		HOOK_ROW(skel, sched_wakeup, "sched_wakeup"),
+		HOOK_ROW(skel, sched_wakeup_new, "sched_wakeup_new"),
+		HOOK_ROW(skel, sched_migrate_task, "sched_migrate_task"),
+		HOOK_ROW(skel, sched_process_exit, "sched_process_exit"),
+		HOOK_ROW(skel, irq_entry, "irq_handler_entry"),
+		HOOK_ROW(skel, irq_exit, "irq_handler_exit"),
+		HOOK_ROW(skel, softirq_entry, "softirq_entry"),
+		HOOK_ROW(skel, softirq_exit, "softirq_exit"),
+		HOOK_ROW(skel, hrtimer_entry, "hrtimer_expire_entry"),
+		HOOK_ROW(skel, hrtimer_exit, "hrtimer_expire_exit"),
+		HOOK_ROW(skel, writeback, "writeback_dirty_folio"),
+		HOOK_ROW(skel, page_cache, "mm_filemap_get_pages"),
+		HOOK_ROW(skel, recv, "sock_recv_length"),
+		HOOK_ROW(skel, send, "sock_send_length"),
+		HOOK_ROW(skel, ingress, NULL),
+		HOOK_ROW(skel, egress, NULL),
+	};
+
+	memcpy(h, rows, sizeof(rows));
+	return sizeof(rows) / sizeof(rows[0]);
+}
+
+#define HOOKS_MAX 32
+
+/*
+ * Which hook programs load: all with --hooks, but a tracepoint this kernel lacks (the
+ * collector falls back or goes without there too: mm_filemap_get_pages before 6.8). Their
+ * names go to *absent for the start-up line.
+ */
+static int hooks_autoload(struct skmsg_floor_bpf *skel, const struct options *o, char *absent,
+			  size_t size)
+{
+	struct hook h[HOOKS_MAX];
+	size_t n = hook_table(skel, h);
+	int err = 0;
+
+	absent[0] = '\0';
+	for (size_t i = 0; i < n && !err; i++) {
+		bool load = o->hooks;
+
+		if (load && h[i].tp) {
+			if (libbpf_find_vmlinux_btf_id(h[i].tp, BPF_TRACE_RAW_TP) < 0) {
+				load = false;
+				snprintf(absent + strlen(absent), size - strlen(absent), " %s",
+					 h[i].tp);
+			}
+		}
+		err = bpf_program__set_autoload(h[i].prog, load);
+	}
+	return err;
+}
+
+static int hooks_attach(struct skmsg_floor_bpf *skel, int cg_fd)
+{
+	struct hook h[HOOKS_MAX];
+	size_t n = hook_table(skel, h);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!bpf_program__autoload(h[i].prog))
+			continue;
+		*h[i].link = h[i].tp ? bpf_program__attach(h[i].prog) :
+				       bpf_program__attach_cgroup(h[i].prog, cg_fd);
+		if (!*h[i].link) {
+			int err = -errno;
+
+			log_error("attaching %s failed: %s", bpf_program__section_name(h[i].prog),
+				  strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 static int run(const struct options *o)
 {
+	char absent[256];
 	struct skmsg_floor_bpf *skel = NULL;
 	struct cgroup2_info cg;
 	bool msg_attached = false;
@@ -113,11 +223,14 @@ static int run(const struct options *o)
 		goto cleanup;
 	}
 	skel->rodata->insert_sockets = o->insert;
+	skel->rodata->read_clock = o->clock;
 	err = bpf_map__set_max_entries(skel->maps.sock_hash, (uint32_t)o->max_sockets);
 	if (!err && !o->attach_msg)
 		err = bpf_program__set_autoload(skel->progs.floor_msg, false);
 	if (!err)
 		err = bpf_program__set_autoload(skel->progs.floor_sockops, !o->tp);
+	if (!err)
+		err = hooks_autoload(skel, o, absent, sizeof(absent));
 	if (!err)
 		err = bpf_program__set_autoload(skel->progs.floor_sched_switch, o->tp);
 	if (!err)
@@ -150,6 +263,11 @@ static int run(const struct options *o)
 		}
 		goto attached;
 	}
+	if (o->hooks) {
+		err = hooks_attach(skel, cg_fd);
+		if (err)
+			goto cleanup;
+	}
 	/* sk_msg first: every socket sockops inserts then goes through it from the start. */
 	if (o->attach_msg) {
 		err = bpf_prog_attach(bpf_program__fd(skel->progs.floor_msg),
@@ -176,15 +294,22 @@ attached:
 	if (o->tp)
 		log_info(
 			"attached: empty tp_btf/sched_switch and tp_btf/softirq_entry (host-wide)");
+	else if (o->hooks)
+		log_info("attached: programs that %s at request records' hooks: tp_btf "
+			 "(host-wide), cgroup_skb ingress/egress and sockops on %s%s%s",
+			 o->clock ? "read the clock where the collector does and return" :
+				    "return at once",
+			 cg.path, absent[0] ? "; absent from this kernel:" : "", absent);
 	else
 		log_info("attached: sockops on %s (%s)%s", cg.path,
 			 o->insert ? "sockets into the sockhash" : "sockhash unused",
 			 o->attach_msg ? ", sk_msg returning SK_PASS on the sockhash" :
 					 ", no sk_msg");
 	bpf_tool_wait_for_stop(&set, o->duration_s);
-	log_info("%llu sockets put in the sockhash, %llu refused",
-		 (unsigned long long)skel->bss->inserted,
-		 (unsigned long long)skel->bss->insert_failed);
+	if (o->insert)
+		log_info("%llu sockets put in the sockhash, %llu refused",
+			 (unsigned long long)skel->bss->inserted,
+			 (unsigned long long)skel->bss->insert_failed);
 	err = 0;
 
 cleanup:
