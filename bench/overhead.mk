@@ -16,9 +16,11 @@ $(BUILD)/gen/skmsg_floor.skel.h: $(SKMSG_FLOOR_OBJ)
 	$(Q)$(BPFTOOL) gen skeleton $< name skmsg_floor_bpf > $@.tmp && mv $@.tmp $@
 
 $(call obj_of,bench/skmsg_floor.c): $(BUILD)/gen/skmsg_floor.skel.h
+skmsg_floor_CFLAGS := -I collector # kernel_features.h: the collector's own probes of the kernel
 
 # libcommon by its path: COMMON_LIB is defined after the module includes.
-$(SKMSG_FLOOR_BIN): $(call obj_of,bench/skmsg_floor.c bench/bpf_tool.c) $(BUILD)/libcommon.a
+$(SKMSG_FLOOR_BIN): $(call obj_of,bench/skmsg_floor.c bench/bpf_tool.c collector/kernel_features.c) \
+		    $(BUILD)/libcommon.a
 	$(Q)mkdir -p $(dir $@)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lbpf -lelf -lz $(LDLIBS)

@@ -596,7 +596,7 @@ for w in workloads:
     if (w, "hooks") in bpf_per_req or (w, "hooks-clock") in bpf_per_req:
         def bpf_fig(m):
             return "%.2f us" % bpf_per_req[(w, m)] if (w, m) in bpf_per_req else "n/a"
-        print("%s, BPF a request (bpf_stats): records' hooks returning at once %s, reading the clock where the collector does %s; records only %s; --no-header %s (target for its added CPU <= 1)"
+        print("%s, BPF a request (bpf_stats): records' hooks returning at once %s, reading the clock where the collector does %s; records only %s; --no-header %s"
               % (names[w], bpf_fig("hooks"), bpf_fig("hooks-clock"), bpf_fig("records"), bpf_fig("no-header")))
 sw = [(k, v) for k, v in sched.items() if k[1] in ("on", "no-header", "records", "records-skmsg")]
 if sw:

@@ -20,11 +20,13 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 const volatile bool insert_sockets = true;
 const volatile bool read_clock = false; /* --clock */
+const volatile __u64 tracked_cgroup_id = 0; /* the cgroup's id: whose sockets' ops read it */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);
@@ -73,9 +75,11 @@ int floor_softirq_entry(void *ctx)
 	return 0;
 }
 
-/* --hooks: the collector's hooks with request records. A time where its program needs one
+/*
+ * --hooks: the collector's hooks with request records. A time where its program needs one
  * (a slice's or an interrupt's edge, a socket op's watermark, a head's or response's end);
- * the helper call is kept whatever its result (clang cannot drop a call through a helper). */
+ * the helper call is kept whatever its result (clang cannot drop a call through a helper).
+ */
 static __always_inline void clock_read(void)
 {
 	if (read_clock)
@@ -104,8 +108,33 @@ HOOK(hrtimer_entry, "tp_btf/hrtimer_expire_entry", 0)
 HOOK(hrtimer_exit, "tp_btf/hrtimer_expire_exit", 0)
 HOOK(writeback, "tp_btf/writeback_dirty_folio", 0)
 HOOK(page_cache, "tp_btf/mm_filemap_get_pages", 0)
-HOOK(recv, "tp_btf/sock_recv_length", 1)
-HOOK(send, "tp_btf/sock_send_length", 1)
+
+/* A socket op's watermark: the collector reads the clock for the tracked cgroup's sockets
+ * only, after the same cheapest exit (the socket's cgroup; its IP family test aside). */
+static __always_inline void sock_clock_read(struct sock *sk)
+{
+	struct cgroup *cg;
+
+	if (!read_clock || !sk)
+		return;
+	cg = sk->sk_cgrp_data.cgroup;
+	if (cg && cg->kn->id == tracked_cgroup_id)
+		bpf_ktime_get_ns();
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(hook_recv, struct sock *sk)
+{
+	sock_clock_read(sk);
+	return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(hook_send, struct sock *sk)
+{
+	sock_clock_read(sk);
+	return 0;
+}
 
 SEC("cgroup_skb/ingress")
 int hook_ingress(struct __sk_buff *skb)
@@ -114,6 +143,8 @@ int hook_ingress(struct __sk_buff *skb)
 	return 1;
 }
 
+/* One read a segment: the collector reads two where a response starts and ends in one
+ * (docs/overhead.md: one would do), none where a segment holds no payload. */
 SEC("cgroup_skb/egress")
 int hook_egress(struct __sk_buff *skb)
 {

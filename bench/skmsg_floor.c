@@ -21,6 +21,7 @@
 
 #include "bpf_tool.h"
 #include "cgroup2.h"
+#include "kernel_features.h"
 #include "log.h"
 #include "options.h"
 #include "skmsg_floor.skel.h"
@@ -120,6 +121,8 @@ struct hook {
 
 #define HOOK_ROW(skel, name, tp) { (skel)->progs.hook_##name, &(skel)->links.hook_##name, tp }
 
+#define HOOKS_MAX 32
+
 static size_t hook_table(struct skmsg_floor_bpf *skel, struct hook *h)
 {
 	const struct hook rows[] = {
@@ -142,16 +145,17 @@ static size_t hook_table(struct skmsg_floor_bpf *skel, struct hook *h)
 		HOOK_ROW(skel, egress, NULL),
 	};
 
+	_Static_assert(sizeof(rows) <= HOOKS_MAX * sizeof(rows[0]), "HOOKS_MAX: too few");
 	memcpy(h, rows, sizeof(rows));
 	return sizeof(rows) / sizeof(rows[0]);
 }
 
-#define HOOKS_MAX 32
-
 /*
  * Which hook programs load: all with --hooks, but a tracepoint this kernel lacks (the
  * collector falls back or goes without there too: mm_filemap_get_pages before 6.8). Their
- * names go to *absent for the start-up line.
+ * names go to *absent for the start-up line. The set is the collector's on a kernel like
+ * this VM's (no IRQ time accounting, fentry refused); elsewhere it picks other hooks, which
+ * the start-up line says (hooks_differ).
  */
 static int hooks_autoload(struct skmsg_floor_bpf *skel, const struct options *o, char *absent,
 			  size_t size)
@@ -165,7 +169,7 @@ static int hooks_autoload(struct skmsg_floor_bpf *skel, const struct options *o,
 		bool load = o->hooks;
 
 		if (load && h[i].tp) {
-			if (libbpf_find_vmlinux_btf_id(h[i].tp, BPF_TRACE_RAW_TP) < 0) {
+			if (!kernel_has_tracepoint(h[i].tp)) {
 				load = false;
 				snprintf(absent + strlen(absent), size - strlen(absent), " %s",
 					 h[i].tp);
@@ -176,7 +180,20 @@ static int hooks_autoload(struct skmsg_floor_bpf *skel, const struct options *o,
 	return err;
 }
 
-static int hooks_attach(struct skmsg_floor_bpf *skel, int cg_fd)
+/* Where the collector would take other hooks than these on this kernel, why (else ""). */
+static const char *hooks_differ(void)
+{
+	const char *why;
+
+	if (kernel_irq_time_accounting("", &why))
+		return "; the collector may read the kernel's IRQ time here instead of the irq "
+		       "and softirq hooks";
+	if (probe_fentry("tcp_recvmsg", true) == 0)
+		return "; the collector takes fexit/tcp_recvmsg here, not sock_recv_length";
+	return "";
+}
+
+static int hooks_attach(struct skmsg_floor_bpf *skel, int cg_fd, const char *cg_path)
 {
 	struct hook h[HOOKS_MAX];
 	size_t n = hook_table(skel, h);
@@ -189,8 +206,9 @@ static int hooks_attach(struct skmsg_floor_bpf *skel, int cg_fd)
 		if (!*h[i].link) {
 			int err = -errno;
 
-			log_error("attaching %s failed: %s", bpf_program__section_name(h[i].prog),
-				  strerror(-err));
+			log_error("attaching %s%s%s failed: %s",
+				  bpf_program__section_name(h[i].prog), h[i].tp ? "" : " to ",
+				  h[i].tp ? "" : cg_path, strerror(-err));
 			return err;
 		}
 	}
@@ -224,6 +242,7 @@ static int run(const struct options *o)
 	}
 	skel->rodata->insert_sockets = o->insert;
 	skel->rodata->read_clock = o->clock;
+	skel->rodata->tracked_cgroup_id = cg.id;
 	err = bpf_map__set_max_entries(skel->maps.sock_hash, (uint32_t)o->max_sockets);
 	if (!err && !o->attach_msg)
 		err = bpf_program__set_autoload(skel->progs.floor_msg, false);
@@ -264,7 +283,7 @@ static int run(const struct options *o)
 		goto attached;
 	}
 	if (o->hooks) {
-		err = hooks_attach(skel, cg_fd);
+		err = hooks_attach(skel, cg_fd, cg.path);
 		if (err)
 			goto cleanup;
 	}
@@ -296,10 +315,11 @@ attached:
 			"attached: empty tp_btf/sched_switch and tp_btf/softirq_entry (host-wide)");
 	else if (o->hooks)
 		log_info("attached: programs that %s at request records' hooks: tp_btf "
-			 "(host-wide), cgroup_skb ingress/egress and sockops on %s%s%s",
+			 "(host-wide), cgroup_skb ingress/egress and sockops on %s%s%s%s",
 			 o->clock ? "read the clock where the collector does and return" :
 				    "return at once",
-			 cg.path, absent[0] ? "; absent from this kernel:" : "", absent);
+			 cg.path, absent[0] ? "; absent from this kernel:" : "", absent,
+			 hooks_differ());
 	else
 		log_info("attached: sockops on %s (%s)%s", cg.path,
 			 o->insert ? "sockets into the sockhash" : "sockhash unused",
