@@ -86,13 +86,13 @@ static __always_inline void clock_read(void)
 		bpf_ktime_get_ns();
 }
 
-#define HOOK(name, sec, clock)                \
-	SEC(sec)                              \
-	int hook_##name(void *ctx)            \
-	{                                     \
-		if (clock)                    \
-			clock_read();         \
-		return 0;                     \
+#define HOOK(name, sec, clock)        \
+	SEC(sec)                      \
+	int hook_##name(void *ctx)    \
+	{                             \
+		if (clock)            \
+			clock_read(); \
+		return 0;             \
 	}
 
 HOOK(sched_switch, "tp_btf/sched_switch", 1)
@@ -122,19 +122,16 @@ static __always_inline void sock_clock_read(struct sock *sk)
 		bpf_ktime_get_ns();
 }
 
-SEC("tp_btf/sock_recv_length")
-int BPF_PROG(hook_recv, struct sock *sk)
-{
-	sock_clock_read(sk);
-	return 0;
-}
+#define SOCK_HOOK(name, sec)                       \
+	SEC(sec)                                   \
+	int BPF_PROG(hook_##name, struct sock *sk) \
+	{                                          \
+		sock_clock_read(sk);               \
+		return 0;                          \
+	}
 
-SEC("tp_btf/sock_send_length")
-int BPF_PROG(hook_send, struct sock *sk)
-{
-	sock_clock_read(sk);
-	return 0;
-}
+SOCK_HOOK(recv, "tp_btf/sock_recv_length")
+SOCK_HOOK(send, "tp_btf/sock_send_length")
 
 SEC("cgroup_skb/ingress")
 int hook_ingress(struct __sk_buff *skb)

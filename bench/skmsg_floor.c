@@ -119,7 +119,10 @@ struct hook {
 	const char *tp;
 };
 
-#define HOOK_ROW(skel, name, tp) { (skel)->progs.hook_##name, &(skel)->links.hook_##name, tp }
+#define HOOK_ROW(skel, name, tp)                                          \
+	{                                                                 \
+		(skel)->progs.hook_##name, &(skel)->links.hook_##name, tp \
+	}
 
 #define HOOKS_MAX 32
 
