@@ -549,6 +549,8 @@ try:
 except FileNotFoundError:
     pass
 sched = {}
+# BPF CPU a request per (workload, mode): the sum over that mode's programs
+bpf_per_req = {k: sum(p[3] for p in v) / v[0][4] / 1000 for k, v in stats.items() if v and v[0][4]}
 if stats:
     print()
     print("bpf_stats (one more %ds run per mode in the last round, kernel.bpf_stats_enabled=1): per program" % stats_secs)
@@ -557,8 +559,7 @@ if stats:
     print("(sched_switch and the softirq hooks also run for every other task on the host)")
     for (w, m), progs in stats.items():
         n = progs[0][4]
-        total = sum(p[3] for p in progs) / n
-        print("  %-9s %-12s %d requests; BPF total %.2f us/request" % (names[w], m, n, total / 1000))
+        print("  %-9s %-12s %d requests; BPF total %.2f us/request" % (names[w], m, n, bpf_per_req.get((w, m), 0)))
         for typ, name, runs, ns, _ in sorted(progs, key=lambda p: -p[3]):
             print("    %-13s %-24s %8.0f ns/run %8.2f runs/req %8.0f ns/req" % (typ, name, ns / runs, runs / n, ns / n))
             if name == "on_sched_switch":
@@ -591,7 +592,6 @@ for w in workloads:
         parts.append(s)
     print("%s: %s" % (names[w], "; ".join(parts)))
 # the floor of the design: BPF a request of the empty programs at the hooks records use
-bpf_per_req = {k: sum(p[3] for p in v) / v[0][4] / 1000 for k, v in stats.items() if v and v[0][4]}
 for w in workloads:
     if (w, "hooks") in bpf_per_req or (w, "hooks-clock") in bpf_per_req:
         def bpf_fig(m):
